@@ -1,0 +1,1 @@
+"""The `fgc` command line: one module per subcommand, registered in `main.COMMANDS`."""

@@ -1,0 +1,93 @@
+"""Entry point of the `fgc` command.
+
+Exit codes: 0 clean, 1 errors in the input, 2 bad command line, 3 internal error.
+Each subcommand lives in its own module with `add_parser(subparsers)` and `run(args) -> int`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+
+from .. import __version__
+
+# Subcommand name -> module under fgc.cli, in --help order.
+COMMANDS = {
+    "check": "check",
+    "render": "render",
+    "parse": "parse",
+    "compile": "compile",
+    "graph": "graph",
+    "targets": "targets",
+    "run": "run",
+    "lsp": "lsp",
+}
+
+EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's default exit code is already 2; keep the text short
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="fgc",
+        description=(
+            "fgc, the Forgather compiler: compiles YAML + Jinja2 experiment templates into a "
+            "Python module and runs it."
+        ),
+        epilog=(
+            "typical use:\n"
+            "  fgc check exp.fg            report problems with file:line:col\n"
+            "  fgc compile exp.fg -o build  write build/ (config.py, manifest, sources)\n"
+            "  fgc run build                construct the `main` target and run it\n"
+            "\nexit codes: 0 clean, 1 errors in the input, 2 bad command line, 3 internal error"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"fgc {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, module in COMMANDS.items():
+        try:
+            mod = importlib.import_module(f"fgc.cli.{module}")
+        except ModuleNotFoundError as e:
+            if e.name != f"fgc.cli.{module}":
+                raise
+            continue  # not built yet
+        mod.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("fgc: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug in fgc, never the user's input
+        tb = traceback.extract_tb(exc.__traceback__)
+        where = f"{tb[-1].filename}:{tb[-1].lineno}" if tb else "?"
+        print(
+            f"fgc: internal error: {type(exc).__name__}: {exc}\n"
+            f"  at {where}\n"
+            f"  fgc {__version__}, Python {sys.version.split()[0]}\n"
+            "  This is a bug in fgc; please report it with the command and input that caused it.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

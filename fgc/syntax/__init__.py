@@ -1,0 +1,1 @@
+"""Lexers, parsers and typed ASTs of the two language layers (templates and config)."""
