@@ -1,0 +1,40 @@
+"""Code generation: the config graph -> one Python module (`config.py` of a build).
+
+    emit     the module as an `ast` tree: imports, support code, construct(), Construction
+    format   ast.unparse + black, and the ORIGINS table (code position -> template position)
+    support  runtime helpers copied into every module (standard library only)
+    model    DynamicCausalLM nodes: build/model/ (modeling.py + copied block modules)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..graph import Graph
+from ..imports import Imports
+from .emit import ModelHook, emit_module
+from .format import render
+
+
+@dataclass
+class Generated:
+    text: str
+    targets: dict[str, str]  # target -> what it builds
+    variables: dict[str, dict]  # variable -> {"default" | "required" | "default_from_config", "used_at"}
+
+
+def generate(
+    graph: Graph,
+    imports: Imports,
+    source_name: Callable[[str], str] = str,
+    local_dir_name: Callable[[str], str] = str,
+    title: str = "config",
+    hook: ModelHook | None = None,
+    use_black: bool = True,
+) -> Generated:
+    """Generate the config module; `source_name` maps a template path to its name in messages
+    (and in the build's sources/), `local_dir_name` a local module directory to its folder
+    under the build's modules/."""
+    emitted = emit_module(graph, imports, source_name, local_dir_name, title, hook)
+    return Generated(render(emitted, use_black), emitted.targets, emitted.variables)

@@ -1,0 +1,181 @@
+"""Support code of every generated config module.
+
+The code generator copies the definitions below (parsed with `ast`, never as text templates)
+into each `config.py`, so that a build depends only on the standard library and on the modules
+its config names. The definitions refer to module globals of the generated module: `ORIGINS`
+(generated-code position -> template position) and `VARIABLES`.
+"""
+
+import difflib
+import functools
+import hashlib
+import importlib
+import sys
+import types
+from pathlib import Path
+
+ORIGINS: tuple = ()  # replaced in the generated module
+VARIABLES: dict = {}  # replaced in the generated module
+
+
+class _Sentinel:
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+
+REQUIRED = _Sentinel("REQUIRED")  # a variable without a default
+DEFAULT = _Sentinel("DEFAULT")  # a variable whose default is built from the config
+
+
+class ConfigError(Exception):
+    """A problem with the config found while constructing it (not a bug of the callee)."""
+
+
+class MissingVariableError(ConfigError):
+    pass
+
+
+class UnknownTargetError(ConfigError):
+    pass
+
+
+class NotExecutedError(ConfigError):
+    pass
+
+
+class partial(functools.partial):
+    """functools.partial whose failing calls name the template node that defined it."""
+
+    def __new__(cls, func, /, *args, **kwargs):
+        self = super().__new__(cls, func, *args, **kwargs)
+        caller = sys._getframe(1)
+        self.origin = _origin_at(caller.f_code, caller.f_lasti)
+        return self
+
+    def __call__(self, /, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as exc:
+            _annotate(exc, self.origin)
+            raise
+
+
+class BaseConstruction:
+    """The objects of one construct() call, each built when first needed."""
+
+    def __init__(self, **variables):
+        self.variables = variables
+
+    def build(self, target):
+        """The value of a target, or a tuple of values for a tuple of targets."""
+        try:
+            if isinstance(target, tuple):
+                return tuple([self.target(t) for t in target])
+            return self.target(target)
+        except Exception as exc:
+            _annotate(exc)
+            raise
+
+    def target(self, name):
+        raise NotImplementedError
+
+    def var(self, name, default=None):
+        """The value given to construct() for variable `name`, or its default."""
+        value = self.variables[name]
+        if value is REQUIRED:
+            used = ", ".join(VARIABLES[name]["used_at"])
+            raise MissingVariableError(
+                f"variable `{name}` has no value: pass construct(..., {name}=...) "
+                f"(or `fgc run --set {name}=...`); it is used at {used}"
+            )
+        if value is DEFAULT:
+            return default()
+        return value
+
+    def unknown_target(self, name):
+        close = difflib.get_close_matches(str(name), list(TARGETS), n=1)
+        hint = f"; did you mean `{close[0]}`?" if close else ""
+        return UnknownTargetError(f"no target `{name}` (targets: {', '.join(TARGETS)}){hint}")
+
+
+def not_executed(what):
+    raise NotExecutedError(f"{what} is a `!meta` node: fgc keeps it in the graph but never executes it")
+
+
+def call(function, /, *args, **kwargs):
+    return function(*args, **kwargs)
+
+
+def named_list(*items):
+    return list(items)
+
+
+def named_tuple(*items):
+    return tuple(items)
+
+
+def named_dict(**items):
+    return dict(items)
+
+
+MODULES = Path(__file__).resolve().parent / "modules"
+
+
+def local_module(directory, name, search=()):
+    """Import `modules/<directory>/<name>.py` (a module copied into the build from next to a
+    template) as a submodule of a private package, so that its relative imports work."""
+    paths = [str(MODULES / d) for d in (directory, *search)]
+    package = "_fgc_build_" + hashlib.sha1("\0".join(paths).encode()).hexdigest()[:12]
+    if package not in sys.modules:
+        module = types.ModuleType(package)
+        module.__path__ = paths
+        sys.modules[package] = module
+    return importlib.import_module(f"{package}.{name}")
+
+
+def _origin_at(code, lasti):
+    """The innermost config node whose generated code contains instruction `lasti` of `code`."""
+    if code.co_filename != __file__ or lasti < 0:
+        return None
+    positions = list(code.co_positions())
+    if lasti // 2 >= len(positions):
+        return None
+    line, end_line, col, end_col = positions[lasti // 2]
+    if line is None or col is None:
+        return None
+    best = None
+    for origin in ORIGINS:
+        where = origin[4:]
+        l0, c0, l1, c1 = origin[:4]
+        if (l0, c0) <= (line, col) and (end_line, end_col) <= (l1, c1):
+            if best is None or (l0, c0) >= best[0][:2]:
+                best = ((l0, c0, l1, c1), where)
+    return best[1] if best else None
+
+
+def _annotate(exc, outer=None):
+    """Note on `exc` each config node it passed through: template file:line:col and callable."""
+    found = []
+    tb = exc.__traceback__
+    while tb is not None:
+        origin = _origin_at(tb.tb_frame.f_code, tb.tb_lasti)
+        if origin is not None:
+            found.append(origin)
+        tb = tb.tb_next
+    found.reverse()  # innermost first
+    if outer is not None:
+        found.append(outer)
+    known = getattr(exc, "fgc_origins", None)
+    if known is None:
+        known = []
+        try:
+            exc.fgc_origins = known
+        except AttributeError:
+            return
+    for file, line, col, what in found:
+        if (file, line, col, what) not in known:
+            known.append((file, line, col, what))
+            exc.add_note(f"  while building {what} ({file}:{line}:{col})")

@@ -1,0 +1,107 @@
+"""Import resolution and signature binding of every callable spec in the config graph.
+
+    specs      parse `module:Attr`, `path/file.py:Attr`, `.module:Attr`, builtins, helpers
+    locate     find a module's file without importing it; local modules' private packages
+    cache      on-disk signature cache (a warm check imports nothing it has seen)
+    resolve    spec -> exists? callable? signature
+    signature  signatures as data; binding with diagnostics at each argument's position
+
+Diagnostics FG06xx. `import_modules=False` (`--no-import`) parses specs and finds local
+module files but imports nothing and checks no signature.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from ..diagnostics import Diagnostic, error
+from ..graph import SUBMODULE_SEARCHPATH, Graph, Kind, Node
+from .cache import SignatureCache, default_cache_dir
+from .locate import Location, NotFound, locate
+from .resolve import Resolved, ResolveError, Resolver
+from .signature import bind
+from .specs import Form, Spec, SpecError, parse_spec
+
+__all__ = ["Imports", "resolve_imports", "Spec", "Form", "Location", "Resolved"]
+
+
+@dataclass
+class Imports:
+    """What the compiler learned about each callable node's spec."""
+
+    specs: dict[Node, Spec] = field(default_factory=dict)
+    locations: dict[Node, Location] = field(default_factory=dict)  # modules (local or installed)
+    resolved: dict[Node, Resolved] = field(default_factory=dict)  # empty with --no-import
+
+    def local_locations(self) -> list[Location]:
+        return list({(loc.directory, loc.local_name): loc for loc in self.locations.values() if loc.is_local}.values())
+
+
+def search_dirs(node: Node) -> tuple[str, ...]:
+    """The node's `submodule_searchpath`, absolute (relative to the template that wrote it)."""
+    value = node.kwargs.get(SUBMODULE_SEARCHPATH)
+    if not isinstance(value, list):
+        return ()
+    return tuple(os.path.normpath(os.path.join(node.template_dir, d)) for d in value if isinstance(d, str))
+
+
+def resolve_imports(
+    graph: Graph,
+    import_modules: bool = True,
+    cache: SignatureCache | None = None,
+) -> tuple[Imports, list[Diagnostic]]:
+    out = Imports()
+    diags: list[Diagnostic] = []
+    if cache is None:
+        cache = SignatureCache(default_cache_dir() if import_modules else None)
+    resolver = Resolver(cache)
+    memo: dict[tuple, Resolved | ResolveError] = {}
+    for node in graph.nodes():
+        if node.kind not in (Kind.SINGLETON, Kind.FACTORY, Kind.PARTIAL, Kind.META) or not node.callable:
+            continue
+        try:
+            spec = parse_spec(node.callable, node.template_dir)
+        except SpecError as e:
+            diags.append(error("FG0600", str(e), node.span, hint=e.hint))
+            continue
+        out.specs[node] = spec
+        search = search_dirs(node)
+        if not import_modules:
+            try:
+                loc = locate(spec, node.template_dir, search) if spec.form != Form.MODULE or _maybe_local(spec, node) else None
+            except NotFound:
+                loc = None
+            if loc is not None:
+                out.locations[node] = loc
+            continue
+        key = (spec, node.template_dir if spec.form != Form.MODULE else None, search)
+        if key not in memo:
+            try:
+                memo[key] = resolver.resolve(spec, node.template_dir, search)
+            except ResolveError as e:
+                memo[key] = e
+        res = memo[key]
+        if isinstance(res, ResolveError):
+            diags.append(error(res.code, str(res), node.span, hint=res.hint))
+            continue
+        out.resolved[node] = res
+        if res.location is not None:
+            out.locations[node] = res.location
+        if not res.callable:
+            diags.append(
+                error("FG0604", f"`{spec.text}` is a {res.type_name}, not a callable", node.span)
+            )
+            continue
+        if res.signature is None or node.kind == Kind.META:
+            continue
+        diags.extend(bind(res.signature, node, partial=node.kind == Kind.PARTIAL, what=spec.text))
+    cache.flush()
+    return out, diags
+
+
+def _maybe_local(spec: Spec, node: Node) -> bool:
+    """A module spec might be a local module: a file of that name sits next to the template."""
+    top = (spec.module or "").split(".")[0]
+    d = node.template_dir
+    return os.path.isfile(os.path.join(d, top + ".py")) or os.path.isdir(os.path.join(d, top))

@@ -1,0 +1,167 @@
+"""Signatures as plain data (so they can be cached on disk) and argument binding against them.
+
+Binding follows Python's own rules (`inspect.Signature.bind`) but reports every problem as a
+diagnostic at the position of the argument (or of the tag) that causes it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+from ..diagnostics import Diagnostic, did_you_mean, error
+from ..graph import LATENT_ARGS, Node
+
+POSITIONAL_ONLY, POSITIONAL_OR_KEYWORD, VAR_POSITIONAL, KEYWORD_ONLY, VAR_KEYWORD = (
+    "positional_only",
+    "positional_or_keyword",
+    "var_positional",
+    "keyword_only",
+    "var_keyword",
+)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class Signature:
+    params: tuple[Param, ...]
+
+    def to_json(self) -> list:
+        return [[p.name, p.kind, p.required] for p in self.params]
+
+    @staticmethod
+    def from_json(data: list) -> "Signature":
+        return Signature(tuple(Param(n, k, r) for n, k, r in data))
+
+    def __str__(self) -> str:
+        parts = []
+        for p in self.params:
+            prefix = {VAR_POSITIONAL: "*", VAR_KEYWORD: "**"}.get(p.kind, "")
+            parts.append(prefix + p.name + ("" if p.required or prefix else "=..."))
+        return "(" + ", ".join(parts) + ")"
+
+
+_KINDS = {
+    inspect.Parameter.POSITIONAL_ONLY: POSITIONAL_ONLY,
+    inspect.Parameter.POSITIONAL_OR_KEYWORD: POSITIONAL_OR_KEYWORD,
+    inspect.Parameter.VAR_POSITIONAL: VAR_POSITIONAL,
+    inspect.Parameter.KEYWORD_ONLY: KEYWORD_ONLY,
+    inspect.Parameter.VAR_KEYWORD: VAR_KEYWORD,
+}
+
+
+def signature_of(obj) -> Signature | None:
+    """The signature of a callable, or None when it cannot be inspected (many C builtins)."""
+    try:
+        sig = inspect.signature(obj)
+    except (ValueError, TypeError):
+        return None
+    return Signature(
+        tuple(
+            Param(p.name, _KINDS[p.kind], p.default is inspect.Parameter.empty and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD))
+            for p in sig.parameters.values()
+        )
+    )
+
+
+# Signatures of the reference's graph helpers (DESIGN §4).
+def _sig(*params: tuple[str, str, bool]) -> Signature:
+    return Signature(tuple(Param(*p) for p in params))
+
+
+HELPER_SIGNATURES: dict[str, Signature] = {
+    "getitem": _sig(("obj", POSITIONAL_ONLY, True), ("key", POSITIONAL_ONLY, True)),
+    "items": _sig(("mapping", POSITIONAL_ONLY, True)),
+    "keys": _sig(("mapping", POSITIONAL_ONLY, True)),
+    "values": _sig(("mapping", POSITIONAL_ONLY, True)),
+    "call": _sig(("function", POSITIONAL_ONLY, True), ("args", VAR_POSITIONAL, False), ("kwargs", VAR_KEYWORD, False)),
+    "named_list": _sig(("items", VAR_POSITIONAL, False)),
+    "named_tuple": _sig(("items", VAR_POSITIONAL, False)),
+    "named_dict": _sig(("items", VAR_KEYWORD, False)),
+}
+
+
+def bind(sig: Signature, node: Node, partial: bool, what: str) -> list[Diagnostic]:
+    """Check node's arguments against `sig`; `partial` leaves required parameters unbound.
+
+    `what` names the callable in messages (the spec as written).
+    """
+    diags: list[Diagnostic] = []
+    params = sig.params
+    positional = [p for p in params if p.kind in (POSITIONAL_ONLY, POSITIONAL_OR_KEYWORD)]
+    var_pos = any(p.kind == VAR_POSITIONAL for p in params)
+    var_kw = any(p.kind == VAR_KEYWORD for p in params)
+    by_name = {p.name: p for p in params if p.kind in (POSITIONAL_OR_KEYWORD, KEYWORD_ONLY)}
+    bound: set[str] = set()
+
+    nargs = len(node.args)
+    if nargs > len(positional) and not var_pos:
+        span = node.arg_spans[len(positional)] if len(node.arg_spans) > len(positional) else node.span
+        diags.append(
+            error(
+                "FG0612",
+                f"too many positional arguments for `{what}`: it takes {_count(len(positional))}, "
+                f"{nargs} given",
+                span,
+                hint=f"signature: {what.split(':')[-1]}{sig}",
+            )
+        )
+    for p in positional[:nargs]:
+        bound.add(p.name)
+
+    kwargs = node.call_kwargs
+    spans = dict(node.kwarg_spans)
+    latent = node.kwargs.get(LATENT_ARGS)
+    unknown_latent = LATENT_ARGS in node.kwargs and not isinstance(latent, dict)
+    if isinstance(latent, dict):
+        for k in latent:
+            kwargs = {**kwargs, k: latent[k]}
+            spans.setdefault(k, node.kwarg_spans.get(LATENT_ARGS, node.span))
+    for name in kwargs:
+        span = spans.get(name, node.span)
+        if name in bound and name in by_name:
+            diags.append(error("FG0613", f"`{what}` got two values for `{name}` (positional and keyword)", span))
+            continue
+        if name in by_name:
+            bound.add(name)
+            continue
+        if var_kw:
+            continue
+        posonly = next((p for p in params if p.name == name and p.kind == POSITIONAL_ONLY), None)
+        if posonly is not None:
+            diags.append(error("FG0614", f"`{name}` is a positional-only parameter of `{what}`", span,
+                               hint=f"give it as `arg{positional.index(posonly)}:` or in a sequence"))
+            continue
+        diags.append(
+            error(
+                "FG0611",
+                f"unknown argument `{name}` for `{what}`",
+                span,
+                hint=did_you_mean(name, by_name) or f"signature: {what.split(':')[-1]}{sig}",
+            )
+        )
+    if partial or unknown_latent:
+        return diags
+    missing = [p.name for p in params if p.required and p.name not in bound]
+    if missing:
+        names = ", ".join(f"`{m}`" for m in missing)
+        diags.append(
+            error(
+                "FG0610",
+                f"missing required argument{'s' if len(missing) > 1 else ''} {names} of `{what}`",
+                node.span,
+                hint=f"signature: {what.split(':')[-1]}{sig}",
+            )
+        )
+    return diags
+
+
+def _count(n: int) -> str:
+    return f"{n} positional argument{'s' if n != 1 else ''}" if n else "no positional arguments"
+

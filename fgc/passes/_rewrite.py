@@ -1,0 +1,106 @@
+"""Shared machinery of the AST -> AST passes: identity-preserving rewriting.
+
+After alias resolution the config AST is a DAG (an alias is the anchored node itself), so a
+rewrite must map each node once and reuse the result wherever the node is reached again, or
+sharing (and with it singleton identity) would be lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..diagnostics import DiagnosticError, Span, error
+from ..syntax.config_ast import Alias, Anchor, Document, Entry, Mapping, Node, Scalar, Sequence, Tagged
+
+# Deeper nesting than this is reported instead of overflowing the Python stack.
+MAX_DEPTH = 150
+
+
+class Rewriter:
+    """Rebuild a tree bottom-up; subclasses override `mapping`, `sequence`, `tagged`, ..."""
+
+    def __init__(self) -> None:
+        self._memo: dict[int, Node] = {}
+        self._keep: list[Node] = []  # keep originals alive so their ids stay unique
+        self._depth = 0
+
+    def document(self, doc: Document) -> Document:
+        root = self.visit(doc.root) if doc.root is not None else None
+        return Document(root, doc.span)
+
+    def visit(self, node: Node) -> Node:
+        key = id(node)
+        if key in self._memo:
+            return self._memo[key]
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise DiagnosticError([too_deep(node.span)])
+            out = self.dispatch(node)
+        finally:
+            self._depth -= 1
+        self._memo[key] = out
+        self._keep.append(node)
+        return out
+
+    def dispatch(self, node: Node) -> Node:
+        if isinstance(node, Mapping):
+            return self.mapping(node)
+        if isinstance(node, Sequence):
+            return self.sequence(node)
+        if isinstance(node, Tagged):
+            return self.tagged(node)
+        if isinstance(node, Anchor):
+            return self.anchor(node)
+        if isinstance(node, Alias):
+            return self.alias(node)
+        return self.scalar(node)
+
+    # Default behaviour: copy with rewritten children.
+    def mapping(self, node: Mapping) -> Node:
+        entries = [Entry(self.visit(e.key), self.visit(e.value), e.span) for e in node.entries]
+        return replace(node, entries=entries)
+
+    def sequence(self, node: Sequence) -> Node:
+        return replace(node, items=[self.visit(i) for i in node.items])
+
+    def tagged(self, node: Tagged) -> Node:
+        return replace(node, body=self.visit(node.body))
+
+    def anchor(self, node: Anchor) -> Node:
+        return replace(node, node=self.visit(node.node))
+
+    def alias(self, node: Alias) -> Node:
+        return node
+
+    def scalar(self, node: Node) -> Node:
+        return node
+
+
+def too_deep(span: Span):
+    return error("FG0520", f"the config is nested more than {MAX_DEPTH} levels deep", span)
+
+
+def unwrap(node: Node) -> Node:
+    """The node under any anchors."""
+    while isinstance(node, Anchor):
+        node = node.node
+    return node
+
+
+def is_empty(node: Node) -> bool:
+    """An absent body: `key:` or a tag with nothing after it (not an explicit `~` or `''`)."""
+    return isinstance(node, Scalar) and node.value is None and node.raw == ""
+
+
+def is_null(node: Node) -> bool:
+    node = unwrap(node)
+    return isinstance(node, Scalar) and node.value is None and node.std_tag in (None, "!!null")
+
+
+def key_text(node: Node) -> str | None:
+    """A mapping key's string value, or None when the key is not a string scalar."""
+    node = unwrap(node)
+    if isinstance(node, Scalar) and isinstance(node.value, str):
+        return node.value
+    return None

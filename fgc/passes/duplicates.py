@@ -1,0 +1,76 @@
+"""Duplicate keys: the last value wins, at the position of the first entry.
+
+This is the override idiom of template inheritance (`== super()` renders the parent's keys, the
+child then writes some again), so it is silent by default. Every override is recorded (with the
+spans of the entries that lost) for tools such as the language server; `notes=True` also
+reports each one as a note (FG0505).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from ..diagnostics import Diagnostic, Related, note
+from ..graph import Override
+from ..syntax.config_ast import Document, Entry, Mapping, Node, Scalar
+from ._rewrite import Rewriter, unwrap
+
+
+def resolve_duplicates(doc: Document, notes: bool = False) -> tuple[Document, list[Override], list[Diagnostic]]:
+    resolver = _Dedup(notes)
+    return resolver.document(doc), resolver.overrides, resolver.diagnostics
+
+
+def _key_identity(node: Node) -> Any:
+    node = unwrap(node)
+    if isinstance(node, Scalar):
+        # As a Python dict would (PyYAML, the reference): 1 and 1.0 are one key, "1" another.
+        try:
+            hash(node.value)
+            return ("scalar", node.value)
+        except TypeError:
+            pass
+    return ("node", id(node))
+
+
+class _Dedup(Rewriter):
+    def __init__(self, notes: bool) -> None:
+        super().__init__()
+        self.notes = notes
+        self.overrides: list[Override] = []
+        self.diagnostics: list[Diagnostic] = []
+
+    def mapping(self, node: Mapping) -> Node:
+        slots: dict[Any, int] = {}
+        out: list[Entry] = []
+        lost: dict[int, list[Entry]] = {}  # slot -> every entry written for it, in order
+        for e in node.entries:
+            ident = _key_identity(e.key)
+            i = slots.get(ident)
+            if i is None:
+                slots[ident] = len(out)
+                out.append(e)
+                continue
+            lost.setdefault(i, [out[i]]).append(e)
+            # Keep the first key (its position) with the last value.
+            out[i] = Entry(out[i].key, e.value, out[i].span)
+        entries = []
+        for i, e in enumerate(out):
+            if i in lost:
+                winner, losers = lost[i][-1], lost[i][:-1]
+                key = unwrap(e.key)
+                name = str(key.value) if isinstance(key, Scalar) else "?"
+                ov = Override(name, e.key.span, winner.key.span, [x.key.span for x in losers])
+                self.overrides.append(ov)
+                if self.notes:
+                    self.diagnostics.append(
+                        note(
+                            "FG0505",
+                            f"`{name}` is written {len(losers) + 1} times; the last value wins",
+                            winner.key.span,
+                            related=tuple(Related(s, "overridden here") for s in ov.overridden),
+                        )
+                    )
+            entries.append(Entry(self.visit(e.key), self.visit(e.value), e.span))
+        return replace(node, entries=entries)
