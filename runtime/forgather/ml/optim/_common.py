@@ -1,0 +1,175 @@
+"""Pieces shared by the optimizers: the base class, argument checks, tensor bucketing and the
+multi-tensor Adam kernel used for the parameters that GaLore and APOLLO do not project."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+from torch import Tensor
+from torch.optim import Optimizer
+
+
+class OptimizerBase(Optimizer):
+    """`torch.optim.Optimizer` with two fixes every optimizer here wants.
+
+    * `load_state_dict` keeps the dtype a state tensor was saved with. Torch casts every
+      floating state tensor to its parameter's dtype, which silently rounds the float32 state
+      that Adafactor keeps for bfloat16 parameters; resuming must continue bit-identically.
+    * `_loss(closure)` evaluates an optional closure with gradients enabled.
+    """
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        params = [p for group in self.param_groups for p in group["params"]]
+        saved_ids = [i for group in state_dict["param_groups"] for i in group["params"]]
+        for p, saved_id in zip(params, saved_ids):
+            for key, value in state_dict["state"].get(saved_id, {}).items():
+                loaded = self.state[p].get(key)
+                if torch.is_tensor(value) and torch.is_tensor(loaded) and value.dtype != loaded.dtype:
+                    self.state[p][key] = value.to(device=p.device, copy=True)
+
+    @staticmethod
+    def _loss(closure: Callable[[], Any] | None) -> Any:
+        if closure is None:
+            return None
+        with torch.enable_grad():
+            return closure()
+
+
+def check_lr(lr: float | None, allow_none: bool = False) -> None:
+    if lr is None and allow_none:
+        return
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or lr < 0.0:
+        raise ValueError(f"invalid learning rate {lr!r}: expected a number >= 0")
+
+
+def check_betas(betas: Sequence[float]) -> tuple[float, float]:
+    try:
+        beta1, beta2 = (float(b) for b in betas)
+    except (TypeError, ValueError):
+        raise ValueError(f"invalid betas {betas!r}: expected two numbers in [0, 1)") from None
+    for name, beta in (("betas[0]", beta1), ("betas[1]", beta2)):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"invalid {name} {beta!r}: expected a number in [0, 1)")
+    return beta1, beta2
+
+
+def check_non_negative(name: str, value: float) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0.0:
+        raise ValueError(f"invalid {name} {value!r}: expected a number >= 0")
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"invalid {name} {value!r}: expected one of {', '.join(map(repr, choices))}")
+
+
+def dense_grad(p: Tensor, optimizer_name: str) -> Tensor:
+    if p.grad.is_sparse:
+        raise RuntimeError(f"{optimizer_name} does not support sparse gradients")
+    return p.grad
+
+
+def buckets(tensors: Sequence[Tensor]) -> list[list[int]]:
+    """Indices of `tensors` grouped by (device, dtype): one multi-tensor kernel launch each."""
+    groups: dict[tuple[torch.device, torch.dtype], list[int]] = defaultdict(list)
+    for i, t in enumerate(tensors):
+        groups[(t.device, t.dtype)].append(i)
+    return list(groups.values())
+
+
+def pick(items: Sequence[Any], indices: Sequence[int]) -> list[Any]:
+    return [items[i] for i in indices]
+
+
+def scalars(values: list[float]) -> float | list[float]:
+    """A single Python scalar when all are equal (the usual case), else the list."""
+    return values[0] if all(v == values[0] for v in values) else values
+
+
+def efficient_adam_(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    steps: list[int],
+    *,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    decay_after_update: bool,
+    correct_bias: bool = True,
+) -> None:
+    """Multi-tensor Adam in the form of the GaLore and APOLLO reference code (and BERT's):
+    eps is added to sqrt(v) before bias correction, which is folded into the step size
+    lr * sqrt(1 - beta2^t) / (1 - beta1^t). Decoupled weight decay p <- p * (1 - lr * wd) comes
+    before the update (APOLLO, as torch.optim.AdamW) or after it (galore-torch), computed as
+    p - lr*wd*p: the factor (1 - lr*wd) itself would round in float32 and bias the decay.
+    `steps` are the already incremented step counts."""
+    for idx in buckets(params):
+        p, g, m, v = pick(params, idx), pick(grads, idx), pick(exp_avgs, idx), pick(exp_avg_sqs, idx)
+        if weight_decay != 0 and not decay_after_update:
+            torch._foreach_add_(p, p, alpha=-lr * weight_decay)
+        torch._foreach_lerp_(m, g, 1.0 - beta1)
+        torch._foreach_mul_(v, beta2)
+        torch._foreach_addcmul_(v, g, g, 1.0 - beta2)
+        denom = torch._foreach_sqrt(v)
+        torch._foreach_add_(denom, eps)
+        step_sizes = []
+        for t in pick(steps, idx):
+            step_size = lr
+            if correct_bias:
+                step_size *= math.sqrt(1.0 - beta2**t) / (1.0 - beta1**t)
+            step_sizes.append(-step_size)
+        torch._foreach_addcdiv_(p, m, denom, step_sizes)
+        if weight_decay != 0 and decay_after_update:
+            torch._foreach_add_(p, p, alpha=-lr * weight_decay)
+
+
+def projected_flags(group: dict[str, Any], optimizer_name: str) -> list[bool]:
+    """Which parameters of a GaLore/APOLLO param group are projected: the matrices of a group
+    whose `rank` is set, narrowed to the names matching the group's `target` regex if any."""
+    rank = group.get("rank")
+    if rank is None:
+        return [False] * len(group["params"])
+    target = group.get("target")
+    if target is None:
+        return [p.dim() == 2 for p in group["params"]]
+    names = group.get("param_names")
+    if names is None:
+        raise ValueError(
+            f"{optimizer_name}: `target` ({target!r}) selects parameters by name; pass named "
+            "parameters, e.g. model.named_parameters()"
+        )
+    pattern = re.compile(target)
+    return [p.dim() == 2 and pattern.search(name) is not None for p, name in zip(group["params"], names)]
+
+
+def check_target(target: Any) -> None:
+    if target is None:
+        return
+    if not isinstance(target, str):
+        raise ValueError(f"invalid target {target!r}: expected a regular expression string or None")
+    try:
+        re.compile(target)
+    except re.error as e:
+        raise ValueError(f"invalid target regular expression {target!r}: {e}") from None
+
+
+def check_rank(rank: Any, allow_none: bool) -> None:
+    if rank is None and allow_none:
+        return
+    if not isinstance(rank, int) or isinstance(rank, bool) or rank < 1:
+        raise ValueError(f"invalid rank {rank!r}: expected a positive integer" + (" or None" if allow_none else ""))
+
+
+def check_positive_int(name: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"invalid {name} {value!r}: expected a positive integer")

@@ -1,0 +1,247 @@
+"""APOLLO and APOLLO-Mini (Zhu et al., "APOLLO: SGD-like Memory, AdamW-level Performance",
+arXiv 2412.05270, Algorithm 1).
+
+For a projected m x n matrix W with gradient G, at step t (counted from 0), with r = min(rank,
+m, n) and the channels along the larger dimension of W:
+
+    every update_proj_gap steps:  P ~ N(0, 1/r), drawn from a generator seeded with
+                                  projection_seed(seed, parameter index, t // update_proj_gap)
+    R = P G (r x n, when m < n)   or   R = G P^T (m x r, when m >= n)
+    m <- beta1 m + (1 - beta1) R      v <- beta2 v + (1 - beta2) R^2     (low-rank moments)
+    R~ = m / (sqrt(v) + eps)
+    channel-wise:  s_j = ||R~_j|| / (||R_j|| + 1e-8)  for each channel j;  tensor-wise: one s
+    U = G * s                                             (the scaled raw gradient)
+    norm-growth limiter (Fira): if ||U|| > gamma * ||U_prev||: U <- U * gamma * ||U_prev|| / ||U||
+    W <- W - lr * wd * W - lr * scale * sqrt(1 - beta2^t) / (1 - beta1^t) * U
+
+Conventions, with the reasons:
+* Weight decay uses the learning rate (the paper's W <- W - eta*lambda*W, applied before the
+  update like torch's AdamW). The reference Forgather code scaled it by `scale` instead.
+* `scale` is the paper's alpha and multiplies the update directly. apollo-torch's `scale`
+  option is squared (it multiplies by sqrt(scale)): its APOLLO-Mini `scale=128` is our
+  `scale=sqrt(128)`, the paper's value; `apollo_mini()` sets it.
+* Bias correction and eps follow the official implementation: eps is added to sqrt(v) and
+  the correction sqrt(1 - beta2^t) / (1 - beta1^t) multiplies the step after the limiter,
+  which therefore compares uncorrected norms.
+* Limiter: U_prev is the previous (limited) update; the ratio is ||U|| / (||U_prev|| + 1e-8),
+  as in the official code; `norm_growth_limit=None` disables it.
+* Randomness: the projection for refresh k of the i-th parameter (order of the param groups)
+  is a pure function of (seed, i, k), so a reloaded optimizer draws exactly what the original
+  would have; the current matrix is also kept in the state (`projection`, float32 draws cast
+  to the gradient's dtype), so nothing needs regenerating on load. Draws use a CPU generator
+  and are moved to the parameter's device: CPU and CUDA runs see the same projections.
+
+Parameters that are not projected (groups with rank=None, vectors, 3-D tensors, names not
+matching `target`) get Adam with the same eps, bias-correction and weight-decay conventions.
+The scaled gradient U is never materialized: ||U|| comes from the channel norms of G, and the
+update is a single `addcmul_(G, s * step)` on the parameter.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterable
+
+import torch
+from torch import Tensor
+
+from ._common import (
+    OptimizerBase,
+    check_betas,
+    check_choice,
+    check_lr,
+    check_non_negative,
+    check_positive_int,
+    check_rank,
+    check_target,
+    dense_grad,
+    efficient_adam_,
+    projected_flags,
+)
+
+SCALE_TYPES = ("channel", "tensor")
+_MASK64 = (1 << 64) - 1
+
+
+def projection_seed(seed: int, index: int, refresh: int) -> int:
+    """The generator seed of the `refresh`-th projection of parameter `index` (SplitMix64 of the
+    three numbers: independent streams for every parameter and every refresh)."""
+    x = (seed * 0x9E3779B97F4A7C15 + (index + 1) * 0xD1B54A32D192ED03 + (refresh + 1) * 0x8CB92BA72F3D8DD7) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return x ^ (x >> 31)
+
+
+def random_projection(rank: int, dim: int, seed: int) -> Tensor:
+    """A rank x dim float32 CPU matrix with entries drawn from N(0, 1/rank)."""
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    return torch.randn(rank, dim, generator=generator, dtype=torch.float32) / math.sqrt(rank)
+
+
+class APOLLO(OptimizerBase):
+    """APOLLO: AdamW-like updates from low-rank, randomly projected optimizer state.
+
+    Args:
+        params: parameters, named parameters or param-group dicts; every key below can be set
+            per group (rank=None opts a group out of projection).
+        lr: learning rate.
+        betas: decay rates of the low-rank first and second moments.
+        eps: added to sqrt(v).
+        weight_decay: decoupled weight decay, p <- p * (1 - lr * weight_decay).
+        rank: rank of the projection (the paper: a quarter of the hidden size, or 256); clamped
+            to the smaller dimension of each matrix. None disables projection.
+        update_proj_gap: steps between projection refreshes (the paper's T, 200).
+        scale: the paper's alpha multiplying the update (sqrt(128) for APOLLO-Mini).
+        scale_type: "channel" (one factor per channel of the larger dimension) or "tensor".
+        norm_growth_limit: the limiter's gamma (1.01), or None to disable it.
+        seed: base seed of the random projections.
+        target: optional regular expression; with named parameters only matrices whose name
+            matches (re.search) are projected, e.g. r"\\.(self_attn|mlp)\\.".
+
+    State per projected matrix: `step` (int), `projection` (r x min(m, n)), low-rank `exp_avg`
+    and `exp_avg_sq` (r x max(m, n), transposed when m >= n), `update_norm` (0-dim, with the
+    limiter); per other parameter: `step`, `exp_avg`, `exp_avg_sq`.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-6,
+        weight_decay: float = 0.0,
+        *,
+        rank: int | None = 256,
+        update_proj_gap: int = 200,
+        scale: float = 1.0,
+        scale_type: str = "channel",
+        norm_growth_limit: float | None = 1.01,
+        seed: int = 0,
+        target: str | None = None,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            rank=rank,
+            update_proj_gap=update_proj_gap,
+            scale=scale,
+            scale_type=scale_type,
+            norm_growth_limit=norm_growth_limit,
+            seed=seed,
+            target=target,
+        )
+        super().__init__(params, defaults)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        check_lr(group["lr"])
+        group["betas"] = check_betas(group["betas"])
+        check_non_negative("eps", group["eps"])
+        check_non_negative("weight_decay", group["weight_decay"])
+        check_rank(group["rank"], allow_none=True)
+        check_positive_int("update_proj_gap", group["update_proj_gap"])
+        check_non_negative("scale", group["scale"])
+        check_choice("scale_type", group["scale_type"], SCALE_TYPES)
+        limit = group["norm_growth_limit"]
+        if limit is not None and (not isinstance(limit, (int, float)) or isinstance(limit, bool) or limit < 1.0):
+            raise ValueError(f"invalid norm_growth_limit {limit!r}: expected None or a number >= 1")
+        if not isinstance(group["seed"], int) or isinstance(group["seed"], bool) or group["seed"] < 0:
+            raise ValueError(f"invalid seed {group['seed']!r}: expected a non-negative integer")
+        check_target(group["target"])
+        projected_flags(group, "APOLLO")  # fails early when `target` has no names to match
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        loss = self._loss(closure)
+        index = 0  # position of the parameter across all groups: part of its projection seed
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            full = ([], [], [], [], [])  # params, grads, exp_avgs, exp_avg_sqs, steps
+            for p, projected in zip(group["params"], projected_flags(group, "APOLLO")):
+                index += 1
+                if p.grad is None:
+                    continue
+                grad = dense_grad(p, "APOLLO")
+                if projected:
+                    self._projected_step(p, grad, group, index - 1)
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["step"] += 1
+                for items, item in zip(full, (p, grad, state["exp_avg"], state["exp_avg_sq"], state["step"])):
+                    items.append(item)
+            if full[0]:
+                efficient_adam_(
+                    *full,
+                    lr=group["lr"],
+                    beta1=beta1,
+                    beta2=beta2,
+                    eps=group["eps"],
+                    weight_decay=group["weight_decay"],
+                    decay_after_update=False,
+                )
+        return loss
+
+    def _projected_step(self, p: Tensor, grad: Tensor, group: dict[str, Any], index: int) -> None:
+        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
+        m, n = grad.shape
+        channels_are_rows = m >= n  # channels run along the larger dimension
+        state = self.state[p]
+        if not state:
+            state["step"] = 0
+        t = state["step"]
+        if t % group["update_proj_gap"] == 0:
+            rank = min(group["rank"], m, n)
+            seed = projection_seed(group["seed"], index, t // group["update_proj_gap"])
+            state["projection"] = random_projection(rank, n if channels_are_rows else m, seed).to(grad)
+        projection = state["projection"]
+        low_rank = grad @ projection.T if channels_are_rows else projection @ grad  # m x r or r x n
+        if "exp_avg" not in state:
+            state["exp_avg"] = torch.zeros_like(low_rank)
+            state["exp_avg_sq"] = torch.zeros_like(low_rank)
+        state["step"] = t = t + 1
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        exp_avg.lerp_(low_rank, 1.0 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(low_rank, low_rank, value=1.0 - beta2)
+        normalized = exp_avg / exp_avg_sq.sqrt().add_(group["eps"])
+
+        # channel norms (over the rank axis) of R~ and R; for G the same channels over its smaller dim
+        axis = 1 if channels_are_rows else 0
+        if group["scale_type"] == "channel":
+            factor = torch.linalg.vector_norm(normalized, dim=axis) / (
+                torch.linalg.vector_norm(low_rank, dim=axis) + 1e-8
+            )
+            grad_sq_norms = torch.linalg.vector_norm(grad, dim=axis).square_()
+            update_norm = (factor.square() * grad_sq_norms).sum().sqrt()  # ||G * s||
+            factor = factor.unsqueeze(1) if channels_are_rows else factor.unsqueeze(0)
+        else:
+            factor = torch.linalg.vector_norm(normalized) / (torch.linalg.vector_norm(low_rank) + 1e-8)
+            update_norm = factor * torch.linalg.vector_norm(grad)
+
+        step_size = lr * group["scale"] * math.sqrt(1.0 - beta2**t) / (1.0 - beta1**t)
+        coefficient = torch.full((), -step_size, dtype=factor.dtype, device=factor.device)
+        gamma = group["norm_growth_limit"]
+        if gamma is not None:
+            if "update_norm" in state:
+                limiter = (update_norm / (state["update_norm"] + 1e-8)).clamp_(min=gamma) / gamma
+                coefficient = coefficient / limiter
+                update_norm = update_norm / limiter
+            state["update_norm"] = update_norm
+        if wd != 0:
+            p.add_(p, alpha=-lr * wd)  # not p * (1 - lr*wd): that factor rounds in float32
+        p.addcmul_(grad, factor * coefficient)
+
+
+def apollo_mini(params: Iterable[Any], lr: float = 1e-3, **kwargs: Any) -> APOLLO:
+    """APOLLO-Mini (paper section 4.2): rank 1, tensor-wise scaling, scale sqrt(128).
+
+    Any APOLLO keyword can still be given (and overrides these three)."""
+    options: dict[str, Any] = dict(rank=1, scale_type="tensor", scale=math.sqrt(128))
+    options.update(kwargs)
+    return APOLLO(params, lr=lr, **options)
