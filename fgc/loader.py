@@ -1,0 +1,230 @@
+"""Template resolution for one compilation.
+
+The search path is the input file's directory, then each `-I DIR` in order, then the template
+standard library (`fgc.resources.stdlib_dir()`). Template names are `/`-separated paths relative
+to a search root (as with jinja2's FileSystemLoader), never relative to the referencing template;
+a `..` segment is rejected. `.fg` is the canonical extension and `.yaml` files of the reference
+dialect are read as they are (the name always includes the extension).
+
+A file is split into its main template and its sub-templates (`#--- name ---`); loading a file
+registers its sub-templates by name in this compilation's registry, which is consulted before
+the file system. The registry lives and dies with the `Loader`: nothing is cached across
+compilations, and two files with the same basename are two templates. A sub-template keeps the
+line numbers of its containing file.
+
+Diagnostics (FG01xx):
+    FG0107  a template name with `..`, or otherwise not a relative path
+    FG0108  a sub-template name defined again by another file (the later one is used; warning)
+    FG0109  a template file that cannot be read (I/O error, not UTF-8)
+    FG0100  a search-path entry that is not a directory (warning)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from .diagnostics import Diagnostic, Related, Span, error, warning
+from .render.markers import MarkerTable
+from .syntax.template_ast import Chunk, Template
+from .syntax.template_parser import normalize_newlines, parse_template
+
+_CANDIDATE_LIMIT = 20000  # files listed per search root for did-you-mean
+_SKIP_DIRS = {".git", "__pycache__", ".venv", "node_modules", ".hg", ".svn"}
+
+
+class BadName(ValueError):
+    """A template name that is not a relative `/`-path."""
+
+
+def normalize_name(name: str) -> str:
+    """`./a//b.fg` -> `a/b.fg`; raises BadName on `..` or a backslash (as jinja2 does)."""
+    pieces = []
+    for piece in name.split("/"):
+        if piece == "..":
+            raise BadName(f"template names are relative to the search path; `..` is not allowed in `{name}`")
+        if "\\" in piece or "\0" in piece:
+            raise BadName(f"`{name}` is not a template name (use `/` between directories)")
+        if piece and piece != ".":
+            pieces.append(piece)
+    if not pieces:
+        raise BadName(f"`{name}` is not a template name")
+    return "/".join(pieces)
+
+
+@dataclass(eq=False)
+class LoadedFile:
+    """One template file read in this compilation."""
+
+    path: str  # absolute
+    text: str  # with normalized line breaks
+    template: Template
+    marker_base: int | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.split("\n")
+
+
+@dataclass(eq=False)
+class LoadedChunk:
+    """A template as Jinja sees it: a file's main chunk or one of its sub-templates."""
+
+    name: str
+    file: LoadedFile
+    chunk: Chunk
+
+    @property
+    def jinja_filename(self) -> str:
+        """The name jinja2 reports in tracebacks: the file, `#sub` for a sub-template."""
+        if self.chunk is self.file.template.main:
+            return self.file.path
+        return f"{self.file.path}#{self.chunk.name}"
+
+    @property
+    def is_subtemplate(self) -> bool:
+        return self.chunk is not self.file.template.main
+
+
+class Loader:
+    """Finds, reads and parses templates for one compilation; the sub-template registry."""
+
+    def __init__(self, search_path: list[Path], markers: MarkerTable | None = None) -> None:
+        self.search_path = [Path(p) for p in search_path]
+        self.markers = markers or MarkerTable()
+        self.files: dict[str, LoadedFile] = {}  # by absolute path
+        self.subtemplates: dict[str, LoadedChunk] = {}
+        self.by_name: dict[str, LoadedChunk] = {}  # names resolved so far
+        self.by_filename: dict[str, LoadedChunk] = {}  # jinja filename -> chunk
+        self.diagnostics: list[Diagnostic] = []
+
+    # -- files ----------------------------------------------------------------------------------
+
+    def load_root(self, path: Path) -> LoadedChunk | None:
+        """Load the input file; its name is its path relative to its directory (the first root)."""
+        name = path.name
+        chunk = self._load_file(path, name)
+        if chunk is not None:
+            self.by_name[name] = chunk
+        return chunk
+
+    def _load_file(self, path: Path, name: str, where: Span | None = None) -> LoadedChunk | None:
+        key = os.path.abspath(path)
+        loaded = self.files.get(key)
+        if loaded is None:
+            try:
+                raw = Path(key).read_bytes()
+                text = normalize_newlines(raw.decode("utf-8"))
+            except UnicodeDecodeError as e:
+                self.diagnostics.append(
+                    error("FG0109", f"cannot read template `{name}`: not UTF-8 text ({e.reason} at byte {e.start})", where)
+                )
+                return None
+            except OSError as e:
+                self.diagnostics.append(error("FG0109", f"cannot read template `{name}`: {e.strerror or e}", where))
+                return None
+            template, diags = parse_template(text, key, name, check_jinja=False)
+            base = self.markers.register(key, text.count("\n") + 1)
+            loaded = LoadedFile(key, text, template, base, diags)
+            self.files[key] = loaded
+            self.diagnostics.extend(diags)
+            self._register_subtemplates(loaded)
+        main = LoadedChunk(name, loaded, loaded.template.main)
+        self.by_filename.setdefault(main.jinja_filename, main)
+        return main
+
+    def _register_subtemplates(self, loaded: LoadedFile) -> None:
+        for sub in loaded.template.subtemplates:
+            previous = self.subtemplates.get(sub.name)
+            chunk = LoadedChunk(sub.name, loaded, sub)
+            if previous is not None and previous.file is not loaded:
+                self.diagnostics.append(
+                    warning(
+                        "FG0108",
+                        f"sub-template `{sub.name}` is also defined in another file; this later definition is used",
+                        sub.name_span,
+                        related=(Related(previous.chunk.name_span, "the earlier definition"),),
+                    )
+                )
+            self.subtemplates[sub.name] = chunk
+            self.by_filename[chunk.jinja_filename] = chunk
+
+    # -- names ----------------------------------------------------------------------------------
+
+    def resolve(self, name: str, where: Span | None = None) -> LoadedChunk | None:
+        """The template called `name`: a registered sub-template, else the first file on the
+        search path; None when there is none. Raises BadName for names with `..`."""
+        if name in self.by_name:
+            return self.by_name[name]
+        if name in self.subtemplates:
+            chunk = self.subtemplates[name]
+            self.by_name[name] = chunk
+            return chunk
+        norm = normalize_name(name)
+        if norm in self.subtemplates:
+            chunk = self.subtemplates[norm]
+        else:
+            path = self.find_file(norm)
+            if path is None:
+                return None
+            chunk = self._load_file(path, norm, where)
+            if chunk is None:
+                return None
+        self.by_name[name] = chunk
+        return chunk
+
+    def find_file(self, name: str) -> Path | None:
+        for root in self.search_path:
+            candidate = root / name
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def candidates(self) -> list[str]:
+        """Every template name visible now (for did-you-mean): sub-templates and files."""
+        names = set(self.subtemplates)
+        for root in self.search_path:
+            names.update(_list_files(root))
+        return sorted(names)
+
+    def chunks(self) -> Iterator[LoadedChunk]:
+        """Every loaded template (main chunks by their first name, and sub-templates)."""
+        seen = set()
+        for chunk in list(self.by_name.values()) + list(self.subtemplates.values()):
+            if id(chunk.chunk) not in seen:
+                seen.add(id(chunk.chunk))
+                yield chunk
+
+    def source_lines(self) -> dict[str, list[str]]:
+        return {path: f.lines for path, f in self.files.items()}
+
+
+def _list_files(root: Path) -> list[str]:
+    out: list[str] = []
+    if not root.is_dir():
+        return out
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        rel = os.path.relpath(dirpath, root)
+        for f in sorted(filenames):
+            out.append(f if rel == "." else f"{rel.replace(os.sep, '/')}/{f}")
+            if len(out) >= _CANDIDATE_LIMIT:
+                return out
+    return out
+
+
+def search_path(input_file: Path, include_dirs: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """The input's directory, each -I directory, then stdlib/; warnings for missing dirs."""
+    from .resources import stdlib_dir
+
+    diags: list[Diagnostic] = []
+    path = [Path(os.path.abspath(input_file)).parent]
+    for d in include_dirs:
+        if not Path(d).is_dir():
+            diags.append(warning("FG0100", f"search path entry `{d}` is not a directory"))
+        path.append(Path(os.path.abspath(d)))
+    path.append(stdlib_dir())
+    return path, diags

@@ -1,0 +1,576 @@
+"""The template pass: the inheritance graph of one compilation, and its diagnostics.
+
+Starting from the input template, every statically named `extends`, `include`, `import` and
+`from ... import` target is resolved through the loader (which parses it and registers its
+sub-templates). The result is a `TemplateGraph`: templates, their references (a dynamic target
+such as `-- extends ns.trainer_class` is recorded as dynamic; the renderer adds what it
+resolved to), and their blocks with the span that defines each. The language server uses the
+graph for go-to-definition and "where is this block overridden".
+
+Diagnostics:
+    FG0201  missing template (with the search path and a did-you-mean)
+    FG0202  cyclic `extends`
+    FG0203  a block that overrides nothing in its parents (warning)
+    FG0204  `super()` outside a block
+    FG0205  a `required` block that the rendered template does not override
+    FG0206  `super()` in a block that no parent template defines
+(and the loader's FG0107 for a target name with `..`)
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from ..diagnostics import Diagnostic, Related, Span, did_you_mean, display_path, error, warning
+from ..loader import BadName, LoadedChunk, Loader
+from ..syntax.template_ast import (
+    Chunk,
+    Expression,
+    Item,
+    JinjaPiece,
+    PieceKind,
+    Statement,
+    TextLine,
+    TomlBlock,
+    keyword_of,
+)
+
+REFERENCE_KINDS = ("extends", "include", "import", "from")
+_SUPER = re.compile(r"\bsuper\s*\(")
+_BLOCK = re.compile(r"\s*block\s+([A-Za-z_]\w*)((?:\s+(?:scoped|required))*)\s*$")
+_STRING = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*\"""")
+_CONDITIONAL = frozenset({"if", "for", "macro", "call"})
+
+
+# --------------------------------------------------------------------------------------------
+# The graph
+
+
+@dataclass(eq=False)
+class Reference:
+    """An `extends`, `include`, `import` or `from` statement of a template."""
+
+    kind: str  # one of REFERENCE_KINDS
+    source: str  # name of the referencing template
+    span: Span  # the target expression (a string literal's span includes its quotes)
+    statement_span: Span
+    expression: str  # the target as written
+    targets: list[str]  # the named targets (a list for `include ['a', 'b']`); empty if dynamic
+    dynamic: bool
+    ignore_missing: bool = False
+    conditional: bool = False  # inside `if`/`for`/a macro: may not run
+    resolved: list[str] = field(default_factory=list)  # names found (dynamic: seen at render)
+
+
+@dataclass(eq=False)
+class BlockDef:
+    """A block defined in a template: `[name]` or `-- block name`."""
+
+    name: str
+    template: str
+    span: Span  # the header or the `block` statement
+    name_span: Span
+    required: bool = False
+    toml: bool = False
+    parent: str | None = None  # the enclosing block in the same template
+    super_calls: list[Span] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class TemplateNode:
+    """One template (a file's main chunk or a sub-template) in the graph."""
+
+    name: str
+    file: str
+    chunk: Chunk
+    subtemplate: bool
+    references: list[Reference] = field(default_factory=list)
+    blocks: dict[str, BlockDef] = field(default_factory=dict)
+
+    @property
+    def extends(self) -> list[Reference]:
+        return [r for r in self.references if r.kind == "extends"]
+
+    @property
+    def dynamic_parent(self) -> bool:
+        return any(r.dynamic for r in self.extends)
+
+
+@dataclass
+class TemplateGraph:
+    """Templates of one compilation, their references and blocks."""
+
+    root: str
+    search_path: list[str]
+    templates: dict[str, TemplateNode] = field(default_factory=dict)
+
+    def parents(self, name: str) -> list[TemplateNode]:
+        node = self.templates.get(name)
+        if node is None:
+            return []
+        return [self.templates[t] for r in node.extends for t in r.resolved if t in self.templates]
+
+    def children(self, name: str) -> list[TemplateNode]:
+        return [n for n in self.templates.values() if any(p.name == name for p in self.parents(n.name))]
+
+    def ancestors(self, name: str) -> list[TemplateNode]:
+        """Parents, grandparents, ... (depth first, each once, cycles cut)."""
+        out: list[TemplateNode] = []
+        seen = {name}
+        stack = list(reversed(self.parents(name)))
+        while stack:
+            node = stack.pop()
+            if node.name in seen:
+                continue
+            seen.add(node.name)
+            out.append(node)
+            stack.extend(reversed(self.parents(node.name)))
+        return out
+
+    def descendants(self, name: str) -> list[TemplateNode]:
+        out: list[TemplateNode] = []
+        seen = {name}
+        stack = self.children(name)
+        while stack:
+            node = stack.pop()
+            if node.name in seen:
+                continue
+            seen.add(node.name)
+            out.append(node)
+            stack.extend(self.children(node.name))
+        return out
+
+    def static_chain(self, name: str) -> bool:
+        """Is every `extends` from `name` up the hierarchy static and found?"""
+        for node in [self.templates[name], *self.ancestors(name)] if name in self.templates else []:
+            for r in node.extends:
+                if r.dynamic or len(r.resolved) < len(r.targets):
+                    return False
+        return name in self.templates
+
+    def definitions(self, block: str) -> list[BlockDef]:
+        """Every definition of a block name, in any template."""
+        return [n.blocks[block] for n in self.templates.values() if block in n.blocks]
+
+    def overridden(self, block: BlockDef) -> list[BlockDef]:
+        """The definitions this block overrides (in its template's ancestors)."""
+        return [a.blocks[block.name] for a in self.ancestors(block.template) if block.name in a.blocks]
+
+    def overrides(self, block: BlockDef) -> list[BlockDef]:
+        """The definitions that override this block (in its template's descendants)."""
+        return [d.blocks[block.name] for d in self.descendants(block.template) if block.name in d.blocks]
+
+    def references_to(self, name: str) -> list[Reference]:
+        return [r for n in self.templates.values() for r in n.references if name in r.resolved]
+
+    def to_json(self) -> dict:
+        """A JSON-ready summary (for tools)."""
+
+        def span(s: Span) -> dict:
+            return {"file": s.file, "line": s.line, "col": s.col, "end_line": s.end_line, "end_col": s.end_col}
+
+        return {
+            "root": self.root,
+            "search_path": self.search_path,
+            "templates": {
+                n.name: {
+                    "file": n.file,
+                    "subtemplate": n.subtemplate,
+                    "references": [
+                        {
+                            "kind": r.kind,
+                            "expression": r.expression,
+                            "targets": r.targets,
+                            "dynamic": r.dynamic,
+                            "resolved": r.resolved,
+                            "span": span(r.span),
+                        }
+                        for r in n.references
+                    ],
+                    "blocks": {
+                        b.name: {"span": span(b.name_span), "required": b.required, "parent": b.parent}
+                        for b in n.blocks.values()
+                    },
+                }
+                for n in self.templates.values()
+            },
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Reading one template
+
+
+@functools.cache
+def _jinja_env():
+    from ..render.environment import parse_environment
+
+    return parse_environment()
+
+
+def _parse_statement(body: str):
+    """jinja2's node for one statement, or None when it does not parse (reported elsewhere)."""
+    from jinja2.exceptions import TemplateSyntaxError
+    from jinja2.parser import Parser
+
+    try:
+        tree = Parser(_jinja_env(), "{% " + body + " %}").parse()
+    except TemplateSyntaxError:
+        return None
+    return tree.body[0] if tree.body else None
+
+
+def _target_span(tag, body: str, kw: str, expression: str) -> Span:
+    """The span of the target expression inside a statement's body."""
+    s = tag.body_span
+    lead = len(body) - len(body.lstrip())
+    start = body.find(expression, body.find(kw) + len(kw)) if expression else -1
+    if start < 0 or "\n" in body[:start]:
+        return s
+    col = s.col - lead + start
+    return Span(s.file, s.line, col, s.line, col + len(expression))
+
+
+def _reference(tag, source: str, conditional: bool) -> Reference | None:
+    from jinja2 import nodes
+
+    body = tag.body
+    kw = keyword_of(body)
+    node = _parse_statement(body)
+    if node is None:
+        return None
+    template = getattr(node, "template", None)
+    if template is None:
+        return None
+    # The target as written: a string literal, a list of them, or any expression.
+    literal = _STRING.search(body, body.find(kw) + len(kw))
+    targets: list[str] = []
+    dynamic = True
+    if isinstance(template, nodes.Const) and isinstance(template.value, str):
+        targets, dynamic = [template.value], False
+    elif isinstance(template, (nodes.List, nodes.Tuple)) and all(
+        isinstance(i, nodes.Const) and isinstance(i.value, str) for i in template.items
+    ):
+        targets, dynamic = [i.value for i in template.items], False
+    if not dynamic and isinstance(template, nodes.Const) and literal:
+        expression = literal.group()
+    else:
+        expression = _expression_text(body, kw)
+    return Reference(
+        kind=kw,
+        source=source,
+        span=_target_span(tag, body, kw, expression),
+        statement_span=tag.span,
+        expression=expression,
+        targets=targets,
+        dynamic=dynamic,
+        ignore_missing=bool(getattr(node, "ignore_missing", False)),
+        conditional=conditional,
+    )
+
+
+_EXPR_END = {
+    "extends": re.compile(r"\s*$"),
+    "include": re.compile(r"\s+(?:ignore\s+missing|with\s+context|without\s+context)\b|\s*$"),
+    "import": re.compile(r"\s+as\s+\w+.*$|\s*$", re.S),
+    "from": re.compile(r"\s+import\s.*$|\s*$", re.S),
+}
+
+
+def _expression_text(body: str, kw: str) -> str:
+    rest = body[body.find(kw) + len(kw) :].lstrip()
+    m = _EXPR_END[kw].search(rest)
+    return rest[: m.start()] if m else rest.strip()
+
+
+class _Reader:
+    """Walks one chunk: its references, blocks and `super()` calls."""
+
+    def __init__(self, node: TemplateNode, diagnostics: list[Diagnostic]) -> None:
+        self.node = node
+        self.diags = diagnostics
+        self.blocks: list[BlockDef] = []  # open blocks
+        self.control: list[str] = []  # open control statements (if/for/macro/call...)
+
+    def run(self) -> None:
+        self.items(self.node.chunk.items)
+
+    def items(self, items: list[Item]) -> None:
+        for item in items:
+            if isinstance(item, Statement):
+                self.tag(item)
+            elif isinstance(item, Expression):
+                self.supers(item.body, item.body_span)
+            elif isinstance(item, TextLine):
+                for p in item.parts:
+                    if isinstance(p, JinjaPiece):
+                        if p.kind is PieceKind.STATEMENT:
+                            self.tag(p)
+                        elif p.kind is PieceKind.EXPRESSION:
+                            self.supers(p.body, p.body_span)
+            elif isinstance(item, TomlBlock):
+                block = self.define(item.name, item.header_span, item.name_span, toml=True)
+                depth = len(self.blocks)
+                self.blocks.append(block)
+                self.items(item.items)
+                del self.blocks[depth:]
+
+    def define(self, name: str, span: Span, name_span: Span, toml: bool = False, required: bool = False) -> BlockDef:
+        block = BlockDef(
+            name,
+            self.node.name,
+            span,
+            name_span,
+            required=required,
+            toml=toml,
+            parent=self.blocks[-1].name if self.blocks else None,
+        )
+        self.node.blocks.setdefault(name, block)
+        return block
+
+    def tag(self, tag) -> None:
+        body = tag.body
+        kw = keyword_of(body)
+        if kw in REFERENCE_KINDS:
+            ref = _reference(tag, self.node.name, conditional=bool(self.control))
+            if ref is not None:
+                self.node.references.append(ref)
+        elif kw == "block":
+            m = _BLOCK.match(body)
+            if m:
+                s = tag.body_span
+                lead = len(body) - len(body.lstrip())
+                col = s.col - lead + m.start(1)
+                name_span = Span(s.file, s.line, col, s.line, col + len(m.group(1)))
+                block = self.define(m.group(1), tag.span, name_span, required="required" in m.group(2).split())
+                self.blocks.append(block)
+        elif kw == "endblock":
+            if self.blocks and not self.blocks[-1].toml:
+                self.blocks.pop()
+        elif kw in _CONDITIONAL:
+            self.control.append(kw)
+        elif kw.startswith("end") and kw[3:] in _CONDITIONAL:
+            if self.control:
+                self.control.pop()
+        self.supers(body, tag.body_span)
+
+    def supers(self, body: str, span: Span) -> None:
+        if "super" not in body:
+            return
+        for m in _SUPER.finditer(body):
+            if _inside_string(body, m.start()):
+                continue
+            lead = len(body) - len(body.lstrip())
+            col = span.col - lead + m.start()
+            at = Span(span.file, span.line, col, span.line, col + len("super"))
+            if not self.blocks:
+                self.diags.append(
+                    error("FG0204", "`super()` outside a block: it calls the parent's version of the enclosing block", at)
+                )
+            else:
+                self.blocks[-1].super_calls.append(at)
+
+
+def _inside_string(text: str, index: int) -> bool:
+    return any(m.start() < index < m.end() for m in _STRING.finditer(text, 0, index + 1))
+
+
+# --------------------------------------------------------------------------------------------
+# The pass
+
+
+def template_pass(loader: Loader, root: LoadedChunk) -> tuple[TemplateGraph, list[Diagnostic]]:
+    """Resolve every static reference from `root`, build the graph, check inheritance."""
+    diags: list[Diagnostic] = []
+    graph = TemplateGraph(root.name, [display_path(str(p)) for p in loader.search_path])
+    pending: list[LoadedChunk] = [root]
+    unresolved: list[tuple[Reference, str]] = []
+
+    def visit(chunk: LoadedChunk) -> None:
+        node = _add_node(graph, chunk, diags)
+        if node is not None:
+            for ref in node.references:
+                for target in ref.targets:
+                    unresolved.append((ref, target))
+
+    def attempt(ref: Reference, target: str) -> bool:
+        try:
+            found = loader.resolve(target, ref.span)
+        except BadName as e:
+            diags.append(error("FG0107", str(e), ref.span))
+            return True
+        if found is None:
+            return False
+        if found.name not in ref.resolved:
+            ref.resolved.append(found.name)
+        pending.append(found)
+        return True
+
+    while pending or unresolved:
+        while pending:
+            visit(pending.pop(0))
+        # Resolve in order; a name may become known later (a sub-template of a file loaded by
+        # another reference), so retry until nothing changes.
+        progress = True
+        while progress and unresolved:
+            progress = False
+            still = []
+            for ref, target in unresolved:
+                if attempt(ref, target):
+                    progress = True
+                else:
+                    still.append((ref, target))
+            unresolved[:] = still
+            if pending:
+                break
+        if not pending and unresolved:
+            for ref, target in unresolved:
+                if ref.ignore_missing or (ref.kind == "include" and len(ref.targets) > 1 and ref.resolved):
+                    continue
+                diags.append(_missing(loader, ref, target))
+            unresolved.clear()
+
+    _check_cycles(graph, diags)
+    _check_blocks(graph, diags)
+    return graph, diags
+
+
+def _add_node(graph: TemplateGraph, chunk: LoadedChunk, diags: list[Diagnostic]) -> TemplateNode | None:
+    """Read a template into the graph (None when it is there already)."""
+    if chunk.name in graph.templates:
+        return None
+    node = TemplateNode(chunk.name, chunk.file.path, chunk.chunk, chunk.is_subtemplate)
+    graph.templates[chunk.name] = node
+    _Reader(node, diags).run()
+    return node
+
+
+def add_dynamic_references(graph: TemplateGraph, loader: Loader, seen: list[tuple[str, str]]) -> None:
+    """Record the targets that dynamic references resolved to while rendering.
+
+    `seen` holds (referencing template, target) pairs in the order jinja2 asked for them. A
+    target that is not one of the referencing template's static targets is attributed to its
+    dynamic references, and joins the graph.
+    """
+    for parent, target in seen:
+        node = graph.templates.get(parent)
+        if node is None:
+            continue
+        if any(target in r.targets for r in node.references):
+            continue
+        chunk = loader.by_name.get(target)
+        if chunk is not None:
+            _add_node(graph, chunk, [])
+        for ref in node.references:
+            if ref.dynamic and target not in ref.resolved:
+                ref.resolved.append(target)
+
+
+def _missing(loader: Loader, ref: Reference, target: str) -> Diagnostic:
+    searched = ", ".join(display_path(str(p)) for p in loader.search_path)
+    candidates = loader.candidates()
+    hint = did_you_mean(target, candidates)
+    if hint is None:
+        base = target.rsplit("/", 1)[-1]
+        same = [c for c in candidates if c.rsplit("/", 1)[-1] == base]
+        if same:
+            hint = f"did you mean `{same[0]}`?"
+    return error(
+        "FG0201",
+        f"template `{target}` not found (search path: {searched})",
+        ref.span,
+        hint=hint,
+    )
+
+
+def _check_cycles(graph: TemplateGraph, diags: list[Diagnostic]) -> None:
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+    path: list[tuple[str, Reference | None]] = []
+
+    def dfs(name: str) -> None:
+        state[name] = 1
+        node = graph.templates[name]
+        for ref in node.extends:
+            for target in ref.resolved:
+                if target not in graph.templates:
+                    continue
+                if state.get(target) == 1:
+                    names = [n for n, _ in path] + [name]
+                    cycle = names[names.index(target) :] + [target]
+                    diags.append(
+                        error(
+                            "FG0202",
+                            "cyclic extends: " + " -> ".join(f"`{n}`" for n in cycle),
+                            ref.span,
+                        )
+                    )
+                elif target not in state:
+                    path.append((name, ref))
+                    dfs(target)
+                    path.pop()
+        state[name] = 2
+
+    for name in list(graph.templates):
+        if name not in state:
+            dfs(name)
+
+
+def _rendered(graph: TemplateGraph) -> list[TemplateNode]:
+    """Templates rendered on their own: the input and every `include` target."""
+    names = [graph.root] + [t for n in graph.templates.values() for r in n.references if r.kind == "include" for t in r.resolved]
+    return [graph.templates[n] for n in dict.fromkeys(names) if n in graph.templates]
+
+
+def _check_blocks(graph: TemplateGraph, diags: list[Diagnostic]) -> None:
+    cyclic = {d.span for d in diags if d.code == "FG0202"}
+    for node in graph.templates.values():
+        static = graph.static_chain(node.name) and not cyclic
+        ancestors = graph.ancestors(node.name) if static else []
+        inherited = {b for a in ancestors for b in a.blocks}
+        for block in node.blocks.values():
+            defined_above = block.name in inherited
+            if node.extends and static and block.parent is None and not defined_above:
+                diags.append(
+                    warning(
+                        "FG0203",
+                        f"block `{block.name}` overrides nothing: no parent template defines it, so its "
+                        "content is never rendered",
+                        block.name_span,
+                        hint=did_you_mean(block.name, sorted(inherited)),
+                    )
+                )
+            if block.super_calls and (static or not node.extends) and not defined_above:
+                for at in block.super_calls:
+                    diags.append(
+                        error(
+                            "FG0206",
+                            f"`super()` in block `{block.name}`, which no parent template defines",
+                            at,
+                            related=(Related(block.name_span, f"block `{block.name}` defined here"),),
+                        )
+                    )
+    for leaf in _rendered(graph):
+        if not graph.static_chain(leaf.name) or cyclic:
+            continue
+        chain = [leaf, *graph.ancestors(leaf.name)]
+        reported: set[str] = set()
+        for node in reversed(chain):
+            for block in node.blocks.values():
+                if not block.required or block.name in reported:
+                    continue
+                lowest = next(n for n in chain if block.name in n.blocks)
+                if lowest.blocks[block.name].required:
+                    reported.add(block.name)
+                    where = leaf.extends[0].statement_span if leaf.extends else block.name_span
+                    diags.append(
+                        error(
+                            "FG0205",
+                            f"required block `{block.name}` (of `{node.name}`) is not overridden by `{leaf.name}`",
+                            where,
+                            hint=f"define `[{block.name}]` or `-- block {block.name}` in `{leaf.name}`",
+                            related=(Related(block.name_span, "declared required here"),),
+                        )
+                    )

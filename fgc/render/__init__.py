@@ -1,0 +1,176 @@
+"""Render: a template file on disk -> rendered YAML text plus a source map.
+
+    render_file(path, include_dirs, variables) -> RenderResult
+
+The stages, each with its diagnostics:
+
+1. load and parse the input (`fgc.loader`, `fgc.syntax.template_parser`);
+2. the template pass resolves every static reference, loading and parsing what it names, and
+   checks inheritance (`fgc.passes.template_pass`);
+3. every loaded template is lowered to canonical Jinja with origin markers
+   (`fgc.render.lower`) and parsed by jinja2 (syntax errors get exact positions,
+   `fgc.syntax.jinja_check`);
+4. jinja2 renders the input in a fresh sandboxed environment (`fgc.render.environment`),
+   loading templates named only at render time (dynamic `extends`) the same way; errors map
+   back to file:line:col (`fgc.render.errors`);
+5. the markers are removed and give the source map (`fgc.render.markers`).
+
+A later stage runs only when the earlier ones found no error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import jinja2
+from jinja2 import exceptions as jx
+
+from ..diagnostics import Diagnostic, has_errors, sort_key
+from ..loader import BadName, LoadedChunk, Loader, search_path
+from ..sourcemap import SourceMap
+from .environment import make_environment
+from .errors import LoadFailed, render_error, unique
+from .lower import lower_chunk
+from .markers import MarkerTable, unmark
+
+
+@dataclass
+class RenderResult:
+    """What rendering one input produced."""
+
+    text: str | None  # the rendered YAML without markers; None when there were errors
+    source_map: SourceMap | None
+    graph: Any = None  # fgc.passes.template_pass.TemplateGraph
+    templates: list[Path] = field(default_factory=list)  # every template file used
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    root: str | None = None  # the input's template name
+
+    @property
+    def ok(self) -> bool:
+        return self.text is not None and not has_errors(self.diagnostics)
+
+
+class _Internal(Exception):
+    """A bug in fgc surfaced inside jinja2's loading: re-raised as it is, never a diagnostic."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(repr(original))
+        self.original = original
+
+
+class Compilation:
+    """One rendering: its loader (and sub-template registry), markers and Jinja environment."""
+
+    def __init__(self, search: list[Path]) -> None:
+        self.markers = MarkerTable()
+        self.loader = Loader(search, self.markers)
+        self.env = make_environment(_JinjaLoader(self))
+        self.env.on_reference = self._on_reference
+        self.references: list[tuple[str, str]] = []  # (referencing template, target) at render
+        self._prepared: dict[int, tuple[Any, list[Diagnostic]]] = {}
+        self.reported: set[int] = set()  # files whose parse diagnostics were already reported
+
+    def prepare(self, chunk: LoadedChunk) -> tuple[Any, list[Diagnostic]]:
+        """(jinja2 AST or None, diagnostics) of a chunk lowered with its markers."""
+        key = id(chunk.chunk)
+        if key not in self._prepared:
+            from ..syntax.jinja_check import check_chunk
+
+            lowered = lower_chunk(chunk.chunk, chunk.file.marker_base)
+            self._prepared[key] = check_chunk(
+                chunk.chunk, lowered, self.env, chunk.file.diagnostics, chunk.jinja_filename
+            )
+        return self._prepared[key]
+
+    def check_loaded(self) -> list[Diagnostic]:
+        """Jinja-parse every template loaded so far; their diagnostics."""
+        out: list[Diagnostic] = []
+        for chunk in self.loader.chunks():
+            out.extend(self.prepare(chunk)[1])
+        return out
+
+    def jinja_template(self, name: str, globals: Mapping[str, Any]) -> jinja2.Template:
+        try:
+            chunk = self.loader.resolve(name)
+        except BadName as e:
+            raise jx.TemplateNotFound(name, str(e)) from None
+        if chunk is None:
+            raise jx.TemplateNotFound(name)
+        # A file first loaded now (a dynamic target) reports its parse diagnostics here.
+        new = [] if id(chunk.file) in self.reported else list(chunk.file.diagnostics)
+        self.reported.add(id(chunk.file))
+        tree, diags = self.prepare(chunk)
+        if tree is None or has_errors(new):
+            raise LoadFailed(new + diags)
+        code = self.env.compile(tree, chunk.name, chunk.jinja_filename)
+        return self.env.template_class.from_code(self.env, code, globals, lambda: True)
+
+    def _on_reference(self, target: str, parent: str) -> None:
+        self.references.append((parent, target))
+
+
+class _JinjaLoader(jinja2.BaseLoader):
+    """Serves jinja2 the compiled templates of one compilation."""
+
+    def __init__(self, compilation: Compilation) -> None:
+        self.compilation = compilation
+
+    def load(self, environment, name, globals=None):
+        try:
+            return self.compilation.jinja_template(name, globals or {})
+        except (jx.TemplateError, LoadFailed):
+            raise
+        except Exception as e:  # not the user's input: let the CLI report an internal error
+            raise _Internal(e) from e
+
+
+def render_file(
+    path: str | Path,
+    include_dirs: Sequence[str | Path] = (),
+    variables: Mapping[str, Any] | None = None,
+) -> RenderResult:
+    """Render the template file `path` (its search path: its directory, `include_dirs`, stdlib/)
+    with the template variables `variables`; the text, its source map and diagnostics."""
+    from ..passes.template_pass import add_dynamic_references, template_pass
+
+    path = Path(path)
+    variables = dict(variables or {})
+    search, diags = search_path(path, [Path(d) for d in include_dirs])
+    comp = Compilation(search)
+    loader = comp.loader
+    root = loader.load_root(path)
+    result = RenderResult(None, None, root=root.name if root else None)
+    if root is None:
+        result.diagnostics = _finish(diags + loader.diagnostics)
+        return result
+    graph, pass_diags = template_pass(loader, root)
+    result.graph = graph
+    diags = diags + loader.diagnostics + pass_diags + comp.check_loaded()
+    for f in loader.files.values():
+        comp.reported.add(id(f))
+    if has_errors(diags):
+        result.templates = [Path(p) for p in loader.files]
+        result.diagnostics = _finish(diags)
+        return result
+
+    before = len(loader.diagnostics)
+    try:
+        raw = comp.env.get_template(root.name).render(variables)
+    except _Internal as e:
+        raise e.original
+    except Exception as exc:  # a Jinja error, or one raised by code the template called
+        raw = None
+        diags.extend(render_error(exc, loader, variables, comp.env))
+    diags.extend(d for d in loader.diagnostics[before:] if d not in diags)
+    add_dynamic_references(graph, loader, comp.references)
+    result.templates = [Path(p) for p in loader.files]
+    if raw is not None and not has_errors(diags):
+        result.text, result.source_map = unmark(raw, comp.markers, loader.source_lines(), root.file.path)
+    result.diagnostics = _finish(diags)
+    return result
+
+
+def _finish(diags: list[Diagnostic]) -> list[Diagnostic]:
+    return sorted(unique(diags), key=sort_key)

@@ -1,0 +1,133 @@
+"""Lowering: a template chunk's AST -> canonical Jinja, line for line.
+
+Line N of the output is line `chunk.first_line + N - 1` of the file, so jinja2's line numbers
+are file lines (offset by the chunk's first line). The translation is the reference's:
+
+    -- X     {% X %}            << X    {%- X %}            >> X    {% X -%}
+    == X     {{ X }}            => X    {{ (X)|trim('\\n') }}
+    ## c     {##}               [name]  {% block name %}    [name!] {% filter trim %}{% block name %}
+
+and a TOML-style block closes by appending, to the last line before its end,
+`{{'\\n'}}` (when that line is not empty) `{% endblock name +%}` (`{% endfilter %}` too for `!`).
+Trailing ` ##` comments are gone (the parser cut them outside quotes).
+
+With a marker base, each text line also gets its origin marker (`fgc.render.markers`):
+after its last non-blank character, or, when the line ends with a tag whose line break
+trim_blocks or `-` would eat, after its indentation (no marker when both ends are taken by
+whitespace control). Blank lines and the bodies of `{% set x %}...{% endset %}` get none.
+"""
+
+from __future__ import annotations
+
+from ..syntax.jinja_check import is_block_set
+from ..syntax.template_ast import (
+    BadLine,
+    BlankLine,
+    Chunk,
+    Comment,
+    Expression,
+    Item,
+    JinjaPiece,
+    LiteralText,
+    PieceKind,
+    Statement,
+    TextLine,
+    TomlBlock,
+    keyword_of,
+)
+from .markers import MarkerTable
+
+_CLOSE_NEWLINE = "{{'\\n'}}"
+
+
+def lower_chunk(chunk: Chunk, base: int | None = None) -> str:
+    """The Jinja source of `chunk`; origin markers when `base` (a MarkerTable base) is given."""
+    out: list[str] = []
+    state = _State(base)
+    _lower_items(chunk.items, out, state)
+    text = "\n".join(out)
+    return text + "\n" if chunk.trailing_newline else text
+
+
+class _State:
+    def __init__(self, base: int | None) -> None:
+        self.base = base
+        self.set_depth = 0  # open `{% set x %}` bodies: their text is a value, not output
+
+    def mark(self, line: int) -> str:
+        if self.base is None or self.set_depth:
+            return ""
+        return MarkerTable.marker(self.base, line)
+
+    def track(self, body: str) -> None:
+        kw = keyword_of(body)
+        if kw == "set" and is_block_set(body):
+            self.set_depth += 1
+        elif kw == "endset" and self.set_depth:
+            self.set_depth -= 1
+
+
+def _lower_items(items: list[Item], out: list[str], state: _State) -> None:
+    for item in items:
+        if isinstance(item, TextLine):
+            out.append(_text(item, state))
+        elif isinstance(item, Statement):
+            state.track(item.body)
+            left = "-" if item.prefix == "<<" else ""
+            right = "-" if item.prefix == ">>" else ""
+            out.append("{%" + left + " " + item.body + " " + right + "%}")
+        elif isinstance(item, BlankLine):
+            out.append(item.text)
+        elif isinstance(item, Comment):
+            out.append("{##}")
+        elif isinstance(item, Expression):
+            if item.prefix == "=>":
+                code = "{{ (" + item.body + ")|trim('\\n') }}"
+            else:
+                code = "{{ " + item.body + " }}"
+            out.append(code + state.mark(item.span.line))
+        elif isinstance(item, TomlBlock):
+            opener = "{% block " + item.name + " %}"
+            out.append("{% filter trim %}" + opener if item.trim else opener)
+            _lower_items(item.items, out, state)
+            closer = "{% endblock " + item.name + " +%}"
+            if item.trim:
+                closer += "{% endfilter %}"
+            if out[-1] != "":
+                closer = _CLOSE_NEWLINE + closer
+            out[-1] += closer
+        elif isinstance(item, BadLine):
+            out.append(item.text)
+        else:  # pragma: no cover - every item kind is handled above
+            raise TypeError(f"cannot lower {type(item).__name__}")
+
+
+def _text(item: TextLine, state: _State) -> str:
+    text = item.text
+    if "{" in text:
+        for p in item.parts:
+            if isinstance(p, JinjaPiece) and p.kind is PieceKind.STATEMENT:
+                state.track(p.body)
+    marker = state.mark(item.span.line)
+    if not marker:
+        return text
+    parts = [p for p in item.parts if not (isinstance(p, LiteralText) and not p.text.strip())]
+    if not parts:
+        return text
+    last, first = parts[-1], parts[0]
+    if not _eats_following_newline(last):
+        end = len(text.rstrip())
+        return text[:end] + marker + text[end:]
+    if isinstance(first, JinjaPiece) and first.strip_left == "-":
+        return text  # both ends belong to whitespace control: the joined line keeps a neighbour's marker
+    start = len(text) - len(text.lstrip())
+    return text[:start] + marker + text[start:]
+
+
+def _eats_following_newline(part) -> bool:
+    """Would a marker after this part change what happens to the line break after it?"""
+    if not isinstance(part, JinjaPiece):
+        return False
+    if part.strip_right == "-":
+        return True
+    return part.kind is not PieceKind.EXPRESSION and part.strip_right != "+"

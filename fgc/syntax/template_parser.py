@@ -1,0 +1,482 @@
+"""Template files -> the typed template AST (`fgc.syntax.template_ast`).
+
+The grammar is `grammar/template.lark` (LALR): one terminal per line kind, and a post-lexer that
+closes TOML-style blocks by header indentation. A Lark transformer builds the AST while parsing
+(no parse tree is kept). The grammar accepts every text (a line that is nothing else is text or,
+with an unterminated `{{`, a `BadLine`), so the problems found here are diagnostics, never parse
+failures:
+
+    FG0101  a line with an unterminated `{{`, `{%` or `{#`
+    FG0102  `-- ` / `== ` with nothing after the prefix
+    FG0103  a `[name]` header whose name is not an identifier
+    FG0104  private-use characters U+F0000..U+10FFFD (reserved for the source map)
+    FG0105  duplicate sub-template name in one file
+    FG0106  a line that looks like a sub-template split but is not one (warning)
+    FG0110..FG0113  Jinja syntax and block structure (see `fgc.syntax.jinja_check`)
+
+`parse_template(text, file, name)` also checks the Jinja of every statement and expression
+with jinja2's own parser (`check_jinja=False` skips that: the renderer does it on the text it
+compiles, to parse once).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Iterator
+
+from lark import Lark, Token, Transformer, v_args
+
+from ..diagnostics import Diagnostic, Span, error, warning
+from ..resources import grammar_path
+from .template_ast import (
+    BadLine,
+    BlankLine,
+    Chunk,
+    Comment,
+    Expression,
+    Item,
+    JinjaPiece,
+    LiteralText,
+    Part,
+    PieceKind,
+    Statement,
+    SubTemplate,
+    Template,
+    TextLine,
+    TomlBlock,
+    TrailingComment,
+)
+
+# The source map marks rendered lines with characters of these planes (fgc.render.markers).
+PRIVATE_USE = re.compile("[\U000f0000-\U0010fffd]")
+
+_PIECE = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}|\{#(.*?)#\}", re.S)
+_OPENER = re.compile(r"\{[{%#]")
+_HEADER = re.compile(r"([ \t]*)\[(\w+)(!*)\]")
+_SPLIT = re.compile(r"#[ \t]*-{3,}[ \t]*([\w./][\w./-]*?)[ \t]*-{3,}")
+_SPLIT_LIKE = re.compile(r"#+[ \t]*-{3,}.*-{3,}[ \t]*$")
+_KINDS = {"{{": PieceKind.EXPRESSION, "{%": PieceKind.STATEMENT, "{#": PieceKind.COMMENT}
+_CLOSE = {"{{": "}}", "{%": "%}", "{#": "#}"}
+# YAML: a quote opens a quoted scalar only where a scalar may start.
+_QUOTE_AFTER = frozenset(" \t[{,:-")
+
+
+# --------------------------------------------------------------------------------------------
+# The Lark parser (built once per process, grammar analysis cached on disk)
+
+
+class _BlockEnds:
+    """Post-lexer: emits _BLOCK_END tokens where TOML-style blocks end.
+
+    A header at indentation N closes every open block whose header indentation is >= N; a
+    sub-template split and the end of the text close every open block.
+    """
+
+    always_accept = ()
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        open_indents: list[int] = []
+        last = None
+        for tok in stream:
+            kind = tok.type
+            if kind == "HEADER_LINE":
+                indent = len(tok.value) - len(tok.value.lstrip(" \t"))
+                while open_indents and open_indents[-1] >= indent:
+                    open_indents.pop()
+                    yield Token.new_borrow_pos("_BLOCK_END", "", tok)
+                open_indents.append(indent)
+            elif kind == "SPLIT_LINE":
+                while open_indents:
+                    open_indents.pop()
+                    yield Token.new_borrow_pos("_BLOCK_END", "", tok)
+            last = tok
+            yield tok
+        while open_indents:
+            open_indents.pop()
+            yield Token("_BLOCK_END", "", 0, last.end_line if last else 1, 1) if last else Token("_BLOCK_END", "")
+
+
+@functools.cache
+def _parser() -> Lark:
+    return Lark(
+        grammar_path("template.lark").read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        postlex=_BlockEnds(),
+        transformer=_Builder(),
+        maybe_placeholders=False,
+        cache=True,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Building the AST
+
+
+class _Context:
+    """Per-parse state the transformer needs: file, line offset, diagnostics."""
+
+    def __init__(self, file: str, line_offset: int) -> None:
+        self.file = file
+        self.offset = line_offset
+        self.diagnostics: list[Diagnostic] = []
+
+    def span(self, line: int, col: int, end_line: int, end_col: int) -> Span:
+        return Span(self.file, line + self.offset, col, end_line + self.offset, end_col)
+
+
+_CTX: _Context | None = None  # set for the duration of one parse (the parser is shared)
+
+
+def _line_parts(tok: Token) -> tuple[str, int, int]:
+    """(text without its line break, first line, leading indentation width)."""
+    text = tok.value[:-1]
+    return text, tok.line, len(text) - len(text.lstrip(" \t"))
+
+
+def _cut_comment(text: str, start: int, jinja: bool) -> int:
+    """Index of a trailing ` ##` comment in text[start:] outside quotes, or -1.
+
+    jinja: the text is a Jinja body, where a quote starts a string anywhere; otherwise it is
+    YAML, where a quote starts a quoted scalar only after whitespace or `[{,:-`.
+    """
+    if " ##" not in text and "\t##" not in text:
+        return -1
+    quote = ""
+    i, n = start, len(text)
+    while i < n:
+        c = text[i]
+        if quote:
+            if c == "\\" and quote == '"':
+                i += 2
+                continue
+            if c == quote:
+                quote = ""
+        elif c in "\"'" and (jinja or i == 0 or text[i - 1] in _QUOTE_AFTER):
+            quote = c
+        elif c == "#" and text.startswith("##", i) and i > 0 and text[i - 1] in " \t":
+            return i
+        elif c == "\n":
+            quote = ""
+        elif not jinja and c == "{" and i + 1 < n and text[i + 1] in "{%#":
+            end = text.find(_CLOSE[text[i : i + 2]], i + 2)
+            if end >= 0:
+                i = end + 2
+                continue
+        i += 1
+    return -1
+
+
+class _Builder(Transformer):
+    """Builds AST nodes from line tokens (runs inside the LALR parser)."""
+
+    # -- lines ---------------------------------------------------------------------------------
+
+    @v_args(inline=True)
+    def statement(self, tok: Token) -> Statement:
+        return self._statement_like(tok, Statement)
+
+    @v_args(inline=True)
+    def expression(self, tok: Token) -> Expression:
+        return self._statement_like(tok, Expression)
+
+    def _statement_like(self, tok: Token, cls):
+        ctx = _CTX
+        text, line, indent = _line_parts(tok)
+        prefix = text[indent : indent + 2]
+        body_start = indent + 3
+        comment = None
+        cut = _cut_comment(text, body_start, jinja=True)
+        if cut >= 0:
+            comment = TrailingComment(ctx.span(line, cut + 1, line, len(text) + 1), text[cut + 2 :])
+            body = text[body_start:cut]
+        else:
+            body = text[body_start:]
+        stripped = body.rstrip()
+        lead = len(body) - len(body.lstrip())
+        body_span = ctx.span(line, body_start + 1 + lead, line, body_start + 1 + len(stripped))
+        node = cls(ctx.span(line, indent + 1, line, len(text.rstrip()) + 1), prefix, body, body_span, comment)
+        if not stripped.strip():
+            what = "statement" if cls is Statement else "expression"
+            ctx.diagnostics.append(
+                error("FG0102", f"empty line {what}: `{prefix}` needs a Jinja {what} after it", node.span)
+            )
+        return node
+
+    @v_args(inline=True)
+    def comment(self, tok: Token) -> Comment:
+        text, line, indent = _line_parts(tok)
+        return Comment(_CTX.span(line, indent + 1, line, len(text) + 1), text[indent + 2 :])
+
+    @v_args(inline=True)
+    def blank(self, tok: Token) -> BlankLine:
+        text, line, _ = _line_parts(tok)
+        return BlankLine(_CTX.span(line, 1, line, len(text) + 1), text)
+
+    @v_args(inline=True)
+    def bad(self, tok: Token) -> BadLine:
+        ctx = _CTX
+        text, line, indent = _line_parts(tok)
+        # The first opener whose closer is not on this line is the unterminated one.
+        col, opener = indent + 1, "{{"
+        pos = 0
+        while (m := _OPENER.search(text, pos)) is not None:
+            end = text.find(_CLOSE[m.group()], m.end())
+            if end < 0:
+                col, opener = m.start() + 1, m.group()
+                break
+            pos = end + 2
+        opener_span = ctx.span(line, col, line, col + 2)
+        ctx.diagnostics.append(
+            error(
+                "FG0101",
+                f"unterminated `{opener}`: no `{_CLOSE[opener]}` closes it",
+                opener_span,
+                hint=f"close it with `{_CLOSE[opener]}`, or write `{{{{ '{opener}' }}}}` for a literal `{opener}`",
+            )
+        )
+        return BadLine(ctx.span(line, indent + 1, line, len(text) + 1), text, opener_span)
+
+    @v_args(inline=True)
+    def text(self, tok: Token) -> TextLine:
+        ctx = _CTX
+        raw = tok.value[:-1]
+        line = tok.line
+        comment = None
+        cut = _cut_comment(raw, 0, jinja=False) if "#" in raw else -1
+        if cut >= 0:
+            # The comment runs to the end of its physical line (always the token's last one:
+            # the lexer never continues a line past ` ##`).
+            cline, ccol = _position(raw, cut, line)
+            comment = TrailingComment(ctx.span(cline, ccol, cline, ccol + len(raw) - cut), raw[cut + 2 :])
+            text = raw[:cut].rstrip(" \t")
+        else:
+            text = raw
+        end_line, end_col = _position(text, len(text), line)
+        lead = len(text) - len(text.lstrip(" \t"))
+        span = ctx.span(line, lead + 1, end_line, end_col)
+        if "{" not in text:
+            return TextLine(span, text, [LiteralText(span, text)] if text else [], comment)
+        return TextLine(span, text, _split_parts(text, line, ctx), comment)
+
+    # -- structure -----------------------------------------------------------------------------
+
+    def toml_block(self, children: list) -> TomlBlock:
+        ctx = _CTX
+        tok, items = children[0], children[1:]
+        text, line, indent = _line_parts(tok)
+        m = _HEADER.match(text)
+        name, bangs = m.group(2), m.group(3)
+        name_col = indent + 2
+        name_span = ctx.span(line, name_col, line, name_col + len(name))
+        header_end = m.end()
+        header_span = ctx.span(line, indent + 1, line, header_end + 1)
+        comment = None
+        hashes = text.find("##", header_end)
+        if hashes >= 0:
+            comment = TrailingComment(ctx.span(line, hashes + 1, line, len(text) + 1), text[hashes + 2 :])
+        if not name.isidentifier():
+            ctx.diagnostics.append(
+                error("FG0103", f"block name `{name}` is not an identifier", name_span,
+                      hint="a block name starts with a letter or `_`")
+            )
+        end = items[-1].span if items else header_span
+        span = Span(header_span.file, header_span.line, header_span.col, end.end_line, end.end_col)
+        return TomlBlock(span, name, name_span, bool(bangs), indent, header_span, items, comment)
+
+    def chunk(self, items: list) -> list:
+        return items
+
+    @v_args(inline=True)
+    def split(self, tok: Token) -> tuple[str, Span, Span]:
+        text, line, _ = _line_parts(tok)
+        m = _SPLIT.match(text)
+        ctx = _CTX
+        return (
+            m.group(1),
+            ctx.span(line, m.start(1) + 1, line, m.end(1) + 1),
+            ctx.span(line, 1, line, len(text.rstrip()) + 1),
+        )
+
+    def start(self, children: list) -> list:
+        return children
+
+
+def _position(text: str, index: int, line: int) -> tuple[int, int]:
+    """(line, col) of text[index] when text starts at column 1 of `line`."""
+    nl = text.count("\n", 0, index)
+    if not nl:
+        return line, index + 1
+    return line + nl, index - text.rfind("\n", 0, index)
+
+
+def _split_parts(text: str, line: int, ctx: _Context) -> list[Part]:
+    parts: list[Part] = []
+    pos = 0
+    for m in _PIECE.finditer(text):
+        if m.start() > pos:
+            parts.append(_literal(text, pos, m.start(), line, ctx))
+        opener = text[m.start() : m.start() + 2]
+        inner_start, inner_end = m.start() + 2, m.end() - 2
+        strip_left = text[inner_start] if inner_start < inner_end and text[inner_start] in "-+" else ""
+        strip_right = (
+            text[inner_end - 1] if inner_end - 1 > inner_start - 1 + len(strip_left) and text[inner_end - 1] in "-+" else ""
+        )
+        if opener == "{{" and strip_right == "+":
+            strip_right = ""  # `+` is not a whitespace sign before `}}`
+        b0, b1 = inner_start + len(strip_left), inner_end - len(strip_right)
+        body = text[b0:b1]
+        sl, sc = _position(text, m.start(), line)
+        el, ec = _position(text, m.end(), line)
+        bl, bc = _position(text, b0 + (len(body) - len(body.lstrip())), line)
+        stripped_end = b0 + len(body.rstrip())
+        bel, bec = _position(text, max(stripped_end, b0), line)
+        piece = JinjaPiece(ctx.span(sl, sc, el, ec), _KINDS[opener], body, ctx.span(bl, bc, bel, bec), strip_left, strip_right)
+        parts.append(piece)
+        if sl != el and opener != "{#" and _OPENER.search(body):
+            # A construct left open on one line swallowed text up to a later closer.
+            ctx.diagnostics.append(
+                error(
+                    "FG0101",
+                    f"unterminated `{opener}`: the next `{_CLOSE[opener]}` is on line {el + ctx.offset}, "
+                    "after another Jinja construct",
+                    ctx.span(sl, sc, sl, sc + 2),
+                )
+            )
+        pos = m.end()
+    if pos < len(text):
+        parts.append(_literal(text, pos, len(text), line, ctx))
+    return parts
+
+
+def _literal(text: str, start: int, end: int, line: int, ctx: _Context) -> LiteralText:
+    sl, sc = _position(text, start, line)
+    el, ec = _position(text, end, line)
+    return LiteralText(ctx.span(sl, sc, el, ec), text[start:end])
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+
+
+def normalize_newlines(text: str) -> str:
+    """CRLF and CR line breaks become LF (as in the reference)."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def parse_template(
+    text: str,
+    file: str,
+    name: str,
+    line_offset: int = 0,
+    check_jinja: bool = True,
+) -> tuple[Template, list[Diagnostic]]:
+    """Parse one template file (all its sub-templates) into a `Template`.
+
+    file: the path recorded in spans; name: the template name of the main chunk;
+    line_offset: added to every line (to parse a snippet that starts at line_offset + 1);
+    check_jinja: also syntax-check the Jinja of every chunk with jinja2's parser.
+    """
+    global _CTX
+    text = normalize_newlines(text)
+    trailing_newline = text.endswith("\n")
+    source = text if trailing_newline else text + "\n"
+    ctx = _Context(file, line_offset)
+    parser = _parser()
+    _CTX = ctx
+    try:
+        children = parser.parse(source)
+    finally:
+        _CTX = None
+    total_lines = source.count("\n")
+
+    chunks: list[Chunk] = []
+    main_items = children[0]
+    splits = children[1::2]
+    bodies = children[2::2]
+    first = 1 + line_offset
+    end_of_main = (splits[0][2].line if splits else total_lines + 1 + line_offset)
+    main = Chunk(
+        Span(file, first, 1, end_of_main, 1),
+        name,
+        main_items,
+        first,
+        end_of_main - first,
+        trailing_newline and not splits,
+    )
+    chunks.append(main)
+    seen: dict[str, SubTemplate] = {}
+    subtemplates: list[SubTemplate] = []
+    for i, ((sub_name, name_span, split_span), items) in enumerate(zip(splits, bodies)):
+        start = split_span.line + 1
+        last = i == len(splits) - 1
+        stop = total_lines + 1 + line_offset if last else splits[i + 1][2].line
+        sub = SubTemplate(
+            Span(file, split_span.line, 1, stop, 1),
+            sub_name,
+            items,
+            start,
+            stop - start,
+            trailing_newline and last,
+            name_span=name_span,
+            split_span=split_span,
+        )
+        if sub_name in seen:
+            ctx.diagnostics.append(
+                error(
+                    "FG0105",
+                    f"sub-template `{sub_name}` is defined twice in this file",
+                    name_span,
+                    related=(_related(seen[sub_name].name_span, "first defined here"),),
+                )
+            )
+        seen[sub_name] = sub
+        subtemplates.append(sub)
+
+    template = Template(Span(file, first, 1, total_lines + 1 + line_offset, 1), name, file, main, subtemplates)
+    _lint_lines(template, ctx, source)
+    from .jinja_check import check_structure, check_template
+
+    for chunk in template.chunks:
+        ctx.diagnostics.extend(check_structure(chunk))
+    if check_jinja:
+        ctx.diagnostics.extend(check_template(template, ctx.diagnostics))
+    return template, ctx.diagnostics
+
+
+def _related(span: Span, message: str):
+    from ..diagnostics import Related
+
+    return Related(span, message)
+
+
+def _lint_lines(template: Template, ctx: _Context, source: str) -> None:
+    """Whole-text checks that need no parse: reserved characters, near-miss split lines."""
+    if PRIVATE_USE.search(source):
+        for m in PRIVATE_USE.finditer(source):
+            line, col = _position(source, m.start(), 1)
+            ctx.diagnostics.append(
+                error(
+                    "FG0104",
+                    f"character U+{ord(m.group()):X} is reserved: fgc marks rendered lines with "
+                    "private-use characters U+F0000..U+10FFFD",
+                    ctx.span(line, col, line, col + 1),
+                )
+            )
+    if "---" in source:
+        for chunk in template.chunks:
+            for item in chunk.walk():
+                if isinstance(item, (TextLine, Comment)) and item.span.col == 1:
+                    text = item.text if isinstance(item, TextLine) else "##" + item.text
+                    if _SPLIT_LIKE.match(text) and text.startswith("#"):
+                        ctx.diagnostics.append(
+                            warning(
+                                "FG0106",
+                                "this line looks like a sub-template split but is not one",
+                                item.span,
+                                hint="write `#--- name ---` with one `#` and a name of letters, digits, `_ . / -`",
+                            )
+                        )
