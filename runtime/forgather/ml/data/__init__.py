@@ -1,0 +1,27 @@
+"""Local data for training without a network: text sources, a stdlib corpus, BPE tokenizers,
+document packing and a causal-LM collator."""
+
+from .collator import DataCollatorForCausalLM
+from .packing import PackedDataset, tokenize_documents
+from .stdlib_corpus import CorpusSplit, stdlib_corpus, stdlib_files, stdlib_root
+from .text import DataError, as_documents, list_files, read_documents, read_jsonl, read_text_file
+from .tokenizer import load_tokenizer, save_tokenizer, train_bpe_tokenizer
+
+__all__ = [
+    "CorpusSplit",
+    "DataCollatorForCausalLM",
+    "DataError",
+    "PackedDataset",
+    "as_documents",
+    "list_files",
+    "load_tokenizer",
+    "read_documents",
+    "read_jsonl",
+    "read_text_file",
+    "save_tokenizer",
+    "stdlib_corpus",
+    "stdlib_files",
+    "stdlib_root",
+    "tokenize_documents",
+    "train_bpe_tokenizer",
+]

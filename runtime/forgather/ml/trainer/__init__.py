@@ -1,0 +1,26 @@
+"""Forgather trainers: Hugging Face's Trainer API, token-weighted accumulation, exact resume.
+
+Public API: ``Trainer``, ``TrainingArguments`` and the shipped callbacks.
+"""
+
+from .arguments import TrainingArguments
+from .base import BaseTrainer
+from .callback_handler import CallbackHandler
+from .callbacks import JsonLinesLogger, ProgressCallback, TensorBoardLogger, TextGenerationCallback
+from .checkpoint import CheckpointError, CheckpointManager, latest_checkpoint, list_checkpoints
+from .trainer import Trainer
+
+__all__ = [
+    "BaseTrainer",
+    "CallbackHandler",
+    "CheckpointError",
+    "CheckpointManager",
+    "JsonLinesLogger",
+    "ProgressCallback",
+    "TensorBoardLogger",
+    "TextGenerationCallback",
+    "Trainer",
+    "TrainingArguments",
+    "latest_checkpoint",
+    "list_checkpoints",
+]

@@ -1,0 +1,233 @@
+"""`TrainingArguments`: the subset of Hugging Face's training arguments that our Trainer supports.
+
+Field names and defaults are Hugging Face's (transformers v5; ``logging_dir``,
+``overwrite_output_dir`` and ``save_safetensors``, gone from v5, keep their v4 meaning), so a
+config can pass the same mapping to either trainer. An unknown field is an error naming the
+closest supported one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import inspect
+import math
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import torch
+
+STRATEGIES = ("no", "steps", "epoch")
+SAVE_STRATEGIES = ("no", "steps", "epoch", "best")
+SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup", "cosine_with_min_lr")
+REPORT_TO = ("none", "all", "tensorboard", "jsonl")
+SAMPLING = ("random", "sequential")
+
+
+@dataclass
+class TrainingArguments:
+    """Arguments of `forgather.ml.trainer.Trainer`; see ``docs/runtime.md`` for each field."""
+
+    output_dir: str = "trainer_output"
+    logging_dir: str | None = None
+    overwrite_output_dir: bool = False
+    # batch and length
+    per_device_train_batch_size: int = 8
+    per_device_eval_batch_size: int = 8
+    gradient_accumulation_steps: int = 1
+    max_steps: int = -1
+    num_train_epochs: float = 3.0
+    # logging, evaluation, saving
+    logging_strategy: str = "steps"
+    logging_steps: float = 500
+    logging_first_step: bool = False
+    eval_strategy: str = "no"
+    eval_steps: float | None = None
+    eval_delay: float = 0
+    save_strategy: str = "steps"
+    save_steps: float = 500
+    save_total_limit: int | None = None
+    save_safetensors: bool = True
+    load_best_model_at_end: bool = False
+    metric_for_best_model: str | None = None
+    greater_is_better: bool | None = None
+    # optimisation (used by the default optimizer and scheduler factories)
+    seed: int = 42
+    max_grad_norm: float = 1.0
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.0
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    adam_epsilon: float = 1e-8
+    warmup_steps: float = 0
+    lr_scheduler_type: str = "linear"
+    lr_scheduler_kwargs: dict | None = None
+    # speed and memory
+    bf16: bool = False
+    fp16: bool = False
+    torch_compile: bool = False
+    torch_compile_backend: str | None = None
+    torch_compile_mode: str | None = None
+    gradient_checkpointing: bool = False
+    use_cpu: bool = False
+    # data
+    dataloader_num_workers: int = 0
+    dataloader_drop_last: bool = False
+    dataloader_pin_memory: bool = True
+    train_sampling_strategy: str = "random"
+    # resuming and reporting
+    resume_from_checkpoint: str | bool | None = None
+    restore_callback_states_from_checkpoint: bool = False
+    disable_tqdm: bool | None = None
+    report_to: str | list[str] | None = "none"
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "TrainingArguments":
+        # Runs before the generated __init__, so an unknown field gets a helpful message instead
+        # of "__init__() got an unexpected keyword argument".
+        known = {f.name for f in dataclasses.fields(cls)}
+        for name in kwargs:
+            if name not in known:
+                close = difflib.get_close_matches(name, sorted(known), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise TypeError(f"TrainingArguments: unknown field {name!r}{hint}")
+        return super().__new__(cls)
+
+    def __post_init__(self) -> None:
+        for name in ("logging_strategy", "eval_strategy", "save_strategy", "lr_scheduler_type"):
+            value = getattr(self, name)
+            if isinstance(value, Enum):  # HF's IntervalStrategy etc.
+                setattr(self, name, value.value)
+        self._check_choice("logging_strategy", STRATEGIES)
+        self._check_choice("eval_strategy", STRATEGIES)
+        self._check_choice("save_strategy", SAVE_STRATEGIES)
+        self._check_choice("lr_scheduler_type", SCHEDULERS)
+        self._check_choice("train_sampling_strategy", SAMPLING)
+        if self.eval_steps is None:
+            self.eval_steps = self.logging_steps
+        for name in ("per_device_train_batch_size", "per_device_eval_batch_size",
+                     "gradient_accumulation_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TrainingArguments: {name} must be >= 1, got {getattr(self, name)}")
+        for name in ("logging_steps", "eval_steps", "save_steps"):
+            value = getattr(self, name)
+            if value <= 0 or (value > 1 and value != int(value)):
+                raise ValueError(
+                    f"TrainingArguments: {name} must be a positive integer or a ratio in (0, 1), "
+                    f"got {value}"
+                )
+        if self.max_steps == 0 or (self.max_steps < 0 and self.num_train_epochs <= 0):
+            raise ValueError("TrainingArguments: set max_steps > 0 or num_train_epochs > 0")
+        if not (self.warmup_steps >= 0 and (self.warmup_steps < 1 or self.warmup_steps == int(self.warmup_steps))):
+            raise ValueError(
+                f"TrainingArguments: warmup_steps must be a step count or a ratio in [0, 1), got {self.warmup_steps}"
+            )
+        if self.bf16 and self.fp16:
+            raise ValueError("TrainingArguments: at most one of bf16 and fp16 can be True")
+        if self.save_total_limit is not None and self.save_total_limit < 1:
+            raise ValueError(f"TrainingArguments: save_total_limit must be >= 1 or None, got {self.save_total_limit}")
+        self.report_to = _normalize_report_to(self.report_to)
+        if self.load_best_model_at_end:
+            if self.save_strategy != self.eval_strategy and self.save_strategy != "best":
+                raise ValueError(
+                    "TrainingArguments: load_best_model_at_end needs save_strategy == eval_strategy "
+                    f"(got save_strategy={self.save_strategy!r}, eval_strategy={self.eval_strategy!r})"
+                )
+            if self.save_strategy == "steps" and self.save_steps % self.eval_steps != 0:
+                raise ValueError(
+                    "TrainingArguments: load_best_model_at_end needs save_steps to be a multiple of "
+                    f"eval_steps (got {self.save_steps} and {self.eval_steps})"
+                )
+            if self.metric_for_best_model is None:
+                self.metric_for_best_model = "loss"
+        if self.save_strategy == "best" and self.metric_for_best_model is None:
+            raise ValueError("TrainingArguments: save_strategy='best' needs metric_for_best_model")
+        if self.greater_is_better is None and self.metric_for_best_model is not None:
+            self.greater_is_better = not self.metric_for_best_model.endswith("loss")
+        if self.logging_dir is None:
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            self.logging_dir = os.path.join(self.output_dir, "runs", f"{stamp}_{socket.gethostname()}")
+        if self.disable_tqdm is None:
+            self.disable_tqdm = False
+
+    def _check_choice(self, name: str, choices: tuple[str, ...]) -> None:
+        value = getattr(self, name)
+        if value not in choices:
+            raise ValueError(
+                f"TrainingArguments: {name}={value!r} is not supported; choose one of "
+                + ", ".join(repr(c) for c in choices)
+            )
+
+    # Read-only views that Hugging Face callbacks expect on their `args`.
+    @property
+    def device(self) -> torch.device:
+        if torch.cuda.is_available() and not self.use_cpu:
+            return torch.device("cuda", torch.cuda.current_device())
+        return torch.device("cpu")
+
+    @property
+    def train_batch_size(self) -> int:
+        return self.per_device_train_batch_size
+
+    @property
+    def eval_batch_size(self) -> int:
+        return self.per_device_eval_batch_size
+
+    world_size = 1
+    process_index = 0
+    local_process_index = 0
+    should_save = True
+    should_log = True
+
+    def warmup_steps_for(self, max_steps: int) -> int:
+        """Warm-up length in steps: ``warmup_steps`` itself, or that ratio of ``max_steps``."""
+        if 0 < self.warmup_steps < 1:
+            return math.ceil(self.warmup_steps * max_steps)
+        return int(self.warmup_steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as JSON-compatible values."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_hf(cls, hf_args: Any) -> "TrainingArguments":
+        """Our arguments from a ``transformers.TrainingArguments``: the fields both define.
+
+        ``report_to`` keeps only the loggers we ship, and ``logging_dir`` (gone in transformers
+        v5) defaults as usual.
+        """
+        values = {}
+        for f in dataclasses.fields(cls):
+            if hasattr(hf_args, f.name):
+                value = getattr(hf_args, f.name)
+                values[f.name] = value.value if isinstance(value, Enum) else value
+        report = values.get("report_to") or []
+        report = [report] if isinstance(report, str) else list(report)
+        values["report_to"] = [r for r in report if r in REPORT_TO] or "none"
+        if values.get("gradient_checkpointing") is None:
+            values["gradient_checkpointing"] = False
+        return cls(**values)
+
+
+def _normalize_report_to(value: str | list[str] | None) -> list[str]:
+    names = [value] if isinstance(value, str) else list(value or [])
+    for name in names:
+        if name not in REPORT_TO:
+            raise ValueError(
+                f"TrainingArguments: report_to={name!r} is not supported; choose from "
+                + ", ".join(repr(c) for c in REPORT_TO)
+            )
+    if "all" in names:
+        return ["tensorboard", "jsonl"]
+    return [n for n in names if n != "none"]
+
+
+# The generated __init__ carries the real signature; __new__ only validates names. Expose the
+# former so that `inspect.signature(TrainingArguments)` (used by fgc to bind config arguments)
+# lists every field.
+TrainingArguments.__signature__ = inspect.signature(TrainingArguments.__init__).replace(
+    parameters=list(inspect.signature(TrainingArguments.__init__).parameters.values())[1:]
+)

@@ -1,0 +1,297 @@
+"""Checkpoints: layout, atomic writes, rotation, discovery and loading.
+
+``<output_dir>/checkpoint-<step>/`` holds
+
+    model.safetensors   weights (tied tensors stored once; ``pytorch_model.bin`` if safetensors is off)
+    optimizer.pt        optimizer.state_dict()
+    scheduler.pt        lr_scheduler.state_dict()
+    scaler.pt           the fp16 grad scaler, when there is one
+    trainer_state.json  transformers.TrainerState (step, epoch, log history, best metric, ...)
+    rng_state.pt        python, numpy, torch CPU and CUDA generator states
+    data_state.pt       the training data position
+
+Each checkpoint is written into a hidden temporary directory and renamed into place, so a process
+killed mid-write leaves the previous checkpoints intact and no partial ``checkpoint-*``. Every
+``.pt`` file is read with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import safetensors.torch
+import torch
+from transformers import TrainerState
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "checkpoint-"
+WEIGHTS_SAFETENSORS = "model.safetensors"
+WEIGHTS_TORCH = "pytorch_model.bin"
+TRAINER_STATE = "trainer_state.json"
+_CHECKPOINT_RE = re.compile(rf"^{PREFIX}(\d+)$")
+_TMP_PREFIX = f".tmp-{PREFIX}"
+
+# Test-only hook: "<step>:<marker file>" makes the write of checkpoint <step> create the marker
+# and then stall (after the weights, before the rename) so a test can kill the process mid-write.
+PAUSE_ENV = "FORGATHER_TEST_PAUSE_IN_CHECKPOINT"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be found or loaded."""
+
+
+@dataclass
+class LoadedCheckpoint:
+    """What a checkpoint restores besides weights, optimizer and scheduler (loaded in place)."""
+
+    path: Path
+    trainer_state: TrainerState
+    data_state: dict[str, Any] | None
+    rng_state: dict[str, Any] | None
+    scaler_state: dict[str, Any] | None
+
+
+def checkpoint_step(path: str | os.PathLike) -> int | None:
+    match = _CHECKPOINT_RE.match(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
+def is_checkpoint(path: str | os.PathLike) -> bool:
+    path = Path(path)
+    return (
+        checkpoint_step(path) is not None
+        and (path / TRAINER_STATE).is_file()
+        and ((path / WEIGHTS_SAFETENSORS).is_file() or (path / WEIGHTS_TORCH).is_file())
+    )
+
+
+def list_checkpoints(output_dir: str | os.PathLike) -> list[Path]:
+    """Complete checkpoints under ``output_dir``, oldest (lowest step) first."""
+    output_dir = Path(output_dir)
+    if not output_dir.is_dir():
+        return []
+    found = [p for p in output_dir.iterdir() if p.is_dir() and is_checkpoint(p)]
+    return sorted(found, key=checkpoint_step)
+
+
+def latest_checkpoint(output_dir: str | os.PathLike) -> Path | None:
+    checkpoints = list_checkpoints(output_dir)
+    return checkpoints[-1] if checkpoints else None
+
+
+# ----------------------------------------------------------------------------------- RNG state
+
+
+def capture_rng_state() -> dict[str, Any]:
+    """Every generator a training step may draw from, in weights-only-loadable form."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        if len(state["cuda"]) != torch.cuda.device_count():
+            logger.warning(
+                "checkpoint has CUDA RNG states for %d devices, this machine has %d: CUDA RNG not restored",
+                len(state["cuda"]),
+                torch.cuda.device_count(),
+            )
+        else:
+            torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# --------------------------------------------------------------------------------- the manager
+
+
+class CheckpointManager:
+    """Writes, rotates and reads the checkpoints of one output directory."""
+
+    def __init__(
+        self,
+        output_dir: str | os.PathLike,
+        *,
+        save_total_limit: int | None = None,
+        save_safetensors: bool = True,
+    ) -> None:
+        self.output_dir = Path(output_dir)
+        self.save_total_limit = save_total_limit
+        self.save_safetensors = save_safetensors
+
+    def save(
+        self,
+        step: int,
+        *,
+        model: torch.nn.Module,
+        trainer_state: TrainerState,
+        optimizer: torch.optim.Optimizer | None = None,
+        lr_scheduler: Any = None,
+        scaler_state: dict[str, Any] | None = None,
+        data_state: dict[str, Any] | None = None,
+        protect: str | os.PathLike | None = None,
+    ) -> Path:
+        """Write ``checkpoint-<step>`` atomically, then rotate (never deleting it or ``protect``)."""
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_temporaries()
+        final = self.output_dir / f"{PREFIX}{step}"
+        tmp = self.output_dir / f"{_TMP_PREFIX}{step}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            self._write_weights(model, tmp)
+            _maybe_pause(step)
+            if optimizer is not None:
+                torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+            if lr_scheduler is not None:
+                torch.save(lr_scheduler.state_dict(), tmp / "scheduler.pt")
+            if scaler_state is not None:
+                torch.save(scaler_state, tmp / "scaler.pt")
+            if data_state is not None:
+                torch.save(data_state, tmp / "data_state.pt")
+            torch.save(capture_rng_state(), tmp / "rng_state.pt")
+            trainer_state.save_to_json(str(tmp / TRAINER_STATE))  # last: marks completeness
+            _replace_dir(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self.rotate(protect={final, Path(protect)} if protect else {final})
+        return final
+
+    def _write_weights(self, model: torch.nn.Module, directory: Path) -> None:
+        if self.save_safetensors:
+            # save_model (unlike save_file) stores tied/shared tensors once and re-ties on load.
+            safetensors.torch.save_model(model, str(directory / WEIGHTS_SAFETENSORS))
+        else:
+            torch.save(model.state_dict(), directory / WEIGHTS_TORCH)
+
+    def _remove_stale_temporaries(self) -> None:
+        for leftover in self.output_dir.glob(f"{_TMP_PREFIX}*"):
+            logger.info("removing an incomplete checkpoint left by an interrupted save: %s", leftover)
+            shutil.rmtree(leftover, ignore_errors=True)
+
+    def rotate(self, protect: set[Path] | None = None) -> list[Path]:
+        """Delete the oldest checkpoints beyond ``save_total_limit``; never the newest or ``protect``."""
+        checkpoints = list_checkpoints(self.output_dir)
+        if self.save_total_limit is None or len(checkpoints) <= self.save_total_limit:
+            return []
+        keep = {p.resolve() for p in (protect or set())} | {checkpoints[-1].resolve()}
+        excess = len(checkpoints) - self.save_total_limit
+        deleted = []
+        for path in checkpoints:
+            if len(deleted) == excess:
+                break
+            if path.resolve() not in keep:
+                shutil.rmtree(path)
+                deleted.append(path)
+        for path in deleted:
+            logger.info("deleted %s (save_total_limit=%d)", path, self.save_total_limit)
+        return deleted
+
+    def resolve(self, resume_from_checkpoint: str | os.PathLike | bool) -> Path:
+        """The checkpoint to resume from: the latest for ``True``, else the given path."""
+        if resume_from_checkpoint is True:
+            latest = latest_checkpoint(self.output_dir)
+            if latest is None:
+                raise CheckpointError(
+                    f"resume_from_checkpoint=True but {self.output_dir} holds no checkpoint-<step> directory"
+                )
+            return latest
+        path = Path(resume_from_checkpoint)
+        if not path.is_dir():
+            raise CheckpointError(f"{path}: no such checkpoint directory")
+        if not is_checkpoint(path):
+            raise CheckpointError(
+                f"{path}: not a complete checkpoint (expected {TRAINER_STATE} and "
+                f"{WEIGHTS_SAFETENSORS} or {WEIGHTS_TORCH})"
+            )
+        return path
+
+    def load(
+        self,
+        path: str | os.PathLike,
+        *,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer | None = None,
+        lr_scheduler: Any = None,
+    ) -> LoadedCheckpoint:
+        """Load weights, optimizer and scheduler in place; return the rest. Any mismatch raises."""
+        path = Path(path)
+        try:
+            load_weights(model, path)
+            if optimizer is not None:
+                optimizer.load_state_dict(_load(path / "optimizer.pt", required=True))
+            if lr_scheduler is not None:
+                lr_scheduler.load_state_dict(_load(path / "scheduler.pt", required=True))
+            state = TrainerState.load_from_json(str(path / TRAINER_STATE))
+        except CheckpointError:
+            raise
+        except Exception as e:  # a shape or key mismatch: say which checkpoint did not fit
+            raise CheckpointError(f"{path}: cannot restore: {type(e).__name__}: {e}") from e
+        return LoadedCheckpoint(
+            path=path,
+            trainer_state=state,
+            data_state=_load(path / "data_state.pt"),
+            rng_state=_load(path / "rng_state.pt"),
+            scaler_state=_load(path / "scaler.pt"),
+        )
+
+
+def load_weights(model: torch.nn.Module, directory: str | os.PathLike) -> None:
+    """Load ``model.safetensors`` (or ``pytorch_model.bin``) from ``directory`` into ``model``, strictly."""
+    directory = Path(directory)
+    if (directory / WEIGHTS_SAFETENSORS).is_file():
+        device = next(model.parameters(), torch.empty(0)).device
+        safetensors.torch.load_model(model, str(directory / WEIGHTS_SAFETENSORS), strict=True, device=str(device))
+    elif (directory / WEIGHTS_TORCH).is_file():
+        model.load_state_dict(_load(directory / WEIGHTS_TORCH, required=True), strict=True)
+    else:
+        raise CheckpointError(f"{directory}: no {WEIGHTS_SAFETENSORS} or {WEIGHTS_TORCH}")
+
+
+def _load(path: Path, *, required: bool = False) -> Any:
+    if not path.is_file():
+        if required:
+            raise CheckpointError(f"{path}: missing from the checkpoint")
+        return None
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _replace_dir(src: Path, dst: Path) -> None:
+    """Rename ``src`` to ``dst``; an existing ``dst`` is moved aside first, then deleted."""
+    if dst.exists():
+        old = dst.with_name(f".old-{dst.name}-{os.getpid()}")
+        os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)
+
+
+def _maybe_pause(step: int) -> None:
+    spec = os.environ.get(PAUSE_ENV)
+    if not spec:
+        return
+    pause_step, _, marker = spec.partition(":")
+    if int(pause_step) == step:
+        Path(marker).write_text(str(os.getpid()))
+        time.sleep(3600)  # the test kills the process here

@@ -1,0 +1,77 @@
+"""Saving a trained model (and its tokenizer) into a directory that may already hold other files."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import safetensors.torch
+import torch
+
+logger = logging.getLogger(__name__)
+
+
+def is_forgather_model(model: Any) -> bool:
+    """A model built on ``ForgatherCausalLM`` (ours, or a copy of it in a build's ``model/``)."""
+    return any(cls.__name__ == "ForgatherCausalLM" for cls in type(model).__mro__)
+
+
+def forgather_exporter() -> Callable | None:
+    """``forgather.ml.models.export.save_model`` when the model library provides it."""
+    try:
+        from forgather.ml.models.export import save_model
+    except ImportError:
+        return None
+    return save_model
+
+
+def save_model_files(
+    model: torch.nn.Module,
+    output_dir: str | os.PathLike,
+    *,
+    tokenizer: Any = None,
+    safetensors: bool = True,
+) -> Path:
+    """Write ``model`` and ``tokenizer`` into ``output_dir``, each file arriving by rename.
+
+    Our own models are exported stand-alone (config.json with auto_map, code, weights); models
+    with ``save_pretrained`` use it; any other module gets ``model.safetensors``. Files already in
+    ``output_dir`` (checkpoints, logs) are left alone unless a saved file replaces them.
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-model-", dir=output_dir))
+    try:
+        exporter = forgather_exporter()
+        if exporter is not None and is_forgather_model(model):
+            source = tmp / "export"
+            exporter(model, source, tokenizer)
+        else:
+            source = tmp
+            if hasattr(model, "save_pretrained"):
+                model.save_pretrained(tmp)
+            elif safetensors:
+                safetensors.torch.save_model(model, str(tmp / "model.safetensors"))
+            else:
+                torch.save(model.state_dict(), tmp / "pytorch_model.bin")
+            if tokenizer is not None and hasattr(tokenizer, "save_pretrained"):
+                tokenizer.save_pretrained(tmp)
+        for entry in sorted(source.iterdir()):
+            _move_replacing(entry, output_dir / entry.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return output_dir
+
+
+def _move_replacing(src: Path, dst: Path) -> None:
+    if dst.is_dir() and not dst.is_symlink():
+        old = dst.with_name(f".old-{dst.name}-{os.getpid()}")
+        os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(src, dst)

@@ -1,0 +1,486 @@
+"""`Trainer`: single-device training with Hugging Face's Trainer API.
+
+The loop follows ``transformers.Trainer`` event for event (so callbacks see the same sequence)
+and composes the concerns that live in sibling modules: the data position (`dataloader`),
+precision (`precision`), checkpoints (`checkpoint`) and callbacks (`callback_handler`).
+
+A step accumulates ``gradient_accumulation_steps`` micro-batches. Each micro-batch loss is the SUM
+of its token losses divided by the number of target tokens in the whole step, so the step's
+gradient equals that of one large batch (token-weighted accumulation).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+import torch
+from transformers import TrainerState, get_scheduler
+from transformers.trainer_callback import ExportableState
+from transformers.trainer_utils import TrainOutput
+
+from ..loss import causal_lm_loss, count_target_tokens, logits_of
+from .base import BaseTrainer
+from .checkpoint import (
+    CheckpointManager,
+    list_checkpoints,
+    load_weights,
+    restore_rng_state,
+)
+from .dataloader import ResumableDataLoader, eval_dataloader, has_length
+from .precision import MixedPrecision
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingPlan:
+    """How long training runs, derived from the arguments and the data (as HF derives it)."""
+
+    max_steps: int
+    num_epochs: int
+    batches_per_epoch: int  # micro-batches; for an unsized dataset, max_steps * accumulation
+
+
+class Trainer(BaseTrainer):
+    """Train, evaluate, checkpoint and save a model on one device (CUDA if available, else CPU).
+
+    ``Trainer(model, args, data_collator, train_dataset, eval_dataset, processing_class, *,
+    model_init, compute_loss_func, callbacks, optimizer_factory, lr_scheduler_factory)``.
+    ``args`` may also be a ``transformers.TrainingArguments``. ``optimizer_factory`` is called with
+    the trainable ``(name, parameter)`` pairs, ``lr_scheduler_factory`` with the optimizer;
+    ``compute_loss_func(outputs, labels, num_items_in_batch=...)`` must return the summed token
+    loss divided by ``num_items_in_batch`` (as in ``transformers.Trainer``).
+    """
+
+    def _post_init(self) -> None:
+        self.device = self.args.device
+        self.model.to(self.device)
+        self.precision = MixedPrecision(self.device, bf16=self.args.bf16, fp16=self.args.fp16)
+        if self.args.gradient_checkpointing:
+            if not hasattr(self.model, "gradient_checkpointing_enable"):
+                raise ValueError(
+                    f"gradient_checkpointing=True but {type(self.model).__name__} has no "
+                    "gradient_checkpointing_enable()"
+                )
+            self.model.gradient_checkpointing_enable()
+        self.compiled_model = self.model
+        if self.args.torch_compile:
+            self.compiled_model = torch.compile(
+                self.model,
+                backend=self.args.torch_compile_backend or "inductor",
+                mode=self.args.torch_compile_mode,
+            )
+        self.checkpoints = CheckpointManager(
+            self.args.output_dir,
+            save_total_limit=self.args.save_total_limit,
+            save_safetensors=self.args.save_safetensors,
+        )
+        self.train_dataloader: ResumableDataLoader | None = None
+
+    # ------------------------------------------------------------------------ building blocks
+
+    def create_optimizer(self) -> torch.optim.Optimizer:
+        """``optimizer_factory(named trainable parameters)``, else torch AdamW from the arguments.
+
+        The default decays only tensors with 2+ dimensions (not biases and norm weights).
+        """
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        if not named:
+            raise ValueError("the model has no trainable parameters")
+        if self.optimizer_factory is not None:
+            return self.optimizer_factory(named)
+        args = self.args
+        groups = [
+            {"params": [p for _, p in named if p.ndim >= 2], "weight_decay": args.weight_decay},
+            {"params": [p for _, p in named if p.ndim < 2], "weight_decay": 0.0},
+        ]
+        return torch.optim.AdamW(
+            [g for g in groups if g["params"]],
+            lr=args.learning_rate,
+            betas=(args.adam_beta1, args.adam_beta2),
+            eps=args.adam_epsilon,
+            fused=self.device.type in ("cpu", "cuda"),
+        )
+
+    def create_scheduler(self, optimizer: torch.optim.Optimizer, max_steps: int) -> Any:
+        """``lr_scheduler_factory(optimizer)``, else ``lr_scheduler_type`` with warm-up."""
+        if self.lr_scheduler_factory is not None:
+            return self.lr_scheduler_factory(optimizer)
+        return get_scheduler(
+            self.args.lr_scheduler_type,
+            optimizer,
+            num_warmup_steps=self.args.warmup_steps_for(max_steps),
+            num_training_steps=max_steps,
+            scheduler_specific_kwargs=self.args.lr_scheduler_kwargs or {},
+        )
+
+    def get_train_dataloader(self) -> ResumableDataLoader:
+        if self.train_dataset is None:
+            raise ValueError("Trainer.train() needs a train_dataset")
+        args = self.args
+        return ResumableDataLoader(
+            self.train_dataset,
+            batch_size=args.per_device_train_batch_size,
+            collate_fn=self.data_collator,
+            shuffle=args.train_sampling_strategy == "random",
+            seed=args.seed,
+            drop_last=args.dataloader_drop_last,
+            num_workers=args.dataloader_num_workers,
+            pin_memory=args.dataloader_pin_memory and self.device.type == "cuda",
+        )
+
+    def _plan(self, loader: ResumableDataLoader) -> TrainingPlan:
+        args = self.args
+        ga = args.gradient_accumulation_steps
+        if loader.iterable:
+            if args.max_steps <= 0:
+                raise ValueError("a train_dataset without a length needs max_steps > 0")
+            return TrainingPlan(args.max_steps, sys.maxsize, args.max_steps * ga)
+        batches = len(loader)
+        if batches == 0:
+            raise ValueError(
+                f"the train_dataset yields no batch ({len(self.train_dataset)} samples, batch size "
+                f"{args.per_device_train_batch_size}, drop_last={args.dataloader_drop_last})"
+            )
+        updates_per_epoch = math.ceil(batches / ga)
+        if args.max_steps > 0:
+            max_steps = args.max_steps
+            epochs = math.ceil(max_steps / updates_per_epoch)
+        else:
+            max_steps = math.ceil(args.num_train_epochs * updates_per_epoch)
+            epochs = math.ceil(args.num_train_epochs)
+        return TrainingPlan(max_steps, epochs, batches)
+
+    # ----------------------------------------------------------------------------------- train
+
+    def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs: Any) -> TrainOutput:
+        """Train; ``resume_from_checkpoint`` is True (latest checkpoint) or a checkpoint path."""
+        if kwargs:
+            raise TypeError(f"Trainer.train() got unsupported arguments: {', '.join(kwargs)}")
+        if resume_from_checkpoint is None:
+            resume_from_checkpoint = self.args.resume_from_checkpoint
+        loader = self.train_dataloader = self.get_train_dataloader()
+        plan = self._plan(loader)
+        self._prepare_output_dir(resume_from_checkpoint)
+
+        self.state = TrainerState(
+            stateful_callbacks=[
+                cb for cb in self.callback_handler.callbacks + [self.control]
+                if isinstance(cb, ExportableState)
+            ]
+        )
+        self.state.train_batch_size = self.args.per_device_train_batch_size
+        self.state.compute_steps(self.args, plan.max_steps)
+        self.optimizer = self.create_optimizer()
+        self.lr_scheduler = self.create_scheduler(self.optimizer, plan.max_steps)
+        rng_state = None
+        if resume_from_checkpoint:
+            rng_state = self._resume(resume_from_checkpoint, loader)
+        self.state.max_steps = plan.max_steps
+        self.state.num_train_epochs = plan.num_epochs
+        self.state.is_local_process_zero = self.is_local_process_zero()
+        self.state.is_world_process_zero = self.is_world_process_zero()
+        handler = self.callback_handler
+        handler.model, handler.optimizer, handler.lr_scheduler = self.model, self.optimizer, self.lr_scheduler
+        handler.train_dataloader = loader
+        return self._train_loop(loader, plan, rng_state)
+
+    def _prepare_output_dir(self, resume: Any) -> None:
+        existing = list_checkpoints(self.args.output_dir)
+        if resume or not existing:
+            return
+        if not self.args.overwrite_output_dir:
+            raise ValueError(
+                f"{self.args.output_dir} already holds checkpoints ({existing[-1].name}, ...): pass "
+                "resume_from_checkpoint=True to continue that run, or overwrite_output_dir=True "
+                "to delete them and start over"
+            )
+        for path in existing:
+            shutil.rmtree(path)
+
+    def _train_loop(self, loader: ResumableDataLoader, plan: TrainingPlan, rng_state: Any) -> TrainOutput:
+        state = self.state
+        start_time = time.time()
+        self._initial_step = self._last_logged_step = state.global_step
+        self._loss_window = torch.zeros((), device=self.device)  # summed on device: one sync per log
+        self._loss_total = 0.0
+        self._grad_norm: torch.Tensor | None = None
+        self._learning_rate: float | None = None
+        self.model.train()
+        self.model.zero_grad(set_to_none=True)
+        self.control = self.fire("on_train_begin")
+        if rng_state is not None:  # now, so that nothing between here and the next step draws
+            restore_rng_state(rng_state)
+        for epoch in range(loader.epoch, plan.num_epochs):
+            loader.set_epoch(epoch)
+            self.control = self.fire("on_epoch_begin")
+            self._run_epoch(loader, epoch, plan)
+            if self.control.should_training_stop:
+                break
+        return self._finish(start_time, plan)
+
+    def _run_epoch(self, loader: ResumableDataLoader, epoch: int, plan: TrainingPlan) -> None:
+        state, ga = self.state, self.args.gradient_accumulation_steps
+        batches = iter(loader)
+        while state.global_step < plan.max_steps:  # the flow callback normally stops us first
+            group = list(islice(batches, ga))
+            if not group:
+                if loader.batches_seen == 0:
+                    logger.warning("epoch %d yielded no batch: stopping at step %d", epoch, state.global_step)
+                    self.control.should_training_stop = True
+                break
+            self.control = self.fire("on_step_begin")
+            self._loss_window += self.training_step(group)
+            self._optimizer_step()
+            state.global_step += 1
+            state.epoch = epoch + loader.batches_seen / plan.batches_per_epoch
+            self.control = self.fire("on_step_end")
+            self._maybe_log_save_evaluate()
+            if self.control.should_epoch_stop or self.control.should_training_stop:
+                break
+        self.control = self.fire("on_epoch_end")
+        self._maybe_log_save_evaluate()
+
+    def training_step(self, micro_batches: list[dict[str, Any]]) -> torch.Tensor:
+        """Forward and backward over one step's micro-batches; returns the step's loss (detached)."""
+        num_items = None
+        if all("labels" in b for b in micro_batches):
+            num_items = sum(count_target_tokens(b["labels"]) for b in micro_batches).to(self.device)
+        step_loss = torch.zeros((), device=self.device)
+        for i, batch in enumerate(micro_batches):
+            loss = self._forward_loss(batch, num_items, len(micro_batches))
+            self.precision.backward(loss)
+            step_loss += loss.detach()
+            if i < len(micro_batches) - 1:
+                self.control = self.fire("on_substep_end")
+        return step_loss
+
+    def _forward_loss(self, batch: dict[str, Any], num_items: torch.Tensor | None, n_micro: int) -> torch.Tensor:
+        batch = self._to_device(batch)
+        labels = batch.pop("labels", None) if num_items is not None else None
+        with self.precision.autocast():
+            outputs = self.compiled_model(**batch)
+            if labels is None:  # the model computes its own (mean) loss: average the micro-batches
+                return _loss_of(outputs) / n_micro
+            if self.compute_loss_func is not None:
+                return self.compute_loss_func(outputs, labels, num_items_in_batch=num_items)
+            return causal_lm_loss(logits_of(outputs), labels, num_items_in_batch=num_items)
+
+    def _optimizer_step(self) -> None:
+        self.precision.unscale_(self.optimizer)
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        if self.args.max_grad_norm and self.args.max_grad_norm > 0:
+            self._grad_norm = torch.nn.utils.clip_grad_norm_(params, self.args.max_grad_norm)
+        else:
+            self._grad_norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+        self.control = self.fire("on_pre_optimizer_step")
+        stepped = self.precision.step(self.optimizer)
+        self.control = self.fire("on_optimizer_step")
+        self._learning_rate = self._current_lr()
+        if stepped:
+            self.lr_scheduler.step()
+        self.model.zero_grad(set_to_none=True)
+
+    def _current_lr(self) -> float:
+        if hasattr(self.lr_scheduler, "get_last_lr"):
+            return float(self.lr_scheduler.get_last_lr()[0])
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
+        return {
+            k: v.to(self.device, non_blocking=True) if isinstance(v, torch.Tensor) else v
+            for k, v in batch.items()
+        }
+
+    # ---------------------------------------------------------------------- log / eval / save
+
+    def _maybe_log_save_evaluate(self) -> None:
+        state, control = self.state, self.control
+        if control.should_log and state.global_step > self._last_logged_step:
+            window = self._loss_window.item()
+            self._loss_window.zero_()
+            self._loss_total += window
+            logs = {"loss": window / (state.global_step - self._last_logged_step)}
+            if self._grad_norm is not None:
+                logs["grad_norm"] = float(self._grad_norm)
+            logs["learning_rate"] = self._learning_rate if self._learning_rate is not None else self._current_lr()
+            self._last_logged_step = state.global_step
+            self.log(logs)
+        if self.control.should_evaluate:
+            if self.eval_dataset is None:
+                if not getattr(self, "_warned_no_eval", False):
+                    logger.warning("eval_strategy=%r but there is no eval_dataset: evaluation skipped",
+                                   self.args.eval_strategy)
+                    self._warned_no_eval = True
+                self.control.should_evaluate = False
+            else:
+                is_best = self._update_best(self.evaluate())
+                if self.args.save_strategy == "best":
+                    self.control.should_save = is_best
+        if self.control.should_save:
+            self._save_checkpoint()
+            self.control = self.fire("on_save")
+
+    def _update_best(self, metrics: dict[str, float]) -> bool:
+        name = self.args.metric_for_best_model
+        if name is None:
+            return False
+        key = name if name.startswith("eval_") else f"eval_{name}"
+        if key not in metrics:
+            raise KeyError(
+                f"metric_for_best_model={name!r}: the evaluation reports {', '.join(metrics)}"
+            )
+        value, best = metrics[key], self.state.best_metric
+        greater = self.args.greater_is_better
+        if best is None or (value > best if greater else value < best):
+            self.state.best_metric = value
+            self.state.best_global_step = self.state.global_step
+            return True
+        return False
+
+    def _save_checkpoint(self) -> None:
+        state = self.state
+        if state.best_global_step is not None:
+            best = self.checkpoints.output_dir / f"checkpoint-{state.best_global_step}"
+            if state.best_global_step == state.global_step or best.is_dir():
+                state.best_model_checkpoint = str(best)
+        for callback in self.callback_handler.callbacks + [self.control]:
+            if isinstance(callback, ExportableState):
+                state.stateful_callbacks[type(callback).__name__] = callback.state()
+        self.checkpoints.save(
+            state.global_step,
+            model=self.model,
+            trainer_state=state,
+            optimizer=self.optimizer,
+            lr_scheduler=self.lr_scheduler,
+            scaler_state=self.precision.state_dict(),
+            data_state=self.train_dataloader.state_dict(),
+            protect=state.best_model_checkpoint,
+        )
+
+    def _resume(self, resume_from_checkpoint: str | bool, loader: ResumableDataLoader) -> Any:
+        path = self.checkpoints.resolve(resume_from_checkpoint)
+        loaded = self.checkpoints.load(
+            path, model=self.model, optimizer=self.optimizer, lr_scheduler=self.lr_scheduler
+        )
+        self.state = loaded.trainer_state
+        if self.state.best_model_checkpoint and not (path.parent / path.name).exists():
+            self.state.best_model_checkpoint = None
+        self.precision.load_state_dict(loaded.scaler_state)
+        if loaded.data_state is not None:
+            loader.load_state_dict(loaded.data_state)
+        else:
+            logger.warning("%s has no data position: restarting the data at epoch %d", path,
+                           int(self.state.epoch or 0))
+            loader.load_state_dict({"epoch": int(self.state.epoch or 0), "batches_seen": 0})
+        if self.args.restore_callback_states_from_checkpoint:
+            self._restore_callback_states()
+        logger.info("resumed from %s at step %d", path, self.state.global_step)
+        return loaded.rng_state
+
+    def _restore_callback_states(self) -> None:
+        saved = self.state.stateful_callbacks or {}
+        for callback in self.callback_handler.callbacks:
+            entry = saved.get(type(callback).__name__)
+            if isinstance(callback, ExportableState) and isinstance(entry, dict):
+                for key, value in entry.get("attributes", {}).items():
+                    setattr(callback, key, value)
+
+    def _finish(self, start_time: float, plan: TrainingPlan) -> TrainOutput:
+        state = self.state
+        self._loss_total += self._loss_window.item()
+        steps = state.global_step - self._initial_step
+        runtime = time.time() - start_time
+        train_loss = self._loss_total / max(steps, 1)
+        samples = steps * self.args.per_device_train_batch_size * self.args.gradient_accumulation_steps
+        metrics = {
+            "train_runtime": round(runtime, 4),
+            "train_samples_per_second": round(samples / runtime, 3) if runtime else 0.0,
+            "train_steps_per_second": round(steps / runtime, 3) if runtime else 0.0,
+            "train_loss": train_loss,
+        }
+        self.log(metrics)
+        if self.args.load_best_model_at_end and state.best_model_checkpoint:
+            logger.info("loading the best model (%s = %s) from %s", self.args.metric_for_best_model,
+                        state.best_metric, state.best_model_checkpoint)
+            load_weights(self.model, state.best_model_checkpoint)
+        self.control = self.fire("on_train_end")
+        return TrainOutput(state.global_step, train_loss, metrics)
+
+    # -------------------------------------------------------------------------------- evaluate
+
+    @torch.no_grad()
+    def evaluate(self, eval_dataset: Any = None, ignore_keys: Any = None,
+                 metric_key_prefix: str = "eval") -> dict[str, float]:
+        """Token-weighted mean loss over the eval set: ``{"eval_loss": ..., "eval_runtime": ...}``."""
+        dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
+        if dataset is None:
+            raise ValueError("evaluate() needs an eval_dataset (pass it to Trainer(...) or evaluate(...))")
+        args = self.args
+        loader = eval_dataloader(
+            dataset,
+            batch_size=args.per_device_eval_batch_size,
+            collate_fn=self.data_collator,
+            drop_last=args.dataloader_drop_last,
+            num_workers=args.dataloader_num_workers,
+            pin_memory=args.dataloader_pin_memory and self.device.type == "cuda",
+        )
+        self.callback_handler.eval_dataloader = loader
+        start = time.time()
+        total = torch.zeros((), dtype=torch.float64, device=self.device)
+        weight = torch.zeros((), dtype=torch.float64, device=self.device)
+        samples = batches = 0
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            for batch in loader:
+                loss_sum, count = self.prediction_step(batch)
+                total += loss_sum
+                weight += count
+                samples += len(next(iter(batch.values())))
+                batches += 1
+                self.control = self.fire("on_prediction_step")
+        finally:
+            self.model.train(was_training)
+        runtime = time.time() - start
+        metrics = {
+            f"{metric_key_prefix}_loss": (total / weight.clamp(min=1)).item(),
+            f"{metric_key_prefix}_runtime": round(runtime, 4),
+            f"{metric_key_prefix}_samples_per_second": round(samples / runtime, 3) if runtime else 0.0,
+            f"{metric_key_prefix}_steps_per_second": round(batches / runtime, 3) if runtime else 0.0,
+        }
+        self.log(metrics)
+        self.control = self.fire("on_evaluate", metrics=metrics)
+        return metrics
+
+    def prediction_step(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(summed token loss, number of target tokens) of one eval batch."""
+        batch = self._to_device(batch)
+        labels = batch.pop("labels", None)
+        with self.precision.autocast():
+            outputs = self.compiled_model(**batch)
+            if labels is None:
+                return _loss_of(outputs).double(), torch.ones((), dtype=torch.float64, device=self.device)
+            count = count_target_tokens(labels)
+            if self.compute_loss_func is not None:
+                mean = self.compute_loss_func(outputs, labels, num_items_in_batch=count)
+            else:
+                mean = causal_lm_loss(logits_of(outputs), labels, num_items_in_batch=count)
+        return mean.double() * count, count.double()
+
+
+def _loss_of(outputs: Any) -> torch.Tensor:
+    loss = outputs.get("loss") if isinstance(outputs, dict) else getattr(outputs, "loss", None)
+    if loss is None:
+        raise ValueError(
+            "the batch has no 'labels' and the model returned no loss: give the data labels "
+            "(e.g. with DataCollatorForCausalLM) or use a model that computes its loss"
+        )
+    return loss

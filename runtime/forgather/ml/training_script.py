@@ -1,0 +1,199 @@
+"""`TrainingScript`: the usual ``main`` target of a training config.
+
+``run()`` creates the run directory, copies the build's snapshot into it, trains, evaluates,
+saves the final model, draws ``loss.png`` and prints where everything is. It drives our
+`Trainer` or a ``transformers.Trainer`` alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+BUILD_DIR_ENV = "FGC_BUILD_DIR"
+# What `fgc compile` writes that documents a run: the module, the resolved config, the manifest,
+# the graph, the templates, local modules and generated model code.
+SNAPSHOT_ENTRIES = ("config.py", "config.yaml", "fgc-manifest.json", "graph.json", "sources", "modules", "model")
+
+
+class TrainingScript:
+    """Train ``trainer`` and leave a self-describing run directory.
+
+    Args:
+        trainer: a `forgather.ml.trainer.Trainer` or a ``transformers.Trainer``.
+        output_dir: the run directory; defaults to ``trainer.args.output_dir``.
+        build_dir: the fgc build to snapshot; defaults to ``$FGC_BUILD_DIR`` (set by ``fgc run``).
+        do_train, do_eval, do_save, do_plot: which stages to run.
+        resume_from_checkpoint: passed to ``trainer.train`` (True = latest checkpoint).
+        config_name, description: printed in the summary.
+    """
+
+    def __init__(
+        self,
+        trainer: Any,
+        *,
+        output_dir: str | os.PathLike | None = None,
+        build_dir: str | os.PathLike | None = None,
+        do_train: bool = True,
+        do_eval: bool = True,
+        do_save: bool = True,
+        do_plot: bool = True,
+        resume_from_checkpoint: str | bool | None = None,
+        config_name: str | None = None,
+        description: str | None = None,
+    ) -> None:
+        self.trainer = trainer
+        self.output_dir = Path(output_dir or trainer.args.output_dir)
+        self.build_dir = build_dir if build_dir is not None else os.environ.get(BUILD_DIR_ENV)
+        self.do_train = do_train
+        self.do_eval = do_eval
+        self.do_save = do_save
+        self.do_plot = do_plot
+        self.resume_from_checkpoint = resume_from_checkpoint
+        self.config_name = config_name
+        self.description = description
+
+    def run(self) -> dict[str, Any]:
+        """Snapshot, train, evaluate, save, plot; returns the paths and metrics it produced."""
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        result: dict[str, Any] = {"run_dir": str(self.output_dir)}
+        result["snapshot"] = self.copy_snapshot()
+        if self.do_train:
+            output = self.trainer.train(resume_from_checkpoint=self.resume_from_checkpoint)
+            result["train_metrics"] = dict(output.metrics)
+        if self.do_eval and getattr(self.trainer, "eval_dataset", None) is not None:
+            result["eval_metrics"] = dict(self.trainer.evaluate())
+        if self.do_save:
+            result["model_dir"] = str(self.save_model())
+        if self.do_plot:
+            result["loss_plot"] = str(plot_losses(self.trainer.state.log_history, self.output_dir / "loss.png"))
+        self.print_summary(result)
+        return result
+
+    def copy_snapshot(self) -> list[str] | None:
+        """Copy the build's files into the run directory; None (with a note) when there is no build."""
+        if not self.build_dir:
+            logger.info("no build directory (pass build_dir or run with `fgc run`): snapshot skipped")
+            return None
+        build = Path(self.build_dir)
+        if not build.is_dir():
+            raise FileNotFoundError(f"{build}: build directory not found ({BUILD_DIR_ENV} or build_dir)")
+        copied = []
+        for name in SNAPSHOT_ENTRIES:
+            source = build / name
+            if not source.exists():
+                continue
+            tmp = self.output_dir / f".tmp-{name}-{os.getpid()}"
+            _remove(tmp)
+            if source.is_dir():
+                shutil.copytree(source, tmp)
+            else:
+                shutil.copy2(source, tmp)
+            target = self.output_dir / name
+            if target.exists():
+                old = self.output_dir / f".old-{name}-{os.getpid()}"
+                os.replace(target, old)
+                os.replace(tmp, target)
+                _remove(old)
+            else:
+                os.replace(tmp, target)
+            copied.append(name)
+        return copied
+
+    def save_model(self) -> Path:
+        """Our models are exported stand-alone; others use the trainer's ``save_model``."""
+        return save_final_model(self.trainer, self.output_dir)
+
+    def print_summary(self, result: dict[str, Any]) -> None:
+        from .trainer.checkpoint import list_checkpoints
+
+        lines = ["", f"Run {self.config_name or ''}".rstrip() + f": {self.output_dir}"]
+        if self.description:
+            lines.append(f"  {self.description}")
+        snapshot = result.get("snapshot")
+        lines.append(
+            f"  build snapshot : {', '.join(snapshot)} (from {self.build_dir})"
+            if snapshot
+            else "  build snapshot : skipped (no build directory)"
+        )
+        checkpoints = list_checkpoints(self.output_dir)
+        if checkpoints:
+            lines.append(f"  checkpoints    : {len(checkpoints)}, latest {checkpoints[-1]}")
+        if "model_dir" in result:
+            lines.append(f"  final model    : {result['model_dir']}")
+        logging_dir = getattr(self.trainer.args, "logging_dir", None)
+        if logging_dir and Path(logging_dir).exists():
+            lines.append(f"  logs           : {logging_dir}")
+        if "loss_plot" in result:
+            lines.append(f"  loss curves    : {result['loss_plot']}")
+        for key in ("train_metrics", "eval_metrics"):
+            if key in result:
+                metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in result[key].items())
+                lines.append(f"  {key.replace('_', ' '):<15}: {metrics}")
+        print("\n".join(lines), flush=True)
+
+
+def save_final_model(trainer: Any, output_dir: str | os.PathLike) -> Path:
+    """Save ``trainer.model`` (and tokenizer) into ``output_dir`` next to the run's other files.
+
+    A Forgather model is exported with ``forgather.ml.models.export.save_model`` when the model
+    library provides it, whichever trainer trained it.
+    """
+    from .trainer.base import BaseTrainer
+    from .trainer.model_io import forgather_exporter, is_forgather_model, save_model_files
+
+    output_dir = Path(output_dir)
+    if isinstance(trainer, BaseTrainer):
+        return trainer.save_model(output_dir)
+    if is_forgather_model(trainer.model) and forgather_exporter() is not None:
+        return save_model_files(trainer.model, output_dir, tokenizer=getattr(trainer, "processing_class", None))
+    trainer.save_model(str(output_dir))
+    return output_dir
+
+
+def plot_losses(log_history: list[dict[str, Any]], path: str | os.PathLike) -> Path:
+    """Draw train and eval loss against the step into ``path`` (PNG, written atomically)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    path = Path(path)
+    train = [(r["step"], r["loss"]) for r in log_history if "loss" in r and "step" in r]
+    evals = [(r["step"], r["eval_loss"]) for r in log_history if "eval_loss" in r and "step" in r]
+    figure = Figure(figsize=(7, 4.5), dpi=100)
+    FigureCanvasAgg(figure)  # Agg rendering without touching pyplot's global backend
+    axes = figure.add_subplot()
+    if train:
+        axes.plot(*zip(*train), label="train loss", marker="." if len(train) < 50 else None)
+    if evals:
+        axes.plot(*zip(*evals), label="eval loss", marker="o")
+    if not (train or evals):
+        axes.text(0.5, 0.5, "no losses were logged", ha="center", va="center", transform=axes.transAxes)
+    axes.set_xlabel("step")
+    axes.set_ylabel("loss")
+    axes.grid(True, alpha=0.3)
+    if train or evals:
+        axes.legend()
+    figure.tight_layout()
+    tmp = path.with_name(f".tmp-{path.name}")
+    figure.savefig(tmp, format="png")
+    os.replace(tmp, path)
+    return path
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
