@@ -141,3 +141,78 @@ def walk(node: Node | None) -> Iterator[Node]:
             stack.append(n.body)
         elif isinstance(n, Anchor):
             stack.append(n.node)
+
+
+def is_merge_key(entry: Entry) -> bool:
+    """Whether `entry` is a YAML merge key `<<: ...` (a plain `<<`; quoted `'<<'` is a string)."""
+    key = entry.key
+    return isinstance(key, Scalar) and key.style is ScalarStyle.PLAIN and key.raw == "<<"
+
+
+# --------------------------------------------------------------------------------------------
+# Debugging dump: one node per line, children indented (used by tests and `fgc parse`).
+
+
+def _span_text(span: Span, base_file: str | None) -> str:
+    where = f"{span.line}:{span.col}-{span.end_line}:{span.end_col}"
+    if base_file is not None and span.file != base_file:
+        import os
+
+        where = f"{os.path.basename(span.file)}:{where}"
+    return where
+
+
+def dump(node: Node | Document | None, base_file: str | None = None) -> str:
+    """A readable outline of a config AST: kind, style, value and span of every node.
+
+        mapping block @1:1-2:5
+          entry @1:1-1:5
+            key: scalar plain 'a' @1:1-1:2
+            value: scalar plain 1 @1:4-1:5
+
+    Spans print as `line:col-end_line:end_col`, prefixed by the file's base name when the file
+    differs from `base_file` (default: the file of the outermost node).
+    """
+    if node is None:
+        return "(empty)"
+    if base_file is None:
+        base_file = node.span.file
+    lines: list[str] = []
+
+    def emit(n: Node, depth: int, label: str = "") -> None:
+        pad = "  " * depth + label
+        at = "@" + _span_text(n.span, base_file)
+        if isinstance(n, Scalar):
+            tag = f" {n.std_tag}" if n.std_tag else ""
+            lines.append(f"{pad}scalar {n.style.value}{tag} {n.value!r} {at}")
+        elif isinstance(n, Mapping):
+            lines.append(f"{pad}mapping {'flow' if n.flow else 'block'} {at}")
+            for e in n.entries:
+                lines.append(f"{'  ' * (depth + 1)}entry @{_span_text(e.span, base_file)}")
+                emit(e.key, depth + 2, "key: ")
+                emit(e.value, depth + 2, "value: ")
+        elif isinstance(n, Sequence):
+            lines.append(f"{pad}sequence {'flow' if n.flow else 'block'} {at}")
+            for item in n.items:
+                emit(item, depth + 1)
+        elif isinstance(n, Tagged):
+            t = n.tag
+            lines.append(f"{pad}tagged {t.raw} kind={t.kind} spec={t.spec!r} name={t.name!r} {at}")
+            emit(n.body, depth + 1)
+        elif isinstance(n, Anchor):
+            lines.append(f"{pad}anchor &{n.name} {at}")
+            emit(n.node, depth + 1)
+        elif isinstance(n, Alias):
+            lines.append(f"{pad}alias *{n.name} {at}")
+        else:  # pragma: no cover - every node kind is listed above
+            lines.append(f"{pad}{type(n).__name__} {at}")
+
+    if isinstance(node, Document):
+        lines.append(f"document @{_span_text(node.span, base_file)}")
+        if node.root is None:
+            lines.append("  (empty)")
+        else:
+            emit(node.root, 1)
+    else:
+        emit(node, 0)
+    return "\n".join(lines)

@@ -1,0 +1,411 @@
+"""The config layer's parser: rendered YAML text + its source map -> the typed config AST.
+
+    document, diagnostics = parse_config(text, source_map)
+
+`fgc.syntax.config_lexer` turns the text into tokens (doing YAML's indentation work), the LALR
+grammar `grammar/config.lark` gives them structure, and the callbacks of `_Builder` build the
+`fgc.syntax.config_ast` nodes while Lark parses (no intermediate parse tree). Positions are
+computed in rendered coordinates and mapped to the original templates by the source map.
+
+Errors never raise: they become diagnostics. After a syntax error the parser closes every
+open collection, so the document returned holds everything before the error.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from lark import Lark, Transformer
+from lark.exceptions import UnexpectedInput, UnexpectedToken
+from lark.lexer import Lexer
+
+from ..diagnostics import Diagnostic, Related, Severity, sort_key
+from ..resources import grammar_path
+from ..sourcemap import SourceMap
+from . import config_codes as C
+from . import config_lexer as L
+from .config_ast import (
+    Alias,
+    Anchor,
+    Document,
+    Entry,
+    Mapping,
+    Node,
+    Scalar,
+    ScalarStyle,
+    Sequence,
+    Tag,
+    Tagged,
+)
+from .scalars import TagValueError, resolve_plain_scalar, resolve_tagged_scalar, yaml11_difference
+
+# A node under construction: the node and its rendered range (line, col, end line, end col),
+# 1-based columns, end exclusive.
+Built = tuple[Node, int, int, int, int]
+
+
+class _TokenFeed(Lexer):
+    """Hands Lark the token list that ConfigLexer already produced."""
+
+    __future_interface__ = 2
+
+    def __init__(self, lexer_conf: Any) -> None:
+        pass
+
+    def lex(self, lexer_state: Any, parser_state: Any):
+        return iter(lexer_state.text)
+
+
+class _Builder(Transformer):
+    """Lark callbacks, one per grammar rule; they build AST nodes bottom-up during the parse.
+
+    Per-parse state (`sm`, `diagnostics`) is set by `parse_config` under a lock.
+    """
+
+    sm: SourceMap
+    diagnostics: list[Diagnostic]
+
+    def _span(self, sl: int, sc: int, el: int, ec: int):
+        return self.sm.to_span(sl, sc, el, ec)
+
+    def _empty(self, line: int, col: int) -> Built:
+        return (Scalar(self._span(line, col, line, col), None), line, col, line, col)
+
+    # -- document -----------------------------------------------------------------------------
+
+    def start(self, children: list) -> Built | None:
+        return children[0]
+
+    # -- nodes --------------------------------------------------------------------------------
+
+    def scalar(self, children: list) -> Built:
+        tok = children[0]
+        value = tok.value
+        if tok.style is ScalarStyle.PLAIN:
+            text = value
+            value = resolve_plain_scalar(text)
+            if text and text[0] in _WARN_START:
+                self._check_yaml11(tok, text, value)
+        span = self._span(tok.line, tok.column, tok.end_line, tok.end_column)
+        return (Scalar(span, value, tok.style, tok.raw), tok.line, tok.column, tok.end_line, tok.end_column)
+
+    def _check_yaml11(self, tok: L.Tok, text: str, value: Any) -> None:
+        difference = yaml11_difference(text, value)
+        if difference:
+            self.diagnostics.append(Diagnostic(
+                C.YAML11, Severity.WARNING, difference.message,
+                self._span(tok.line, tok.column, tok.end_line, tok.end_column), hint=difference.hint,
+            ))
+
+    def alias(self, children: list) -> Built:
+        tok = children[0]
+        span = self._span(tok.line, tok.column, tok.end_line, tok.end_column)
+        return (Alias(span, tok.value), tok.line, tok.column, tok.end_line, tok.end_column)
+
+    def properties(self, children: list) -> tuple[L.Tok | None, L.Tok | None]:
+        tag = anchor = None
+        for tok in children:
+            if tok.type == L.TAG:
+                tag = tok
+            else:
+                anchor = tok
+        return tag, anchor
+
+    def scalar_with_properties(self, children: list) -> Built:
+        (tag, anchor), tok = children
+        std = tag.value if tag is not None and isinstance(tag.value, str) else None
+        if std is None:
+            return self._wrap(tag, anchor, self.scalar([tok]))
+        span = self._span(tok.line, tok.column, tok.end_line, tok.end_column)
+        node = Scalar(span, self._tagged_value(tag, std, tok.value, span), tok.style, tok.raw, tag.raw)
+        return self._wrap(None, anchor, (node, tok.line, tok.column, tok.end_line, tok.end_column))
+
+    def _tagged_value(self, tag: L.Tok, std: str, text: str, span) -> Any:
+        try:
+            return resolve_tagged_scalar(std, text)
+        except TagValueError as e:
+            self.diagnostics.append(Diagnostic(
+                C.TAG_VALUE, Severity.ERROR, f"{e} (tagged `{tag.raw}`)", span, hint=e.hint,
+                related=(Related(self._span(tag.line, tag.column, tag.end_line, tag.end_column), "the tag"),),
+            ))
+            return text
+
+    def empty_with_properties(self, children: list) -> Built:
+        tag, anchor = children[0]
+        last = anchor if tag is None or (anchor is not None and anchor.end_pos > tag.end_pos) else tag
+        line, col = last.end_line, last.end_column
+        built = self._empty(line, col)
+        std = tag.value if tag is not None and isinstance(tag.value, str) else None
+        if std is not None:
+            node = built[0]
+            node.std_tag = tag.raw
+            node.value = self._tagged_value(tag, std, "", node.span)
+            tag = None
+        return self._wrap(tag, anchor, built)
+
+    def with_properties(self, children: list) -> Built:
+        (tag, anchor), built = children
+        if tag is not None and isinstance(tag.value, str):
+            node = built[0]
+            want = {"map": Mapping, "seq": Sequence}.get(tag.value)
+            if want is None or not isinstance(node, want):
+                found = "a mapping" if isinstance(node, Mapping) else "a sequence"
+                self.diagnostics.append(Diagnostic(
+                    C.TAG_VALUE, Severity.ERROR, f"`{tag.raw}` does not apply to {found}",
+                    self._span(tag.line, tag.column, tag.end_line, tag.end_column),
+                ))
+            tag = None
+        return self._wrap(tag, anchor, built)
+
+    def _wrap(self, tag: L.Tok | None, anchor: L.Tok | None, built: Built) -> Built:
+        """Put a Forgather tag and an anchor around a node: Anchor(Tagged(node))."""
+        node, sl, sc, el, ec = built
+        if tag is not None and isinstance(tag.value, Tag):
+            sl, sc = min((sl, sc), (tag.line, tag.column))
+            node = Tagged(self._span(sl, sc, el, ec), tag.value, node)
+        if anchor is not None:
+            sl, sc = min((sl, sc), (anchor.line, anchor.column))
+            name_span = self._span(anchor.line, anchor.column, anchor.end_line, anchor.end_column)
+            node = Anchor(self._span(sl, sc, el, ec), anchor.value, node, name_span)
+        return (node, sl, sc, el, ec)
+
+    # -- block collections --------------------------------------------------------------------
+
+    def _forget_yaml11_warning(self, key: Scalar) -> None:
+        """`y`/`n` as a mapping key (`x:`/`y:` coordinates) is no surprise: only values warn."""
+        for i in range(len(self.diagnostics) - 1, -1, -1):
+            d = self.diagnostics[i]
+            if d.code == C.YAML11 and d.span == key.span:
+                del self.diagnostics[i]
+                return
+
+    def block_mapping(self, children: list) -> Built:
+        entries = [c[0] for c in children]
+        first, last = children[0], children[-1]
+        sl, sc, el, ec = first[1], first[2], last[3], last[4]
+        return (Mapping(self._span(sl, sc, el, ec), entries), sl, sc, el, ec)
+
+    def block_pair(self, children: list) -> tuple[Entry, int, int, int, int]:
+        key, colon, value = children
+        if key is None:
+            key = self._empty(colon.line, colon.column)
+        elif isinstance(key[0], Scalar) and key[0].raw in _LETTER_BOOLS and key[0].style is ScalarStyle.PLAIN:
+            self._forget_yaml11_warning(key[0])
+        if value is None:
+            value = self._empty(colon.end_line, colon.end_column)
+        sl, sc, el, ec = key[1], key[2], value[3], value[4]
+        if (value[3], value[4]) < (colon.end_line, colon.end_column):  # cannot happen; keep ends ordered
+            el, ec = colon.end_line, colon.end_column
+        return (Entry(key[0], value[0], self._span(sl, sc, el, ec)), sl, sc, el, ec)
+
+    def block_sequence(self, children: list) -> Built:
+        items = [c[0] for c in children]
+        first, last = children[0], children[-1]
+        sl, sc, el, ec = first[1], first[2], last[3], last[4]
+        return (Sequence(self._span(sl, sc, el, ec), items), sl, sc, el, ec)
+
+    def block_item(self, children: list) -> Built:
+        dash, node = children
+        if node is None:
+            node = self._empty(dash.end_line, dash.end_column)
+        return (node[0], dash.line, dash.column, node[3], node[4])
+
+    # -- flow collections ---------------------------------------------------------------------
+
+    def flow_sequence(self, children: list) -> Built:
+        open_, close = children[0], children[-1]
+        items = [c[0] for c in children[1:-1] if c is not None]
+        sl, sc, el, ec = open_.line, open_.column, close.end_line, close.end_column
+        return (Sequence(self._span(sl, sc, el, ec), items, flow=True), sl, sc, el, ec)
+
+    def flow_mapping(self, children: list) -> Built:
+        open_, close = children[0], children[-1]
+        entries = [c[0] for c in children[1:-1] if c is not None]
+        sl, sc, el, ec = open_.line, open_.column, close.end_line, close.end_column
+        return (Mapping(self._span(sl, sc, el, ec), entries, flow=True), sl, sc, el, ec)
+
+    flow_pair = block_pair
+
+    def single_pair_mapping(self, children: list) -> Built:
+        entry, sl, sc, el, ec = children[0]
+        return (Mapping(entry.span, [entry], flow=True), sl, sc, el, ec)
+
+    def lone_key(self, children: list) -> tuple[Entry, int, int, int, int]:
+        key = children[0]
+        value = self._empty(key[3], key[4])
+        return (Entry(key[0], value[0], self._span(key[1], key[2], key[3], key[4])),) + key[1:]
+
+
+# One-letter booleans of the YAML 1.1 spec (PyYAML, the reference, reads them as strings).
+_LETTER_BOOLS = frozenset({"y", "Y", "n", "N"})
+# Plain scalars that may read differently in YAML 1.1 start with one of these characters.
+_WARN_START = frozenset("0123456789+-.=yYnNoO")
+
+_BUILDER = _Builder()
+_PARSER: Lark | None = None
+_LOCK = threading.Lock()
+
+
+def _parser() -> Lark:
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = Lark(
+            grammar_path("config.lark").read_text(encoding="utf-8"),
+            parser="lalr",
+            lexer=_TokenFeed,
+            transformer=_BUILDER,
+            maybe_placeholders=True,
+        )
+    return _PARSER
+
+
+def parse_config(text: str, source_map: SourceMap) -> tuple[Document | None, list[Diagnostic]]:
+    """Parse rendered YAML into the config AST; positions map through `source_map`.
+
+    Returns the document (None only when nothing could be built) and the diagnostics, sorted
+    by position. Never raises for bad input.
+    """
+    tokens, diagnostics, fatal = L.tokenize(text, source_map)
+    with _LOCK:
+        _BUILDER.sm = source_map
+        _BUILDER.diagnostics = diagnostics
+        try:
+            root = _parse_tokens(tokens, diagnostics, report=not fatal, source_map=source_map)
+        finally:
+            del _BUILDER.sm, _BUILDER.diagnostics
+    lines = text.split("\n")
+    span = source_map.to_span(1, 1, len(lines), len(lines[-1]) + 1)
+    document = Document(root[0] if root else None, span)
+    diagnostics.sort(key=sort_key)
+    return document, diagnostics
+
+
+def _parse_tokens(tokens: list[L.Tok], diagnostics: list[Diagnostic], report: bool,
+                  source_map: SourceMap) -> Built | None:
+    first_error: list[UnexpectedToken] = []
+    recovered: list[Any] = []
+
+    def on_error(e: UnexpectedInput) -> bool:
+        if not isinstance(e, UnexpectedToken):
+            return False
+        if not first_error:
+            first_error.append(e)
+            if report:
+                diagnostics.append(_syntax_error(e, tokens, source_map))
+        recovered.append(_close(e))
+        return False
+
+    try:
+        return _parser().parse(tokens, on_error=on_error)
+    except UnexpectedInput:
+        return recovered[-1] if recovered else None
+
+
+_CLOSERS = (L.BLOCK_END, L.FSEQ_END, L.FMAP_END)
+
+
+def _close(e: UnexpectedToken) -> Any:
+    """Finish the parse at the point of error by closing every open collection."""
+    ip = e.interactive_parser
+    at = e.token if e.token.type != "$END" else None
+    line = getattr(e.token, "line", 1) or 1
+    col = getattr(e.token, "column", 1) or 1
+    pos = getattr(e.token, "start_pos", 0) or 0
+    for _ in range(10_000):
+        accepts = ip.accepts()
+        if "$END" in accepts:
+            return ip.feed_eof(at)
+        for kind in _CLOSERS:
+            if kind in accepts:
+                ip.feed_token(L.Tok(kind, None, line, col, line, col, pos, pos))
+                break
+        else:
+            return None
+    return None
+
+
+# -- syntax error messages --------------------------------------------------------------------
+
+_EXPECTED_NAMES = {
+    L.VALUE: "`:`",
+    L.ENTRY: "`- ` (a sequence entry)",
+    L.COMMA: "`,`",
+    L.FSEQ_END: "`]`",
+    L.FMAP_END: "`}`",
+    L.KEY: "a mapping key",
+    L.BLOCK_END: "less indentation",
+}
+
+
+def _describe(tok: Any, tokens: list[L.Tok]) -> str:
+    t = tok.type
+    if t == "$END":
+        return "the end of the document"
+    if t == L.KEY:
+        # A virtual token: describe the key that follows it.
+        i = _index(tok, tokens)
+        nxt = tokens[i + 1] if 0 <= i < len(tokens) - 1 else None
+        if nxt is None or nxt.type == L.VALUE:
+            return "`:`"
+        return f"the mapping key {_describe(nxt, tokens)}"
+    if t == L.SCALAR:
+        return f"the scalar `{L._short(tok.raw)}`"
+    if t == L.TAG:
+        return f"the tag `{tok.raw}`"
+    if t == L.ANCHOR:
+        return f"the anchor `&{tok.value}`"
+    if t == L.ALIAS:
+        return f"the alias `*{tok.value}`"
+    if t == L.BMAP_START:
+        return "a more indented mapping"
+    if t == L.BSEQ_START:
+        return "a more indented sequence"
+    if t == L.BLOCK_END:
+        return "less indentation"
+    return {L.VALUE: "`:`", L.ENTRY: "`-`", L.COMMA: "`,`", L.FSEQ_START: "`[`", L.FSEQ_END: "`]`",
+            L.FMAP_START: "`{`", L.FMAP_END: "`}`"}.get(t, t)
+
+
+def _index(tok: Any, tokens: list[L.Tok]) -> int:
+    for i, t in enumerate(tokens):
+        if t is tok:
+            return i
+    return -1
+
+
+def _syntax_error(e: UnexpectedToken, tokens: list[L.Tok], sm: SourceMap) -> Diagnostic:
+    tok = e.token
+    expected = e.expected or set()
+    found = _describe(tok, tokens)
+    if tok.type == "$END":
+        last = tokens[-1] if tokens else None
+        line, col = (last.end_line, last.end_column) if last else (1, 1)
+        end_line, end_col = line, col
+    else:
+        line, col, end_line, end_col = tok.line, tok.column, tok.end_line, tok.end_column
+        if tok.type == L.KEY:
+            i = _index(tok, tokens)
+            if 0 <= i < len(tokens) - 1:
+                nxt = tokens[i + 1]
+                end_line, end_col = nxt.end_line, nxt.end_column
+    if (end_line, end_col) <= (line, col):
+        end_line, end_col = line, col + 1
+    node_expected = {L.SCALAR, "FSEQ_START", "FMAP_START", L.TAG, L.ANCHOR, L.ALIAS} & expected
+    names = sorted({_EXPECTED_NAMES[t] for t in expected if t in _EXPECTED_NAMES})
+    if node_expected:
+        names.insert(0, "a value")
+    what = " or ".join(names) if len(names) <= 2 else ", ".join(names[:-1]) + " or " + names[-1]
+    if tok.type == L.ALIAS and (L.ALIAS not in expected):
+        message = f"found {found}: an alias cannot have a tag or an anchor"
+    elif tok.type in (L.TAG, L.ANCHOR) and node_expected == set() and expected:
+        message = f"found {found}, expected {what}"
+    elif L.COMMA in expected and L.FSEQ_END in expected:
+        message = f"found {found} in a flow sequence: expected `,` or `]`"
+    elif L.COMMA in expected and L.FMAP_END in expected:
+        message = f"found {found} in a flow mapping: expected `,` or `}}`"
+    elif tok.type in (L.BMAP_START, L.BSEQ_START):
+        message = f"bad indentation: found {found}, expected {what}"
+    else:
+        message = f"found {found}, expected {what}" if what else f"unexpected {found}"
+    return Diagnostic(C.SYNTAX, Severity.ERROR, message, sm.to_span(line, col, end_line, end_col))
