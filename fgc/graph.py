@@ -180,6 +180,8 @@ class Graph:
     target_spans: dict[str, Span] = field(default_factory=dict)
     variables: dict[str, Variable] = field(default_factory=dict)
     overrides: list[Override] = field(default_factory=list)
+    # id(plain list or dict in the graph) -> its items' spans (index or key -> Span)
+    container_spans: dict[int, dict] = field(default_factory=dict, repr=False)
 
     def nodes(self) -> list[Node]:
         """Every node reachable from the targets, in id order (see `node_ids`)."""

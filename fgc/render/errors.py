@@ -100,7 +100,7 @@ def _notes(frames: list[tuple[LoadedChunk, int]]) -> tuple[Related, ...]:
         if key in seen:
             continue
         seen.add(key)
-        notes.append(Related(_locate(chunk, line, None), f"rendered from `{chunk.name}`"))
+        notes.append(Related(_locate(chunk, line, None), f"reached through `{chunk.name}` here"))
         if len(notes) == _MAX_NOTES:
             break
     return tuple(notes)
@@ -133,7 +133,8 @@ def render_error(exc: BaseException, loader: Loader, variables: dict, env) -> li
         hint = None
         if word and "is undefined" in message:
             known = set(variables) | set(env.globals) | _names_in(loader)
-            hint = did_you_mean(word, sorted(known)) or (
+            close = did_you_mean(word, sorted(known)) if len(word) > 2 else None
+            hint = close or (
                 f"set it with `-D {word}=VALUE`, or give a default: `{{{{ {word} | default(...) }}}}`"
             )
         elif word and "has no attribute" in message:

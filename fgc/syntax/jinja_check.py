@@ -80,6 +80,7 @@ def check_structure(chunk: Chunk) -> list[Diagnostic]:
     """Balanced statements, statements inside TOML blocks, no block defined twice."""
     diags: list[Diagnostic] = []
     stack: list[_Frame] = []
+    orphans: list[_Frame] = []  # statements already reported open at the end of a TOML block
     blocks: dict[str, Span] = {}
     in_raw = False
 
@@ -145,12 +146,14 @@ def check_structure(chunk: Chunk) -> list[Diagnostic]:
         for depth in range(len(stack) - 1, -1, -1):
             frame = stack[depth]
             if frame.keyword == "[toml]":
-                outside = any(f.keyword == opener for f in stack[:depth])
+                outside = [i for i, f in enumerate(stack[:depth]) if f.keyword == opener]
                 if outside:
+                    opened = stack.pop(outside[-1])
                     diags.append(
                         error(
                             "FG0112",
-                            f"`{kw}` closes an `{opener}` opened outside block `[{frame.name}]`",
+                            f"`{kw}` closes the `{opener}` of line {_span_of(opened.node).line}, "
+                            f"outside block `[{frame.name}]`",
                             node.body_span,
                             hint="a TOML-style block ends only at the next header: close the statement "
                             "inside the block, or use `-- block`/`-- endblock`",
@@ -170,6 +173,10 @@ def check_structure(chunk: Chunk) -> list[Diagnostic]:
                 )
                 del stack[depth:]
                 return
+        for i, frame in enumerate(orphans):
+            if frame.keyword == opener:
+                del orphans[i]
+                return
         diags.append(error("FG0111", f"`{kw}` without an open `{opener}`", node.body_span))
 
     def items(xs: list[Item]) -> None:
@@ -188,6 +195,7 @@ def check_structure(chunk: Chunk) -> list[Diagnostic]:
                 items(item.items)
                 while stack and stack[-1].keyword != "[toml]":
                     frame = stack.pop()
+                    orphans.append(frame)
                     diags.append(
                         error(
                             "FG0112",
@@ -305,6 +313,11 @@ def _wrap(node) -> tuple[str, int, str] | None:
 
 
 def _check_node(env, node) -> Diagnostic | None:
+    if isinstance(node, TomlBlock):
+        if not node.name.isidentifier():
+            return None  # reported by the parser (FG0103)
+    elif not node.body.strip():
+        return None  # an empty body is reported by the parser (FG0102)
     wrapped = _wrap(node)
     if wrapped is None:
         return None

@@ -278,7 +278,10 @@ def dump(template: Template) -> str:
         for it in xs:
             if isinstance(it, TomlBlock):
                 out.append(f"{pad}TomlBlock {it.name}{'!' if it.trim else ''} indent={it.indent} {pos(it.span)}")
+                if it.comment is not None:
+                    out.append(f"{pad}  TrailingComment {it.comment.text!r} {pos(it.comment.span)}")
                 items(it.items, depth + 1)
+                continue
             elif isinstance(it, Statement):
                 out.append(f"{pad}Statement {it.prefix} {it.body!r} {pos(it.span)}")
             elif isinstance(it, Expression):

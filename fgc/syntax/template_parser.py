@@ -152,6 +152,9 @@ def _cut_comment(text: str, start: int, jinja: bool) -> int:
                 i += 2
                 continue
             if c == quote:
+                if quote == "'" and not jinja and text.startswith("''", i):
+                    i += 2  # YAML's escaped quote inside a single-quoted scalar
+                    continue
                 quote = ""
         elif c in "\"'" and (jinja or i == 0 or text[i - 1] in _QUOTE_AFTER):
             quote = c
@@ -190,7 +193,7 @@ class _Builder(Transformer):
         cut = _cut_comment(text, body_start, jinja=True)
         if cut >= 0:
             comment = TrailingComment(ctx.span(line, cut + 1, line, len(text) + 1), text[cut + 2 :])
-            body = text[body_start:cut]
+            body = text[body_start:cut].rstrip(" \t")
         else:
             body = text[body_start:]
         stripped = body.rstrip()

@@ -1,0 +1,58 @@
+"""`fgc parse FILE`: dump the template AST of FILE (for debugging the front end).
+
+`--config` renders FILE and dumps the config AST of the rendered YAML instead.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .common import (
+    UsageError,
+    add_format_option,
+    add_input_options,
+    check_input_file,
+    parse_defines,
+    report,
+    usage_error,
+)
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "parse",
+        help="dump the template AST of a file (or, with --config, the config AST)",
+        description="Parse FILE with the template grammar and print its AST, one node per line "
+        "with its line:col span. With --config, render FILE and print the AST of the YAML.",
+    )
+    add_input_options(p)
+    p.add_argument("--config", action="store_true", help="render, then dump the config (YAML) AST")
+    add_format_option(p)
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    try:
+        path = check_input_file(args.file)
+        variables = parse_defines(args.defines)
+    except UsageError as e:
+        return usage_error(str(e))
+    if args.config:
+        from .. import pipeline
+        from ..syntax import config_ast
+
+        result = pipeline.frontend(path, args.include_dirs, variables)
+        if result.document is not None:
+            sys.stdout.write(config_ast.dump(result.document, str(path)))
+        return report(result.diagnostics, args.format)
+
+    from ..syntax.template_ast import dump
+    from ..syntax.template_parser import parse_template
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        return usage_error(f"cannot read {path}: {e}")
+    template, diags = parse_template(text, str(path.resolve()), path.name)
+    sys.stdout.write(dump(template))
+    return report(diags, args.format)
