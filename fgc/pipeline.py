@@ -51,3 +51,97 @@ def frontend(
     result.document = document
     result.diagnostics.extend(diags)
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# Back end
+
+
+@dataclass
+class Compilation:
+    """Everything the compiler knows about one input: front end, graph, imports, code."""
+
+    front: Frontend
+    layout: Any = None  # fgc.build.layout.Layout
+    graph: Any = None  # fgc.graph.Graph
+    imports: Any = None  # fgc.imports.Imports
+    models: Any = None  # fgc.codegen.model.ModelPlan
+    generated: Any = None  # fgc.codegen.Generated
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+    @property
+    def path(self) -> Path:
+        return self.front.path
+
+
+def analyze(front: Frontend, override_notes: bool = False):
+    """Semantic passes: the config AST -> the config graph (+ diagnostics)."""
+    from .graph import Graph
+    from .passes.semantic import analyze as run_passes
+
+    if front.document is None:
+        return Graph(), []
+    return run_passes(front.document, override_notes=override_notes)
+
+
+def backend(
+    front: Frontend,
+    include_dirs: Sequence[str | Path] = (),
+    import_modules: bool = True,
+    generate_code: bool = True,
+    use_black: bool = True,
+    cache: Any = None,
+    stop_after: str | None = None,
+) -> Compilation:
+    """Run the back end on a front-end result. `stop_after` may be "graph" or "imports".
+
+    Each stage runs only when the stages before it reported no error.
+    """
+    from .build.layout import Layout
+
+    comp = Compilation(front, layout=Layout.for_input(front.path, include_dirs))
+    comp.diagnostics.extend(front.diagnostics)
+    if not front.ok or front.document is None:
+        return comp
+    comp.graph, diags = analyze(front)
+    comp.diagnostics.extend(diags)
+    if has_errors(diags) or stop_after == "graph":
+        return comp
+    from .imports import resolve_imports
+
+    comp.imports, diags = resolve_imports(comp.graph, import_modules=import_modules, cache=cache)
+    comp.diagnostics.extend(diags)
+    if has_errors(diags) or stop_after == "imports" or not generate_code:
+        return comp
+    from .codegen import generate
+    from .codegen.model import plan_models
+
+    comp.models, diags = plan_models(comp.graph, comp.imports, use_black=use_black)
+    comp.diagnostics.extend(diags)
+    if has_errors(diags):
+        return comp
+    comp.generated = generate(
+        comp.models.graph,
+        comp.imports,
+        source_name=comp.layout.source_name,
+        local_dir_name=comp.layout.module_dir_name,
+        title=comp.layout.source_name(str(front.path)),
+        hook=comp.models.hook,
+        use_black=use_black,
+    )
+    return comp
+
+
+def compile_file(
+    path: str | Path,
+    include_dirs: Sequence[str | Path] = (),
+    variables: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> Compilation:
+    """Front end + back end of one input file (see `backend` for the options)."""
+    front = frontend(path, include_dirs, variables)
+    return backend(front, include_dirs, **options)

@@ -14,14 +14,25 @@ from .common import (
 )
 
 
+def add_no_import_option(p) -> None:
+    p.add_argument(
+        "--no-import",
+        dest="no_import",
+        action="store_true",
+        help="do not import the modules the config names (no signature checks)",
+    )
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "check",
         help="report problems in an experiment, with file:line:col; writes nothing",
-        description="Run every stage of the compiler on FILE and report its diagnostics. "
-        "Exit code 0 when clean (warnings allowed), 1 when the input has errors.",
+        description="Run every stage of the compiler on FILE (templates, config, semantic passes, "
+        "imports and signatures, code generation) and report its diagnostics. Exit code 0 when "
+        "clean (warnings allowed), 1 when the input has errors.",
     )
     add_input_options(p)
+    add_no_import_option(p)
     add_format_option(p)
     p.set_defaults(handler=run)
 
@@ -32,5 +43,7 @@ def run(args) -> int:
         variables = parse_defines(args.defines)
     except UsageError as e:
         return usage_error(str(e))
-    result = pipeline.frontend(path, args.include_dirs, variables)
-    return report(result.diagnostics, args.format)
+    comp = pipeline.compile_file(
+        path, args.include_dirs, variables, import_modules=not args.no_import, use_black=False
+    )
+    return report(comp.diagnostics, args.format)

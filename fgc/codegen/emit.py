@@ -60,6 +60,7 @@ class ModelHook:
     nodes: set[Node]
     expr: Callable[["Emitter", Node], ast.expr]
     children: Callable[[Node], list[Value]]
+    prepare: Callable[["Emitter", Node], None] | None = None  # register imports before naming
 
 
 def _support_module() -> ast.Module:
@@ -99,6 +100,9 @@ def _call(func: ast.expr, args: list[ast.expr] = (), keywords: list[ast.keyword]
 def _const(v) -> ast.expr:
     if isinstance(v, float) and not math.isfinite(v):
         return _call(_name("float"), [ast.Constant("nan" if math.isnan(v) else ("inf" if v > 0 else "-inf"))])
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.copysign(1, v) < 0:
+        # Written as `-x`, which Python parses as a unary minus: build that tree.
+        return ast.UnaryOp(ast.USub(), ast.Constant(-v))
     return ast.Constant(v)
 
 
@@ -245,6 +249,8 @@ class Emitter:
                 visit(var.default, True)
         # Import every callable first: member names must not equal an imported name.
         for n in order:
+            if self.hook and n in self.hook.nodes and self.hook.prepare:
+                self.hook.prepare(self, n)
             if n in self.imports.specs and self.imports.specs[n].form not in (Form.BUILTIN, Form.HELPER):
                 if not (self.hook and n in self.hook.nodes) and n.kind != Kind.META:
                     self.callable_expr(n)
@@ -286,6 +292,16 @@ class Emitter:
                 args.append(ast.Tuple([ast.Constant(s) for s in search], ast.Load()))
             value = _attr(_call(_name("local_module"), args), attr)
             self.local_stmts.append(ast.Assign(targets=[ast.Name(name, ast.Store())], value=value, lineno=0))
+        return self.imported[key]
+
+    def import_build(self, directory: str, module: str, attr: str) -> str:
+        """A name for `attr` of `<build>/<directory>/<module>.py` (e.g. model/modeling.py)."""
+        key = ("build", directory, module, attr)
+        if key not in self.imported:
+            name = self.module_names.take(attr)
+            self.imported[key] = name
+            loader = _call(_name("local_module"), [ast.Constant(directory), ast.Constant(module)], [ast.keyword("root", _name("BUILD"))])
+            self.local_stmts.append(ast.Assign(targets=[ast.Name(name, ast.Store())], value=_attr(loader, attr), lineno=0))
         return self.imported[key]
 
     def callable_expr(self, node: Node) -> ast.expr:

@@ -121,13 +121,15 @@ def named_dict(**items):
     return dict(items)
 
 
-MODULES = Path(__file__).resolve().parent / "modules"
+BUILD = Path(__file__).resolve().parent
+MODULES = BUILD / "modules"
 
 
-def local_module(directory, name, search=()):
-    """Import `modules/<directory>/<name>.py` (a module copied into the build from next to a
-    template) as a submodule of a private package, so that its relative imports work."""
-    paths = [str(MODULES / d) for d in (directory, *search)]
+def local_module(directory, name, search=(), root=MODULES):
+    """Import `<root>/<directory>/<name>.py` (by default a module copied into the build's
+    modules/ from next to a template) as a submodule of a private package, so that its relative
+    imports work."""
+    paths = [str(root / d) for d in (directory, *search)]
     package = "_fgc_build_" + hashlib.sha1("\0".join(paths).encode()).hexdigest()[:12]
     if package not in sys.modules:
         module = types.ModuleType(package)

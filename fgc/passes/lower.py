@@ -41,6 +41,7 @@ def lower(doc: Document) -> tuple[Graph, list[Diagnostic]]:
                     lowerer.diagnostics
                     + [error("FG0521", f"target `{name}` expands to more than {MAX_EXPANDED_SIZE} values through aliases", e.key.span)]
                 )
+    graph.container_spans = lowerer.spans
     return graph, lowerer.diagnostics
 
 
@@ -51,6 +52,7 @@ class _Lowerer:
         self.keep: list[Ast] = []
         self.diagnostics: list[Diagnostic] = []
         self._inner: dict[Node, int] = {}
+        self.spans: dict[int, dict] = {}  # id(list or dict) -> item spans (see Graph.container_spans)
 
     def value(self, node: Ast, key: str | None = None) -> Value:
         k = id(node)
@@ -76,16 +78,21 @@ class _Lowerer:
             return node.value, 1
         if isinstance(node, Sequence):
             items = [self._sized(i, key) for i in node.items]
-            return [v for v, _ in items], 1 + sum(s for _, s in items)
+            seq = [v for v, _ in items]
+            self.spans[id(seq)] = {i: item.span for i, item in enumerate(node.items)}
+            return seq, 1 + sum(s for _, s in items)
         if isinstance(node, Mapping):
             out: dict[str, Any] = {}
+            spans: dict[str, Any] = {}
             size = 1
             for e in node.entries:
                 name = key_text(e.key)
                 if name is None:
                     continue
                 out[name], s = self._sized(e.value, name)
+                spans[name] = e.key.span
                 size += s
+            self.spans[id(out)] = spans
             return out, size
         if isinstance(node, Tagged):
             return self._tagged(node, key), 1

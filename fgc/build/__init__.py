@@ -1,0 +1,268 @@
+"""The build directory (DESIGN §3.8), written to a temporary directory then renamed into place:
+
+    config.py            the generated module (construct, TARGETS, VARIABLES)
+    config.yaml          the resolved config, each line annotated with its origin
+    graph.json           the config graph (DESIGN §6)
+    fgc-manifest.json    versions, sources with sha256, search path, variables, git state, hashes
+    sources/             the templates used (relative layout kept, see layout.py)
+    modules/             local Python modules (imported from here by config.py)
+    model/               generated model package of a DynamicCausalLM node (when there is one)
+
+`load(build_dir)` imports a build's config.py (after checking it against the manifest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from .. import __version__
+from ..diagnostics import Diagnostic, error
+from .config_yaml import resolved_yaml
+from .modules import local_module_files
+
+MANIFEST = "fgc-manifest.json"
+
+
+@dataclass
+class Build:
+    """A written build: its directory, targets and variables (as in config.py)."""
+
+    dir: Path
+    targets: dict[str, str] = field(default_factory=dict)
+    variables: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def config_py(self) -> Path:
+        return self.dir / "config.py"
+
+    def load(self, force: bool = False) -> ModuleType:
+        return load(self.dir, force=force)
+
+    def __repr__(self) -> str:
+        return f"Build({str(self.dir)!r}, targets={list(self.targets)}, variables={list(self.variables)})"
+
+
+class BuildError(Exception):
+    """The build directory cannot be written or loaded; carries a diagnostic."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 16), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _git_state(directory: str, files: list[str]) -> dict | None:
+    """Commit and dirty flag of the git work tree holding `directory` (None outside git)."""
+    try:
+        top = subprocess.run(
+            ["git", "-C", directory, "rev-parse", "--show-toplevel", "HEAD"],
+            capture_output=True, text=True, timeout=10,
+        )
+        if top.returncode != 0:
+            return None
+        root, commit = top.stdout.split()[:2]
+        inside = [f for f in files if not os.path.relpath(f, root).startswith("..")]
+        status = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--", *inside],
+            capture_output=True, text=True, timeout=10,
+        )
+        return {"root": root, "commit": commit, "dirty": bool(status.stdout.strip())}
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+
+
+def _package_versions(comp) -> dict[str, str | None]:
+    from ..imports.cache import distribution_version
+    from ..imports.specs import Form
+
+    tops = set()
+    for node, spec in comp.imports.specs.items():
+        loc = comp.imports.locations.get(node)
+        if spec.form == Form.MODULE and spec.module and not (loc and loc.is_local):
+            tops.add(spec.module.split(".")[0])
+    versions = {t: distribution_version(t) for t in sorted(tops)}
+    for name in ("torch", "transformers"):
+        if comp.models and comp.models.packages:
+            versions.setdefault(name, distribution_version(name))
+    return versions
+
+
+def _is_build(path: Path) -> bool:
+    return (path / MANIFEST).is_file()
+
+
+def write_build(comp, out_dir: str | Path, variables: dict[str, Any] | None = None) -> Build:
+    """Write the build of a successful compilation to `out_dir` (replacing an older build there).
+
+    Refuses to replace a non-empty directory that is not an fgc build.
+    """
+    assert comp.ok and comp.generated is not None, "write_build needs a compilation without errors"
+    out = Path(out_dir).absolute()
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not _is_build(out))):
+        raise BuildError(
+            error("FG0701", f"`{out}` exists and is not an fgc build; refusing to replace it", hint="choose another -o directory")
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        _write_contents(comp, tmp, variables or {})
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+    return Build(out, dict(comp.generated.targets), dict(comp.generated.variables))
+
+
+def _write_contents(comp, root: Path, template_vars: dict[str, Any]) -> dict[str, str]:
+    layout = comp.layout
+    generated = comp.generated
+    hashes: dict[str, str] = {}
+
+    def write(rel: str, text: str) -> None:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    def copy(src: str, rel: str) -> None:
+        dest = root / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+
+    write("config.py", generated.text)
+    write("graph.json", json.dumps(comp.graph.to_json(), indent=1, ensure_ascii=False) + "\n")
+    title = layout.source_name(str(comp.path))
+    write("config.yaml", resolved_yaml(comp.models.graph or comp.graph, layout.source_name, title))
+
+    # sources/
+    templates = [str(Path(p).absolute()) for p in (getattr(comp.front.render, "templates", None) or [])]
+    if str(comp.path.absolute()) not in templates:
+        templates.insert(0, str(comp.path.absolute()))
+    sources: dict[str, dict] = {}
+    for path in dict.fromkeys(templates):
+        name = layout.source_name(path)
+        copy(path, f"sources/{name}")
+        sources[name] = {"path": path, "sha256": sha256_file(path)}
+
+    # modules/
+    module_files = local_module_files(comp.imports.local_locations())
+    modules: dict[str, dict] = {}
+    for src, owner_root in sorted(module_files.items()):
+        rel = f"{layout.module_dir_name(owner_root)}/{os.path.relpath(src, owner_root)}".replace(os.sep, "/")
+        rel = os.path.normpath(rel).replace(os.sep, "/")
+        copy(src, f"modules/{rel}")
+        modules[rel] = {"path": src, "sha256": sha256_file(src)}
+
+    # model/
+    for package in comp.models.packages:
+        from forgather.ml.models.package import PackageError, write_model_package
+
+        try:
+            write_model_package(root / package.directory, package.modeling, package.user_modules)
+        except PackageError as e:
+            raise BuildError(error("FG0724", f"cannot write {package.directory}/: {e}", package.node.span)) from None
+
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            rel = path.relative_to(root).as_posix()
+            if not rel.startswith("sources/"):
+                hashes[rel] = sha256_file(path)
+
+    search_path = [layout.input_dir, *layout.include_dirs]
+    from ..resources import stdlib_dir
+
+    search_path.append(str(stdlib_dir()))
+    manifest = {
+        "fgc_manifest": 1,
+        "fgc_version": __version__,
+        "input": title,
+        "input_path": str(comp.path.absolute()),
+        "search_path": search_path,
+        "template_variables": template_vars,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": _package_versions(comp),
+        "git": _git_state(layout.input_dir, [s["path"] for s in sources.values()] + [m["path"] for m in modules.values()]),
+        "sources": sources,
+        "modules": modules,
+        "targets": generated.targets,
+        "variables": generated.variables,
+        "config_sha256": hashes["config.py"],
+        "files": hashes,
+    }
+    write(MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False, default=str) + "\n")
+    return hashes
+
+
+def read_manifest(build_dir: str | Path) -> dict:
+    path = Path(build_dir) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BuildError(error("FG0703", f"`{build_dir}` is not an fgc build (no {MANIFEST})", hint="run `fgc compile FILE -o DIR` first")) from None
+    except (OSError, ValueError) as e:
+        raise BuildError(error("FG0703", f"cannot read {path}: {e}")) from None
+
+
+def modified_files(build_dir: str | Path, manifest: dict | None = None) -> list[str]:
+    """Files of the build (config.py, modules/, model/) that no longer match the manifest."""
+    build_dir = Path(build_dir)
+    manifest = manifest or read_manifest(build_dir)
+    changed = []
+    for rel, digest in manifest.get("files", {}).items():
+        path = build_dir / rel
+        if not path.is_file() or sha256_file(path) != digest:
+            changed.append(rel)
+    return changed
+
+
+def load(build_dir: str | Path, force: bool = False) -> ModuleType:
+    """Import a build's config.py. Refuses a build whose files no longer match its manifest
+    (someone edited the generated code) unless `force`."""
+    build_dir = Path(build_dir).absolute()
+    manifest = read_manifest(build_dir)
+    if not force:
+        changed = modified_files(build_dir, manifest)
+        if changed:
+            raise BuildError(
+                error(
+                    "FG0704",
+                    f"the build in `{build_dir}` was modified after `fgc compile`: {', '.join(changed)}",
+                    hint="recompile it, or pass --force (force=True) to use it as it is",
+                )
+            )
+    digest = hashlib.sha1(str(build_dir).encode()).hexdigest()[:12]
+    name = f"_fgc_config_{digest}"
+    spec = importlib.util.spec_from_file_location(name, build_dir / "config.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module

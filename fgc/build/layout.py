@@ -1,0 +1,63 @@
+"""Names of files inside a build: `sources/` (templates) and `modules/` (local Python modules).
+
+A template or module directory gets a name relative to the input file's directory when it lies
+below it, `stdlib/...` for the template library, `include-N/...` for the N-th `-I` directory,
+and `external/<absolute path>` otherwise. Names are unique by construction (two files with the
+same basename in different directories never collide) and are also what messages show
+(`experiment.fg:12:5`), so a build's messages read like the user's tree.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..resources import stdlib_dir
+
+
+def _below(path: str, root: str) -> str | None:
+    try:
+        rel = os.path.relpath(path, root)
+    except ValueError:
+        return None
+    if rel == ".":
+        return "."
+    return None if rel.startswith("..") else rel
+
+
+@dataclass
+class Layout:
+    input_dir: str
+    include_dirs: list[str] = field(default_factory=list)
+
+    @staticmethod
+    def for_input(path: str | Path, include_dirs=()) -> "Layout":
+        return Layout(
+            os.path.dirname(os.path.abspath(path)),
+            [os.path.abspath(d) for d in include_dirs],
+        )
+
+    def name(self, path: str) -> str:
+        """The build-relative name of a file or directory (POSIX separators)."""
+        path = os.path.abspath(path)
+        rel = _below(path, self.input_dir)
+        if rel is None:
+            rel = _below(path, str(stdlib_dir().resolve()))
+            if rel is not None:
+                rel = "stdlib" if rel == "." else f"stdlib/{rel}"
+        if rel is None:
+            for i, d in enumerate(self.include_dirs, 1):
+                r = _below(path, d)
+                if r is not None:
+                    rel = f"include-{i}" if r == "." else f"include-{i}/{r}"
+                    break
+        if rel is None:
+            rel = "external/" + path.lstrip(os.sep)
+        return rel.replace(os.sep, "/")
+
+    def source_name(self, path: str) -> str:
+        return self.name(path)
+
+    def module_dir_name(self, directory: str) -> str:
+        return self.name(directory)

@@ -1,0 +1,47 @@
+"""`fgc targets FILE`: the targets of an experiment and what each one builds."""
+
+from __future__ import annotations
+
+import sys
+
+from .. import pipeline
+from ..diagnostics import has_errors, print_diagnostics
+from ..graph import Node
+from .check import add_no_import_option
+from .common import EXIT_INPUT, EXIT_OK, UsageError, add_input_options, check_input_file, parse_defines, usage_error
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "targets",
+        help="list the targets of an experiment with the callable each builds",
+        description="List the targets (top-level keys) of FILE: name, what it builds, and where it is defined.",
+    )
+    add_input_options(p)
+    add_no_import_option(p)
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    try:
+        path = check_input_file(args.file)
+        variables = parse_defines(args.defines)
+    except UsageError as e:
+        return usage_error(str(e))
+    comp = pipeline.compile_file(path, args.include_dirs, variables, import_modules=not args.no_import, stop_after="imports")
+    if comp.diagnostics:
+        print_diagnostics(comp.diagnostics, "human", sys.stderr)
+    graph = comp.graph
+    if graph is None or not graph.targets:
+        return EXIT_INPUT if has_errors(comp.diagnostics) else EXIT_OK
+    rows = []
+    for t in graph.targets:
+        v = graph.values[t]
+        what = v.describe() if isinstance(v, Node) else type(v).__name__
+        s = graph.target_spans[t]
+        rows.append((t, what, f"{comp.layout.source_name(s.file)}:{s.line}"))
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    for name, what, where in rows:
+        print(f"{name.ljust(w0)}  {what.ljust(w1)}  {where}")
+    return EXIT_INPUT if has_errors(comp.diagnostics) else EXIT_OK
