@@ -1,5 +1,12 @@
+import os
 import sys
+import tempfile
 from pathlib import Path
 
-# The helpers (modelspec, minifront, architectures) sit next to the tests.
+# The helpers (modelspec, minifront, architectures, helpers) sit next to the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# Models loaded with trust_remote_code are copied into HF_MODULES_CACHE: keep ours out of ~/.cache
+# (effective if transformers was not imported before this file), and never reach for the Hub.
+os.environ.setdefault("HF_MODULES_CACHE", tempfile.mkdtemp(prefix="fg-hf-modules-"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")

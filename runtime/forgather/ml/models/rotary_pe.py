@@ -22,6 +22,11 @@ class Rotation:
         self.sin = sin[:, None]
 
     def __call__(self, q: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if q.shape[-1] != self.cos.shape[-1]:
+            raise ValueError(
+                f"RotaryPE rotates head_dim {self.cos.shape[-1]} but the attention heads have {q.shape[-1]}: "
+                "give RotaryPE the attention's d_model and num_heads (or head_dim)"
+            )
         cos, sin = self.cos.to(q.dtype), self.sin.to(q.dtype)
         return q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
 
