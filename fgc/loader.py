@@ -14,7 +14,8 @@ line numbers of its containing file.
 
 Diagnostics (FG01xx):
     FG0107  a template name with `..`, or otherwise not a relative path
-    FG0108  a sub-template name defined again by another file (the later one is used; warning)
+    FG0108  a sub-template name defined again by another file (the first one loaded is used;
+            files load in the order the template pass meets them, the input first; warning)
     FG0109  a template file that cannot be read (I/O error, not UTF-8)
     FG0100  a search-path entry that is not a directory (warning)
 """
@@ -140,17 +141,19 @@ class Loader:
         for sub in loaded.template.subtemplates:
             previous = self.subtemplates.get(sub.name)
             chunk = LoadedChunk(sub.name, loaded, sub)
-            if previous is not None and previous.file is not loaded:
+            self.by_filename[chunk.jinja_filename] = chunk
+            if previous is None:
+                self.subtemplates[sub.name] = chunk
+            elif previous.file is not loaded:
                 self.diagnostics.append(
                     warning(
                         "FG0108",
-                        f"sub-template `{sub.name}` is also defined in another file; this later definition is used",
+                        f"sub-template `{sub.name}` is already defined in `{previous.file.template.name}`; "
+                        "this definition is ignored",
                         sub.name_span,
-                        related=(Related(previous.chunk.name_span, "the earlier definition"),),
+                        related=(Related(previous.chunk.name_span, "the definition in use"),),
                     )
                 )
-            self.subtemplates[sub.name] = chunk
-            self.by_filename[chunk.jinja_filename] = chunk
 
     # -- names ----------------------------------------------------------------------------------
 

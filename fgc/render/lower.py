@@ -13,8 +13,10 @@ Trailing ` ##` comments are gone (the parser cut them outside quotes).
 
 With a marker base, each text line also gets its origin marker (`fgc.render.markers`):
 after its last non-blank character, or, when the line ends with a tag whose line break
-trim_blocks or `-` would eat, after its indentation (no marker when both ends are taken by
-whitespace control). Blank lines and the bodies of `{% set x %}...{% endset %}` get none.
+trim_blocks or `-` would eat, after its indentation (none when the line starts with a tag: its
+output is marked where it was written, or joins the next line). Blank lines and the bodies of
+`{% set x %}...{% endset %}` get none. A marker never stands where it would change what
+whitespace control or trim_blocks removes.
 """
 
 from __future__ import annotations
@@ -118,8 +120,11 @@ def _text(item: TextLine, state: _State) -> str:
     if not _eats_following_newline(last):
         end = len(text.rstrip())
         return text[:end] + marker + text[end:]
-    if isinstance(first, JinjaPiece) and first.strip_left == "-":
-        return text  # both ends belong to whitespace control: the joined line keeps a neighbour's marker
+    if isinstance(first, JinjaPiece):
+        # No literal text of its own before the tag that joins it to the next line: what it
+        # outputs comes from expressions (marked where their text was written, for macros and
+        # super()) or joins the next line, whose marker then names it.
+        return text
     start = len(text) - len(text.lstrip())
     return text[:start] + marker + text[start:]
 

@@ -55,7 +55,7 @@ _PIECE = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}|\{#(.*?)#\}", re.S)
 _OPENER = re.compile(r"\{[{%#]")
 _HEADER = re.compile(r"([ \t]*)\[(\w+)(!*)\]")
 _SPLIT = re.compile(r"#[ \t]*-{3,}[ \t]*([\w./][\w./-]*?)[ \t]*-{3,}")
-_SPLIT_LIKE = re.compile(r"#+[ \t]*-{3,}.*-{3,}[ \t]*$")
+_SPLIT_LIKE = re.compile(r"(?:#[ \t]*|##)-{3,}[ \t]*([^\s-]\S*?)[ \t]*-{3,}[ \t]*$")
 _KINDS = {"{{": PieceKind.EXPRESSION, "{%": PieceKind.STATEMENT, "{#": PieceKind.COMMENT}
 _CLOSE = {"{{": "}}", "{%": "%}", "{#": "#}"}
 # YAML: a quote opens a quoted scalar only where a scalar may start.
@@ -86,6 +86,9 @@ class _BlockEnds:
                     open_indents.pop()
                     yield Token.new_borrow_pos("_BLOCK_END", "", tok)
                 open_indents.append(indent)
+            elif kind == "SPLIT_LINE" and tok.line == 1:
+                # As in the reference, a split needs a line before it: line 1 is text.
+                tok = Token.new_borrow_pos("TEXT_LINE", tok.value, tok)
             elif kind == "SPLIT_LINE":
                 while open_indents:
                     open_indents.pop()
@@ -470,16 +473,21 @@ def _lint_lines(template: Template, ctx: _Context, source: str) -> None:
                 )
             )
     if "---" in source:
-        for chunk in template.chunks:
-            for item in chunk.walk():
-                if isinstance(item, (TextLine, Comment)) and item.span.col == 1:
-                    text = item.text if isinstance(item, TextLine) else "##" + item.text
-                    if _SPLIT_LIKE.match(text) and text.startswith("#"):
-                        ctx.diagnostics.append(
-                            warning(
-                                "FG0106",
-                                "this line looks like a sub-template split but is not one",
-                                item.span,
-                                hint="write `#--- name ---` with one `#` and a name of letters, digits, `_ . / -`",
-                            )
-                        )
+        for item in _all_items(template):
+            if isinstance(item, (TextLine, Comment)) and item.span.col == 1:
+                text = item.text if isinstance(item, TextLine) else "##" + item.text
+                if not _SPLIT_LIKE.match(text):
+                    continue
+                why = (
+                    "a split cannot be the first line of a file"
+                    if item.span.line == 1 + ctx.offset and _SPLIT.fullmatch(text.rstrip())
+                    else "write `#--- name ---` with one `#` and a name of letters, digits, `_ . / -`"
+                )
+                ctx.diagnostics.append(
+                    warning("FG0106", "this line looks like a sub-template split but is not one", item.span, hint=why)
+                )
+
+
+def _all_items(template: Template) -> Iterator[Item]:
+    for chunk in template.chunks:
+        yield from chunk.walk()
