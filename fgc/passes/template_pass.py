@@ -561,8 +561,8 @@ def _check_blocks(graph: TemplateGraph, diags: list[Diagnostic]) -> None:
             for block in node.blocks.values():
                 if not block.required or block.name in reported:
                     continue
-                lowest = next(n for n in chain if block.name in n.blocks)
-                if lowest.blocks[block.name].required:
+                # As jinja2: satisfied once any other template of the chain defines it.
+                if sum(block.name in n.blocks for n in chain) == 1:
                     reported.add(block.name)
                     where = leaf.extends[0].statement_span if leaf.extends else block.name_span
                     diags.append(

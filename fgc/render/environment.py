@@ -228,7 +228,7 @@ class FgcEnvironment(SandboxedEnvironment):
     on_reference: Callable[[str, str], None] | None = None
 
     def join_path(self, template: str, parent: str) -> str:
-        if self.on_reference is not None:
+        if self.on_reference is not None and isinstance(template, str):
             self.on_reference(template, parent)
         return template
 
