@@ -19,6 +19,7 @@ Diagnostics:
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from dataclasses import dataclass, field
@@ -375,7 +376,7 @@ class _Reader:
 
 
 def _inside_string(text: str, index: int) -> bool:
-    return any(m.start() < index < m.end() for m in _STRING.finditer(text, 0, index + 1))
+    return any(m.start() < index < m.end() for m in _STRING.finditer(text))
 
 
 # --------------------------------------------------------------------------------------------
@@ -472,12 +473,10 @@ def add_dynamic_references(graph: TemplateGraph, loader: Loader, seen: list[tupl
 def _missing(loader: Loader, ref: Reference, target: str) -> Diagnostic:
     searched = ", ".join(display_path(str(p)) for p in loader.search_path)
     candidates = loader.candidates()
-    hint = did_you_mean(target, candidates)
-    if hint is None:
-        base = target.rsplit("/", 1)[-1]
-        same = [c for c in candidates if c.rsplit("/", 1)[-1] == base]
-        if same:
-            hint = f"did you mean `{same[0]}`?"
+    base = target.rsplit("/", 1)[-1]
+    same = [c for c in candidates if c.rsplit("/", 1)[-1] == base]
+    close = same or difflib.get_close_matches(target, candidates, n=1, cutoff=0.75)
+    hint = f"did you mean `{close[0]}`?" if close else None
     return error(
         "FG0201",
         f"template `{target}` not found (search path: {searched})",

@@ -266,7 +266,12 @@ def check_chunk(chunk: Chunk, lowered: str, env, known: list[Diagnostic] = (), f
         return Parser(env, lowered, chunk.name, filename).parse(), []
     except TemplateSyntaxError as exc:
         whole = exc
-    diags = [d for d in (_check_node(env, n) for n in _checked_nodes(chunk)) if d is not None]
+    flagged = {(d.span.line, d.span.col) for d in known if d.span and d.is_error}
+    diags = [
+        d
+        for d in (_check_node(env, n) for n in _checked_nodes(chunk) if (n.span.line, n.span.col) not in flagged)
+        if d is not None
+    ]
     file_line = chunk.first_line + (whole.lineno or 1) - 1
     explained = diags + [
         d
@@ -384,17 +389,22 @@ def parse_located(env, source: str) -> tuple[int, str] | None:
 
     positions: list[int] = []
     cursor = 0
+    lexer_error: int | None = None
 
     def raw():
-        nonlocal cursor
-        for lineno, tok, value in env.lexer.tokeniter(source, None):
-            p = source.find(value, cursor) if value else cursor
-            if p < 0:
-                p = cursor
-            cursor = p + len(value)
-            if tok not in ignored_tokens:
-                positions.append(p)
-            yield lineno, tok, value
+        nonlocal cursor, lexer_error
+        try:
+            for lineno, tok, value in env.lexer.tokeniter(source, None):
+                p = source.find(value, cursor) if value else cursor
+                if p < 0:
+                    p = cursor
+                cursor = p + len(value)
+                if tok not in ignored_tokens:
+                    positions.append(p)
+                yield lineno, tok, value
+        except TemplateSyntaxError:
+            lexer_error = cursor  # the lexer stopped at the first character it could not take
+            raise
 
     where: dict[int, int] = {}
 
@@ -413,6 +423,8 @@ def parse_located(env, source: str) -> tuple[int, str] | None:
         m = _AT.search(message)
         if m:
             return int(m.group(1)), message[: m.start()]
+        if lexer_error is not None:
+            return lexer_error, message
         token = parser.stream.current if parser is not None and hasattr(parser, "stream") else None
         offset = where.get(id(token), cursor) if token is not None else cursor
         return offset, message

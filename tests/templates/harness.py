@@ -11,8 +11,9 @@ and these expectations:
     --- expect render      the exact rendered text
     --- expect origins     one line per rendered line: `file:line | text`; `-` for a line
                            with no origin (several origins: `a.fg:1, b.fg:2`)
-    --- expect diagnostics `file:line:col: severity[CODE]: substring` per diagnostic, in
-                           order (the substring is looked for in the message and hint)
+    --- expect diagnostics `file:line:col: severity[CODE]: text` per diagnostic, in order;
+                           the text is a substring of the message and hint, ` ... `
+                           between fragments that appear in that order
     --- expect ast         `fgc parse` of the input file (paths relative to the case)
     --- expect jinja       the canonical Jinja of every chunk of the input (no markers),
                            chunks separated by `#--- name ---` lines
@@ -85,7 +86,17 @@ def check_diagnostics(expected: str, diagnostics, root: Path) -> None:
     for (where, code, text), line in zip(got, want):
         w_where, w_code, w_text = _split_expected(line)
         assert (where, code) == (w_where, w_code), f"expected `{line}`, got:\n{shown}"
-        assert w_text in text, f"expected `{w_text}` in `{text}`; all:\n{shown}"
+        assert _contains_in_order(text, w_text.split(" ... ")), f"expected `{w_text}` in `{text}`; all:\n{shown}"
+
+
+def _contains_in_order(text: str, fragments: list[str]) -> bool:
+    pos = 0
+    for fragment in fragments:
+        found = text.find(fragment, pos)
+        if found < 0:
+            return False
+        pos = found + len(fragment)
+    return True
 
 
 def _split_expected(line: str) -> tuple[str, str, str]:
