@@ -82,7 +82,7 @@ class BaseConstruction:
     def target(self, name):
         raise NotImplementedError
 
-    def var(self, name, default=None):
+    def var(self, name):
         """The value given to construct() for variable `name`, or its default."""
         value = self.variables[name]
         if value is REQUIRED:
@@ -91,8 +91,8 @@ class BaseConstruction:
                 f"variable `{name}` has no value: pass construct(..., {name}=...) "
                 f"(or `fgc run --set {name}=...`); it is used at {used}"
             )
-        if value is DEFAULT:
-            return default()
+        if value is DEFAULT:  # built from the config, once per construction
+            value = self.variables[name] = self.default(name)
         return value
 
     def unknown_target(self, name):

@@ -25,12 +25,9 @@ def resolve_duplicates(doc: Document, notes: bool = False) -> tuple[Document, li
 def _key_identity(node: Node) -> Any:
     node = unwrap(node)
     if isinstance(node, Scalar):
-        # As a Python dict would (PyYAML, the reference): 1 and 1.0 are one key, "1" another.
-        try:
-            hash(node.value)
-            return ("scalar", node.value)
-        except TypeError:
-            pass
+        # As YAML does: keys are equal when their values and types are (`1`, `1.0`, `true`
+        # and `"1"` are four keys; the reference, a Python dict, merged the first three).
+        return ("scalar", type(node.value).__name__, node.value)
     return ("node", id(node))
 
 

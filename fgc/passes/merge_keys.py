@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..diagnostics import Diagnostic, error
-from ..syntax.config_ast import Document, Entry, Mapping, Node, Scalar, ScalarStyle, Sequence, Tagged
+from ..diagnostics import Diagnostic, Related, error
+from ..syntax.config_ast import Anchor, Document, Entry, Mapping, Node, Scalar, ScalarStyle, Sequence, Tagged
 from ._rewrite import Rewriter, unwrap
 
 
@@ -44,12 +44,15 @@ class _Merger(Rewriter):
             for src in sources:
                 entries = self._entries_of(src)
                 if entries is None:
+                    # An alias was replaced by its anchor: point at this `<<` and at the anchor.
+                    aliased = isinstance(src, Anchor)
                     self.diagnostics.append(
                         error(
                             "FG0504",
                             "a merge key `<<` takes a mapping or a sequence of mappings "
                             "(usually an alias such as `<<: *base`)",
-                            src.span,
+                            e.key.span if aliased else src.span,
+                            related=(Related(src.name_span, "the aliased value"),) if aliased else (),
                         )
                     )
                     continue
