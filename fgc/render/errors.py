@@ -168,6 +168,20 @@ def render_error(exc: BaseException, loader: Loader, variables: dict, env) -> li
         return [error("FG0306", message, at(names[0] if names else None), related=notes)]
     if isinstance(exc, jx.TemplateSyntaxError):
         return [error("FG0110", message, at(None), related=notes)]
+    if "non-namespace object" in message and frames:
+        # jinja2 raises this one line early (before the assignment's own line mark).
+        chunk, line = frames[-1]
+        span = _namespace_assignment(chunk, line) or at(None)
+        return [
+            error(
+                "FG0305",
+                f"error while rendering: {message}",
+                span,
+                related=notes,
+                hint="a template that extends another runs its top-level statements before its parent's: "
+                "create the namespace first, or set its attributes inside a block",
+            )
+        ]
     if isinstance(exc, RecursionError):
         return [
             error(
@@ -178,6 +192,17 @@ def render_error(exc: BaseException, loader: Loader, variables: dict, env) -> li
             )
         ]
     return [error("FG0305", f"error while rendering: {type(exc).__name__}: {message}", at(None), related=notes)]
+
+
+_NS_SET = re.compile(r"\s*set\s+[A-Za-z_]\w*\s*\.")
+
+
+def _namespace_assignment(chunk: LoadedChunk, line: int) -> Span | None:
+    """The first `set name.attr = ...` at or after `line`."""
+    for tag in chunk.chunk.tags():
+        if tag.span.line >= line and _NS_SET.match(tag.body):
+            return tag.body_span
+    return None
 
 
 def _syntax_position(exc: BaseException, loader: Loader, word: str | None) -> Span | None:
