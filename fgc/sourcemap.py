@@ -51,9 +51,10 @@ class SourceMap:
     def _column(self, line: int, col: int, origin: Origin) -> int:
         """Map a rendered column to the origin line's column.
 
-        Exact when the rendered line equals the source line (the usual case: YAML text lines
-        pass through Jinja unchanged); otherwise the rendered text up to the column is looked
-        up in the source line, and failing that the rendered column is kept.
+        A rendered line is its source line with some stretches replaced (a `{{ x }}` by its
+        value, a trailing `##` comment cut, an indentation dropped by a line statement), so
+        the columns of the common prefix map to themselves and those of the common suffix map
+        from the end; a column inside a replaced stretch maps to the stretch's start.
         """
         rendered = self.rendered_lines[line - 1] if 1 <= line <= len(self.rendered_lines) else ""
         src_lines = self.source_lines.get(origin.file)
@@ -62,21 +63,40 @@ class SourceMap:
         source = src_lines[origin.line - 1]
         if source == rendered:
             return col
-        # Same text up to a different indentation (e.g. TOML headers, include with indent).
-        if source.strip() == rendered.strip() and rendered.strip():
-            return col - (len(rendered) - len(rendered.lstrip())) + (len(source) - len(source.lstrip()))
-        token = rendered[col - 1 :].split(None, 1)[0] if rendered[col - 1 :].strip() else ""
-        if token:
-            found = source.find(token)
-            if found >= 0:
-                return found + 1
-        return min(col, len(source) + 1)
+        r_lead = len(rendered) - len(rendered.lstrip())
+        s_lead = len(source) - len(source.lstrip())
+        rendered_body, source_body = rendered[r_lead:], source[s_lead:]
+        index = col - 1 - r_lead  # in rendered_body
+        if index < 0:
+            return s_lead + 1
+        prefix = _common_prefix(rendered_body, source_body)
+        if index <= prefix:
+            return s_lead + index + 1
+        suffix = _common_suffix(rendered_body[prefix:], source_body[prefix:])
+        from_end = len(rendered_body) - index
+        if suffix and from_end <= suffix:
+            return s_lead + len(source_body) - from_end + 1
+        return s_lead + prefix + 1
+
+    def _nearest(self, line: int) -> tuple[int, Origin] | None:
+        """The closest line at or before `line` that has an origin."""
+        for n in range(min(line, len(self.origins)), 0, -1):
+            if self.origins[n - 1]:
+                return n, self.origins[n - 1][0]
+        return None
 
     def to_span(self, line: int, col: int, end_line: int, end_col: int) -> Span:
         """Map a range of rendered text (1-based, end exclusive) to a Span in a template."""
         start = self.origin(line)
         if start is None:
-            return Span(self.fallback_file, line, col, end_line, end_col)
+            # A blank line that no template line produced: the end of the nearest line before.
+            near = self._nearest(line)
+            if near is None:
+                return Span(self.fallback_file, line, col, end_line, end_col)
+            n, origin = near
+            text = self.rendered_lines[n - 1]
+            c = self._column(n, len(text) + 1, origin)
+            return Span(origin.file, origin.line, c, origin.line, c)
         scol = self._column(line, col, start)
         end = self.origin(end_line)
         if end is None or end.file != start.file or end.line < start.line:
@@ -84,3 +104,19 @@ class SourceMap:
             return Span(start.file, start.line, scol, start.line, scol + max(0, end_col - col if end_line == line else 1))
         ecol = self._column(end_line, end_col, end) if end_line != line else scol + (end_col - col)
         return Span(start.file, start.line, scol, end.line, ecol)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+def _common_suffix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[-1 - i] == b[-1 - i]:
+        i += 1
+    return i
