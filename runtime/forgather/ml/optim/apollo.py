@@ -238,10 +238,34 @@ class APOLLO(OptimizerBase):
         p.addcmul_(grad, factor * coefficient)
 
 
-def apollo_mini(params: Iterable[Any], lr: float = 1e-3, **kwargs: Any) -> APOLLO:
-    """APOLLO-Mini (paper section 4.2): rank 1, tensor-wise scaling, scale sqrt(128).
-
-    Any APOLLO keyword can still be given (and overrides these three)."""
-    options: dict[str, Any] = dict(rank=1, scale_type="tensor", scale=math.sqrt(128))
-    options.update(kwargs)
-    return APOLLO(params, lr=lr, **options)
+def apollo_mini(
+    params: Iterable[Any],
+    lr: float = 1e-3,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-6,
+    weight_decay: float = 0.0,
+    *,
+    rank: int = 1,
+    update_proj_gap: int = 200,
+    scale: float = math.sqrt(128),
+    scale_type: str = "tensor",
+    norm_growth_limit: float | None = 1.01,
+    seed: int = 0,
+    target: str | None = None,
+) -> APOLLO:
+    """APOLLO-Mini (paper section 4.2): APOLLO with rank 1, tensor-wise scaling and scale
+    alpha = sqrt(128). The arguments are APOLLO's, with those three defaults."""
+    return APOLLO(
+        params,
+        lr=lr,
+        betas=betas,
+        eps=eps,
+        weight_decay=weight_decay,
+        rank=rank,
+        update_proj_gap=update_proj_gap,
+        scale=scale,
+        scale_type=scale_type,
+        norm_growth_limit=norm_growth_limit,
+        seed=seed,
+        target=target,
+    )

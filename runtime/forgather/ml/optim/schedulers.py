@@ -71,7 +71,8 @@ class WarmupDecay:
             return step / self.warmup_steps
         if self.decay == "constant":
             return 1.0
-        progress = (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps)
+        span = self.total_steps - self.warmup_steps
+        progress = (step - self.warmup_steps) / span if span > 0 else 1.0
         return self.min_lr_ratio + (1.0 - self.min_lr_ratio) * _shape(progress, self.decay)
 
 
