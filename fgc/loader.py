@@ -27,10 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from typing import TYPE_CHECKING
+
 from .diagnostics import Diagnostic, Related, Span, error, warning
-from .render.markers import MarkerTable
 from .syntax.template_ast import Chunk, Template
 from .syntax.template_parser import normalize_newlines, parse_template
+
+if TYPE_CHECKING:
+    from .render.markers import MarkerTable
 
 _CANDIDATE_LIMIT = 20000  # files listed per search root for did-you-mean
 _SKIP_DIRS = {".git", "__pycache__", ".venv", "node_modules", ".hg", ".svn"}
@@ -93,7 +97,9 @@ class LoadedChunk:
 class Loader:
     """Finds, reads and parses templates for one compilation; the sub-template registry."""
 
-    def __init__(self, search_path: list[Path], markers: MarkerTable | None = None) -> None:
+    def __init__(self, search_path: list[Path], markers: "MarkerTable | None" = None) -> None:
+        from .render.markers import MarkerTable
+
         self.search_path = [Path(p) for p in search_path]
         self.markers = markers or MarkerTable()
         self.files: dict[str, LoadedFile] = {}  # by absolute path
@@ -101,6 +107,7 @@ class Loader:
         self.by_name: dict[str, LoadedChunk] = {}  # names resolved so far
         self.by_filename: dict[str, LoadedChunk] = {}  # jinja filename -> chunk
         self.diagnostics: list[Diagnostic] = []
+        self.unreadable: set[str] = set()  # names found on the path whose file could not be read
 
     # -- files ----------------------------------------------------------------------------------
 
@@ -175,6 +182,7 @@ class Loader:
                 return None
             chunk = self._load_file(path, norm, where)
             if chunk is None:
+                self.unreadable.add(name)
                 return None
         self.by_name[name] = chunk
         return chunk

@@ -404,7 +404,7 @@ def template_pass(loader: Loader, root: LoadedChunk) -> tuple[TemplateGraph, lis
             diags.append(error("FG0107", str(e), ref.span))
             return True
         if found is None:
-            return False
+            return target in loader.unreadable  # reported by the loader
         if found.name not in ref.resolved:
             ref.resolved.append(found.name)
         pending.append(found)
