@@ -50,6 +50,7 @@ class Emitted:
     marks: list[tuple[ast.AST, Origin]] = field(default_factory=list)  # node code -> template origin
     targets: dict[str, str] = field(default_factory=dict)
     variables: dict[str, dict] = field(default_factory=dict)
+    support: tuple[int, int] = (0, 0)  # module.body[a:b] is the support code (the same in every module)
 
 
 @dataclass
@@ -519,7 +520,9 @@ class Emitter:
             support_imports.insert(0, ast.Import(names=[ast.alias("operator")]))
         body.extend(support_imports)
         body.extend(self.import_stmts[k] for k in sorted(self.import_stmts, key=lambda k: (k[1], k[2])))
+        support_start = len(body)
         body.extend(self._support_definitions())
+        support = (support_start, len(body))
         body.extend(self.local_stmts)
         body.append(_assign("TARGETS", _literal(targets)))
         body.append(_assign("VARIABLES", _literal(variables)))
@@ -527,7 +530,7 @@ class Emitter:
         body.append(cls)
         module = ast.Module(body=body, type_ignores=[])
         ast.fix_missing_locations(module)
-        return Emitted(module, self.marks, targets, variables)
+        return Emitted(module, self.marks, targets, variables, support)
 
     def _support_definitions(self) -> list[ast.stmt]:
         out = []

@@ -38,18 +38,34 @@ def _parallel(a: ast.AST, b: ast.AST) -> dict[int, ast.AST]:
     return out
 
 
+def _unparse(statements: list[ast.stmt]) -> str:
+    return ast.unparse(ast.Module(body=statements, type_ignores=[]))
+
+
+@functools.lru_cache(maxsize=4)
+def _formatted(text: str) -> str:
+    """black output, cached: the support code is the same in every module."""
+    return black_format(text)
+
+
 def render(emitted: Emitted, use_black: bool = True) -> str:
-    """The module's source text, ending with its ORIGINS table."""
-    text = ast.unparse(emitted.module)
-    reparsed = ast.parse(text)
-    mapping = _parallel(emitted.module, reparsed)
+    """The module's source text, ending with its ORIGINS table.
+
+    black formats the module in three parts (head, support code, the config's own code) joined
+    by two blank lines, which is what black puts between those statements anyway; the support
+    part is formatted once per process.
+    """
+    body = emitted.module.body
+    a, b = emitted.support
+    parts = [body[:a], body[a:b], body[b:]]
+    texts = [_unparse(p) for p in parts if p]
     if use_black:
-        text = black_format(text)
-        formatted = ast.parse(text)
-        second = _parallel(reparsed, formatted)
-        mapping = {k: second[id(v)] for k, v in mapping.items()}
+        texts = [_formatted(t) if p is parts[1] else black_format(t) for t, p in zip(texts, [p for p in parts if p])]
+        text = "\n\n".join(t.rstrip("\n") + "\n" for t in texts)
     else:
-        text += "\n"
+        text = "\n\n\n".join(texts) + "\n"
+    formatted = ast.parse(text)
+    mapping = _parallel(emitted.module, formatted)
     rows = []
     for code, origin in emitted.marks:
         node = mapping.get(id(code))
@@ -69,7 +85,7 @@ def render(emitted: Emitted, use_black: bool = True) -> str:
     )
     ast.fix_missing_locations(table)
     comment = "# Generated code position (line, col, end line, end col) -> template position and node.\n"
-    tail = ast.unparse(table) + ("\n" if rows else "\n")
+    tail = ast.unparse(table) + "\n"
     if use_black:
         tail = black_format(tail)
     return text + "\n\n" + comment + tail

@@ -70,10 +70,13 @@ def resolve(spec: str, base_dir: str, search: list[str] = ()):
 
 
 class Interpreter:
-    def __init__(self, graph: dict, base_dir: str, variables: dict | None = None) -> None:
+    def __init__(self, graph: dict, base_dir: str, variables: dict | None = None, node_dirs: dict | None = None) -> None:
+        """`node_dirs`: node id -> directory of the template that wrote it, where that is not
+        `base_dir` (relative import specs are relative to it; graph.json has no positions)."""
         assert graph["fgc_graph"] == 1
         self.graph = graph
         self.base_dir = base_dir
+        self.node_dirs = node_dirs or {}
         self.variables = dict(variables or {})
         self.singletons: dict[str, object] = {}
         # A variable's default applies to all its uses (construct() has one parameter per variable).
@@ -93,7 +96,7 @@ class Interpreter:
         return v
 
     def node(self, nid: str):
-        n = self.graph["nodes"][nid]
+        n = dict(self.graph["nodes"][nid], id=nid)
         kind = n["kind"]
         if kind == "var":
             if n["var"] in self.variables:
@@ -122,6 +125,9 @@ class Interpreter:
             kwargs.update(self.value(n["kwargs"]["latent_args"]))
         return args, kwargs
 
+    def dir_of(self, n: dict) -> str:
+        return self.node_dirs.get(n["id"], self.base_dir)
+
     def build(self, n: dict):
         kind = n["kind"]
         if kind in ("list", "dlist"):
@@ -131,12 +137,12 @@ class Interpreter:
         if kind == "dict":
             return {k: self.value(v) for k, v in n["kwargs"].items()}
         args, kwargs = self.arguments(n)
-        return resolve(n["callable"], self.base_dir, n["kwargs"].get("submodule_searchpath", []))(*args, **kwargs)
+        return resolve(n["callable"], self.dir_of(n), n["kwargs"].get("submodule_searchpath", []))(*args, **kwargs)
 
     def partial(self, n: dict):
         def call(*more, **kw):
             args, kwargs = self.arguments(n)
-            fn = resolve(n["callable"], self.base_dir, n["kwargs"].get("submodule_searchpath", []))
+            fn = resolve(n["callable"], self.dir_of(n), n["kwargs"].get("submodule_searchpath", []))
             return fn(*args, *more, **{**kwargs, **kw})
 
         return call

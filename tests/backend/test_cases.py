@@ -49,14 +49,20 @@ def test_case(case, tmp_path):
         return
     forget_local_modules()
     build = write_build(comp, tmp_path / "build")
-    module = load(build.dir)
+    module, load_error = _construct(lambda: load(build.dir))
+    if load_error is not None:  # config.py imports every callable's module when it is loaded
+        assert "error" in expect, repr(load_error)
+        kind, _, text = expect["error"].strip().partition(": ")
+        assert type(load_error).__name__ == kind and text in str(load_error), repr(load_error)
+        return
     graph = json.loads((build.dir / "graph.json").read_text())
+    node_dirs = {nid: node.template_dir for node, nid in comp.graph.node_ids().items()}
     random_used = any((n["callable"] or "").startswith("random:") for n in graph["nodes"].values())
     for target in graph["targets"]:
         random.seed(0)
         got, got_err = _construct(lambda: module.construct(target, **options.variables))
         random.seed(0)
-        interp = Interpreter(graph, str(path.parent), options.variables)
+        interp = Interpreter(graph, str(path.parent), options.variables, node_dirs)
         want, want_err = _construct(lambda: interp.target(target))
         assert (got_err is None) == (want_err is None), f"target {target}: {got_err!r} vs {want_err!r}"
         if got_err is None:
