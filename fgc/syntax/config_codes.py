@@ -36,8 +36,8 @@ MEANINGS = {
     "starting a scalar, `,` outside a flow collection, ...)",
     MAPPING_KEY: "a mapping key without `:`, spanning lines, or a block mapping starting on its "
     "parent key's line",
-    BLOCK_SCALAR: "invalid block scalar header (`|`/`>` indicators) or content indentation",
+    BLOCK_SCALAR: "invalid block scalar header (chomping `+`/`-`, indentation 1-9) or content indentation",
     MALFORMED_TAG: "malformed Forgather tag (empty `@name`, `!var` with a spec, ...)",
-    COMMENT: "a `#` comment not preceded by whitespace",
+    COMMENT: "warning: a `#` comment not preceded by whitespace",
     YAML11: "warning: YAML 1.1 (the reference) reads this plain scalar differently from YAML 1.2",
 }

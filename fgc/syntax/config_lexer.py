@@ -128,8 +128,8 @@ class ConfigLexer:
     """Tokenizes one rendered YAML document. Use `tokenize(text, source_map)`."""
 
     def __init__(self, text: str, source_map: SourceMap) -> None:
-        if "\r" in text:
-            text = text.replace("\r\n", "\n")
+        if "\r" in text:  # CRLF line ends; a lone CR counts as a blank (keeps line numbers)
+            text = text.replace("\r\n", "\n").replace("\r", " ")
         self.text = text
         self.n = len(text)
         self.sm = source_map
@@ -269,8 +269,8 @@ class ConfigLexer:
             pos = self.pos
             if pos < n and text[pos] == "#":
                 if pos > 0 and pos == start and text[pos - 1] not in _WS_END and pos != self.line_start:
-                    self._error_here(C.COMMENT, "a comment needs whitespace before `#`",
-                                     hint="insert a space before `#`, or quote the value if `#` belongs to it")
+                    self._error_here(C.COMMENT, "a comment needs whitespace before `#`", severity=Severity.WARNING,
+                                     hint="insert a space before `#`")
                 end = text.find("\n", pos)
                 self.pos = pos = n if end < 0 else end
             if pos < n and text[pos] == "\n":
@@ -302,7 +302,13 @@ class ConfigLexer:
                        hint="a file holds one document; remove the `...` line")
         if self.flows:
             if col <= self.indent and text[pos] not in "]},":
-                self._unterminated_flow(self.flows[-1])
+                closer = "]" if self.flows[-1].type == FSEQ_START else "}"
+                eol = text.find("\n", pos)
+                if text.find(closer, pos, self.n if eol < 0 else eol) < 0:
+                    self._unterminated_flow(self.flows[-1])
+                what = "sequence" if closer == "]" else "mapping"
+                self._error_here(C.INDENTATION, f"bad indentation of a line inside a flow {what}",
+                                 hint="indent it more than the key the collection belongs to")
             return
         self._drop_stale_keys()
         self._unwind(col)
@@ -419,7 +425,7 @@ class ConfigLexer:
                 self._error_here(C.BAD_CHARACTER, "`,` cannot start a plain scalar outside a flow collection",
                                  hint="quote the value")
                 self._plain()
-        elif ch == "-" and (nxt in _WS_END or (self.flows and nxt in _FLOW_INDICATORS)):
+        elif ch == "-" and nxt in _WS_END:
             self._block_entry()
         elif ch == "?" and (nxt in _WS_END or (self.flows and nxt in _FLOW_INDICATORS)):
             self._fail(C.UNSUPPORTED, "complex mapping keys (`? `) are not supported",
@@ -446,8 +452,8 @@ class ConfigLexer:
                              hint="quote the value")
             self._plain()
         elif ch == "#":  # a comment glued to the previous token: reported, then skipped
-            self._error_here(C.COMMENT, "a comment needs whitespace before `#`",
-                             hint="insert a space before `#`, or quote the value if `#` belongs to it")
+            self._error_here(C.COMMENT, "a comment needs whitespace before `#`", severity=Severity.WARNING,
+                             hint="insert a space before `#`")
             end = text.find("\n", pos)
             self.pos = self.n if end < 0 else end
         else:
@@ -802,27 +808,26 @@ class ConfigLexer:
                     chunks.append(text[i:j])
                     i = j
                 continue
+            escaped = False
             if ch == "\\":  # double-quoted only
                 i = self._escape(i, chunks)
-                if i < 0:
-                    i = -i  # an escaped line break: fold without a space
-                    i, ok = self._fold(i, chunks, escaped=True)
-                    if not ok:
-                        return self._unterminated(double, start, line, col, first_line_end)
-                continue
-            # ch == "\n": a line break inside the scalar folds into a space (or newlines)
-            i, ok = self._fold(i, chunks, escaped=False)
+                if i >= 0:
+                    continue
+                i, escaped = -i, True  # an escaped line break: fold without a space
+            # A line break inside the scalar folds into a space (or newlines).
+            i, ok = self._fold(i, chunks, escaped, quote)
             if not ok:
                 return self._unterminated(double, start, line, col, first_line_end)
         self.pos = i
         self.tokens.append(self._tok(SCALAR, "".join(chunks), start, line, col,
                                      style=ScalarStyle.DOUBLE if double else ScalarStyle.SINGLE, raw=text[start:i]))
 
-    def _fold(self, i: int, chunks: list[str], escaped: bool) -> tuple[int, bool]:
+    def _fold(self, i: int, chunks: list[str], escaped: bool, quote: str) -> tuple[int, bool]:
         """At a line break inside a quoted scalar: skip empty lines and the next line's indentation.
 
         Returns the index of the next content character, and False when the scalar cannot
-        continue there (end of text, a document marker, or a line not indented enough).
+        continue there (end of text, a document marker, or a line not indented enough and
+        without the closing quote: then the quote was most likely forgotten).
         """
         text, n = self.text, self.n
         breaks = 0
@@ -839,8 +844,15 @@ class ConfigLexer:
         indentation = _SPACES.match(text, ls).end() - ls
         if i == ls and text.startswith(("---", "..."), i) and (i + 3 >= n or text[i + 3] in _WS_END):
             return i, False
-        if indentation <= self.indent and text[i] not in "\"'":
-            return i, False
+        if indentation <= self.indent and text[i] != quote:
+            eol = text.find("\n", i)
+            if text.find(quote, i, self.n if eol < 0 else eol) < 0:
+                return i, False
+            # The line closes the scalar: only its indentation is wrong.
+            line = self.line + 1 + breaks
+            kind = "double" if quote == '"' else "single"
+            self._report(C.INDENTATION, f"bad indentation of a continuation line of a {kind}-quoted scalar",
+                         line, i - ls, hint="indent it more than the key the scalar belongs to")
         if breaks:
             chunks.append("\n" * breaks)
         elif not escaped:
@@ -922,7 +934,8 @@ class ConfigLexer:
                 i += 1
         j = _BLANKS.match(text, i).end()
         if j < n and text[j] == "#" and j == i:
-            self._report(C.COMMENT, "a comment needs whitespace before `#`", *self._position(j), 1)
+            self._report(C.COMMENT, "a comment needs whitespace before `#`", *self._position(j), 1,
+                         severity=Severity.WARNING)
         if j < n and text[j] not in "#\n":
             self._report(C.BLOCK_SCALAR, f"bad block scalar header: expected `+`, `-`, a digit 1-9 or a comment, "
                          f"found {describe_char(text[j])}", *self._position(j), 1)

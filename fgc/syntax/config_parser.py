@@ -116,6 +116,11 @@ class _Builder(Transformer):
         (tag, anchor), tok = children
         std = tag.value if tag is not None and isinstance(tag.value, str) else None
         if std is None:
+            if tag is not None and tag.value is None and tok.style is ScalarStyle.PLAIN:
+                # The tag was already reported as unknown: no further warnings about its body.
+                span = self._span(tok.line, tok.column, tok.end_line, tok.end_column)
+                node = Scalar(span, resolve_plain_scalar(tok.value), tok.style, tok.raw)
+                return self._wrap(None, anchor, (node, tok.line, tok.column, tok.end_line, tok.end_column))
             return self._wrap(tag, anchor, self.scalar([tok]))
         span = self._span(tok.line, tok.column, tok.end_line, tok.end_column)
         node = Scalar(span, self._tagged_value(tag, std, tok.value, span), tok.style, tok.raw, tag.raw)
@@ -172,14 +177,6 @@ class _Builder(Transformer):
 
     # -- block collections --------------------------------------------------------------------
 
-    def _forget_yaml11_warning(self, key: Scalar) -> None:
-        """`y`/`n` as a mapping key (`x:`/`y:` coordinates) is no surprise: only values warn."""
-        for i in range(len(self.diagnostics) - 1, -1, -1):
-            d = self.diagnostics[i]
-            if d.code == C.YAML11 and d.span == key.span:
-                del self.diagnostics[i]
-                return
-
     def block_mapping(self, children: list) -> Built:
         entries = [c[0] for c in children]
         first, last = children[0], children[-1]
@@ -190,8 +187,6 @@ class _Builder(Transformer):
         key, colon, value = children
         if key is None:
             key = self._empty(colon.line, colon.column)
-        elif isinstance(key[0], Scalar) and key[0].raw in _LETTER_BOOLS and key[0].style is ScalarStyle.PLAIN:
-            self._forget_yaml11_warning(key[0])
         if value is None:
             value = self._empty(colon.end_line, colon.end_column)
         sl, sc, el, ec = key[1], key[2], value[3], value[4]
@@ -237,8 +232,6 @@ class _Builder(Transformer):
         return (Entry(key[0], value[0], self._span(key[1], key[2], key[3], key[4])),) + key[1:]
 
 
-# One-letter booleans of the YAML 1.1 spec (PyYAML, the reference, reads them as strings).
-_LETTER_BOOLS = frozenset({"y", "Y", "n", "N"})
 # Plain scalars that may read differently in YAML 1.1 start with one of these characters.
 _WARN_START = frozenset("0123456789+-.=yYnNoO")
 
@@ -374,38 +367,52 @@ def _index(tok: Any, tokens: list[L.Tok]) -> int:
     return -1
 
 
+def _open_flow(tokens: list[L.Tok], upto: int) -> str | None:
+    """FSEQ_START or FMAP_START of the innermost flow collection open before tokens[upto]."""
+    stack: list[str] = []
+    for t in tokens[:upto]:
+        if t.type in (L.FSEQ_START, L.FMAP_START):
+            stack.append(t.type)
+        elif t.type in (L.FSEQ_END, L.FMAP_END) and stack:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
 def _syntax_error(e: UnexpectedToken, tokens: list[L.Tok], sm: SourceMap) -> Diagnostic:
     tok = e.token
     expected = e.expected or set()
     found = _describe(tok, tokens)
+    index = _index(tok, tokens) if tok.type != "$END" else len(tokens)
     if tok.type == "$END":
         last = tokens[-1] if tokens else None
         line, col = (last.end_line, last.end_column) if last else (1, 1)
         end_line, end_col = line, col
     else:
         line, col, end_line, end_col = tok.line, tok.column, tok.end_line, tok.end_column
-        if tok.type == L.KEY:
-            i = _index(tok, tokens)
-            if 0 <= i < len(tokens) - 1:
-                nxt = tokens[i + 1]
-                end_line, end_col = nxt.end_line, nxt.end_column
+        if tok.type == L.KEY and 0 <= index < len(tokens) - 1:
+            nxt = tokens[index + 1]
+            end_line, end_col = nxt.end_line, nxt.end_column
     if (end_line, end_col) <= (line, col):
         end_line, end_col = line, col + 1
-    node_expected = {L.SCALAR, "FSEQ_START", "FMAP_START", L.TAG, L.ANCHOR, L.ALIAS} & expected
+    hint = None
+    previous = tokens[index - 1] if index > 0 else None
+    if (previous is not None and previous.type == L.SCALAR and previous.style is ScalarStyle.PLAIN
+            and tok.type in (L.KEY, L.VALUE) and " " in previous.value.strip()):
+        hint = f"is a `,` missing before `{previous.value.rsplit(' ', 1)[1]}`?"
+    flow = _open_flow(tokens, index)
+    node_expected = {L.SCALAR, L.FSEQ_START, L.FMAP_START, L.TAG, L.ANCHOR, L.ALIAS} & expected
     names = sorted({_EXPECTED_NAMES[t] for t in expected if t in _EXPECTED_NAMES})
     if node_expected:
         names.insert(0, "a value")
     what = " or ".join(names) if len(names) <= 2 else ", ".join(names[:-1]) + " or " + names[-1]
-    if tok.type == L.ALIAS and (L.ALIAS not in expected):
+    if tok.type == L.ALIAS and L.ALIAS not in expected:
         message = f"found {found}: an alias cannot have a tag or an anchor"
-    elif tok.type in (L.TAG, L.ANCHOR) and node_expected == set() and expected:
-        message = f"found {found}, expected {what}"
-    elif L.COMMA in expected and L.FSEQ_END in expected:
+    elif flow == L.FSEQ_START and L.COMMA in expected:
         message = f"found {found} in a flow sequence: expected `,` or `]`"
-    elif L.COMMA in expected and L.FMAP_END in expected:
+    elif flow == L.FMAP_START and L.COMMA in expected:
         message = f"found {found} in a flow mapping: expected `,` or `}}`"
     elif tok.type in (L.BMAP_START, L.BSEQ_START):
         message = f"bad indentation: found {found}, expected {what}"
     else:
         message = f"found {found}, expected {what}" if what else f"unexpected {found}"
-    return Diagnostic(C.SYNTAX, Severity.ERROR, message, sm.to_span(line, col, end_line, end_col))
+    return Diagnostic(C.SYNTAX, Severity.ERROR, message, sm.to_span(line, col, end_line, end_col), hint=hint)

@@ -133,9 +133,9 @@ _YAML11_BOOL_WORDS = {
 _YAML11_BOOLS = {
     v: b for w, b in _YAML11_BOOL_WORDS.items() for v in (w, w.capitalize(), w.upper())
 }
-# The YAML 1.1 type repository also has one-letter booleans; PyYAML does not implement them,
-# but other YAML 1.1 tools do.
-_YAML11_LETTER_BOOLS = {"y": True, "Y": True, "n": False, "N": False}
+# The YAML 1.1 type repository also lists the one-letter booleans `y`/`n`; PyYAML (the
+# reference) reads them as strings, like YAML 1.2, so they never warn: a warning there would
+# only be noise on coordinates such as `x: 1` / `y: 2`.
 
 _Y11_INT = re.compile(
     r"""[-+]?0b[0-1_]+
@@ -275,19 +275,10 @@ def yaml11_difference(text: str, value: ScalarValue | None = None) -> Difference
     first = text[0]
     # Fast exit: letters can only differ as 1.1 booleans (or the letter booleans).
     if first not in _NUMERIC_START and first != "=":
-        if first in "yYnNoO" and (text in _YAML11_BOOLS or text in _YAML11_LETTER_BOOLS):
-            pass
-        else:
+        if first not in "yYnNoO" or text not in _YAML11_BOOLS:
             return None
     if value is None and text not in NULL_WORDS:
         value = resolve_plain_scalar(text)
-    if text in _YAML11_LETTER_BOOLS:
-        b = "true" if _YAML11_LETTER_BOOLS[text] else "false"
-        return Difference(
-            f"`{text}` is a string in YAML 1.2; the YAML 1.1 spec reads it as {b} "
-            "(PyYAML, the reference, keeps the string)",
-            f"quote it to make the string explicit, or write `{b}` for the boolean",
-        )
     old = yaml11_reading(text)
     if _same(old, value):
         return None

@@ -14,8 +14,9 @@ Exceptions decided by DESIGN §4, and how this test handles them:
 2. fgc requires the continuation lines of multi-line quoted scalars and flow collections to be
    indented more than the enclosing block (YAML spec; PyYAML is laxer): the emitter indents them.
 3. fgc ends a tag at `,` inside flow collections (PyYAML swallows the comma); fgc accepts tabs
-   as separators after `key:`, and `:x` as a plain scalar in flow context (PyYAML rejects both):
-   the emitter writes none of these (the case files cover them, marked `pyyaml-differs`).
+   as separators after `key:`, `:x` as a plain scalar in flow context, and `?` inside a plain
+   scalar in flow context (YAML 1.2; PyYAML rejects or splits these): the emitter writes none
+   of these (the case files cover them, marked `pyyaml-differs`).
 4. `? ` complex keys, several documents, directives and `!!binary`/`!!set`/`!!timestamp` are not
    supported by fgc: the emitter writes none.
 """

@@ -49,7 +49,7 @@ def plain_ok(s: str, flow: bool) -> bool:
             return False
     if ": " in s or s.endswith(":") or " #" in s:
         return False
-    if flow and (_FLOW_CHARS & set(s) or ":" in s):
+    if flow and (_FLOW_CHARS & set(s) or ":" in s or "?" in s):  # PyYAML ends flow plain scalars at `?`
         return False
     return isinstance(resolve_plain_scalar(s), str)
 
@@ -96,6 +96,7 @@ class Emitter:
         self.anchors: list[tuple[Any, str]] = []
         self.count = 0
         self.merged = False
+        self.no_decoys = False
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -152,6 +153,9 @@ class Emitter:
             if name is not None:
                 return f"*{name}", []
         anchor = self.anchor() if self.chance(0.15) else None
+        # PyYAML deduplicates the keys of a merged mapping by object identity, so a decoy
+        # entry with a one-character key would win there: no decoys in anchored mappings.
+        self.no_decoys = anchor is not None
         inline, rest = self._content(value, n, in_map)
         if anchor:
             inline = f"&{anchor} {inline}".rstrip()
@@ -174,6 +178,7 @@ class Emitter:
     def block_mapping(self, d: dict, m: int) -> list[str]:
         out: list[str] = []
         items = list(d.items())
+        decoys, self.no_decoys = not self.no_decoys, False
         merge_at = -1
         mergeable = [(v, name) for v, name in self.anchors if isinstance(v, dict) and v]
         if mergeable and self.chance(0.1):
@@ -185,10 +190,10 @@ class Emitter:
             if i == len(items):
                 break
             k, v = items[i]
-            if self.chance(0.1):  # a decoy that the real entry overrides (last wins, first position)
+            if decoys and self.chance(0.1):  # a decoy that the real entry overrides (last wins, first position)
                 out.extend(self.entry(k, self.r.choice([0, "decoy", None, [1]]), m, record=False))
             if self.chance(0.1):
-                out.append(" " * self.r.randrange(0, m + 3) + self.comment())
+                out.append(" " * self.r.randrange(0, m + 1) + self.comment())  # not inside a block scalar above
             out.extend(self.entry(k, v, m))
         return out
 
@@ -212,7 +217,7 @@ class Emitter:
         out: list[str] = []
         for item in items:
             if self.chance(0.1):
-                out.append(" " * self.r.randrange(0, m + 3) + self.comment())
+                out.append(" " * self.r.randrange(0, m + 1) + self.comment())  # not inside a block scalar above
             if isinstance(item, dict) and item and self.chance(0.5):
                 inner = self.block_mapping(item, m + 2)
                 while inner[0].lstrip().startswith("#"):

@@ -57,7 +57,9 @@ def to_python(document: Document) -> Any:
         raise ConversionError(f"unknown node {node!r}")
 
     def mapping(node: Mapping) -> dict:
-        merged: list[tuple[Any, Any]] = []
+        # Merge keys: keys of earlier merged mappings win over later ones, explicit keys win
+        # over merged ones, merged keys come first (the YAML merge-key spec; PyYAML agrees).
+        merged: dict = {}
         pairs: list[tuple[Any, Any]] = []
         for entry in node.entries:
             if is_merge_key(entry):
@@ -65,13 +67,13 @@ def to_python(document: Document) -> Any:
                 sources = value if isinstance(value, list) else [value]
                 if not all(isinstance(s, dict) for s in sources):
                     raise ConversionError("a merge key needs a mapping or a sequence of mappings")
-                # PyYAML: earlier mappings in a `<<: [*a, *b]` list take precedence.
-                for source in reversed(sources):
-                    merged.extend(source.items())
+                for source in sources:
+                    for key, item in source.items():
+                        merged.setdefault(key, item)
                 continue
             pairs.append((convert(entry.key), convert(entry.value)))
-        out: dict = {}
-        for key, value in merged + pairs:
+        out = dict(merged)
+        for key, value in pairs:
             try:
                 out[key] = value
             except TypeError as e:
@@ -140,7 +142,7 @@ def pyyaml_value(text: str, loader=Yaml12Loader) -> tuple[str, Any]:
         return "ok", yaml.load(text, Loader=loader)
     except yaml.YAMLError as e:
         return "error", str(e).replace("\n", " | ")
-    except (TypeError, ValueError) as e:  # e.g. unhashable keys surface as TypeError in some paths
+    except (TypeError, ValueError, OverflowError) as e:  # e.g. unhashable keys surface as TypeError in some paths
         return "error", f"{type(e).__name__}: {e}"
 
 
