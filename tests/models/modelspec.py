@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-import black
+try:
+    import black
+except ImportError:  # formatting is cosmetic; the source is valid Python either way
+    black = None
 
 BLOCKS = "forgather.ml.models."
 
@@ -105,7 +108,7 @@ def render_modeling(definition: Partial, hparams: dict, model_type: str = "forga
             "    construct_model = staticmethod(construct_model)",
         ]
     )
-    return black.format_str(source, mode=black.Mode())
+    return black.format_str(source, mode=black.Mode()) if black else source + "\n"
 
 
 def _resolve(spec: str):

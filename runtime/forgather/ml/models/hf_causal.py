@@ -23,6 +23,10 @@ from transformers.cache_utils import DynamicCache
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
 
+# transformers 5.2x renamed the output's `past_key_values` to `cache`; support both spellings.
+_CACHE_FIELD = "cache" if "cache" in CausalLMOutputWithPast.__dataclass_fields__ else "past_key_values"
+
+
 class ForgatherCausalLMConfig(PretrainedConfig):
     """Any keyword argument becomes an attribute (a hyper-parameter) saved in config.json."""
 
@@ -134,5 +138,5 @@ class ForgatherCausalLM(PreTrainedModel, GenerationMixin):
             logits_to_keep=logits_to_keep,
         )
         loss = causal_lm_loss(logits, labels, num_items_in_batch) if labels is not None else None
-        output = CausalLMOutputWithPast(loss=loss, logits=logits, cache=cache)
+        output = CausalLMOutputWithPast(loss=loss, logits=logits, **{_CACHE_FIELD: cache})
         return output.to_tuple() if return_dict is False else output
