@@ -50,15 +50,16 @@ class _Dedup(Rewriter):
                 out.append(e)
                 continue
             lost.setdefault(i, [out[i]]).append(e)
-            # Keep the first key (its position) with the last value.
-            out[i] = Entry(out[i].key, e.value, out[i].span)
+            # The last entry wins, at the first entry's place in the order; its own key (and
+            # span) stays, so that messages and origins point at the text that won.
+            out[i] = Entry(e.key, e.value, e.span)
         entries = []
         for i, e in enumerate(out):
             if i in lost:
                 winner, losers = lost[i][-1], lost[i][:-1]
                 key = unwrap(e.key)
                 name = str(key.value) if isinstance(key, Scalar) else "?"
-                ov = Override(name, e.key.span, winner.key.span, [x.key.span for x in losers])
+                ov = Override(name, losers[0].key.span, winner.key.span, [x.key.span for x in losers])
                 self.overrides.append(ov)
                 if self.notes:
                     self.diagnostics.append(
