@@ -46,15 +46,18 @@ def lower_chunk(chunk: Chunk, base: int | None = None) -> str:
     """The Jinja source of `chunk`; origin markers when `base` (a MarkerTable base) is given."""
     out: list[str] = []
     state = _State(base)
-    _lower_items(chunk.items, out, state)
+    _lower_items(chunk.items, out, state, at_end=chunk.trailing_newline)
     text = "\n".join(out)
-    return text + "\n" if chunk.trailing_newline else text
+    if chunk.trailing_newline and not state.final_line_used:
+        text += "\n"
+    return text
 
 
 class _State:
     def __init__(self, base: int | None) -> None:
         self.base = base
         self.set_depth = 0  # open `{% set x %}` bodies: their text is a value, not output
+        self.final_line_used = False  # blocks open at the end closed on the empty last line
 
     def mark(self, line: int) -> str:
         if self.base is None or self.set_depth:
@@ -69,8 +72,11 @@ class _State:
             self.set_depth -= 1
 
 
-def _lower_items(items: list[Item], out: list[str], state: _State) -> None:
-    for item in items:
+def _lower_items(items: list[Item], out: list[str], state: _State, at_end: bool = False) -> None:
+    """Lower items into `out`, one string per source line. at_end: these items end a chunk
+    whose text ends with a line break; blocks still open there close on the empty line after
+    that break (the reference's "current last line"), not on the last item's line."""
+    for i, item in enumerate(items):
         if isinstance(item, TextLine):
             out.append(_text(item, state))
         elif isinstance(item, Statement):
@@ -91,7 +97,11 @@ def _lower_items(items: list[Item], out: list[str], state: _State) -> None:
         elif isinstance(item, TomlBlock):
             opener = "{% block " + item.name + " %}"
             out.append("{% filter trim %}" + opener if item.trim else opener)
-            _lower_items(item.items, out, state)
+            last = at_end and i == len(items) - 1
+            _lower_items(item.items, out, state, at_end=last)
+            if last and not state.final_line_used:
+                out.append("")
+                state.final_line_used = True
             closer = "{% endblock " + item.name + " +%}"
             if item.trim:
                 closer += "{% endfilter %}"

@@ -51,8 +51,8 @@ def test_lowering_is_line_for_line():
             template, _ = parse_template(text, name, name)
             for chunk in template.chunks:
                 lowered = lower_chunk(chunk, base=0)
-                body = lowered[:-1] if chunk.trailing_newline else lowered
-                assert body.count("\n") + 1 == max(chunk.line_count, 1), (case, name, chunk.name)
+                lines = max(chunk.line_count, 1) + chunk.trailing_newline
+                assert lowered.count("\n") + 1 == lines, (case, name, chunk.name)
 
 
 def test_marker_table_origins():
