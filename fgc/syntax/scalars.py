@@ -187,7 +187,10 @@ def yaml11_reading(text: str) -> ScalarValue | _Reading:
         if _Y11_FLOAT.fullmatch(text):
             return _yaml11_float(text)
         if _Y11_INT.fullmatch(text):
-            return _yaml11_int(text)
+            try:
+                return _yaml11_int(text)
+            except ValueError:  # e.g. "0b_": PyYAML's regex admits it, its constructor fails
+                return _Reading("an error (no digits)")
         if _Y11_TIMESTAMP.fullmatch(text):
             return DATE if len(text) == 10 else TIMESTAMP
     return text
