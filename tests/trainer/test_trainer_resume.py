@@ -6,7 +6,7 @@ restored exactly; an epoch boundary falls inside the resumed half.
 
 import pytest
 import torch
-from trainer_testlib import StopAt, Subset, params_equal, tiny_llama
+from trainer_testlib import RandomTokens, StopAt, Subset, params_equal, tiny_llama
 
 from forgather.ml.data import DataCollatorForCausalLM
 from forgather.ml.trainer import Trainer, TrainingArguments
@@ -52,3 +52,50 @@ def test_resume_is_bit_identical(ga, tmp_path, train_blocks, tok):
     resumed_losses = [r["loss"] for r in second.state.log_history if "loss" in r]
     full_losses = [r["loss"] for r in full.state.log_history if "loss" in r]
     assert resumed_losses == full_losses  # the log history is restored and continued
+
+
+class Stream(torch.utils.data.IterableDataset):
+    """An iterable dataset without a position of its own: resuming replays the skipped batches."""
+
+    def __init__(self):
+        self.items = [RandomTokens(24, vocab=64, seed=3)[i] for i in range(24)]
+        self.yielded = 0
+
+    def __iter__(self):
+        for item in self.items:
+            self.yielded += 1
+            yield item
+
+
+class StatefulStream(Stream):
+    """An iterable dataset that can seek: resuming restores its position without replaying."""
+
+    def __init__(self):
+        super().__init__()
+        self.position = 0
+
+    def __iter__(self):
+        while self.position < len(self.items):
+            self.position += 1
+            self.yielded += 1
+            yield self.items[self.position - 1]
+        self.position = 0
+
+    def state_dict(self):
+        return {"position": self.position}
+
+    def load_state_dict(self, state):
+        self.position = state["position"]
+
+
+@pytest.mark.parametrize("stream_cls,replayed", [(Stream, True), (StatefulStream, False)])
+def test_resume_iterable_dataset(stream_cls, replayed, tmp_path):
+    full = make_trainer(tmp_path / "full", 1, stream_cls(), 64)  # 12 batches of 2 per pass
+    full.train()
+    make_trainer(tmp_path / "split", 1, stream_cls(), 64, callbacks=[StopAt(N)]).train()
+    stream = stream_cls()
+    second = make_trainer(tmp_path / "split", 1, stream, 64)
+    second.train(resume_from_checkpoint=True)
+    assert params_equal(second.model, full.model) == []
+    # 2N steps of 2 items; the first N were replayed only by the stream that cannot seek.
+    assert stream.yielded == (2 * N if replayed else N) * 2

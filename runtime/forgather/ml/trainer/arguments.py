@@ -106,14 +106,16 @@ class TrainingArguments:
         self._check_choice("save_strategy", SAVE_STRATEGIES)
         self._check_choice("lr_scheduler_type", SCHEDULERS)
         self._check_choice("train_sampling_strategy", SAMPLING)
-        if self.eval_steps is None:
-            self.eval_steps = self.logging_steps
+        if self.eval_steps is None and self.eval_strategy == "steps":
+            self.eval_steps = self.logging_steps  # HF's rule
         for name in ("per_device_train_batch_size", "per_device_eval_batch_size",
                      "gradient_accumulation_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainingArguments: {name} must be >= 1, got {getattr(self, name)}")
         for name in ("logging_steps", "eval_steps", "save_steps"):
             value = getattr(self, name)
+            if value is None:
+                continue
             if value <= 0 or (value > 1 and value != int(value)):
                 raise ValueError(
                     f"TrainingArguments: {name} must be a positive integer or a ratio in (0, 1), "

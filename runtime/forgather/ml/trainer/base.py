@@ -147,7 +147,7 @@ class BaseTrainer:
             self.model,
             output_dir,
             tokenizer=self.processing_class,
-            safetensors=self.args.save_safetensors,
+            safe_serialization=self.args.save_safetensors,
         )
         logger.info("saved the model to %s", path)
         return path

@@ -141,7 +141,8 @@ class JsonLinesLogger(TrainerCallback):
 
 
 def _tensorboard_tag(key: str) -> str:
-    for prefix in ("eval_", "train_", "test_"):
+    """HF's naming: ``eval_loss`` -> ``eval/loss``, anything else -> ``train/<key>``."""
+    for prefix in ("eval_", "test_"):
         if key.startswith(prefix):
             return f"{prefix[:-1]}/{key[len(prefix):]}"
     return f"train/{key}"

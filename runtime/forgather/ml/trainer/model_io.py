@@ -34,7 +34,7 @@ def save_model_files(
     output_dir: str | os.PathLike,
     *,
     tokenizer: Any = None,
-    safetensors: bool = True,
+    safe_serialization: bool = True,
 ) -> Path:
     """Write ``model`` and ``tokenizer`` into ``output_dir``, each file arriving by rename.
 
@@ -54,7 +54,7 @@ def save_model_files(
             source = tmp
             if hasattr(model, "save_pretrained"):
                 model.save_pretrained(tmp)
-            elif safetensors:
+            elif safe_serialization:
                 safetensors.torch.save_model(model, str(tmp / "model.safetensors"))
             else:
                 torch.save(model.state_dict(), tmp / "pytorch_model.bin")

@@ -64,12 +64,16 @@ class Trainer(BaseTrainer):
         self.model.to(self.device)
         self.precision = MixedPrecision(self.device, bf16=self.args.bf16, fp16=self.args.fp16)
         if self.args.gradient_checkpointing:
-            if not hasattr(self.model, "gradient_checkpointing_enable"):
+            # transformers v5 renamed gradient_checkpointing_enable to activation_checkpointing_enable
+            enable = getattr(self.model, "activation_checkpointing_enable", None) or getattr(
+                self.model, "gradient_checkpointing_enable", None
+            )
+            if enable is None:
                 raise ValueError(
                     f"gradient_checkpointing=True but {type(self.model).__name__} has no "
                     "gradient_checkpointing_enable()"
                 )
-            self.model.gradient_checkpointing_enable()
+            enable()
         self.compiled_model = self.model
         if self.args.torch_compile:
             self.compiled_model = torch.compile(
