@@ -52,7 +52,7 @@ class partial(functools.partial):
     def __new__(cls, func, /, *args, **kwargs):
         self = super().__new__(cls, func, *args, **kwargs)
         caller = sys._getframe(1)
-        self.origin = _origin_at(caller.f_code, caller.f_lasti)
+        self.origin = (_origins_at(caller.f_code, caller.f_lasti) or [None])[0]
         return self
 
     def __call__(self, /, *args, **kwargs):
@@ -138,36 +138,34 @@ def local_module(directory, name, search=(), root=MODULES):
     return importlib.import_module(f"{package}.{name}")
 
 
-def _origin_at(code, lasti):
-    """The innermost config node whose generated code contains instruction `lasti` of `code`."""
+def _origins_at(code, lasti):
+    """The config nodes whose generated code contains instruction `lasti` of `code`, innermost
+    first (nested nodes written inline share one line of code)."""
     if code.co_filename != __file__ or lasti < 0:
-        return None
+        return []
     positions = list(code.co_positions())
     if lasti // 2 >= len(positions):
-        return None
+        return []
     line, end_line, col, end_col = positions[lasti // 2]
     if line is None or col is None:
-        return None
-    best = None
+        return []
+    found = []
     for origin in ORIGINS:
-        where = origin[4:]
         l0, c0, l1, c1 = origin[:4]
         if (l0, c0) <= (line, col) and (end_line, end_col) <= (l1, c1):
-            if best is None or (l0, c0) >= best[0][:2]:
-                best = ((l0, c0, l1, c1), where)
-    return best[1] if best else None
+            found.append(origin)
+    found.sort(key=lambda o: (o[0], o[1]), reverse=True)  # the latest start is the innermost
+    return [o[4:] for o in found]
 
 
 def _annotate(exc, outer=None):
     """Note on `exc` each config node it passed through: template file:line:col and callable."""
-    found = []
+    frames = []
     tb = exc.__traceback__
     while tb is not None:
-        origin = _origin_at(tb.tb_frame.f_code, tb.tb_lasti)
-        if origin is not None:
-            found.append(origin)
+        frames.append(_origins_at(tb.tb_frame.f_code, tb.tb_lasti))
         tb = tb.tb_next
-    found.reverse()  # innermost first
+    found = [origin for origins in reversed(frames) for origin in origins]  # innermost first
     if outer is not None:
         found.append(outer)
     known = getattr(exc, "fgc_origins", None)
