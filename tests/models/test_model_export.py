@@ -13,7 +13,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
 
 from architectures import LLAMA
-from forgather.ml.models.export import ExportError, save_model
+from forgather.ml.models.export import ExportError, is_exportable, is_forgather_model, save_model
 from forgather.ml.models.package import PackageError, write_model_package
 from helpers import TINY_LLAMA, llama
 from modelspec import Partial, Var, import_package, render_modeling
@@ -138,6 +138,7 @@ def test_exported_model_loads_without_forgather_and_reproduces_logits(tmp_path):
     definition = user_definition(tmp_path / "templates")
     model = compiled_model(tmp_path, definition, hparams, [tmp_path / "templates" / "walsh_pe.py"])
     assert type(model.model.positional_encoder).__name__ == "WalshPE"
+    assert is_forgather_model(model) and is_exportable(model)  # its hf_causal is the package's copy
     losses = train(model)
     assert losses[-1] < losses[0]
     tokenizer = tokenizer_for(tmp_path)
@@ -199,8 +200,11 @@ def test_export_replaces_an_old_directory_atomically(tmp_path):
 
 
 def test_in_process_dynamic_model_cannot_be_exported(tmp_path):
+    model = llama()
+    assert is_forgather_model(model) and not is_exportable(model)
+    assert not is_forgather_model(torch.nn.Linear(2, 2))
     with pytest.raises(ExportError, match="built in process by DynamicCausalLM"):
-        save_model(llama(), tmp_path / "out")
+        save_model(model, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 

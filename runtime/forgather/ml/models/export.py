@@ -54,6 +54,23 @@ def package_files(model: nn.Module) -> tuple[str, dict[str, Path]]:
     return path.stem, files
 
 
+def is_forgather_model(model: nn.Module) -> bool:
+    """Whether `model` is a ForgatherCausalLM, whichever copy of hf_causal.py defined it (the one in
+    forgather, a build's model/ package, or transformers' remote-code cache)."""
+    return any(cls.__name__ == "ForgatherCausalLM" and hasattr(cls, "construct_model") for cls in type(model).__mro__)
+
+
+def is_exportable(model: nn.Module) -> bool:
+    """Whether `save_model` can write `model`: a ForgatherCausalLM whose class lives in a model package."""
+    if not is_forgather_model(model):
+        return False
+    try:
+        package_files(model)
+    except ExportError:
+        return False
+    return True
+
+
 def _check_json(config) -> None:
     for key, value in config.to_diff_dict().items():
         try:
