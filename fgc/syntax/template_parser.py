@@ -144,8 +144,12 @@ def _cut_comment(text: str, start: int, jinja: bool) -> int:
     jinja: the text is a Jinja body, where a quote starts a string anywhere; otherwise it is
     YAML, where a quote starts a quoted scalar only after whitespace or `[{,:-`.
     """
-    if " ##" not in text and "\t##" not in text:
+    first = _first_marker(text, start)
+    if first < 0:
         return -1
+    head = text[start:first]
+    if "'" not in head and '"' not in head and "{" not in head:
+        return first + 1  # nothing before it could hide it
     quote = ""
     i, n = start, len(text)
     while i < n:
@@ -172,6 +176,15 @@ def _cut_comment(text: str, start: int, jinja: bool) -> int:
                 continue
         i += 1
     return -1
+
+
+def _first_marker(text: str, start: int) -> int:
+    """Index of the whitespace before the first ` ##` / `\t##` in text[start:], or -1."""
+    a = text.find(" ##", start)
+    b = text.find("\t##", start)
+    if a < 0:
+        return b
+    return a if b < 0 else min(a, b)
 
 
 class _Builder(Transformer):
@@ -216,9 +229,30 @@ class _Builder(Transformer):
         return Comment(_CTX.span(line, indent + 1, line, len(text) + 1), text[indent + 2 :])
 
     @v_args(inline=True)
-    def blank(self, tok: Token) -> BlankLine:
-        text, line, _ = _line_parts(tok)
-        return BlankLine(_CTX.span(line, 1, line, len(text) + 1), text)
+    def lines(self, tok: Token) -> list[Item]:
+        """A run of text lines (their Jinja pieces close on their line): one item per line."""
+        ctx = _CTX
+        file, line = ctx.file, tok.line + ctx.offset
+        out: list[Item] = []
+        for text in tok.value[:-1].split("\n"):
+            indent = len(text) - len(text.lstrip(" \t"))
+            if indent == len(text):
+                out.append(BlankLine(Span(file, line, 1, line, len(text) + 1), text))
+            else:
+                comment = None
+                if "##" in text:
+                    cut = _cut_comment(text, 0, jinja=False)
+                    if cut >= 0:
+                        comment = TrailingComment(Span(file, line, cut + 1, line, len(text) + 1), text[cut + 2 :])
+                        text = text[:cut].rstrip(" \t")
+                span = Span(file, line, indent + 1, line, len(text) + 1)
+                if "{" in text:
+                    parts = _split_parts_one_line(text, line, file)
+                else:
+                    parts = [LiteralText(span, text)]
+                out.append(TextLine(span, text, parts, comment))
+            line += 1
+        return out
 
     @v_args(inline=True)
     def bad(self, tok: Token) -> BadLine:
@@ -270,7 +304,7 @@ class _Builder(Transformer):
 
     def toml_block(self, children: list) -> TomlBlock:
         ctx = _CTX
-        tok, items = children[0], children[1:]
+        tok, items = children[0], _flatten(children[1:])
         text, line, indent = _line_parts(tok)
         m = _HEADER.match(text)
         name, bangs = m.group(2), m.group(3)
@@ -292,7 +326,7 @@ class _Builder(Transformer):
         return TomlBlock(span, name, name_span, bool(bangs), indent, header_span, items, comment)
 
     def chunk(self, items: list) -> list:
-        return items
+        return _flatten(items)
 
     @v_args(inline=True)
     def split(self, tok: Token) -> tuple[str, Span, Span]:
@@ -309,6 +343,19 @@ class _Builder(Transformer):
         return children
 
 
+def _flatten(items: list) -> list:
+    """Items with the runs of text lines (lists) spliced in."""
+    if not any(type(i) is list for i in items):
+        return items
+    out: list = []
+    for i in items:
+        if type(i) is list:
+            out.extend(i)
+        else:
+            out.append(i)
+    return out
+
+
 def _position(text: str, index: int, line: int) -> tuple[int, int]:
     """(line, col) of text[index] when text starts at column 1 of `line`."""
     nl = text.count("\n", 0, index)
@@ -318,6 +365,8 @@ def _position(text: str, index: int, line: int) -> tuple[int, int]:
 
 
 def _split_parts(text: str, line: int, ctx: _Context) -> list[Part]:
+    if "\n" not in text:
+        return _split_parts_one_line(text, line + ctx.offset, ctx.file)
     parts: list[Part] = []
     pos = 0
     for m in _PIECE.finditer(text):
@@ -335,9 +384,9 @@ def _split_parts(text: str, line: int, ctx: _Context) -> list[Part]:
         body = text[b0:b1]
         sl, sc = _position(text, m.start(), line)
         el, ec = _position(text, m.end(), line)
-        bl, bc = _position(text, b0 + (len(body) - len(body.lstrip())), line)
-        stripped_end = b0 + len(body.rstrip())
-        bel, bec = _position(text, max(stripped_end, b0), line)
+        lead = b0 + (len(body) - len(body.lstrip()))
+        bl, bc = _position(text, lead, line)
+        bel, bec = _position(text, max(b0 + len(body.rstrip()), lead), line)
         piece = JinjaPiece(ctx.span(sl, sc, el, ec), _KINDS[opener], body, ctx.span(bl, bc, bel, bec), strip_left, strip_right)
         parts.append(piece)
         if sl != el and opener != "{#" and _OPENER.search(body):
@@ -353,6 +402,31 @@ def _split_parts(text: str, line: int, ctx: _Context) -> list[Part]:
         pos = m.end()
     if pos < len(text):
         parts.append(_literal(text, pos, len(text), line, ctx))
+    return parts
+
+
+def _split_parts_one_line(text: str, line: int, file: str) -> list[Part]:
+    """_split_parts for a text on one line (the usual case): columns are indexes + 1."""
+    parts: list[Part] = []
+    pos = 0
+    for m in _PIECE.finditer(text):
+        start, end = m.span()
+        if start > pos:
+            parts.append(LiteralText(Span(file, line, pos + 1, line, start + 1), text[pos:start]))
+        opener = text[start : start + 2]
+        b0, b1 = start + 2, end - 2
+        strip_left = text[b0] if b0 < b1 and text[b0] in "-+" else ""
+        b0 += len(strip_left)
+        strip_right = text[b1 - 1] if b1 > b0 and text[b1 - 1] in "-+" and not (opener == "{{" and text[b1 - 1] == "+") else ""
+        b1 -= len(strip_right)
+        body = text[b0:b1]
+        inner = body.strip()
+        lead = b0 + (body.find(inner[0]) if inner else len(body))
+        body_span = Span(file, line, lead + 1, line, lead + len(inner) + 1)
+        parts.append(JinjaPiece(Span(file, line, start + 1, line, end + 1), _KINDS[opener], body, body_span, strip_left, strip_right))
+        pos = end
+    if pos < len(text):
+        parts.append(LiteralText(Span(file, line, pos + 1, line, len(text) + 1), text[pos:]))
     return parts
 
 
