@@ -14,9 +14,9 @@ Per step t of a parameter p with gradient g (arithmetic in float32 for 16-bit pa
     with beta1: m <- beta1 m + (1 - beta1) u;  u = m
     p <- p - wd * lr_t * p - u
 
-The arithmetic avoids the reference's temporaries: row and column means come from
-`vector_norm` reductions (no g^2 tensor), and the clipping and learning-rate factors are one
-scalar applied in the final `addcmul_`; nothing waits on the host.
+The arithmetic avoids the reference's temporaries: one full-size buffer holds g^2 for the row
+and column statistics and is then overwritten by the update, and the clipping and learning-rate
+factors are one scalar applied in the final `addcmul_`; nothing waits on the host.
 """
 
 from __future__ import annotations
@@ -140,13 +140,11 @@ class Adafactor(OptimizerBase):
 
         if factored:
             row, col = state["exp_avg_sq_row"], state["exp_avg_sq_col"]
-            # mean over a dim of g^2 + eps1, as squared norms: no g^2 temporary
-            row_mean = torch.linalg.vector_norm(grad, dim=-1).square_().div_(grad.shape[-1]).add_(eps1)
-            col_mean = torch.linalg.vector_norm(grad, dim=-2).square_().div_(grad.shape[-2]).add_(eps1)
-            row.lerp_(row_mean, 1.0 - beta2t)
-            col.lerp_(col_mean, 1.0 - beta2t)
+            update = torch.square(grad)  # one full-size buffer: g^2 for the statistics, then u
+            row.lerp_(update.mean(dim=-1).add_(eps1), 1.0 - beta2t)
+            col.lerp_(update.mean(dim=-2).add_(eps1), 1.0 - beta2t)
             row_factor = (row / row.mean(dim=-1, keepdim=True)).rsqrt_().unsqueeze(-1)
-            update = grad * row_factor
+            torch.mul(grad, row_factor, out=update)
             update.mul_(col.rsqrt().unsqueeze(-2))
         else:
             v = state["exp_avg_sq"]
