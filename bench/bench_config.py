@@ -5,8 +5,8 @@
 Times `fgc.syntax.config_parser.parse_config` (lexer + LALR parse + AST with mapped spans +
 scalar typing and 1.1 warnings) against `yaml.load` with PyYAML's pure-Python SafeLoader and,
 where available, libyaml's CSafeLoader, each with constructors for the Forgather tags (as the
-reference's loader has), on one generated Forgather-style document. Prints the best of
-`--repeat` runs and the ratios. (The full front-end benchmark, templates included, is
+reference's loader has), on one generated Forgather-style document. Prints the best CPU time
+of `--repeat` runs and the ratios. (The full front-end benchmark, templates included, is
 bench/bench_frontend.py.)
 """
 
@@ -87,11 +87,12 @@ except AttributeError:  # PyYAML without libyaml
 
 
 def best_time(fn, repeat: int) -> float:
+    """Best CPU time (process_time: steadier than wall time on a shared machine) of `repeat` runs."""
     best = float("inf")
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         fn()
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.process_time() - t0)
     return best
 
 

@@ -27,6 +27,7 @@ from ..diagnostics import Diagnostic, Related, Severity, did_you_mean
 from ..sourcemap import SourceMap
 from . import config_codes as C
 from .config_ast import FORGATHER_TAGS, ScalarStyle, Tag
+from .config_spans import SpanMapper
 from .scalars import STANDARD_TAGS, UNSUPPORTED_STANDARD_TAGS
 
 
@@ -127,12 +128,12 @@ def describe_char(ch: str) -> str:
 class ConfigLexer:
     """Tokenizes one rendered YAML document. Use `tokenize(text, source_map)`."""
 
-    def __init__(self, text: str, source_map: SourceMap) -> None:
+    def __init__(self, text: str, source_map: SourceMap | SpanMapper) -> None:
         if "\r" in text:  # CRLF line ends; a lone CR counts as a blank (keeps line numbers)
             text = text.replace("\r\n", "\n").replace("\r", " ")
         self.text = text
         self.n = len(text)
-        self.sm = source_map
+        self.sm = source_map if isinstance(source_map, SpanMapper) else SpanMapper(source_map)
         self.pos = 0
         self.line = 1
         self.line_start = 0
@@ -1023,7 +1024,7 @@ def _short(text: str, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def tokenize(text: str, source_map: SourceMap) -> tuple[list[Tok], list[Diagnostic], bool]:
+def tokenize(text: str, source_map: SourceMap | SpanMapper) -> tuple[list[Tok], list[Diagnostic], bool]:
     """Tokens, diagnostics, and whether a structural (fatal) error cut the stream short."""
     lexer = ConfigLexer(text, source_map)
     tokens = lexer.tokenize()

@@ -17,7 +17,6 @@ import threading
 from typing import Any
 
 from lark import Lark, Transformer
-from lark.exceptions import UnexpectedInput, UnexpectedToken
 from lark.lexer import Lexer
 
 from ..diagnostics import Diagnostic, Related, Severity, sort_key
@@ -25,6 +24,7 @@ from ..resources import grammar_path
 from ..sourcemap import SourceMap
 from . import config_codes as C
 from . import config_lexer as L
+from .config_spans import SpanMapper
 from .config_ast import (
     Alias,
     Anchor,
@@ -46,7 +46,7 @@ Built = tuple[Node, int, int, int, int]
 
 
 class _TokenFeed(Lexer):
-    """Hands Lark the token list that ConfigLexer already produced."""
+    """Placeholder lexer for Lark's grammar compilation: tokens come from ConfigLexer."""
 
     __future_interface__ = 2
 
@@ -63,7 +63,7 @@ class _Builder(Transformer):
     Per-parse state (`sm`, `diagnostics`) is set by `parse_config` under a lock.
     """
 
-    sm: SourceMap
+    sm: SpanMapper
     diagnostics: list[Diagnostic]
 
     def _span(self, sl: int, sc: int, el: int, ec: int):
@@ -178,10 +178,19 @@ class _Builder(Transformer):
     # -- block collections --------------------------------------------------------------------
 
     def block_mapping(self, children: list) -> Built:
-        entries = [c[0] for c in children]
-        first, last = children[0], children[-1]
+        pairs = children[0]
+        first, last = pairs[0], pairs[-1]
         sl, sc, el, ec = first[1], first[2], last[3], last[4]
-        return (Mapping(self._span(sl, sc, el, ec), entries), sl, sc, el, ec)
+        return (Mapping(self._span(sl, sc, el, ec), [p[0] for p in pairs]), sl, sc, el, ec)
+
+    def block_pairs(self, children: list) -> list:
+        """A growing list: [item] for the first, then the list with one more item appended."""
+        if len(children) == 1:
+            return children
+        children[0].append(children[1])
+        return children[0]
+
+    block_items = flow_seq_items = flow_map_items = block_pairs
 
     def block_pair(self, children: list) -> tuple[Entry, int, int, int, int]:
         key, colon, value = children
@@ -195,10 +204,10 @@ class _Builder(Transformer):
         return (Entry(key[0], value[0], self._span(sl, sc, el, ec)), sl, sc, el, ec)
 
     def block_sequence(self, children: list) -> Built:
-        items = [c[0] for c in children]
-        first, last = children[0], children[-1]
+        items = children[0]
+        first, last = items[0], items[-1]
         sl, sc, el, ec = first[1], first[2], last[3], last[4]
-        return (Sequence(self._span(sl, sc, el, ec), items), sl, sc, el, ec)
+        return (Sequence(self._span(sl, sc, el, ec), [i[0] for i in items]), sl, sc, el, ec)
 
     def block_item(self, children: list) -> Built:
         dash, node = children
@@ -210,13 +219,13 @@ class _Builder(Transformer):
 
     def flow_sequence(self, children: list) -> Built:
         open_, close = children[0], children[-1]
-        items = [c[0] for c in children[1:-1] if c is not None]
+        items = [c[0] for c in children[1]] if len(children) == 3 else []
         sl, sc, el, ec = open_.line, open_.column, close.end_line, close.end_column
         return (Sequence(self._span(sl, sc, el, ec), items, flow=True), sl, sc, el, ec)
 
     def flow_mapping(self, children: list) -> Built:
         open_, close = children[0], children[-1]
-        entries = [c[0] for c in children[1:-1] if c is not None]
+        entries = [c[0] for c in children[1]] if len(children) == 3 else []
         sl, sc, el, ec = open_.line, open_.column, close.end_line, close.end_column
         return (Mapping(self._span(sl, sc, el, ec), entries, flow=True), sl, sc, el, ec)
 
@@ -236,86 +245,164 @@ class _Builder(Transformer):
 _WARN_START = frozenset("0123456789+-.=yYnNoO")
 
 _BUILDER = _Builder()
-_PARSER: Lark | None = None
+_DRIVER: "_Driver | None" = None
 _LOCK = threading.Lock()
 
 
-def _parser() -> Lark:
-    global _PARSER
-    if _PARSER is None:
-        _PARSER = Lark(
+class _SyntaxError(Exception):
+    def __init__(self, index: int, expected: set[str]) -> None:
+        self.index = index
+        self.expected = expected
+
+
+class _Driver:
+    """The LALR loop, over the tables Lark computes from grammar/config.lark.
+
+    Lark's own loop finds reductions through Rule objects and nonterminal names that are lark
+    Tokens (compared in Python); this driver turns the tables into plain dicts once and calls
+    Lark's rule callbacks (which filter the children and call `_Builder`) directly. It also
+    does the error recovery: after a syntax error it closes every open collection.
+    """
+
+    def __init__(self, lark: Lark) -> None:
+        from lark.parsers.lalr_analysis import Shift
+
+        inner = lark.parser.parser.parser
+        table = inner.parse_table
+        self.start = table.start_states["start"]
+        self.end = table.end_states["start"]
+        self.states: dict[Any, dict[str, tuple[bool, Any]]] = {}
+        for state, actions in table.states.items():
+            row = {}
+            for name, (action, arg) in actions.items():
+                if action is Shift:
+                    row[str(name)] = (True, arg)
+                else:
+                    row[str(name)] = (False, (len(arg.expansion), str(arg.origin.name), inner.callbacks[arg]))
+            self.states[state] = row
+
+    def _feed(self, ss: list, vs: list, tok: Any) -> tuple[bool, Any]:
+        """Shift one token (after any reductions); (True, result) once the input is accepted."""
+        states = self.states
+        ttype = tok.type
+        while True:
+            act = states[ss[-1]].get(ttype)
+            if act is None:
+                raise _SyntaxError(-1, {k for k in states[ss[-1]] if k.isupper()})
+            shift, arg = act
+            if shift:
+                ss.append(arg)
+                vs.append(tok)
+                return False, None
+            size, origin, callback = arg
+            if size:
+                children = vs[-size:]
+                del vs[-size:]
+                del ss[-size:]
+            else:
+                children = []
+            value = callback(children)
+            ss.append(states[ss[-1]][origin][1])
+            vs.append(value)
+            if ttype == "$END" and ss[-1] == self.end:
+                return True, value
+
+    def _accepts(self, ss: list, ttype: str) -> bool:
+        """Whether `ttype` can come next (reductions simulated on the states only)."""
+        states = self.states
+        ss = list(ss)
+        while True:
+            act = states[ss[-1]].get(ttype)
+            if act is None:
+                return False
+            shift, arg = act
+            if shift:
+                return True
+            size, origin, _ = arg
+            if size:
+                del ss[-size:]
+            ss.append(states[ss[-1]][origin][1])
+            if ttype == "$END" and ss[-1] == self.end:
+                return True
+
+    def parse(self, tokens: list[L.Tok]) -> tuple[Any, _SyntaxError | None]:
+        """The parse result, and the first syntax error (then the result is what came before)."""
+        ss: list = [self.start]
+        vs: list = []
+        feed = self._feed
+        for i, tok in enumerate(tokens):
+            try:
+                feed(ss, vs, tok)
+            except _SyntaxError as e:
+                e.index = i
+                return self._close(ss, vs, tok), e
+        end = L.Tok("$END", None, 1, 1, 1, 1, 0, 0)
+        if tokens:
+            last = tokens[-1]
+            end = L.Tok("$END", None, last.end_line, last.end_column, last.end_line, last.end_column,
+                        last.end_pos, last.end_pos)
+        try:
+            return feed(ss, vs, end)[1], None
+        except _SyntaxError as e:
+            e.index = len(tokens)
+            return self._close(ss, vs, end), e
+
+    def _close(self, ss: list, vs: list, at: L.Tok) -> Any:
+        """Finish the parse where it stopped by closing every open collection."""
+        for _ in range(len(ss) + 2):
+            if self._accepts(ss, "$END"):
+                return self._feed(ss, vs, L.Tok("$END", None, at.line, at.column, at.line, at.column,
+                                               at.start_pos, at.start_pos))[1]
+            for kind in _CLOSERS:
+                if self._accepts(ss, kind):
+                    self._feed(ss, vs, L.Tok(kind, None, at.line, at.column, at.line, at.column,
+                                            at.start_pos, at.start_pos))
+                    break
+            else:
+                return None
+        return None
+
+
+_CLOSERS = (L.BLOCK_END, L.FSEQ_END, L.FMAP_END)
+
+
+def _driver() -> _Driver:
+    global _DRIVER
+    if _DRIVER is None:
+        lark = Lark(
             grammar_path("config.lark").read_text(encoding="utf-8"),
             parser="lalr",
             lexer=_TokenFeed,
             transformer=_BUILDER,
             maybe_placeholders=True,
         )
-    return _PARSER
+        _DRIVER = _Driver(lark)
+    return _DRIVER
 
 
 def parse_config(text: str, source_map: SourceMap) -> tuple[Document | None, list[Diagnostic]]:
     """Parse rendered YAML into the config AST; positions map through `source_map`.
 
-    Returns the document (None only when nothing could be built) and the diagnostics, sorted
-    by position. Never raises for bad input.
+    Returns the document (its root is None for an empty document, or when nothing could be
+    built) and the diagnostics, sorted by position. Never raises for bad input.
     """
-    tokens, diagnostics, fatal = L.tokenize(text, source_map)
+    spans = SpanMapper(source_map)
+    tokens, diagnostics, fatal = L.tokenize(text, spans)
+    driver = _driver()
     with _LOCK:
-        _BUILDER.sm = source_map
+        _BUILDER.sm = spans
         _BUILDER.diagnostics = diagnostics
         try:
-            root = _parse_tokens(tokens, diagnostics, report=not fatal, source_map=source_map)
+            root, error = driver.parse(tokens)
         finally:
             del _BUILDER.sm, _BUILDER.diagnostics
+    if error is not None and not fatal:  # after a lexer error the stream was cut short on purpose
+        diagnostics.append(_syntax_error(tokens, error.index, error.expected, source_map))
     lines = text.split("\n")
     span = source_map.to_span(1, 1, len(lines), len(lines[-1]) + 1)
     document = Document(root[0] if root else None, span)
     diagnostics.sort(key=sort_key)
     return document, diagnostics
-
-
-def _parse_tokens(tokens: list[L.Tok], diagnostics: list[Diagnostic], report: bool,
-                  source_map: SourceMap) -> Built | None:
-    first_error: list[UnexpectedToken] = []
-    recovered: list[Any] = []
-
-    def on_error(e: UnexpectedInput) -> bool:
-        if not isinstance(e, UnexpectedToken):
-            return False
-        if not first_error:
-            first_error.append(e)
-            if report:
-                diagnostics.append(_syntax_error(e, tokens, source_map))
-        recovered.append(_close(e))
-        return False
-
-    try:
-        return _parser().parse(tokens, on_error=on_error)
-    except UnexpectedInput:
-        return recovered[-1] if recovered else None
-
-
-_CLOSERS = (L.BLOCK_END, L.FSEQ_END, L.FMAP_END)
-
-
-def _close(e: UnexpectedToken) -> Any:
-    """Finish the parse at the point of error by closing every open collection."""
-    ip = e.interactive_parser
-    at = e.token if e.token.type != "$END" else None
-    line = getattr(e.token, "line", 1) or 1
-    col = getattr(e.token, "column", 1) or 1
-    pos = getattr(e.token, "start_pos", 0) or 0
-    for _ in range(10_000):
-        accepts = ip.accepts()
-        if "$END" in accepts:
-            return ip.feed_eof(at)
-        for kind in _CLOSERS:
-            if kind in accepts:
-                ip.feed_token(L.Tok(kind, None, line, col, line, col, pos, pos))
-                break
-        else:
-            return None
-    return None
 
 
 # -- syntax error messages --------------------------------------------------------------------
@@ -378,11 +465,10 @@ def _open_flow(tokens: list[L.Tok], upto: int) -> str | None:
     return stack[-1] if stack else None
 
 
-def _syntax_error(e: UnexpectedToken, tokens: list[L.Tok], sm: SourceMap) -> Diagnostic:
-    tok = e.token
-    expected = e.expected or set()
+def _syntax_error(tokens: list[L.Tok], index: int, expected: set[str], sm: SourceMap) -> Diagnostic:
+    """The diagnostic for a token the grammar does not accept: what was found, what was expected."""
+    tok = tokens[index] if index < len(tokens) else L.Tok("$END", None, 1, 1, 1, 1, 0, 0)
     found = _describe(tok, tokens)
-    index = _index(tok, tokens) if tok.type != "$END" else len(tokens)
     if tok.type == "$END":
         last = tokens[-1] if tokens else None
         line, col = (last.end_line, last.end_column) if last else (1, 1)
