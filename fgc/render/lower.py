@@ -123,6 +123,9 @@ def _text(item: TextLine, state: _State) -> str:
     marker = state.mark(item.span.line)
     if not marker:
         return text
+    if len(item.parts) == 1 and type(item.parts[0]) is LiteralText:  # plain text: the usual line
+        end = len(text.rstrip())
+        return text[:end] + marker + text[end:]
     parts = [p for p in item.parts if not (isinstance(p, LiteralText) and not p.text.strip())]
     if not parts:
         return text
