@@ -375,6 +375,7 @@ def _driver() -> _Driver:
             lexer=_TokenFeed,
             transformer=_BUILDER,
             maybe_placeholders=True,
+            cache=True,  # Lark keeps the table analysis in a temp file keyed by the grammar's hash
         )
         _DRIVER = _Driver(lark)
     return _DRIVER
