@@ -148,7 +148,7 @@ class ConfigLexer:
         self.keys: dict[int, _Key] = {}  # flow level -> possible simple key
         self.allow_key = True
         self.at_line_start = True
-        self.document_started = False  # `---` seen or content seen
+        self.document_started = False  # `---` seen
         self.document_ended = False  # `...` seen
 
     # ----------------------------------------------------------------------------------------
@@ -490,7 +490,9 @@ class ConfigLexer:
                 self._push_indent(col, "iseq")
                 self.tokens.append(self._point(BSEQ_START, line, col, pos))
             else:
-                self._bad_indentation("sequence entry", col)
+                self._fail(C.INDENTATION, "bad indentation of a sequence entry: a `- ` entry cannot follow "
+                           "mapping entries at the same indentation",
+                           hint="put the sequence under a key (`key:` then `- item` lines)")
         self.allow_key = True
         self.keys.pop(len(self.flows), None)
         self.pos += 1
