@@ -42,10 +42,11 @@ def causal_lm_loss(
 ) -> torch.Tensor:
     """Next-token cross-entropy: position t predicts labels[t + 1]; -100 is ignored. The mean over
     counted tokens, or their sum / `num_items_in_batch` (token-weighted gradient accumulation)."""
-    logits = logits[:, :-1].float()  # (B, T-1, V)
-    labels = labels[:, 1:].to(logits.device)  # (B, T-1)
+    # Shift the labels, not the logits: a slice of the logits would be copied by the reshape.
+    labels = F.pad(labels.to(logits.device), (0, 1), value=-100)[:, 1:]  # (B, T): labels[t + 1], -100 last
+    logits = logits.float()  # (B, T, V)
     reduction = "mean" if num_items_in_batch is None else "sum"
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction=reduction)
+    loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction=reduction)
     return loss if num_items_in_batch is None else loss / num_items_in_batch
 
 
