@@ -259,3 +259,10 @@ def test_accepts_huggingface_training_arguments(tmp_path):
     assert isinstance(trainer.args, TrainingArguments) and trainer.args.max_steps == 3
     trainer.train()
     assert trainer.state.global_step == 3
+
+
+def test_kv_cache_is_off_in_training_as_in_transformers_trainer(tmp_path):
+    model = tiny_llama(64)
+    assert model.config.use_cache is True
+    trainer_for(tmp_path, model)
+    assert model.config.use_cache is False

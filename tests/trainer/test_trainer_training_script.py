@@ -91,3 +91,82 @@ def test_plot_losses(tmp_path):
                {"train_runtime": 1.0, "step": 2}]
     assert plot_losses(history, tmp_path / "a.png").read_bytes().startswith(PNG)
     assert plot_losses([], tmp_path / "empty.png").read_bytes().startswith(PNG)
+
+
+# A model package as `fgc compile` emits it (build/model/): generated modeling.py over the
+# portable blocks of forgather.ml.models. Written by hand here, for a tiny pre-LN transformer.
+MODELING = '''
+from functools import partial
+from .hf_causal import ForgatherCausalLMConfig, ForgatherCausalLM
+from .attention import CausalSelfAttention
+from .causal_lm import CausalLM
+from .feedforward import MLP
+from .input_encoder import InputEncoder
+from .layer_stack import LayerStack
+from .layers import PreLNLayer
+from .norms import LayerNorm
+from .output_head import OutputHead
+from .sinusoidal_pe import SinusoidalPE
+
+
+def construct_model(*, vocab_size=64, hidden_size=32, num_hidden_layers=2):
+    return partial(
+        CausalLM,
+        input_encoder_factory=partial(InputEncoder, d_model=hidden_size, vocab_size=vocab_size),
+        positional_encoder_factory=partial(SinusoidalPE, d_model=hidden_size),
+        attention_factory=partial(CausalSelfAttention, d_model=hidden_size, num_heads=4),
+        feedforward_factory=partial(MLP, d_model=hidden_size, d_feedforward=64),
+        norm_factory=partial(LayerNorm, d_model=hidden_size),
+        layer_factory=partial(PreLNLayer),
+        layer_stack_factory=partial(LayerStack, num_layers=num_hidden_layers),
+        output_head_factory=partial(OutputHead, d_model=hidden_size, vocab_size=vocab_size),
+    )()
+
+
+class DynamicCausalLMConfig(ForgatherCausalLMConfig):
+    model_type = "forgather-dynamic"
+
+
+class DynamicCausalLMForCausalLM(ForgatherCausalLM):
+    config_class = DynamicCausalLMConfig
+    construct_model = staticmethod(construct_model)
+'''
+
+
+def test_forgather_models_are_exported_stand_alone(tmp_path, tok, train_blocks, monkeypatch):
+    import importlib
+
+    from forgather.ml.models.package import write_model_package
+
+    write_model_package(tmp_path / "fg_export_pkg" / "model", MODELING)
+    (tmp_path / "fg_export_pkg" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    modeling = importlib.import_module("fg_export_pkg.model.modeling")
+    model = modeling.DynamicCausalLMForCausalLM(modeling.DynamicCausalLMConfig(vocab_size=len(tok)))
+    out = tmp_path / "run"
+    args = TrainingArguments(output_dir=str(out), max_steps=2, per_device_train_batch_size=4,
+                             save_strategy="no", disable_tqdm=True)
+    trainer = Trainer(model, args, data_collator=DataCollatorForCausalLM(tok),
+                      train_dataset=Subset(train_blocks, 8), processing_class=tok)
+    TrainingScript(trainer, build_dir=None, do_plot=False).run()
+    assert json.loads((out / "config.json").read_text())["auto_map"]["AutoModelForCausalLM"] == (
+        "modeling.DynamicCausalLMForCausalLM")
+    assert (out / "modeling.py").is_file() and (out / "tokenizer.json").is_file()
+    reloaded = AutoModelForCausalLM.from_pretrained(out, trust_remote_code=True)
+    assert params_equal(reloaded, trainer.model) == []
+
+
+def test_in_process_forgather_models_fall_back_to_save_pretrained(tmp_path, caplog):
+    from forgather.ml.models.dynamic import DynamicCausalLM
+
+    model = DynamicCausalLM(lambda **kw: modeling_free_core(), hidden_size=8)
+    trainer = Trainer(model, TrainingArguments(output_dir=str(tmp_path), disable_tqdm=True))
+    trainer.save_model()
+    assert "cannot export" in caplog.text
+    assert (tmp_path / "config.json").is_file() and (tmp_path / "model.safetensors").is_file()
+
+
+def modeling_free_core():
+    import torch
+
+    return torch.nn.Linear(8, 8)

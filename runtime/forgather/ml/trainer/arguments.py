@@ -73,6 +73,7 @@ class TrainingArguments:
     torch_compile_backend: str | None = None
     torch_compile_mode: str | None = None
     gradient_checkpointing: bool = False
+    use_cache: bool = False
     use_cpu: bool = False
     # data
     dataloader_num_workers: int = 0

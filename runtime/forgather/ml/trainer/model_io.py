@@ -46,11 +46,20 @@ def save_model_files(
     output_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-model-", dir=output_dir))
     try:
-        exporter = forgather_exporter()
-        if exporter is not None and is_forgather_model(model):
-            source = tmp / "export"
-            exporter(model, source, tokenizer)
-        else:
+        exporter = forgather_exporter() if is_forgather_model(model) else None
+        source = tmp / "export"
+        if exporter is not None:
+            try:
+                exporter(model, source, tokenizer)
+            except Exception as e:
+                if type(e).__name__ != "ExportError":
+                    raise
+                # e.g. a model built in process (no model package to copy): weights + config only.
+                logger.warning("cannot export %s stand-alone (%s); saving it with save_pretrained",
+                               type(model).__name__, e)
+                shutil.rmtree(source, ignore_errors=True)
+                exporter = None
+        if exporter is None:
             source = tmp
             if hasattr(model, "save_pretrained"):
                 model.save_pretrained(tmp)

@@ -63,6 +63,10 @@ class Trainer(BaseTrainer):
         self.device = self.args.device
         self.model.to(self.device)
         self.precision = MixedPrecision(self.device, bf16=self.args.bf16, fp16=self.args.fp16)
+        if hasattr(getattr(self.model, "config", None), "use_cache"):
+            # As transformers.Trainer: no KV cache in training (HF models then also derive
+            # per-document attention masks from restarting position ids).
+            self.model.config.use_cache = self.args.use_cache
         if self.args.gradient_checkpointing:
             # transformers v5 renamed gradient_checkpointing_enable to activation_checkpointing_enable
             enable = getattr(self.model, "activation_checkpointing_enable", None) or getattr(
