@@ -72,10 +72,11 @@ class SourceMap:
         prefix = _common_prefix(rendered_body, source_body)
         if index <= prefix:
             return s_lead + index + 1
-        suffix = _common_suffix(rendered_body[prefix:], source_body[prefix:])
         from_end = len(rendered_body) - index
-        if suffix and from_end <= suffix:
-            return s_lead + len(source_body) - from_end + 1
+        for code in _without_comment(source_body, prefix):
+            suffix = _common_suffix(rendered_body[prefix:], code[prefix:])
+            if suffix:
+                return s_lead + len(code) - from_end + 1 if from_end <= suffix else s_lead + prefix + 1
         return s_lead + prefix + 1
 
     def _nearest(self, line: int) -> tuple[int, Origin] | None:
@@ -120,3 +121,15 @@ def _common_suffix(a: str, b: str) -> int:
     while i < n and a[-1 - i] == b[-1 - i]:
         i += 1
     return i
+
+
+def _without_comment(source: str, start: int):
+    """The source line, then the line without a trailing ` ##` comment (cut before rendering),
+    trying the cut points from the right."""
+    yield source
+    i = len(source)
+    while True:
+        i = max(source.rfind(" ##", start, i), source.rfind("\t##", start, i))
+        if i < 0:
+            return
+        yield source[:i].rstrip(" \t")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from typing import Iterator
 
 from lark import Lark, Token, Transformer, v_args
@@ -130,6 +131,7 @@ class _Context:
 
 
 _CTX: _Context | None = None  # set for the duration of one parse (the parser is shared)
+_LOCK = threading.Lock()  # one parse at a time per process (the language server has threads)
 
 
 def _line_parts(tok: Token) -> tuple[str, int, int]:
@@ -466,11 +468,12 @@ def parse_template(
     source = text if trailing_newline else text + "\n"
     ctx = _Context(file, line_offset)
     parser = _parser()
-    _CTX = ctx
-    try:
-        children = parser.parse(source)
-    finally:
-        _CTX = None
+    with _LOCK:
+        _CTX = ctx
+        try:
+            children = parser.parse(source)
+        finally:
+            _CTX = None
     total_lines = source.count("\n")
 
     chunks: list[Chunk] = []
