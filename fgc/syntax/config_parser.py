@@ -408,17 +408,6 @@ def parse_config(text: str, source_map: SourceMap) -> tuple[Document | None, lis
 
 # -- syntax error messages --------------------------------------------------------------------
 
-_EXPECTED_NAMES = {
-    L.VALUE: "`:`",
-    L.ENTRY: "`- ` (a sequence entry)",
-    L.COMMA: "`,`",
-    L.FSEQ_END: "`]`",
-    L.FMAP_END: "`}`",
-    L.KEY: "a mapping key",
-    L.BLOCK_END: "less indentation",
-}
-
-
 def _describe(tok: Any, tokens: list[L.Tok]) -> str:
     t = tok.type
     if t == "$END":
@@ -455,15 +444,34 @@ def _index(tok: Any, tokens: list[L.Tok]) -> int:
     return -1
 
 
-def _open_flow(tokens: list[L.Tok], upto: int) -> str | None:
-    """FSEQ_START or FMAP_START of the innermost flow collection open before tokens[upto]."""
+_OPENERS = {L.FSEQ_START: "flow sequence", L.FMAP_START: "flow mapping",
+            L.BMAP_START: "mapping", L.BSEQ_START: "sequence"}
+_ENDS = frozenset({L.FSEQ_END, L.FMAP_END, L.BLOCK_END})
+
+
+def _context(tokens: list[L.Tok], upto: int) -> str:
+    """The innermost collection open before tokens[upto]: "flow sequence", ..., or "document"."""
     stack: list[str] = []
     for t in tokens[:upto]:
-        if t.type in (L.FSEQ_START, L.FMAP_START):
-            stack.append(t.type)
-        elif t.type in (L.FSEQ_END, L.FMAP_END) and stack:
+        if t.type in _OPENERS:
+            stack.append(_OPENERS[t.type])
+        elif t.type in _ENDS and stack:
             stack.pop()
-    return stack[-1] if stack else None
+    return stack[-1] if stack else "document"
+
+
+def _properties_before(tokens: list[L.Tok], index: int) -> set[str]:
+    """The kinds of the tags and anchors written right before tokens[index]."""
+    kinds = set()
+    i = index - 1
+    while i >= 0 and tokens[i].type in (L.TAG, L.ANCHOR):
+        kinds.add(tokens[i].type)
+        i -= 1
+    return kinds
+
+
+def _one_of(names: list[str]) -> str:
+    return " or ".join(names) if len(names) <= 2 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _syntax_error(tokens: list[L.Tok], index: int, expected: set[str], sm: SourceMap) -> Diagnostic:
@@ -486,20 +494,26 @@ def _syntax_error(tokens: list[L.Tok], index: int, expected: set[str], sm: Sourc
     if (previous is not None and previous.type == L.SCALAR and previous.style is ScalarStyle.PLAIN
             and tok.type in (L.KEY, L.VALUE) and " " in previous.value.strip()):
         hint = f"is a `,` missing before `{previous.value.rsplit(' ', 1)[1]}`?"
-    flow = _open_flow(tokens, index)
-    node_expected = {L.SCALAR, L.FSEQ_START, L.FMAP_START, L.TAG, L.ANCHOR, L.ALIAS} & expected
-    names = sorted({_EXPECTED_NAMES[t] for t in expected if t in _EXPECTED_NAMES})
-    if node_expected:
-        names.insert(0, "a value")
-    what = " or ".join(names) if len(names) <= 2 else ", ".join(names[:-1]) + " or " + names[-1]
+    # LALR merges states, so `expected` may name tokens of other contexts: phrase what is
+    # expected from the collection actually open at the error.
+    context = _context(tokens, index)
+    value = bool({L.SCALAR, L.FSEQ_START, L.FMAP_START, L.TAG, L.ANCHOR, L.ALIAS} & expected)
     if tok.type == L.ALIAS and L.ALIAS not in expected:
         message = f"found {found}: an alias cannot have a tag or an anchor"
-    elif flow == L.FSEQ_START and L.COMMA in expected:
-        message = f"found {found} in a flow sequence: expected `,` or `]`"
-    elif flow == L.FMAP_START and L.COMMA in expected:
-        message = f"found {found} in a flow mapping: expected `,` or `}}`"
-    elif tok.type in (L.BMAP_START, L.BSEQ_START):
-        message = f"bad indentation: found {found}, expected {what}"
+    elif tok.type in (L.TAG, L.ANCHOR) and tok.type in _properties_before(tokens, index):
+        what = "tag" if tok.type == L.TAG else "anchor"
+        message = f"found {found}: a node can have only one {what}"
+    elif context.startswith("flow"):
+        close = "`]`" if context == "flow sequence" else "`}`"
+        names = (["a value"] if value else []) + (["`,`"] if L.COMMA in expected else []) + [close]
+        message = f"found {found} in a {context}: expected {_one_of(names)}"
     else:
-        message = f"found {found}, expected {what}" if what else f"unexpected {found}"
+        names = ["a value"] if value else []
+        if context == "mapping" and L.KEY in expected:
+            names.append("the next key on a new line")
+        elif context == "sequence" and L.ENTRY in expected:
+            names.append("the next `- ` entry on a new line")
+        elif context == "document" and "$END" in expected:
+            names.append("the end of the document")
+        message = f"found {found}, expected {_one_of(names)}" if names else f"unexpected {found}"
     return Diagnostic(C.SYNTAX, Severity.ERROR, message, sm.to_span(line, col, end_line, end_col), hint=hint)
