@@ -188,9 +188,11 @@ class ConfigLexer:
         self._report(code, message, line, col, length, **kw)
         raise _Fatal
 
-    def _tok(self, type: str, value: Any, start: int, line: int, col: int, **kw) -> Tok:
+    def _tok(self, type: str, value: Any, start: int, line: int, col: int,
+             style: ScalarStyle | None = None, raw: str = "") -> Tok:
         """A token from text index `start` (at line/col) to the current position."""
-        return Tok(type, value, line, col + 1, self.line, self.col + 1, start, self.pos, **kw)
+        pos = self.pos
+        return Tok(type, value, line, col + 1, self.line, pos - self.line_start + 1, start, pos, style, raw)
 
     def _point(self, type: str, line: int, col: int, pos: int) -> Tok:
         return Tok(type, None, line, col + 1, line, col + 1, pos, pos)
@@ -209,7 +211,8 @@ class ConfigLexer:
                 if self.at_line_start:
                     self._line_start()
                     continue  # a document marker may have moved the position
-                self._drop_stale_keys()
+                if self.keys:
+                    self._drop_stale_keys()
                 self._fetch()
             self._stream_end()
         except _Fatal:
@@ -247,7 +250,7 @@ class ConfigLexer:
         self._close_all()
 
     def _close_all(self) -> None:
-        line, col, pos = self.line, self.col, self.pos
+        line, col, pos = self.line, self.pos - self.line_start, self.pos
         if self.tokens:
             last = self.tokens[-1]
             line, col, pos = last.end_line, last.end_column - 1, last.end_pos
@@ -359,9 +362,9 @@ class ConfigLexer:
 
     def _save_key(self) -> None:
         if self.allow_key:
-            level = len(self.flows)
-            required = not self.flows and self.col == self.indent
-            self.keys[level] = _Key(len(self.tokens), self.line, self.col, self.pos, required)
+            col = self.pos - self.line_start
+            required = not self.flows and col == self.indent
+            self.keys[len(self.flows)] = _Key(len(self.tokens), self.line, col, self.pos, required)
 
     def _drop_stale_keys(self, at_end: bool = False) -> None:
         if not self.keys:
@@ -472,7 +475,7 @@ class ConfigLexer:
         return i < 0 or tokens[i].type in _NODE_OPENERS
 
     def _block_entry(self) -> None:
-        line, col, pos = self.line, self.col, self.pos
+        line, col, pos = self.line, self.pos - self.line_start, self.pos
         if self.flows:
             self._fail(C.SYNTAX, "a block sequence entry (`- `) cannot appear inside a flow collection",
                        hint="separate flow items with `,`; quote `-` if it is a value")
@@ -513,7 +516,7 @@ class ConfigLexer:
     def _value(self) -> None:
         level = len(self.flows)
         key = self.keys.pop(level, None)
-        line, col, pos = self.line, self.col, self.pos
+        line, col, pos = self.line, self.pos - self.line_start, self.pos
         if key is not None and key.line == line:
             tokens = self.tokens
             key_tok = self._point(KEY, key.line, key.col, key.pos)
@@ -557,7 +560,7 @@ class ConfigLexer:
 
     def _flow_start(self, ch: str) -> None:
         self._save_key()
-        line, col, pos = self.line, self.col, self.pos
+        line, col, pos = self.line, self.pos - self.line_start, self.pos
         self.pos += 1
         tok = self._tok(FSEQ_START if ch == "[" else FMAP_START, ch, pos, line, col)
         self.tokens.append(tok)
@@ -565,7 +568,7 @@ class ConfigLexer:
         self.allow_key = True
 
     def _flow_end(self, ch: str) -> None:
-        line, col, pos = self.line, self.col, self.pos
+        line, col, pos = self.line, self.pos - self.line_start, self.pos
         if not self.flows:
             self._fail(C.SYNTAX, f"found `{ch}` outside a flow collection", hint="quote the value if it contains brackets")
         opener = self.flows[-1]
@@ -582,7 +585,7 @@ class ConfigLexer:
         self.allow_key = False
 
     def _flow_entry(self) -> None:
-        line, col, pos = self.line, self.col, self.pos
+        line, col, pos = self.line, self.pos - self.line_start, self.pos
         self.keys.pop(len(self.flows), None)
         self.allow_key = True
         self.pos += 1
@@ -705,9 +708,11 @@ class ConfigLexer:
     # Plain scalars
 
     def _plain(self) -> None:
-        self._save_key()
+        if self.allow_key:
+            self._save_key()
         text, n = self.text, self.n
-        start, line, col = self.pos, self.line, self.col
+        start, line = self.pos, self.line
+        col = start - self.line_start
         pattern = PLAIN_FLOW if self.flows else PLAIN_BLOCK
         m = pattern.match(text, start)
         end = m.end() if m else start
@@ -719,6 +724,10 @@ class ConfigLexer:
         while True:
             j = _BLANKS.match(text, end).end()
             if j >= n or text[j] != "\n":
+                break
+            # Fast exit, the usual case: the next line is a less indented sibling or parent.
+            k = _SPACES.match(text, j + 1).end()
+            if k - (j + 1) < min_col and k < n and text[k] not in " \t\n":
                 break
             # The scalar may continue on the next non-blank line if it is indented enough.
             breaks = 0
@@ -748,7 +757,9 @@ class ConfigLexer:
             self.line_start = ls
             seg_line, seg_col = self.line, p - ls
         self.pos = end
-        tok = self._tok(SCALAR, "".join(chunks), start, line, col, style=ScalarStyle.PLAIN, raw=text[start:end])
+        raw = text[start:end]
+        tok = Tok(SCALAR, raw if len(chunks) == 1 else "".join(chunks), line, col + 1, self.line,
+                  end - self.line_start + 1, start, end, ScalarStyle.PLAIN, raw)
         if self.line != line:
             tok.segment = (seg_line, seg_col)
         self.tokens.append(tok)
