@@ -21,7 +21,6 @@ import pytest
 import yaml
 
 from casefile import all_cases, params
-from fgc.diagnostics import Severity
 from fgc.sourcemap import SourceMap
 from fgc.syntax import config_codes
 from fgc.syntax.config_ast import dump
