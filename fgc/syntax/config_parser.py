@@ -3,9 +3,10 @@
     document, diagnostics = parse_config(text, source_map)
 
 `fgc.syntax.config_lexer` turns the text into tokens (doing YAML's indentation work), the LALR
-grammar `grammar/config.lark` gives them structure, and the callbacks of `_Builder` build the
-`fgc.syntax.config_ast` nodes while Lark parses (no intermediate parse tree). Positions are
-computed in rendered coordinates and mapped to the original templates by the source map.
+grammar `grammar/config.lark` gives them structure (Lark computes the tables; `_Driver` runs
+them), and the callbacks of `_Builder` build the `fgc.syntax.config_ast` nodes during the
+parse (no intermediate parse tree). Positions are computed in rendered coordinates and mapped
+to the original templates by the source map.
 
 Errors never raise: they become diagnostics. After a syntax error the parser closes every
 open collection, so the document returned holds everything before the error.
