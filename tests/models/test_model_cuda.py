@@ -6,10 +6,8 @@ from transformers import AutoModelForCausalLM
 
 from forgather.ml.models.convert import llama_state_dict
 from forgather.ml.models.export import save_model
-from helpers import TINY_LLAMA, llama
-from test_model_export import compiled_model
+from helpers import TINY_LLAMA, config_model, llama, tiny_llama_config
 from test_model_hf_equivalence import hf_llama, load_into
-from architectures import LLAMA
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -43,7 +41,7 @@ def test_generate_with_cache_equals_without_on_cuda():
 
 
 def test_bf16_training_and_export_on_cuda(tmp_path):
-    model = compiled_model(tmp_path, LLAMA, TINY_LLAMA).cuda()
+    model = config_model(tiny_llama_config(tmp_path), tmp_path / "build").cuda()
     data = torch.randint(0, 101, (8, 64), device="cuda")
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     losses = []

@@ -1,6 +1,6 @@
-"""Stand-alone export: the model package the compiler emits, trained, saved with
+"""Stand-alone export: a model compiled by fgc (its build/model/ package), trained, saved with
 `export.save_model`, and loaded by plain transformers in a process that cannot import forgather
-or fgc."""
+or fgc; and the errors of `package` and `export`."""
 
 import json
 import subprocess
@@ -12,11 +12,9 @@ import torch
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
 
-from architectures import LLAMA
 from forgather.ml.models.export import ExportError, is_exportable, is_forgather_model, save_model
 from forgather.ml.models.package import PackageError, write_model_package
-from helpers import TINY_LLAMA, llama
-from modelspec import Partial, Var, import_package, render_modeling
+from helpers import TINY_LLAMA, config_model, llama, tiny_llama_config
 
 WALSH_PE = '''
 """A user's positional encoder: Walsh functions of the position (a template's own module)."""
@@ -50,23 +48,15 @@ def tokenizer_for(tmp_path) -> PreTrainedTokenizerFast:
     text = [" ".join(f"word{i % 37} token{i % 11}" for i in range(j, j + 20)) for j in range(200)]
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.train_from_iterator(text, trainers.BpeTrainer(vocab_size=TINY_LLAMA["vocab_size"], special_tokens=["<unk>", "<s>", "</s>"]))
+    trainer = trainers.BpeTrainer(vocab_size=TINY_LLAMA["vocab_size"], special_tokens=["<unk>", "<s>", "</s>"])
+    tok.train_from_iterator(text, trainer)
     return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>")
 
 
-def user_definition(template_dir):
-    """The Llama-like definition with the positional encoder block swapped for a user module."""
-    (template_dir / "walsh_pe.py").write_text(WALSH_PE)
-    (template_dir / "walsh_util.py").write_text(WALSH_UTIL)
-    walsh = Partial(f"{template_dir / 'walsh_pe.py'}:WalshPE", dict(d_model=Var("hidden_size")))
-    return LLAMA.replace(positional_encoder_factory=walsh)
-
-
-def compiled_model(tmp_path, definition, hparams, modules=()):
-    """What `fgc compile` + config.py do: write build/model/, import it, build the model."""
-    package = write_model_package(tmp_path / "build" / "model", render_modeling(definition, hparams), modules)
-    modeling = import_package(package)
-    return modeling.DynamicCausalLMForCausalLM(modeling.DynamicCausalLMConfig(**hparams))
+WALSH_BLOCK = """[positional_encoder]
+        positional_encoder_factory: !partial:.walsh_pe:WalshPE
+            d_model: !var "hidden_size"
+"""
 
 
 def train(model, steps: int = 3, seed: int = 0) -> list[float]:
@@ -133,12 +123,16 @@ def load_in_clean_process(model_dir, ids, tmp_path) -> dict:
 
 
 def test_exported_model_loads_without_forgather_and_reproduces_logits(tmp_path):
-    hparams = dict(TINY_LLAMA, bos_token_id=1, eos_token_id=2)
-    (tmp_path / "templates").mkdir()
-    definition = user_definition(tmp_path / "templates")
-    model = compiled_model(tmp_path, definition, hparams, [tmp_path / "templates" / "walsh_pe.py"])
+    """A config that swaps in a user module (walsh_pe.py next to it, which imports its own
+    helper), compiled by fgc, trained, exported, loaded by plain transformers elsewhere."""
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "walsh_pe.py").write_text(WALSH_PE)
+    (templates / "walsh_util.py").write_text(WALSH_UTIL)
+    config = tiny_llama_config(templates, WALSH_BLOCK, bos_token_id=1, eos_token_id=2)
+    model = config_model(config, tmp_path / "build")
     assert type(model.model.positional_encoder).__name__ == "WalshPE"
-    assert is_forgather_model(model) and is_exportable(model)  # its hf_causal is the package's copy
+    assert is_forgather_model(model) and is_exportable(model)  # its hf_causal is the build's copy
     losses = train(model)
     assert losses[-1] < losses[0]
     tokenizer = tokenizer_for(tmp_path)
@@ -157,7 +151,7 @@ def test_exported_model_loads_without_forgather_and_reproduces_logits(tmp_path):
         assert "forgather" not in [line.split()[1].split(".")[0] for line in path.read_text().splitlines()
                                    if line.startswith(("import ", "from "))]
 
-    ids = torch.randint(0, hparams["vocab_size"], (2, 12), generator=torch.Generator().manual_seed(3))
+    ids = torch.randint(0, TINY_LLAMA["vocab_size"], (2, 12), generator=torch.Generator().manual_seed(3))
     model.eval()
     with torch.no_grad():
         expected = model(ids).logits
@@ -172,14 +166,13 @@ def test_exported_model_loads_without_forgather_and_reproduces_logits(tmp_path):
 def test_tied_model_exports_one_copy_of_the_tied_weight(tmp_path):
     from safetensors import safe_open
 
-    hparams = dict(TINY_LLAMA, tie_word_embeddings=True)
-    model = compiled_model(tmp_path, LLAMA, hparams)
+    model = config_model(tiny_llama_config(tmp_path, tie_word_embeddings=True), tmp_path / "build")
     train(model, steps=2)
     out = save_model(model, tmp_path / "exported")
     with safe_open(out / "model.safetensors", "pt") as f:
         keys = set(f.keys())
     assert "model.input_encoder.embedding.weight" in keys and "model.output_head.weight" not in keys
-    ids = torch.randint(0, hparams["vocab_size"], (1, 8), generator=torch.Generator().manual_seed(1))
+    ids = torch.randint(0, TINY_LLAMA["vocab_size"], (1, 8), generator=torch.Generator().manual_seed(1))
     model.eval()
     with torch.no_grad():
         expected = model(ids).logits
@@ -190,7 +183,7 @@ def test_tied_model_exports_one_copy_of_the_tied_weight(tmp_path):
 
 
 def test_export_replaces_an_old_directory_atomically(tmp_path):
-    model = compiled_model(tmp_path, LLAMA, TINY_LLAMA)
+    model = config_model(tiny_llama_config(tmp_path), tmp_path / "build")
     out = tmp_path / "exported"
     out.mkdir()
     (out / "stale.txt").write_text("old")

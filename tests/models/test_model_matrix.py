@@ -1,23 +1,22 @@
 """The architecture matrix: every positional encoder x two attention variants x two feed-forward
-variants x pre/post-LN (40 models), each built from a chain of configs that override one block
-each (configs/matrix, read by the test-side front end), through the package the compiler emits;
-each trains 5 steps, exports and reloads with transformers' AutoModelForCausalLM."""
+variants x pre/post-LN (40 models), each compiled by fgc from a chain of configs that override
+one block each (configs/matrix); each trains 5 steps, exports and reloads with transformers'
+AutoModelForCausalLM."""
 
+import fgc
 import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
 from forgather.ml.models.export import save_model
-from test_model_export import compiled_model
-from test_model_templates import MATRIX, matrix_model
+from test_model_templates import MATRIX, compile_matrix
 
 
 @pytest.mark.parametrize("combo", MATRIX, ids=["-".join(c) for c in MATRIX])
 def test_architecture_trains_exports_and_reloads(combo, tmp_path):
-    definition, hparams = matrix_model(*combo)
-    model = compiled_model(tmp_path, definition, hparams)
     torch.manual_seed(0)
-    data = torch.randint(0, hparams["vocab_size"], (4, 24))
+    model = fgc.load(compile_matrix(combo, tmp_path / "build")).construct("model")
+    data = torch.randint(0, model.config.vocab_size, (4, 24))
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     model.train()
     losses = []
