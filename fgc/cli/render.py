@@ -37,6 +37,11 @@ def add_parser(sub) -> None:
         action="store_true",
         help="annotate every line with the template file:line it came from",
     )
+    p.add_argument(
+        "--no-import",
+        action="store_true",
+        help="accepted for symmetry with `fgc graph`: rendering never imports Python modules",
+    )
     add_format_option(p)
     p.set_defaults(handler=run)
 

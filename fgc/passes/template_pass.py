@@ -23,8 +23,6 @@ import difflib
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Iterator
-
 from ..diagnostics import Diagnostic, Related, Span, did_you_mean, display_path, error, warning
 from ..loader import BadName, LoadedChunk, Loader
 from ..syntax.template_ast import (
