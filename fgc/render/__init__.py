@@ -92,6 +92,8 @@ class Compilation:
         return out
 
     def jinja_template(self, name: str, globals: Mapping[str, Any]) -> jinja2.Template:
+        if not isinstance(name, str):
+            raise jx.TemplateNotFound(repr(name), f"a template name is a string, not {type(name).__name__} {name!r}")
         try:
             chunk = self.loader.resolve(name)
         except BadName as e:

@@ -222,6 +222,27 @@ def check_structure(chunk: Chunk) -> list[Diagnostic]:
     return diags
 
 
+def raw_lines(chunk: Chunk) -> set[int]:
+    """Lines inside `{% raw %}...{% endraw %}`: jinja2 reads them as plain text."""
+    out: set[int] = set()
+    start = None
+    for item in chunk.walk():
+        tags = [item] if isinstance(item, Statement) else (
+            [p for p in item.parts if isinstance(p, JinjaPiece) and p.kind is PieceKind.STATEMENT]
+            if isinstance(item, TextLine) else []
+        )
+        if start is not None and not tags:
+            out.update(range(item.span.line, item.span.end_line + 1))
+        for tag in tags:
+            kw = keyword_of(tag.body)
+            if kw == "raw" and start is None:
+                start = tag.span.line
+            elif kw == "endraw" and start is not None:
+                out.update(range(start + 1, tag.span.line))
+                start = None
+    return out
+
+
 def _pop_to(stack: list[_Frame], keyword: str) -> None:
     for depth in range(len(stack) - 1, -1, -1):
         if stack[depth].keyword == keyword:

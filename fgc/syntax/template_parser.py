@@ -521,9 +521,15 @@ def parse_template(
 
     template = Template(Span(file, first, 1, total_lines + 1 + line_offset, 1), name, file, main, subtemplates)
     _lint_lines(template, ctx, source)
-    from .jinja_check import check_structure, check_template
+    from .jinja_check import check_structure, check_template, raw_lines
 
     for chunk in template.chunks:
+        if "raw" in source:
+            raw = raw_lines(chunk)
+            if raw:  # an unclosed `{{` between raw and endraw is text
+                ctx.diagnostics[:] = [
+                    d for d in ctx.diagnostics if not (d.code == "FG0101" and d.span.line in raw)
+                ]
         ctx.diagnostics.extend(check_structure(chunk))
     if check_jinja:
         ctx.diagnostics.extend(check_template(template, ctx.diagnostics))
