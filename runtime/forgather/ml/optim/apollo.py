@@ -160,13 +160,15 @@ class APOLLO(OptimizerBase):
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             full = ([], [], [], [], [])  # params, grads, exp_avgs, exp_avg_sqs, steps
-            for p, projected in zip(group["params"], projected_flags(group, "APOLLO")):
+            projected = ([], [], [])  # params, grads, indices
+            for p, is_projected in zip(group["params"], projected_flags(group, "APOLLO")):
                 index += 1
                 if p.grad is None:
                     continue
                 grad = dense_grad(p, "APOLLO")
-                if projected:
-                    self._projected_step(p, grad, group, index - 1)
+                if is_projected:
+                    for items, item in zip(projected, (p, grad, index - 1)):
+                        items.append(item)
                     continue
                 state = self.state[p]
                 if not state:
@@ -176,6 +178,8 @@ class APOLLO(OptimizerBase):
                 state["step"] += 1
                 for items, item in zip(full, (p, grad, state["exp_avg"], state["exp_avg_sq"], state["step"])):
                     items.append(item)
+            if projected[0]:
+                self._projected_steps(*projected, group)
             if full[0]:
                 efficient_adam_(
                     *full,
@@ -188,54 +192,68 @@ class APOLLO(OptimizerBase):
                 )
         return loss
 
-    def _projected_step(self, p: Tensor, grad: Tensor, group: dict[str, Any], index: int) -> None:
-        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
-        m, n = grad.shape
-        channels_are_rows = m >= n  # channels run along the larger dimension
-        state = self.state[p]
-        if not state:
-            state["step"] = 0
-        t = state["step"]
-        if t % group["update_proj_gap"] == 0:
-            rank = min(group["rank"], m, n)
-            seed = projection_seed(group["seed"], index, t // group["update_proj_gap"])
-            state["projection"] = random_projection(rank, n if channels_are_rows else m, seed).to(grad)
-        projection = state["projection"]
-        low_rank = grad @ projection.T if channels_are_rows else projection @ grad  # m x r or r x n
-        if "exp_avg" not in state:
-            state["exp_avg"] = torch.zeros_like(low_rank)
-            state["exp_avg_sq"] = torch.zeros_like(low_rank)
-        state["step"] = t = t + 1
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg.lerp_(low_rank, 1.0 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(low_rank, low_rank, value=1.0 - beta2)
-        normalized = exp_avg / exp_avg_sq.sqrt().add_(group["eps"])
+    def _projected_steps(self, params: list[Tensor], grads: list[Tensor], indices: list[int], group: dict[str, Any]) -> None:
+        """One step of every projected matrix of a group. Per matrix: the projection, the norms
+        and the final update; the moments and the limiter are multi-tensor ops over all of them
+        (a small model's step is otherwise dominated by kernel launches on a GPU)."""
+        lr, (beta1, beta2), wd, gamma = group["lr"], group["betas"], group["weight_decay"], group["norm_growth_limit"]
+        states = [self.state[p] for p in params]
+        by_rows = [g.shape[0] >= g.shape[1] for g in grads]  # channels run along the larger dimension
+        low_ranks, step_sizes = [], []
+        for state, grad, index, rows in zip(states, grads, indices, by_rows):
+            if not state:
+                state["step"] = 0
+            t = state["step"]
+            if t % group["update_proj_gap"] == 0:
+                rank = min(group["rank"], *grad.shape)
+                seed = projection_seed(group["seed"], index, t // group["update_proj_gap"])
+                state["projection"] = random_projection(rank, grad.shape[1] if rows else grad.shape[0], seed).to(grad)
+            projection = state["projection"]
+            low_ranks.append(grad @ projection.T if rows else projection @ grad)  # R: m x r or r x n
+            if "exp_avg" not in state:
+                state["exp_avg"] = torch.zeros_like(low_ranks[-1])
+                state["exp_avg_sq"] = torch.zeros_like(low_ranks[-1])
+            state["step"] = t = t + 1
+            step_sizes.append(-lr * group["scale"] * math.sqrt(1.0 - beta2**t) / (1.0 - beta1**t))
 
-        # channel norms (over the rank axis) of R~ and R; for G the same channels over its smaller dim
-        axis = 1 if channels_are_rows else 0
+        exp_avgs = [s["exp_avg"] for s in states]
+        exp_avg_sqs = [s["exp_avg_sq"] for s in states]
+        torch._foreach_lerp_(exp_avgs, low_ranks, 1.0 - beta1)
+        torch._foreach_mul_(exp_avg_sqs, beta2)
+        torch._foreach_addcmul_(exp_avg_sqs, low_ranks, low_ranks, 1.0 - beta2)
+        denoms = torch._foreach_sqrt(exp_avg_sqs)
+        torch._foreach_add_(denoms, group["eps"])
+        normalized = torch._foreach_div(exp_avgs, denoms)  # R~
+
+        # s = ||R~_j|| / (||R_j|| + 1e-8) over the rank axis, per channel or per matrix; ||G * s||
+        # comes from the channel norms of G, so the scaled gradient is never materialized
         if group["scale_type"] == "channel":
-            factor = torch.linalg.vector_norm(normalized, dim=axis) / (
-                torch.linalg.vector_norm(low_rank, dim=axis) + 1e-8
-            )
-            grad_sq_norms = torch.linalg.vector_norm(grad, dim=axis).square_()
-            update_norm = (factor.square() * grad_sq_norms).sum().sqrt()  # ||G * s||
-            factor = factor.unsqueeze(1) if channels_are_rows else factor.unsqueeze(0)
+            axes = [1 if rows else 0 for rows in by_rows]
+            normalized_norms = [torch.linalg.vector_norm(x, dim=a) for x, a in zip(normalized, axes)]
+            low_rank_norms = [torch.linalg.vector_norm(x, dim=a) for x, a in zip(low_ranks, axes)]
+            grad_norms = [torch.linalg.vector_norm(g, dim=a) for g, a in zip(grads, axes)]
         else:
-            factor = torch.linalg.vector_norm(normalized) / (torch.linalg.vector_norm(low_rank) + 1e-8)
-            update_norm = factor * torch.linalg.vector_norm(grad)
+            normalized_norms = list(torch._foreach_norm(normalized))
+            low_rank_norms = list(torch._foreach_norm(low_ranks))
+            grad_norms = list(torch._foreach_norm(grads))
+        torch._foreach_add_(low_rank_norms, 1e-8)
+        factors = torch._foreach_div(normalized_norms, low_rank_norms)
+        update_norms = torch._foreach_norm(torch._foreach_mul(factors, grad_norms))
 
-        step_size = lr * group["scale"] * math.sqrt(1.0 - beta2**t) / (1.0 - beta1**t)
-        coefficient = torch.full((), -step_size, dtype=factor.dtype, device=factor.device)
-        gamma = group["norm_growth_limit"]
-        if gamma is not None:
-            if "update_norm" in state:
-                limiter = (update_norm / (state["update_norm"] + 1e-8)).clamp_(min=gamma) / gamma
-                coefficient = coefficient / limiter
-                update_norm = update_norm / limiter
-            state["update_norm"] = update_norm
-        if wd != 0:
-            p.add_(p, alpha=-lr * wd)  # not p * (1 - lr*wd): that factor rounds in float32
-        p.addcmul_(grad, factor * coefficient)
+        if gamma is not None:  # first step: the previous norm is this one, so nothing is limited
+            previous = [s.get("update_norm", n) for s, n in zip(states, update_norms)]
+            limiters = torch._foreach_div(update_norms, torch._foreach_add(previous, 1e-8))
+            torch._foreach_clamp_min_(limiters, gamma)
+            torch._foreach_div_(limiters, gamma)
+            for state, norm in zip(states, torch._foreach_div(update_norms, limiters)):
+                state["update_norm"] = norm
+            torch._foreach_div_(factors, limiters)
+        if wd != 0:  # p - lr*wd*p, not p * (1 - lr*wd): that factor rounds in float32
+            torch._foreach_add_(params, params, alpha=-lr * wd)
+        for p, grad, factor, rows, step_size in zip(params, grads, factors, by_rows, step_sizes):
+            if factor.dim() == 1:
+                factor = factor.unsqueeze(1) if rows else factor.unsqueeze(0)
+            p.addcmul_(grad, factor, value=step_size)
 
 
 def apollo_mini(
