@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ..diagnostics import Diagnostic, error
 from ..graph import SUBMODULE_SEARCHPATH, Graph, Kind, Node
 from .cache import SignatureCache, default_cache_dir
-from .locate import Location, NotFound, locate
+from .locate import Location, NotFound, forget_local_modules, locate
 from .resolve import Resolved, ResolveError, Resolver
 from .signature import bind
 from .specs import Form, Spec, SpecError, parse_spec
@@ -56,6 +56,9 @@ def resolve_imports(
     if cache is None:
         cache = SignatureCache(default_cache_dir() if import_modules else None)
     resolver = Resolver(cache)
+    # Local modules are read afresh by every compilation (a long-lived process such as the
+    # language server must see edits); installed modules stay imported.
+    forget_local_modules()
     memo: dict[tuple, Resolved | ResolveError] = {}
     for node in graph.nodes():
         if node.kind not in (Kind.SINGLETON, Kind.FACTORY, Kind.PARTIAL, Kind.META) or not node.callable:
@@ -68,9 +71,15 @@ def resolve_imports(
         out.specs[node] = spec
         search = search_dirs(node)
         if not import_modules:
+            # Finding local files imports nothing: do it, a build needs them.
             try:
                 loc = locate(spec, node.template_dir, search) if spec.form != Form.MODULE or _maybe_local(spec, node) else None
-            except NotFound:
+            except NotFound as e:
+                if spec.form in (Form.FILE, Form.RELATIVE):
+                    from ..diagnostics import did_you_mean
+
+                    wanted = spec.module if spec.form == Form.RELATIVE else os.path.basename(spec.path or "")
+                    diags.append(error("FG0601", f"cannot import `{spec.text}`: {e}", node.span, hint=did_you_mean(wanted or "", e.candidates)))
                 loc = None
             if loc is not None:
                 out.locations[node] = loc

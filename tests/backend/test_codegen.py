@@ -142,3 +142,22 @@ def test_unknown_target(tmp_path):
     _, config, _ = compile_text(tmp_path, "main: 1\nother: 2\n")
     with pytest.raises(Exception, match=r"no target `mian` .*did you mean `main`"):
         config.construct("mian")
+
+
+def test_compilation_never_calls_the_config(tmp_path):
+    (tmp_path / "exp.fg").write_text("main: !singleton:.side:touch []\nother: !partial:.side:touch\n")
+    (tmp_path / "side.py").write_text(
+        "from pathlib import Path\n\ndef touch():\n    Path(__file__).with_name('called').touch()\n    return 'built'\n"
+    )
+    assert fgc.check(tmp_path / "exp.fg") == []
+    build = fgc.compile(tmp_path / "exp.fg", tmp_path / "build")
+    assert not (tmp_path / "called").exists()
+    assert build.load().construct() == "built"
+
+
+def test_edited_local_module_is_read_again(tmp_path):
+    (tmp_path / "exp.fg").write_text("main: !singleton:.m:f { a: 1 }\n")
+    (tmp_path / "m.py").write_text("def f(a):\n    return a\n")
+    assert fgc.check(tmp_path / "exp.fg") == []
+    (tmp_path / "m.py").write_text("def f(b):\n    return b\n\n# longer\n")
+    assert [d.code for d in fgc.check(tmp_path / "exp.fg")] == ["FG0611", "FG0610"]
