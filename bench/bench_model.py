@@ -45,15 +45,28 @@ from forgather.ml.models.norms import RMSNorm
 from forgather.ml.models.rotary_pe import RotaryPE
 
 
-def llama_like(*, vocab_size, hidden_size, num_attention_heads, num_key_value_heads, num_hidden_layers,
-               intermediate_size, rms_norm_eps, rope_theta):
+def llama_like(
+    *,
+    vocab_size,
+    hidden_size,
+    num_attention_heads,
+    num_key_value_heads,
+    num_hidden_layers,
+    intermediate_size,
+    rms_norm_eps,
+    rope_theta,
+):
     """The stdlib models/llama.fg architecture, written out in Python."""
     d, h = hidden_size, num_attention_heads
     return CausalLM(
         input_encoder_factory=partial(InputEncoder, d, vocab_size),
         positional_encoder_factory=partial(RotaryPE, d, h, theta=rope_theta),
-        attention_factory=partial(CausalSelfAttention, d, h, num_kv_heads=num_key_value_heads),
-        feedforward_factory=partial(GLUFeedforward, d, intermediate_size, activation="silu"),
+        attention_factory=partial(
+            CausalSelfAttention, d, h, num_kv_heads=num_key_value_heads
+        ),
+        feedforward_factory=partial(
+            GLUFeedforward, d, intermediate_size, activation="silu"
+        ),
         norm_factory=partial(RMSNorm, d, eps=rms_norm_eps),
         layer_factory=PreLNLayer,
         layer_stack_factory=partial(LayerStack, num_layers=num_hidden_layers),
@@ -62,20 +75,31 @@ def llama_like(*, vocab_size, hidden_size, num_attention_heads, num_key_value_he
 
 
 def hparams(args) -> dict:
-    return dict(vocab_size=args.vocab, hidden_size=args.hidden, num_attention_heads=args.heads,
-                num_key_value_heads=args.kv_heads, num_hidden_layers=args.layers, intermediate_size=args.ffn,
-                rms_norm_eps=1e-6, rope_theta=10000.0)
+    return dict(
+        vocab_size=args.vocab,
+        hidden_size=args.hidden,
+        num_attention_heads=args.heads,
+        num_key_value_heads=args.kv_heads,
+        num_hidden_layers=args.layers,
+        intermediate_size=args.ffn,
+        rms_norm_eps=1e-6,
+        rope_theta=10000.0,
+    )
 
 
 def build(which: str, args):
     torch.manual_seed(0)
     hp = hparams(args)
-    ref = LlamaForCausalLM(LlamaConfig(**hp, tie_word_embeddings=False, attn_implementation="sdpa"))
+    ref = LlamaForCausalLM(
+        LlamaConfig(**hp, tie_word_embeddings=False, attn_implementation="sdpa")
+    )
     if which == "hf":
         model = ref
     else:
         model = DynamicCausalLM(llama_like, **hp)
-        model.load_state_dict({f"model.{k}": v for k, v in llama_state_dict(ref.state_dict()).items()})
+        model.load_state_dict(
+            {f"model.{k}": v for k, v in llama_state_dict(ref.state_dict()).items()}
+        )
     return model.to(device=args.device, dtype=getattr(torch, args.dtype)).train()
 
 
@@ -90,7 +114,12 @@ def step(model, ids) -> None:
 
 
 def batch(args) -> torch.Tensor:
-    ids = torch.randint(0, args.vocab, (args.batch, args.seq_len), generator=torch.Generator().manual_seed(1))
+    ids = torch.randint(
+        0,
+        args.vocab,
+        (args.batch, args.seq_len),
+        generator=torch.Generator().manual_seed(1),
+    )
     return ids.to(args.device)
 
 
@@ -120,8 +149,12 @@ def measure_memory(which: str, args) -> None:
 
 
 def child_memory(which: str, argv: list[str]) -> int:
-    out = subprocess.run([sys.executable, __file__, *argv, "--measure-memory", which], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, *argv, "--measure-memory", which],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])["peak_bytes"]
 
 
@@ -138,10 +171,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--memory-steps", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch CPU threads (0: torch's default)"
+    )
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
-    parser.add_argument("--measure-memory", choices=["ours", "hf"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--measure-memory", choices=["ours", "hf"], help=argparse.SUPPRESS
+    )
     args, argv = parser.parse_args(), sys.argv[1:]
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -153,7 +190,9 @@ def main() -> None:
     models = {"ours": build("ours", args), "hf": build("hf", args)}
     ids = batch(args)
     with torch.no_grad():
-        diff = (models["ours"](ids).logits - models["hf"](ids).logits).abs().max().item()
+        diff = (
+            (models["ours"](ids).logits - models["hf"](ids).logits).abs().max().item()
+        )
     for _ in range(args.warmup):
         for model in models.values():
             step(model, ids)
@@ -173,16 +212,30 @@ def main() -> None:
         memory = {name: child_memory(name, argv) for name in models}
 
     params = sum(p.numel() for p in models["hf"].parameters())
-    print(f"Llama-like, {params / 1e6:.1f}M parameters, {args.layers} layers, d={args.hidden}, "
-          f"heads {args.heads}/{args.kv_heads}, ffn {args.ffn}, vocab {args.vocab}; batch {args.batch} x {args.seq_len}")
-    where = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"torch {torch.__version__}, transformers {transformers.__version__}, {where}, {args.dtype}; "
-          f"max |logit difference| {diff:.2e}")
+    print(
+        f"Llama-like, {params / 1e6:.1f}M parameters, {args.layers} layers, d={args.hidden}, "
+        f"heads {args.heads}/{args.kv_heads}, ffn {args.ffn}, vocab {args.vocab}; batch {args.batch} x {args.seq_len}"
+    )
+    where = (
+        torch.cuda.get_device_name()
+        if args.device == "cuda"
+        else f"CPU, {torch.get_num_threads()} threads"
+    )
+    print(
+        f"torch {torch.__version__}, transformers {transformers.__version__}, {where}, {args.dtype}; "
+        f"max |logit difference| {diff:.2e}"
+    )
     print(f"{'':28}{'ours':>12}{'transformers':>14}{'ratio':>8}")
-    print(f"{'fwd+bwd tokens/s (median)':28}{tps['ours']:>12.0f}{tps['hf']:>14.0f}{tps['ours'] / tps['hf']:>8.2f}")
-    print(f"{'peak step memory (MiB)':28}{memory['ours'] / 2**20:>12.1f}{memory['hf'] / 2**20:>14.1f}"
-          f"{memory['hf'] / memory['ours']:>8.2f}")
-    print("ratios: ours/transformers for tokens/s, transformers/ours for memory (>= 1.0: ours at least as good)")
+    print(
+        f"{'fwd+bwd tokens/s (median)':28}{tps['ours']:>12.0f}{tps['hf']:>14.0f}{tps['ours'] / tps['hf']:>8.2f}"
+    )
+    print(
+        f"{'peak step memory (MiB)':28}{memory['ours'] / 2**20:>12.1f}{memory['hf'] / 2**20:>14.1f}"
+        f"{memory['hf'] / memory['ours']:>8.2f}"
+    )
+    print(
+        "ratios: ours/transformers for tokens/s, transformers/ours for memory (>= 1.0: ours at least as good)"
+    )
 
 
 if __name__ == "__main__":

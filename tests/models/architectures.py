@@ -14,20 +14,41 @@ CAUSAL_LM = Partial(
     dict(
         input_encoder_factory=Partial(
             M + "input_encoder:InputEncoder",
-            dict(d_model=D, vocab_size=V, dropout=Var("embedding_dropout"), scale_sqrt_d_model=True),
+            dict(
+                d_model=D,
+                vocab_size=V,
+                dropout=Var("embedding_dropout"),
+                scale_sqrt_d_model=True,
+            ),
         ),
-        positional_encoder_factory=Partial(M + "sinusoidal_pe:SinusoidalPE", dict(d_model=D)),
+        positional_encoder_factory=Partial(
+            M + "sinusoidal_pe:SinusoidalPE", dict(d_model=D)
+        ),
         attention_factory=Partial(
             M + "attention:CausalSelfAttention",
-            dict(d_model=D, num_heads=H, dropout=Var("attention_dropout"), backend=Var("attention_backend")),
+            dict(
+                d_model=D,
+                num_heads=H,
+                dropout=Var("attention_dropout"),
+                backend=Var("attention_backend"),
+            ),
         ),
         feedforward_factory=Partial(
-            M + "feedforward:MLP", dict(d_model=D, d_feedforward=Var("intermediate_size"), activation="relu")
+            M + "feedforward:MLP",
+            dict(d_model=D, d_feedforward=Var("intermediate_size"), activation="relu"),
         ),
-        norm_factory=Partial(M + "norms:LayerNorm", dict(d_model=D, eps=Var("layer_norm_eps"))),
-        layer_factory=Partial(M + "layers:PostLNLayer", dict(dropout=Var("residual_dropout"))),
-        layer_stack_factory=Partial(M + "layer_stack:LayerStack", dict(num_layers=Var("num_hidden_layers"))),
-        output_head_factory=Partial(M + "output_head:OutputHead", dict(d_model=D, vocab_size=V)),
+        norm_factory=Partial(
+            M + "norms:LayerNorm", dict(d_model=D, eps=Var("layer_norm_eps"))
+        ),
+        layer_factory=Partial(
+            M + "layers:PostLNLayer", dict(dropout=Var("residual_dropout"))
+        ),
+        layer_stack_factory=Partial(
+            M + "layer_stack:LayerStack", dict(num_layers=Var("num_hidden_layers"))
+        ),
+        output_head_factory=Partial(
+            M + "output_head:OutputHead", dict(d_model=D, vocab_size=V)
+        ),
         init_weights=Partial(M + "init_weights:init_normal"),
         tie_word_embeddings=Var("tie_word_embeddings"),
     ),
@@ -47,16 +68,30 @@ CAUSAL_LM_HPARAMS = dict(
 )
 
 LLAMA = CAUSAL_LM.replace(
-    input_encoder_factory=Partial(M + "input_encoder:InputEncoder", dict(d_model=D, vocab_size=V)),
+    input_encoder_factory=Partial(
+        M + "input_encoder:InputEncoder", dict(d_model=D, vocab_size=V)
+    ),
     positional_encoder_factory=Partial(
-        M + "rotary_pe:RotaryPE", dict(d_model=D, num_heads=H, theta=Var("rope_theta"), scaling=Var("rope_scaling_params"))
+        M + "rotary_pe:RotaryPE",
+        dict(
+            d_model=D,
+            num_heads=H,
+            theta=Var("rope_theta"),
+            scaling=Var("rope_scaling_params"),
+        ),
     ),
     attention_factory=Partial(
         M + "attention:CausalSelfAttention",
-        dict(d_model=D, num_heads=H, num_kv_heads=Var("num_key_value_heads"), backend=Var("attention_backend")),
+        dict(
+            d_model=D,
+            num_heads=H,
+            num_kv_heads=Var("num_key_value_heads"),
+            backend=Var("attention_backend"),
+        ),
     ),
     feedforward_factory=Partial(
-        M + "feedforward:GLUFeedforward", dict(d_model=D, d_feedforward=Var("intermediate_size"), activation="silu")
+        M + "feedforward:GLUFeedforward",
+        dict(d_model=D, d_feedforward=Var("intermediate_size"), activation="silu"),
     ),
     norm_factory=Partial(M + "norms:RMSNorm", dict(d_model=D, eps=Var("rms_norm_eps"))),
     layer_factory=Partial(M + "layers:PreLNLayer"),
@@ -78,20 +113,33 @@ LLAMA_HPARAMS = dict(
 
 GPT2 = CAUSAL_LM.replace(
     input_encoder_factory=Partial(
-        M + "input_encoder:InputEncoder", dict(d_model=D, vocab_size=V, dropout=Var("embedding_dropout"))
+        M + "input_encoder:InputEncoder",
+        dict(d_model=D, vocab_size=V, dropout=Var("embedding_dropout")),
     ),
     positional_encoder_factory=Partial(
-        M + "learned_pe:LearnedPE", dict(d_model=D, max_sequence_length=Var("max_position_embeddings"))
+        M + "learned_pe:LearnedPE",
+        dict(d_model=D, max_sequence_length=Var("max_position_embeddings")),
     ),
     attention_factory=Partial(
         M + "attention:CausalSelfAttention",
-        dict(d_model=D, num_heads=H, bias=True, dropout=Var("attention_dropout"), backend=Var("attention_backend")),
+        dict(
+            d_model=D,
+            num_heads=H,
+            bias=True,
+            dropout=Var("attention_dropout"),
+            backend=Var("attention_backend"),
+        ),
     ),
     feedforward_factory=Partial(
-        M + "feedforward:MLP", dict(d_model=D, d_feedforward=Var("intermediate_size"), activation="gelu_tanh")
+        M + "feedforward:MLP",
+        dict(d_model=D, d_feedforward=Var("intermediate_size"), activation="gelu_tanh"),
     ),
-    layer_factory=Partial(M + "layers:PreLNLayer", dict(dropout=Var("residual_dropout"))),
-    init_weights=Partial(M + "init_weights:init_normal", dict(std=Var("initializer_range"))),
+    layer_factory=Partial(
+        M + "layers:PreLNLayer", dict(dropout=Var("residual_dropout"))
+    ),
+    init_weights=Partial(
+        M + "init_weights:init_normal", dict(std=Var("initializer_range"))
+    ),
 )
 GPT2_HPARAMS = dict(
     vocab_size=50257,
@@ -112,14 +160,21 @@ GPT2_HPARAMS = dict(
 DEEPNET = CAUSAL_LM.replace(
     positional_encoder_factory=Partial(M + "alibi:ALiBi", dict(num_heads=H)),
     feedforward_factory=Partial(
-        M + "feedforward:GLUFeedforward", dict(d_model=D, d_feedforward=Var("intermediate_size"), activation="gelu")
+        M + "feedforward:GLUFeedforward",
+        dict(d_model=D, d_feedforward=Var("intermediate_size"), activation="gelu"),
     ),
     layer_factory=Partial(
-        M + "layers:DeepNetLayer", dict(num_layers=Var("num_hidden_layers"), dropout=Var("residual_dropout"))
+        M + "layers:DeepNetLayer",
+        dict(num_layers=Var("num_hidden_layers"), dropout=Var("residual_dropout")),
     ),
     init_weights=Partial(M + "init_weights:init_deepnet"),
 )
-DEEPNET_HPARAMS = {**CAUSAL_LM_HPARAMS, "num_hidden_layers": 24, "intermediate_size": 1408, "tie_word_embeddings": False}
+DEEPNET_HPARAMS = {
+    **CAUSAL_LM_HPARAMS,
+    "num_hidden_layers": 24,
+    "intermediate_size": 1408,
+    "tie_word_embeddings": False,
+}
 
 TEMPLATES = {
     "models/causal_lm.fg": (CAUSAL_LM, CAUSAL_LM_HPARAMS),

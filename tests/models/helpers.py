@@ -1,5 +1,6 @@
 """Small builders shared by the model tests: in-process models from the Python mirror of the
-templates, and models compiled from configs by fgc (what `fgc compile` + `fgc run` do)."""
+templates, and models compiled from configs by fgc (what `fgc compile` + `fgc run` do).
+"""
 
 import json
 from pathlib import Path
@@ -52,7 +53,12 @@ def gpt2(seed: int = 0, **overrides):
 
 def compile_config(config, out_dir, variables=None) -> Path:
     """`fgc compile config -o out_dir -I tests/models/configs`; returns the build directory."""
-    fgc.compile(str(config), str(out_dir), include_dirs=[str(CONFIGS)], variables=variables or {})
+    fgc.compile(
+        str(config),
+        str(out_dir),
+        include_dirs=[str(CONFIGS)],
+        variables=variables or {},
+    )
     return Path(out_dir)
 
 
@@ -70,7 +76,11 @@ def config_model(config, out_dir, variables=None, seed: int = 0):
 
 def tiny_llama_config(directory: Path, blocks: str = "", **hparams) -> Path:
     """A child of models/llama.fg with TINY_LLAMA sizes (plus `hparams`) and extra `blocks`."""
-    sizes = "".join(f"    {k}: {json.dumps(v)}\n" for k, v in {**TINY_LLAMA, **hparams}.items())
+    sizes = "".join(
+        f"    {k}: {json.dumps(v)}\n" for k, v in {**TINY_LLAMA, **hparams}.items()
+    )
     path = directory / "tiny_llama.fg"
-    path.write_text(f"-- extends 'models/llama.fg'\n{blocks}[hyperparameters]\n    == super()\n{sizes}")
+    path.write_text(
+        f"-- extends 'models/llama.fg'\n{blocks}[hyperparameters]\n    == super()\n{sizes}"
+    )
     return path

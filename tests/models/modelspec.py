@@ -38,7 +38,10 @@ def materialize(value, hparams: dict):
     if isinstance(value, Var):
         return hparams[value.name]
     if isinstance(value, Partial):
-        return partial(_resolve(value.spec), **{k: materialize(v, hparams) for k, v in value.kwargs.items()})
+        return partial(
+            _resolve(value.spec),
+            **{k: materialize(v, hparams) for k, v in value.kwargs.items()},
+        )
     if isinstance(value, list):
         return [materialize(v, hparams) for v in value]
     if isinstance(value, dict):
@@ -65,7 +68,9 @@ def from_graph(graph: dict, target: str = "model") -> tuple[Partial, dict]:
             if node["kind"] == "var":
                 return Var(node["var"])
             assert node["kind"] in ("partial", "singleton") and not node["args"], node
-            return Partial(node["callable"], {k: value(x) for k, x in node["kwargs"].items()})
+            return Partial(
+                node["callable"], {k: value(x) for k, x in node["kwargs"].items()}
+            )
         if isinstance(v, dict):
             return {k: value(x) for k, x in v.items()}
         if isinstance(v, list):

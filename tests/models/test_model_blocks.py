@@ -16,7 +16,13 @@ from forgather.ml.models.feedforward import MLP, GLUFeedforward
 from forgather.ml.models.init_weights import init_deepnet, init_llama, init_normal
 from forgather.ml.models.input_encoder import InputEncoder
 from forgather.ml.models.layer_stack import LayerStack
-from forgather.ml.models.layers import DeepNetLayer, PostLNLayer, PreLNLayer, deepnet_alpha, deepnet_beta
+from forgather.ml.models.layers import (
+    DeepNetLayer,
+    PostLNLayer,
+    PreLNLayer,
+    deepnet_alpha,
+    deepnet_beta,
+)
 from forgather.ml.models.learned_pe import LearnedPE
 from forgather.ml.models.masks import build_attention_mask
 from forgather.ml.models.norms import LayerNorm, RMSNorm
@@ -50,7 +56,9 @@ def test_layer_norm_matches_float64_formula(bias):
     if bias:
         norm.bias.data.copy_(randn(16))
     x64 = x.double()
-    ref = (x64 - x64.mean(-1, keepdim=True)) / torch.sqrt(x64.var(-1, unbiased=False, keepdim=True) + 1e-5)
+    ref = (x64 - x64.mean(-1, keepdim=True)) / torch.sqrt(
+        x64.var(-1, unbiased=False, keepdim=True) + 1e-5
+    )
     ref = ref * norm.weight.double() + (norm.bias.double() if bias else 0)
     assert torch.allclose(norm(x).double(), ref, atol=1e-5)
 
@@ -69,10 +77,19 @@ MASK_CASES = [
 
 
 @pytest.mark.parametrize("q_len, kv_len, padding, with_bias, is_none", MASK_CASES)
-def test_attention_mask_against_the_definition(q_len, kv_len, padding, with_bias, is_none):
+def test_attention_mask_against_the_definition(
+    q_len, kv_len, padding, with_bias, is_none
+):
     pad = torch.tensor(padding) if padding is not None else None
     bias = randn(2, q_len, kv_len) if with_bias else None
-    mask = build_attention_mask(q_len, kv_len, padding_mask=pad, bias=bias, device=torch.device("cpu"), dtype=torch.float32)
+    mask = build_attention_mask(
+        q_len,
+        kv_len,
+        padding_mask=pad,
+        bias=bias,
+        device=torch.device("cpu"),
+        dtype=torch.float32,
+    )
     assert (mask is None) == is_none
     if mask is None:
         return
@@ -91,7 +108,13 @@ def test_attention_mask_against_the_definition(q_len, kv_len, padding, with_bias
 
 def test_attention_mask_rejects_a_mask_of_the_wrong_length():
     with pytest.raises(ValueError, match=r"expected \(batch, 8\)"):
-        build_attention_mask(1, 8, padding_mask=torch.ones(2, 7), device=torch.device("cpu"), dtype=torch.float32)
+        build_attention_mask(
+            1,
+            8,
+            padding_mask=torch.ones(2, 7),
+            device=torch.device("cpu"),
+            dtype=torch.float32,
+        )
 
 
 # --- attention -------------------------------------------------------------------------------
@@ -126,7 +149,9 @@ def test_attention_matches_float64_reference(kv_heads, backend, case):
     k, v = torch.cat([past_k, k_new], 2), torch.cat([past_v, v_new], 2)
     pad = torch.tensor([[1] * S, [0, 0] + [1] * (S - 2)]) if case == "padding" else None
     bias = randn(4, T, S) if case == "bias" else None
-    mask = build_attention_mask(T, S, padding_mask=pad, bias=bias, device=x.device, dtype=x.dtype)
+    mask = build_attention_mask(
+        T, S, padding_mask=pad, bias=bias, device=x.device, dtype=x.dtype
+    )
     q_idx, k_idx = (S - T + torch.arange(T))[:, None], torch.arange(S)[None, :]
     allowed = (k_idx <= q_idx)[None].expand(B, T, S)  # causal, by definition
     if pad is not None:
@@ -167,7 +192,9 @@ def test_sinusoidal_matches_the_paper_table():
         for i in range(4):
             angle = p / 10000 ** (2 * i / 8)
             assert out[0, t, 2 * i].item() == pytest.approx(math.sin(angle), abs=1e-5)
-            assert out[0, t, 2 * i + 1].item() == pytest.approx(math.cos(angle), abs=1e-5)
+            assert out[0, t, 2 * i + 1].item() == pytest.approx(
+                math.cos(angle), abs=1e-5
+            )
 
 
 def test_learned_pe_adds_the_row_of_each_position():
@@ -193,22 +220,39 @@ def test_rope_preserves_norms_and_depends_only_on_relative_position():
 
 
 def test_llama3_scaling_matches_transformers():
-    scaling = dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0, original_max_position_embeddings=64)
-    config = LlamaConfig(hidden_size=256, num_attention_heads=2, max_position_embeddings=256,
-                         rope_parameters=dict(rope_theta=500000.0, **scaling))
+    scaling = dict(
+        rope_type="llama3",
+        factor=8.0,
+        low_freq_factor=1.0,
+        high_freq_factor=4.0,
+        original_max_position_embeddings=64,
+    )
+    config = LlamaConfig(
+        hidden_size=256,
+        num_attention_heads=2,
+        max_position_embeddings=256,
+        rope_parameters=dict(rope_theta=500000.0, **scaling),
+    )
     ref, _ = ROPE_INIT_FUNCTIONS["llama3"](config, "cpu")
-    ours = RotaryPE(256, 2, theta=500000.0, scaling=scaling).inv_freq(torch.device("cpu"))
+    ours = RotaryPE(256, 2, theta=500000.0, scaling=scaling).inv_freq(
+        torch.device("cpu")
+    )
     assert torch.allclose(ours, ref.float(), rtol=1e-6)
     plain = RotaryPE(256, 2, theta=500000.0).inv_freq(torch.device("cpu"))
     assert not torch.allclose(ours, plain)  # the scaling does something
     # long wavelengths divided by the factor, short ones kept
-    assert ours[-1] == pytest.approx(plain[-1].item() / 8, rel=1e-6) and ours[0] == plain[0]
+    assert (
+        ours[-1] == pytest.approx(plain[-1].item() / 8, rel=1e-6)
+        and ours[0] == plain[0]
+    )
     assert torch.equal(llama3_scaled(plain, scaling), ours)
 
 
 def test_rope_rejects_a_head_dim_other_than_the_attention_s():
     rotate = RotaryPE(64, 4).rotary(torch.tensor([[0, 1]]))
-    with pytest.raises(ValueError, match="RotaryPE rotates head_dim 16 but the attention heads have 8"):
+    with pytest.raises(
+        ValueError, match="RotaryPE rotates head_dim 16 but the attention heads have 8"
+    ):
         rotate(randn(1, 2, 2, 8), randn(1, 2, 2, 8))
 
 
@@ -224,7 +268,10 @@ def test_rope_rejects_unknown_scaling_and_odd_head_dim():
     [
         (8, [2.0**-k for k in range(1, 9)]),  # the paper's example
         (4, [2.0**-k for k in (2, 4, 6, 8)]),
-        (6, [2.0**-k for k in (2, 4, 6, 8, 1, 3)]),  # 4 slopes + every other of the 8-head set
+        (
+            6,
+            [2.0**-k for k in (2, 4, 6, 8, 1, 3)],
+        ),  # 4 slopes + every other of the 8-head set
     ],
 )
 def test_alibi_slopes(heads, expected):
@@ -233,7 +280,9 @@ def test_alibi_slopes(heads, expected):
 
 def test_alibi_bias_is_slope_times_distance():
     alibi = ALiBi(4)
-    bias = alibi.attention_bias(2, 5, torch.device("cpu"), torch.float32)  # queries at key index 3, 4
+    bias = alibi.attention_bias(
+        2, 5, torch.device("cpu"), torch.float32
+    )  # queries at key index 3, 4
     assert bias.shape == (4, 2, 5)
     for h, slope in enumerate(alibi_slopes(4)):
         for i, qi in enumerate((3, 4)):
@@ -252,7 +301,9 @@ def test_feedforward_blocks_compute_their_formulas():
     expected = mlp.down_proj(F.gelu(mlp.up_proj(x), approximate="tanh"))
     assert torch.allclose(mlp(x), expected)
     glu = GLUFeedforward(8, 16, activation="gelu")
-    assert torch.allclose(glu(x), glu.down_proj(F.gelu(glu.gate_proj(x)) * glu.up_proj(x)))
+    assert torch.allclose(
+        glu(x), glu.down_proj(F.gelu(glu.gate_proj(x)) * glu.up_proj(x))
+    )
     mish = MLP(8, 16, activation=torch.nn.Mish)  # a factory works too
     assert torch.allclose(mish(x), mish.down_proj(F.mish(mish.up_proj(x))))
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
@@ -269,7 +320,11 @@ def _parts(d=8):
 
 def test_layers_compute_their_residual_formulas():
     x = randn(2, 4, 8)
-    pre, post, deep = PreLNLayer(**_parts()), PostLNLayer(**_parts()), DeepNetLayer(**_parts(), num_layers=6)
+    pre, post, deep = (
+        PreLNLayer(**_parts()),
+        PostLNLayer(**_parts()),
+        DeepNetLayer(**_parts(), num_layers=6),
+    )
     h = x + pre.attention(pre.attn_norm(x))
     assert torch.allclose(pre(x), h + pre.feedforward(pre.ff_norm(h)), atol=1e-6)
     h = post.attn_norm(x + post.attention(x))
@@ -292,7 +347,9 @@ def core(layer=PreLNLayer, init=None, d=256, layers=4, tie=False, **stack):
         input_encoder_factory=partial(InputEncoder, d, 512),
         positional_encoder_factory=partial(RotaryPE, d, 2),
         layer_stack_factory=partial(LayerStack, num_layers=layers, **stack),
-        layer_factory=layer if layer is not DeepNetLayer else partial(layer, num_layers=layers),
+        layer_factory=(
+            layer if layer is not DeepNetLayer else partial(layer, num_layers=layers)
+        ),
         init_weights=init,
         tie_word_embeddings=tie,
         **_parts(d),
@@ -314,9 +371,15 @@ def stds(model):
 
 def test_init_normal_scales_residual_writers():
     s = stds(core(init=partial(init_normal, std=0.02)))
-    assert s["layer_stack.layers.0.attention.q_proj.weight"] == pytest.approx(0.02, rel=0.05)
-    assert s["layer_stack.layers.0.attention.o_proj.weight"] == pytest.approx(0.02 / math.sqrt(8), rel=0.05)
-    assert s["layer_stack.layers.3.feedforward.down_proj.weight"] == pytest.approx(0.02 / math.sqrt(8), rel=0.05)
+    assert s["layer_stack.layers.0.attention.q_proj.weight"] == pytest.approx(
+        0.02, rel=0.05
+    )
+    assert s["layer_stack.layers.0.attention.o_proj.weight"] == pytest.approx(
+        0.02 / math.sqrt(8), rel=0.05
+    )
+    assert s["layer_stack.layers.3.feedforward.down_proj.weight"] == pytest.approx(
+        0.02 / math.sqrt(8), rel=0.05
+    )
     assert s["input_encoder.embedding.weight"] == pytest.approx(0.02, rel=0.05)
 
 
@@ -327,17 +390,27 @@ def test_init_llama():
     # truncated at 3 sigma: the std of the truncated normal is 0.986 sigma
     assert s["output_head.weight"] == pytest.approx(256**-0.5 * 0.986, rel=0.05)
     assert model.output_head.weight.abs().max() <= 3 * 256**-0.5 + 1e-6
-    assert s["layer_stack.layers.1.attention.o_proj.weight"] == pytest.approx(0.02 / math.sqrt(8) * 0.986, rel=0.05)
-    assert s["layer_stack.layers.1.attention.k_proj.weight"] == pytest.approx(0.02 * 0.986, rel=0.05)
+    assert s["layer_stack.layers.1.attention.o_proj.weight"] == pytest.approx(
+        0.02 / math.sqrt(8) * 0.986, rel=0.05
+    )
+    assert s["layer_stack.layers.1.attention.k_proj.weight"] == pytest.approx(
+        0.02 * 0.986, rel=0.05
+    )
 
 
 def test_init_deepnet_uses_beta_for_values_and_feedforward():
     model = core(layer=DeepNetLayer, init=init_deepnet)
     s, beta = stds(model), (8 * 4) ** -0.25
     xavier = math.sqrt(2 / (256 + 256))
-    assert s["layer_stack.layers.0.attention.q_proj.weight"] == pytest.approx(xavier, rel=0.05)
-    assert s["layer_stack.layers.0.attention.v_proj.weight"] == pytest.approx(beta * xavier, rel=0.05)
-    assert s["layer_stack.layers.0.feedforward.up_proj.weight"] == pytest.approx(beta * math.sqrt(2 / (256 + 16)), rel=0.1)
+    assert s["layer_stack.layers.0.attention.q_proj.weight"] == pytest.approx(
+        xavier, rel=0.05
+    )
+    assert s["layer_stack.layers.0.attention.v_proj.weight"] == pytest.approx(
+        beta * xavier, rel=0.05
+    )
+    assert s["layer_stack.layers.0.feedforward.up_proj.weight"] == pytest.approx(
+        beta * math.sqrt(2 / (256 + 16)), rel=0.1
+    )
 
 
 def test_tied_weight_is_initialised_as_the_embedding():

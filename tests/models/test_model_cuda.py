@@ -9,7 +9,9 @@ from forgather.ml.models.export import save_model
 from helpers import TINY_LLAMA, config_model, llama, tiny_llama_config
 from test_model_hf_equivalence import hf_llama, load_into
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+pytestmark = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -36,8 +38,17 @@ def test_generate_with_cache_equals_without_on_cuda():
     ids = torch.randint(3, 101, (2, 9), device="cuda")
     mask = torch.ones_like(ids)
     mask[1, :3] = 0
-    settings = dict(max_new_tokens=12, do_sample=False, pad_token_id=0, eos_token_id=None, attention_mask=mask)
-    assert torch.equal(model.generate(ids, use_cache=True, **settings), model.generate(ids, use_cache=False, **settings))
+    settings = dict(
+        max_new_tokens=12,
+        do_sample=False,
+        pad_token_id=0,
+        eos_token_id=None,
+        attention_mask=mask,
+    )
+    assert torch.equal(
+        model.generate(ids, use_cache=True, **settings),
+        model.generate(ids, use_cache=False, **settings),
+    )
 
 
 def test_bf16_training_and_export_on_cuda(tmp_path):
@@ -54,7 +65,9 @@ def test_bf16_training_and_export_on_cuda(tmp_path):
         losses.append(loss.item())
     assert losses[-1] < losses[0]
     out = save_model(model, tmp_path / "exported")
-    reloaded = AutoModelForCausalLM.from_pretrained(out, trust_remote_code=True).cuda().eval()
+    reloaded = (
+        AutoModelForCausalLM.from_pretrained(out, trust_remote_code=True).cuda().eval()
+    )
     model.eval()
     with torch.no_grad():
         assert torch.equal(reloaded(data).logits, model(data).logits)

@@ -8,7 +8,11 @@ from transformers import Trainer, TrainingArguments
 
 from architectures import LLAMA
 from forgather.ml.models.dynamic import DynamicCausalLM
-from forgather.ml.models.hf_causal import ForgatherCausalLM, ForgatherCausalLMConfig, causal_lm_loss
+from forgather.ml.models.hf_causal import (
+    ForgatherCausalLM,
+    ForgatherCausalLMConfig,
+    causal_lm_loss,
+)
 from forgather.ml.models.layer_stack import LayerStack
 from helpers import TINY_LLAMA, llama
 from modelspec import definition_callable, materialize
@@ -18,28 +22,47 @@ def test_hyperparameters_go_to_the_config_and_to_the_definition_by_name():
     seen = {}
 
     def definition(hidden_size, vocab_size, num_hidden_layers=2):
-        seen.update(hidden_size=hidden_size, vocab_size=vocab_size, num_hidden_layers=num_hidden_layers)
-        hp = dict(TINY_LLAMA, hidden_size=hidden_size, vocab_size=vocab_size, num_hidden_layers=num_hidden_layers)
+        seen.update(
+            hidden_size=hidden_size,
+            vocab_size=vocab_size,
+            num_hidden_layers=num_hidden_layers,
+        )
+        hp = dict(
+            TINY_LLAMA,
+            hidden_size=hidden_size,
+            vocab_size=vocab_size,
+            num_hidden_layers=num_hidden_layers,
+        )
         return materialize(LLAMA, hp)()
 
     model = DynamicCausalLM(definition, hidden_size=24, vocab_size=50, bos_token_id=1)
-    assert seen == dict(hidden_size=24, vocab_size=50, num_hidden_layers=2)  # bos_token_id: config only
+    assert seen == dict(
+        hidden_size=24, vocab_size=50, num_hidden_layers=2
+    )  # bos_token_id: config only
     assert model.config.hidden_size == 24 and model.config.bos_token_id == 1
-    assert model.config.num_hidden_layers == 2  # filled in from the model for generate()'s cache
+    assert (
+        model.config.num_hidden_layers == 2
+    )  # filled in from the model for generate()'s cache
     assert model.config.model_type == "forgather-dynamic"
     assert model.model.input_encoder.embedding.weight.shape == (50, 24)
 
 
 def test_hyperparameters_must_be_json_serialisable():
-    with pytest.raises(TypeError, match="hyper-parameter 'activation' = .* is not JSON-serialisable"):
-        DynamicCausalLM(definition_callable(LLAMA), **TINY_LLAMA, activation=torch.nn.ReLU)
+    with pytest.raises(
+        TypeError, match="hyper-parameter 'activation' = .* is not JSON-serialisable"
+    ):
+        DynamicCausalLM(
+            definition_callable(LLAMA), **TINY_LLAMA, activation=torch.nn.ReLU
+        )
 
 
 def test_a_missing_required_hyperparameter_is_named():
     class Model(ForgatherCausalLM):
         construct_model = staticmethod(lambda *, hidden_size: None)
 
-    with pytest.raises(ValueError, match="no value for the hyper-parameter 'hidden_size'"):
+    with pytest.raises(
+        ValueError, match="no value for the hyper-parameter 'hidden_size'"
+    ):
         Model(ForgatherCausalLMConfig(vocab_size=3))
 
 
@@ -64,12 +87,19 @@ def test_forward_options():
     labels[0, :4] = -100
     counted = (labels[:, 1:] != -100).sum()
     mean = causal_lm_loss(full, labels)
-    assert torch.allclose(causal_lm_loss(full, labels, num_items_in_batch=counted), mean)
-    assert torch.allclose(causal_lm_loss(full, labels, num_items_in_batch=2 * counted), mean / 2)
+    assert torch.allclose(
+        causal_lm_loss(full, labels, num_items_in_batch=counted), mean
+    )
+    assert torch.allclose(
+        causal_lm_loss(full, labels, num_items_in_batch=2 * counted), mean / 2
+    )
     with pytest.raises(ValueError, match="labels need the logits of every position"):
         model(ids, labels=ids, logits_to_keep=1)
     with pytest.raises(ValueError, match="inputs_embeds is not supported"):
         model(inputs_embeds=torch.zeros(1, 2, 48))
+    with pytest.raises(ValueError, match="does not support output_hidden_states=True"):
+        model(ids, output_hidden_states=True)
+    assert model(ids, output_attentions=False).logits.shape == (2, 9, 101)
 
 
 def test_embeddings_accessors_and_gradient_checkpointing_switch():
@@ -90,11 +120,21 @@ def test_embeddings_accessors_and_gradient_checkpointing_switch():
 
 def test_trains_under_the_transformers_trainer(tmp_path):
     model = llama()
-    data = [{"input_ids": torch.randint(0, 101, (16,)), "labels": None} for _ in range(8)]
+    data = [
+        {"input_ids": torch.randint(0, 101, (16,)), "labels": None} for _ in range(8)
+    ]
     for row in data:
         row["labels"] = row["input_ids"].clone()
-    args = TrainingArguments(output_dir=str(tmp_path), max_steps=4, per_device_train_batch_size=4, learning_rate=1e-2,
-                             report_to=[], save_strategy="no", logging_steps=1, use_cpu=True)
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        max_steps=4,
+        per_device_train_batch_size=4,
+        learning_rate=1e-2,
+        report_to=[],
+        save_strategy="no",
+        logging_steps=1,
+        use_cpu=True,
+    )
     trainer = Trainer(model=model, args=args, train_dataset=data)
     result = trainer.train()
     losses = [r["loss"] for r in trainer.state.log_history if "loss" in r]

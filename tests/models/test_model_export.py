@@ -12,7 +12,12 @@ import torch
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
 
-from forgather.ml.models.export import ExportError, is_exportable, is_forgather_model, save_model
+from forgather.ml.models.export import (
+    ExportError,
+    is_exportable,
+    is_forgather_model,
+    save_model,
+)
 from forgather.ml.models.package import PackageError, write_model_package
 from helpers import TINY_LLAMA, config_model, llama, tiny_llama_config
 
@@ -45,12 +50,19 @@ def parity(v):
 
 
 def tokenizer_for(tmp_path) -> PreTrainedTokenizerFast:
-    text = [" ".join(f"word{i % 37} token{i % 11}" for i in range(j, j + 20)) for j in range(200)]
+    text = [
+        " ".join(f"word{i % 37} token{i % 11}" for i in range(j, j + 20))
+        for j in range(200)
+    ]
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    trainer = trainers.BpeTrainer(vocab_size=TINY_LLAMA["vocab_size"], special_tokens=["<unk>", "<s>", "</s>"])
+    trainer = trainers.BpeTrainer(
+        vocab_size=TINY_LLAMA["vocab_size"], special_tokens=["<unk>", "<s>", "</s>"]
+    )
     tok.train_from_iterator(text, trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>"
+    )
 
 
 WALSH_BLOCK = """[positional_encoder]
@@ -74,8 +86,7 @@ def train(model, steps: int = 3, seed: int = 0) -> list[float]:
     return losses
 
 
-LOADER = textwrap.dedent(
-    '''
+LOADER = textwrap.dedent("""
     import importlib.abc, sys
     class Block(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
@@ -104,19 +115,32 @@ LOADER = textwrap.dedent(
     torch.save({"logits": logits, "generated": generated, "class": type(model).__name__,
                 "vocab": tokenizer and len(tokenizer), "encoded": tokenizer and tokenizer("word3 token4")["input_ids"]},
                out_file)
-    '''
-)
+    """)
 
 
 def load_in_clean_process(model_dir, ids, tmp_path) -> dict:
     torch.save(ids, tmp_path / "ids.pt")
     script = tmp_path / "load.py"
     script.write_text(LOADER)
-    env = {"HF_MODULES_CACHE": str(tmp_path / "hf_modules"), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin",
-           "HOME": str(tmp_path)}
+    env = {
+        "HF_MODULES_CACHE": str(tmp_path / "hf_modules"),
+        "HF_HUB_OFFLINE": "1",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
     result = subprocess.run(
-        [sys.executable, "-I", str(script), str(model_dir), str(tmp_path / "ids.pt"), str(tmp_path / "out.pt")],
-        cwd=tmp_path, env=env, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-I",
+            str(script),
+            str(model_dir),
+            str(tmp_path / "ids.pt"),
+            str(tmp_path / "out.pt"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return torch.load(tmp_path / "out.pt")
@@ -124,7 +148,8 @@ def load_in_clean_process(model_dir, ids, tmp_path) -> dict:
 
 def test_exported_model_loads_without_forgather_and_reproduces_logits(tmp_path):
     """A config that swaps in a user module (walsh_pe.py next to it, which imports its own
-    helper), compiled by fgc, trained, exported, loaded by plain transformers elsewhere."""
+    helper), compiled by fgc, trained, exported, loaded by plain transformers elsewhere.
+    """
     templates = tmp_path / "templates"
     templates.mkdir()
     (templates / "walsh_pe.py").write_text(WALSH_PE)
@@ -132,52 +157,88 @@ def test_exported_model_loads_without_forgather_and_reproduces_logits(tmp_path):
     config = tiny_llama_config(templates, WALSH_BLOCK, bos_token_id=1, eos_token_id=2)
     model = config_model(config, tmp_path / "build")
     assert type(model.model.positional_encoder).__name__ == "WalshPE"
-    assert is_forgather_model(model) and is_exportable(model)  # its hf_causal is the build's copy
+    assert is_forgather_model(model) and is_exportable(
+        model
+    )  # its hf_causal is the build's copy
     losses = train(model)
     assert losses[-1] < losses[0]
     tokenizer = tokenizer_for(tmp_path)
     out = save_model(model, tmp_path / "exported", tokenizer)
 
     files = sorted(p.name for p in out.iterdir())
-    for name in ("config.json", "model.safetensors", "modeling.py", "hf_causal.py", "causal_lm.py", "walsh_pe.py",
-                 "walsh_util.py", "tokenizer.json"):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "modeling.py",
+        "hf_causal.py",
+        "causal_lm.py",
+        "walsh_pe.py",
+        "walsh_util.py",
+        "tokenizer.json",
+    ):
         assert name in files
     assert "rotary_pe.py" not in files  # only what the model imports
     config = json.loads((out / "config.json").read_text())
-    assert config["auto_map"] == {"AutoConfig": "modeling.DynamicCausalLMConfig",
-                                  "AutoModelForCausalLM": "modeling.DynamicCausalLMForCausalLM"}
+    assert config["auto_map"] == {
+        "AutoConfig": "modeling.DynamicCausalLMConfig",
+        "AutoModelForCausalLM": "modeling.DynamicCausalLMForCausalLM",
+    }
     assert config["hidden_size"] == 48 and config["num_key_value_heads"] == 2
     for path in out.glob("*.py"):
-        assert "forgather" not in [line.split()[1].split(".")[0] for line in path.read_text().splitlines()
-                                   if line.startswith(("import ", "from "))]
+        assert "forgather" not in [
+            line.split()[1].split(".")[0]
+            for line in path.read_text().splitlines()
+            if line.startswith(("import ", "from "))
+        ]
 
-    ids = torch.randint(0, TINY_LLAMA["vocab_size"], (2, 12), generator=torch.Generator().manual_seed(3))
+    ids = torch.randint(
+        0, TINY_LLAMA["vocab_size"], (2, 12), generator=torch.Generator().manual_seed(3)
+    )
     model.eval()
     with torch.no_grad():
         expected = model(ids).logits
     loaded = load_in_clean_process(out, ids, tmp_path)
     assert loaded["class"] == "DynamicCausalLMForCausalLM"
     assert torch.equal(loaded["logits"], expected)
-    generated = model.generate(ids[:1, :6], max_new_tokens=5, do_sample=False, pad_token_id=0, eos_token_id=None)
+    generated = model.generate(
+        ids[:1, :6],
+        max_new_tokens=5,
+        do_sample=False,
+        pad_token_id=0,
+        eos_token_id=None,
+    )
     assert torch.equal(loaded["generated"], generated)
-    assert loaded["vocab"] == len(tokenizer) and loaded["encoded"] == tokenizer("word3 token4")["input_ids"]
+    assert (
+        loaded["vocab"] == len(tokenizer)
+        and loaded["encoded"] == tokenizer("word3 token4")["input_ids"]
+    )
 
 
 def test_tied_model_exports_one_copy_of_the_tied_weight(tmp_path):
     from safetensors import safe_open
 
-    model = config_model(tiny_llama_config(tmp_path, tie_word_embeddings=True), tmp_path / "build")
+    model = config_model(
+        tiny_llama_config(tmp_path, tie_word_embeddings=True), tmp_path / "build"
+    )
     train(model, steps=2)
     out = save_model(model, tmp_path / "exported")
     with safe_open(out / "model.safetensors", "pt") as f:
         keys = set(f.keys())
-    assert "model.input_encoder.embedding.weight" in keys and "model.output_head.weight" not in keys
-    ids = torch.randint(0, TINY_LLAMA["vocab_size"], (1, 8), generator=torch.Generator().manual_seed(1))
+    assert (
+        "model.input_encoder.embedding.weight" in keys
+        and "model.output_head.weight" not in keys
+    )
+    ids = torch.randint(
+        0, TINY_LLAMA["vocab_size"], (1, 8), generator=torch.Generator().manual_seed(1)
+    )
     model.eval()
     with torch.no_grad():
         expected = model(ids).logits
     reloaded = AutoModelForCausalLM.from_pretrained(out, trust_remote_code=True).eval()
-    assert reloaded.model.output_head.weight is reloaded.model.input_encoder.embedding.weight
+    assert (
+        reloaded.model.output_head.weight
+        is reloaded.model.input_encoder.embedding.weight
+    )
     with torch.no_grad():
         assert torch.equal(reloaded(ids).logits, expected)
 
@@ -207,14 +268,20 @@ def test_model_class_outside_a_package_cannot_be_exported(tmp_path):
     class Local(ForgatherCausalLM):
         construct_model = staticmethod(lambda: llama().model)
 
-    with pytest.raises(ExportError, match="not a class defined at the top of a module inside a model package"):
+    with pytest.raises(
+        ExportError,
+        match="not a class defined at the top of a module inside a model package",
+    ):
         save_model(Local(ForgatherCausalLMConfig()), tmp_path / "out")
 
 
 @pytest.mark.parametrize(
     "source, message",
     [
-        ("from .no_such_block import X\n", "imports .no_such_block, but there is no no_such_block.py"),
+        (
+            "from .no_such_block import X\n",
+            "imports .no_such_block, but there is no no_such_block.py",
+        ),
         ("from ..causal_lm import CausalLM\n", "leaves the flat model package"),
         ("from .causal_lm import (\n", "syntax error"),
     ],

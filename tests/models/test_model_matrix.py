@@ -30,7 +30,10 @@ def test_architecture_trains_exports_and_reloads(combo, tmp_path):
 
     out = save_model(model, tmp_path / f"exported-{'-'.join(combo)}")
     reloaded = AutoModelForCausalLM.from_pretrained(out, trust_remote_code=True).eval()
-    assert type(reloaded.model.positional_encoder).__name__ == type(model.model.positional_encoder).__name__
+    assert (
+        type(reloaded.model.positional_encoder).__name__
+        == type(model.model.positional_encoder).__name__
+    )
     model.eval()
     ids = data[:2, :10]
     with torch.no_grad():

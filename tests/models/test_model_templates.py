@@ -9,8 +9,19 @@ import pytest
 from architectures import TEMPLATES
 from helpers import CONFIGS, STDLIB, compile_config, config_spec
 
-BLOCKS = ("input_encoder", "positional_encoder", "attention", "feedforward", "norm", "layer", "layer_stack",
-          "output_head", "init_weights", "model_options", "hyperparameters")
+BLOCKS = (
+    "input_encoder",
+    "positional_encoder",
+    "attention",
+    "feedforward",
+    "norm",
+    "layer",
+    "layer_stack",
+    "output_head",
+    "init_weights",
+    "model_options",
+    "hyperparameters",
+)
 
 
 @pytest.mark.parametrize("template", sorted(TEMPLATES))
@@ -36,30 +47,54 @@ def test_child_templates_only_override_existing_blocks():
         assert set(_headers(STDLIB / "models" / template)) <= set(BLOCKS)
 
 
-@pytest.mark.parametrize("path", sorted((CONFIGS / "matrix").rglob("*.fg")), ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", sorted((CONFIGS / "matrix").rglob("*.fg")), ids=lambda p: p.stem
+)
 def test_each_matrix_config_overrides_exactly_one_block(path):
     assert len(_headers(path)) == 1 and _headers(path)[0] in BLOCKS
 
 
-MATRIX = list(itertools.product(["none", "learned", "sinusoidal", "rope", "alibi"], ["mha", "gqa"], ["mlp", "swiglu"],
-                                ["pre_ln", "post_ln"]))
+MATRIX = list(
+    itertools.product(
+        ["none", "learned", "sinusoidal", "rope", "alibi"],
+        ["mha", "gqa"],
+        ["mlp", "swiglu"],
+        ["pre_ln", "post_ln"],
+    )
+)
 
 
 def compile_matrix(combo, out_dir):
     """Compile one combination: the chain layer -> feedforward -> attention -> pe -> base."""
     pe, attention, feedforward, layer = combo
     variables = dict(pe=pe, attention=attention, feedforward=feedforward)
-    return compile_config(CONFIGS / "matrix" / "layer" / f"{layer}.fg", out_dir, variables)
+    return compile_config(
+        CONFIGS / "matrix" / "layer" / f"{layer}.fg", out_dir, variables
+    )
 
 
 def test_matrix_combinations_differ_from_the_base_in_their_four_parts(tmp_path):
-    base, _ = config_spec(compile_config(CONFIGS / "matrix" / "base.fg", tmp_path / "base"))
-    parts = {"positional_encoder_factory", "attention_factory", "feedforward_factory", "layer_factory"}
+    base, _ = config_spec(
+        compile_config(CONFIGS / "matrix" / "base.fg", tmp_path / "base")
+    )
+    parts = {
+        "positional_encoder_factory",
+        "attention_factory",
+        "feedforward_factory",
+        "layer_factory",
+    }
     seen = {part: set() for part in parts}
     for i, combo in enumerate(MATRIX[::3]):
         definition, hparams = config_spec(compile_matrix(combo, tmp_path / str(i)))
         assert hparams["hidden_size"] == 32
-        assert {k for k in base.kwargs if definition.kwargs[k] != base.kwargs[k]} <= parts
+        assert {
+            k for k in base.kwargs if definition.kwargs[k] != base.kwargs[k]
+        } <= parts
         for part in parts:
             seen[part].add(repr(definition.kwargs[part]))
-    assert [len(seen[p]) for p in sorted(parts)] == [2, 2, 2, 5]  # attention, feedforward, layer, pe
+    assert [len(seen[p]) for p in sorted(parts)] == [
+        2,
+        2,
+        2,
+        5,
+    ]  # attention, feedforward, layer, pe

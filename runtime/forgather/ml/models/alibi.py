@@ -30,20 +30,30 @@ class ALiBi(nn.Module):
         self.num_heads = num_heads
         slopes = torch.tensor(alibi_slopes(num_heads), dtype=torch.float32)
         self.slopes = nn.Parameter(slopes) if trainable else None
-        self._fixed: dict[torch.device, torch.Tensor] = {}  # derived, never saved: safe on meta
+        self._fixed: dict[torch.device, torch.Tensor] = (
+            {}
+        )  # derived, never saved: safe on meta
 
-    def forward(self, x: torch.Tensor, position_ids: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, position_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
         return x  # positions enter through the attention scores
 
-    def attention_bias(self, q_len: int, kv_len: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    def attention_bias(
+        self, q_len: int, kv_len: int, device: torch.device, dtype: torch.dtype
+    ) -> torch.Tensor:
         slopes = self.slopes
         if slopes is None:
             if device not in self._fixed:
-                self._fixed[device] = torch.tensor(alibi_slopes(self.num_heads), device=device)
+                self._fixed[device] = torch.tensor(
+                    alibi_slopes(self.num_heads), device=device
+                )
             slopes = self._fixed[device]
         q_idx = torch.arange(kv_len - q_len, kv_len, device=device)
         k_idx = torch.arange(kv_len, device=device)
-        distance = (k_idx[None, :] - q_idx[:, None]).float()  # (T, S), <= 0 where attended
+        distance = (
+            k_idx[None, :] - q_idx[:, None]
+        ).float()  # (T, S), <= 0 where attended
         return (slopes[:, None, None] * distance).to(dtype)  # (H, T, S)
 
     def extra_repr(self) -> str:

@@ -36,9 +36,13 @@ class CausalSelfAttention(nn.Module):
         super().__init__()
         num_kv_heads = num_kv_heads or num_heads
         if num_heads % num_kv_heads:
-            raise ValueError(f"num_heads ({num_heads}) must be a multiple of num_kv_heads ({num_kv_heads})")
+            raise ValueError(
+                f"num_heads ({num_heads}) must be a multiple of num_kv_heads ({num_kv_heads})"
+            )
         if head_dim is None and d_model % num_heads:
-            raise ValueError(f"d_model ({d_model}) must be a multiple of num_heads ({num_heads}) or give head_dim")
+            raise ValueError(
+                f"d_model ({d_model}) must be a multiple of num_heads ({num_heads}) or give head_dim"
+            )
         if backend not in ("sdpa", "eager"):
             raise ValueError(f"backend must be 'sdpa' or 'eager', got {backend!r}")
         self.num_heads, self.num_kv_heads = num_heads, num_kv_heads
@@ -51,12 +55,19 @@ class CausalSelfAttention(nn.Module):
         self.q_norm = RMSNorm(self.head_dim, eps=qk_norm_eps) if qk_norm else None
         self.k_norm = RMSNorm(self.head_dim, eps=qk_norm_eps) if qk_norm else None
 
-    def forward(self, x: torch.Tensor, *, rotary=None, attn_mask=None, cache=None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, *, rotary=None, attn_mask=None, cache=None
+    ) -> torch.Tensor:
         """`x` (B, T, D); `rotary` from the positional encoder or None; `attn_mask` from
-        `masks.attention_mask` (None = plain causal); `cache` a transformers `Cache` or None."""
+        `masks.attention_mask` (None = plain causal); `cache` a transformers `Cache` or None.
+        """
         B, T, _ = x.shape
-        q = self.q_proj(x).view(B, T, self.num_heads, self.head_dim).transpose(1, 2)  # (B, nh, T, hd)
-        k = self.k_proj(x).view(B, T, self.num_kv_heads, self.head_dim).transpose(1, 2)  # (B, nkv, T, hd)
+        q = (
+            self.q_proj(x).view(B, T, self.num_heads, self.head_dim).transpose(1, 2)
+        )  # (B, nh, T, hd)
+        k = (
+            self.k_proj(x).view(B, T, self.num_kv_heads, self.head_dim).transpose(1, 2)
+        )  # (B, nkv, T, hd)
         v = self.v_proj(x).view(B, T, self.num_kv_heads, self.head_dim).transpose(1, 2)
         if self.q_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
@@ -77,7 +88,9 @@ class CausalSelfAttention(nn.Module):
             )
         else:
             y = eager_attention(q, k, v, attn_mask, dropout)
-        y = y.transpose(1, 2).reshape(B, T, self.num_heads * self.head_dim)  # (B, T, nh*hd)
+        y = y.transpose(1, 2).reshape(
+            B, T, self.num_heads * self.head_dim
+        )  # (B, T, nh*hd)
         return self.o_proj(y)
 
     def extra_repr(self) -> str:
@@ -87,7 +100,9 @@ class CausalSelfAttention(nn.Module):
 def eager_attention(q, k, v, attn_mask, dropout: float) -> torch.Tensor:
     """softmax(q k^T / sqrt(hd) + mask) v, spelled out; same conventions as SDPA above."""
     groups = q.shape[1] // k.shape[1]
-    k = k.repeat_interleave(groups, dim=1)  # kv head j serves query heads j*groups ... (j+1)*groups-1
+    k = k.repeat_interleave(
+        groups, dim=1
+    )  # kv head j serves query heads j*groups ... (j+1)*groups-1
     v = v.repeat_interleave(groups, dim=1)
     T, S = q.shape[-2], k.shape[-2]
     scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])  # (B, nh, T, S)

@@ -32,8 +32,6 @@ class CausalLM(nn.Module):
     - `tie_word_embeddings`: the output head shares the token embedding's weight.
     """
 
-    tied_weights_keys = {"output_head.weight": "input_encoder.embedding.weight"}
-
     def __init__(
         self,
         *,
@@ -51,7 +49,9 @@ class CausalLM(nn.Module):
     ) -> None:
         super().__init__()
         self.input_encoder = input_encoder_factory()
-        self.positional_encoder = positional_encoder_factory() if positional_encoder_factory else NullPE()
+        self.positional_encoder = (
+            positional_encoder_factory() if positional_encoder_factory else NullPE()
+        )
         layer = partial(
             layer_factory,
             attention_factory=attention_factory,
@@ -68,7 +68,9 @@ class CausalLM(nn.Module):
         self.output_head = output_head_factory()
         self.tie_word_embeddings = tie_word_embeddings
         if tie_word_embeddings:
-            self.output_head.weight = self.input_encoder.embedding.weight  # Press & Wolf 2017
+            self.output_head.weight = (
+                self.input_encoder.embedding.weight
+            )  # Press & Wolf 2017
         (init_weights or init_normal)(self)
 
     @property
@@ -86,16 +88,28 @@ class CausalLM(nn.Module):
     ) -> torch.Tensor:
         """`input_ids` (B, T); `attention_mask` (B, S) with 1 = token, 0 = padding, S = cached + T;
         `cache` a transformers `Cache` (updated in place); `logits_to_keep` > 0 computes logits
-        for the last that many positions only. Returns logits (B, T or logits_to_keep, V)."""
+        for the last that many positions only. Returns logits (B, T or logits_to_keep, V).
+        """
         T = input_ids.shape[1]
         past = cache.get_seq_length() if cache is not None else 0
         if position_ids is None:
-            position_ids = torch.arange(past, past + T, device=input_ids.device)[None]  # (1, T)
+            position_ids = torch.arange(past, past + T, device=input_ids.device)[
+                None
+            ]  # (1, T)
         pe = self.positional_encoder
         x = self.input_encoder(input_ids, position_ids, pe)  # (B, T, D)
-        bias = pe.attention_bias(T, past + T, x.device, x.dtype) if hasattr(pe, "attention_bias") else None
+        bias = (
+            pe.attention_bias(T, past + T, x.device, x.dtype)
+            if hasattr(pe, "attention_bias")
+            else None
+        )
         mask = build_attention_mask(
-            T, past + T, padding_mask=attention_mask, bias=bias, device=x.device, dtype=x.dtype
+            T,
+            past + T,
+            padding_mask=attention_mask,
+            bias=bias,
+            device=x.device,
+            dtype=x.dtype,
         )  # None, (B|1, 1, T, S) bool or (B|1, H, T, S) additive
         rotary = pe.rotary(position_ids) if hasattr(pe, "rotary") else None
         x = self.layer_stack(x, rotary=rotary, attn_mask=mask, cache=cache)

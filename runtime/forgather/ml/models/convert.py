@@ -11,11 +11,26 @@ import torch
 
 LLAMA_RULES = [  # (Hugging Face name pattern, our name)
     (r"model\.embed_tokens\.weight", "input_encoder.embedding.weight"),
-    (r"model\.layers\.(\d+)\.self_attn\.(q|k|v|o)_proj\.(weight|bias)", r"layer_stack.layers.\1.attention.\2_proj.\3"),
-    (r"model\.layers\.(\d+)\.self_attn\.(q|k)_norm\.weight", r"layer_stack.layers.\1.attention.\2_norm.weight"),
-    (r"model\.layers\.(\d+)\.mlp\.(gate|up|down)_proj\.(weight|bias)", r"layer_stack.layers.\1.feedforward.\2_proj.\3"),
-    (r"model\.layers\.(\d+)\.input_layernorm\.weight", r"layer_stack.layers.\1.attn_norm.weight"),
-    (r"model\.layers\.(\d+)\.post_attention_layernorm\.weight", r"layer_stack.layers.\1.ff_norm.weight"),
+    (
+        r"model\.layers\.(\d+)\.self_attn\.(q|k|v|o)_proj\.(weight|bias)",
+        r"layer_stack.layers.\1.attention.\2_proj.\3",
+    ),
+    (
+        r"model\.layers\.(\d+)\.self_attn\.(q|k)_norm\.weight",
+        r"layer_stack.layers.\1.attention.\2_norm.weight",
+    ),
+    (
+        r"model\.layers\.(\d+)\.mlp\.(gate|up|down)_proj\.(weight|bias)",
+        r"layer_stack.layers.\1.feedforward.\2_proj.\3",
+    ),
+    (
+        r"model\.layers\.(\d+)\.input_layernorm\.weight",
+        r"layer_stack.layers.\1.attn_norm.weight",
+    ),
+    (
+        r"model\.layers\.(\d+)\.post_attention_layernorm\.weight",
+        r"layer_stack.layers.\1.ff_norm.weight",
+    ),
     (r"model\.norm\.weight", "final_norm.weight"),
     (r"lm_head\.weight", "output_head.weight"),
 ]
@@ -36,7 +51,8 @@ def llama_state_dict(hf: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def gpt2_state_dict(hf: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Rename and reshape a `GPT2LMHeadModel` state dict. GPT-2's Conv1D stores weights as
-    (in, out), the transpose of nn.Linear; its c_attn packs q, k and v along the output axis."""
+    (in, out), the transpose of nn.Linear; its c_attn packs q, k and v along the output axis.
+    """
     out = {}
     for key, value in hf.items():
         name = key.removeprefix("transformer.")
@@ -46,13 +62,21 @@ def gpt2_state_dict(hf: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
                 kind = rest.rsplit(".", 1)[-1]
                 parts = value.chunk(3, dim=-1)  # q, k, v
                 for proj, part in zip("qkv", parts):
-                    out[f"{layer}.attention.{proj}_proj.{kind}"] = part.t().contiguous() if kind == "weight" else part
+                    out[f"{layer}.attention.{proj}_proj.{kind}"] = (
+                        part.t().contiguous() if kind == "weight" else part
+                    )
                 continue
-            conv = {"attn.c_proj": "attention.o_proj", "mlp.c_fc": "feedforward.up_proj", "mlp.c_proj": "feedforward.down_proj"}
+            conv = {
+                "attn.c_proj": "attention.o_proj",
+                "mlp.c_fc": "feedforward.up_proj",
+                "mlp.c_proj": "feedforward.down_proj",
+            }
             norms = {"ln_1": "attn_norm", "ln_2": "ff_norm"}
             module, kind = rest.rsplit(".", 1)
             if module in conv:
-                out[f"{layer}.{conv[module]}.{kind}"] = value.t().contiguous() if kind == "weight" else value
+                out[f"{layer}.{conv[module]}.{kind}"] = (
+                    value.t().contiguous() if kind == "weight" else value
+                )
             elif module in norms:
                 out[f"{layer}.{norms[module]}.{kind}"] = value
             elif module == "attn":

@@ -20,7 +20,9 @@ class DynamicCausalLMConfig(ForgatherCausalLMConfig):
     model_type = "forgather-dynamic"
 
 
-def DynamicCausalLM(definition: Callable[..., nn.Module], **hparams) -> ForgatherCausalLM:
+def DynamicCausalLM(
+    definition: Callable[..., nn.Module], **hparams
+) -> ForgatherCausalLM:
     """Build `definition(**hparams)` (the core causal LM) wrapped as a `ForgatherCausalLM`.
 
     Every keyword argument goes into the config (config.json); those that `definition` accepts
@@ -43,11 +45,20 @@ def DynamicCausalLM(definition: Callable[..., nn.Module], **hparams) -> Forgathe
         return definition(**kwargs)
 
     construct_model.__signature__ = inspect.Signature(
-        [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=hparams[name]) for name in names]
+        [
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=hparams[name]
+            )
+            for name in names
+        ]
     )
     model_class = type(
         "DynamicCausalLMForCausalLM",
         (ForgatherCausalLM,),
-        {"config_class": DynamicCausalLMConfig, "construct_model": staticmethod(construct_model), "__module__": __name__},
+        {
+            "config_class": DynamicCausalLMConfig,
+            "construct_model": staticmethod(construct_model),
+            "__module__": __name__,
+        },
     )
     return model_class(DynamicCausalLMConfig(**hparams))

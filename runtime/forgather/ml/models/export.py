@@ -33,31 +33,46 @@ def package_files(model: nn.Module) -> tuple[str, dict[str, Path]]:
             "model built from a model package: the build/model/ that `fgc compile` emits, or one written "
             "with forgather.ml.models.package.write_model_package()"
         )
-    if path is None or not module.__package__ or getattr(module, cls.__name__, None) is not cls:
+    if (
+        path is None
+        or not module.__package__
+        or getattr(module, cls.__name__, None) is not cls
+    ):
         raise ExportError(
             f"{cls.__module__}.{cls.__name__} is not a class defined at the top of a module inside a model "
             "package (a directory whose modules import each other relatively), so its code cannot be copied"
         )
     path = Path(path)
     try:
-        files = import_closure(path.read_text(encoding="utf-8"), str(path), directory=path.parent)
+        files = import_closure(
+            path.read_text(encoding="utf-8"), str(path), directory=path.parent
+        )
     except PackageError as err:
         raise ExportError(str(err)) from None
     # The class's own directory is the package: resolve its imports there (not in forgather).
-    outside = {name: p for name, p in files.items() if p.parent != path.parent.resolve()}
+    outside = {
+        name: p for name, p in files.items() if p.parent != path.parent.resolve()
+    }
     if outside:
-        raise ExportError(f"{path} imports modules that are not in its package directory: {sorted(outside)}")
+        raise ExportError(
+            f"{path} imports modules that are not in its package directory: {sorted(outside)}"
+        )
     files[path.stem] = path.resolve()
     config_module = type(model.config).__module__.rsplit(".", 1)[-1]
     if config_module not in files:
-        raise ExportError(f"the config class {type(model.config).__name__} is not defined in the model package")
+        raise ExportError(
+            f"the config class {type(model.config).__name__} is not defined in the model package"
+        )
     return path.stem, files
 
 
 def is_forgather_model(model: nn.Module) -> bool:
     """Whether `model` is a ForgatherCausalLM, whichever copy of hf_causal.py defined it (the one in
     forgather, a build's model/ package, or transformers' remote-code cache)."""
-    return any(cls.__name__ == "ForgatherCausalLM" and hasattr(cls, "construct_model") for cls in type(model).__mro__)
+    return any(
+        cls.__name__ == "ForgatherCausalLM" and hasattr(cls, "construct_model")
+        for cls in type(model).__mro__
+    )
 
 
 def is_exportable(model: nn.Module) -> bool:
@@ -76,11 +91,17 @@ def _check_json(config) -> None:
         try:
             json.dumps(value)
         except (TypeError, ValueError):
-            raise ExportError(f"config field {key!r} = {value!r} is not JSON-serialisable; config.json cannot hold it") from None
+            raise ExportError(
+                f"config field {key!r} = {value!r} is not JSON-serialisable; config.json cannot hold it"
+            ) from None
 
 
 def save_model(model: nn.Module, out_dir: str | os.PathLike, tokenizer=None) -> Path:
-    """Write the model directory `out_dir` (replacing an old one atomically) and return it."""
+    """Write the model directory `out_dir` (replacing an old one atomically) and return it.
+
+    Sets `model.config.auto_map` and `.architectures` on the way (as transformers'
+    `register_for_auto_class` would), so a later `save_pretrained` writes the same config.
+    """
     module_name, files = package_files(model)
     config = model.config
     config.auto_map = {

@@ -18,7 +18,9 @@ def make_activation(activation: str | Callable[[], nn.Module]) -> nn.Module:
     if callable(activation):
         return activation()
     if activation not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}, or pass a factory")
+        raise ValueError(
+            f"unknown activation {activation!r}; known: {', '.join(ACTIVATIONS)}, or pass a factory"
+        )
     return ACTIVATIONS[activation]()
 
 
@@ -64,4 +66,6 @@ class GLUFeedforward(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.down_proj(self.dropout(self.act(self.gate_proj(x)) * self.up_proj(x)))
+        return self.down_proj(
+            self.dropout(self.act(self.gate_proj(x)) * self.up_proj(x))
+        )

@@ -12,14 +12,20 @@ import math
 import torch
 from torch import nn
 
-RESIDUAL_WRITERS = ("o_proj", "down_proj")  # their output is added to the residual stream
+RESIDUAL_WRITERS = (
+    "o_proj",
+    "down_proj",
+)  # their output is added to the residual stream
 
 
 def _linears_and_embeddings(model: nn.Module):
     """(attribute name, module) for each Linear / Embedding, skipping already-seen weights."""
     seen: set[int] = set()
     for name, module in model.named_modules():
-        if isinstance(module, (nn.Linear, nn.Embedding)) and id(module.weight) not in seen:
+        if (
+            isinstance(module, (nn.Linear, nn.Embedding))
+            and id(module.weight) not in seen
+        ):
             seen.add(id(module.weight))
             yield name.rsplit(".", 1)[-1], module
 
@@ -38,17 +44,23 @@ def _zero_bias(module: nn.Module) -> None:
 
 
 @torch.no_grad()
-def init_normal(model: nn.Module, *, std: float = 0.02, num_layers: int | None = None) -> None:
+def init_normal(
+    model: nn.Module, *, std: float = 0.02, num_layers: int | None = None
+) -> None:
     """GPT-2 / nanoGPT: N(0, std) weights, zero biases; layers writing into the residual stream
     get std / sqrt(2 * num_layers) (Radford et al. 2019 §2.3)."""
     residual_std = std / math.sqrt(2 * _num_layers(model, num_layers))
     for attr, module in _linears_and_embeddings(model):
-        nn.init.normal_(module.weight, 0.0, residual_std if attr in RESIDUAL_WRITERS else std)
+        nn.init.normal_(
+            module.weight, 0.0, residual_std if attr in RESIDUAL_WRITERS else std
+        )
         _zero_bias(module)
 
 
 @torch.no_grad()
-def init_llama(model: nn.Module, *, std: float = 0.02, num_layers: int | None = None) -> None:
+def init_llama(
+    model: nn.Module, *, std: float = 0.02, num_layers: int | None = None
+) -> None:
     """In the style of TorchTitan's Llama: token embeddings N(0, 1); projections truncated
     normal (at 3 sigma) with std, residual writers std / sqrt(2 * num_layers); output head std
     d_model^-0.5."""

@@ -25,14 +25,22 @@ class LayerStack(nn.Module):
     ) -> None:
         super().__init__()
         if num_layers < 1 or checkpoint_stride < 1:
-            raise ValueError(f"need num_layers >= 1 and checkpoint_stride >= 1, got {num_layers}, {checkpoint_stride}")
-        self.layers = nn.ModuleList(layer_factory(layer_idx=i) for i in range(num_layers))
+            raise ValueError(
+                f"need num_layers >= 1 and checkpoint_stride >= 1, got {num_layers}, {checkpoint_stride}"
+            )
+        self.layers = nn.ModuleList(
+            layer_factory(layer_idx=i) for i in range(num_layers)
+        )
         self.gradient_checkpointing = gradient_checkpointing
         self.checkpoint_stride = checkpoint_stride
 
     def forward(self, x: torch.Tensor, **attn_kwargs) -> torch.Tensor:
         for i, layer in enumerate(self.layers):
-            if self.gradient_checkpointing and self.training and i % self.checkpoint_stride == 0:
+            if (
+                self.gradient_checkpointing
+                and self.training
+                and i % self.checkpoint_stride == 0
+            ):
                 x = checkpoint(layer, x, use_reentrant=False, **attn_kwargs)
             else:
                 x = layer(x, **attn_kwargs)

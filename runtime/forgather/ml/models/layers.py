@@ -102,7 +102,9 @@ class DeepNetLayer(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, **attn_kwargs) -> torch.Tensor:
-        x = self.attn_norm(self.alpha * x + self.dropout(self.attention(x, **attn_kwargs)))
+        x = self.attn_norm(
+            self.alpha * x + self.dropout(self.attention(x, **attn_kwargs))
+        )
         return self.ff_norm(self.alpha * x + self.dropout(self.feedforward(x)))
 
     def extra_repr(self) -> str:

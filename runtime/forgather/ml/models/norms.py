@@ -30,7 +30,9 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(d_model))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        normed = F.rms_norm(x.float(), self.weight.shape, eps=self.eps)  # x / sqrt(mean(x^2) + eps)
+        normed = F.rms_norm(
+            x.float(), self.weight.shape, eps=self.eps
+        )  # x / sqrt(mean(x^2) + eps)
         return self.weight * normed.to(x.dtype)
 
     def extra_repr(self) -> str:

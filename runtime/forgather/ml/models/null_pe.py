@@ -21,5 +21,7 @@ from torch import nn
 class NullPE(nn.Module):
     """No positional information: for models whose attention is order-aware by itself, or ablations."""
 
-    def forward(self, x: torch.Tensor, position_ids: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, position_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
         return x

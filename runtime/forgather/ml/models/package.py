@@ -29,7 +29,9 @@ def relative_imports(source: str, filename: str) -> list[str]:
     try:
         tree = ast.parse(source, filename)
     except SyntaxError as err:
-        raise PackageError(f"{filename}:{err.lineno}: syntax error: {err.msg}") from None
+        raise PackageError(
+            f"{filename}:{err.lineno}: syntax error: {err.msg}"
+        ) from None
     names = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level:
@@ -39,7 +41,9 @@ def relative_imports(source: str, filename: str) -> list[str]:
                     f"{filename}:{node.lineno}: 'from {dots}{node.module or ''} import ...' leaves the flat model "
                     "package; only single-dot imports of sibling modules are portable"
                 )
-            names.extend([node.module] if node.module else [alias.name for alias in node.names])
+            names.extend(
+                [node.module] if node.module else [alias.name for alias in node.names]
+            )
     return names
 
 
@@ -63,7 +67,10 @@ def import_closure(
             raise PackageError(f"module file not found: {path}")
         user[path.stem] = path.resolve()
     found: dict[str, Path] = {}
-    pending = [(name, filename, directory) for name in [*relative_imports(source, filename), *always]]
+    pending = [
+        (name, filename, directory)
+        for name in [*relative_imports(source, filename), *always]
+    ]
     while pending:
         name, importer, importer_dir = pending.pop()
         candidates = [importer_dir / f"{name}.py"] if importer_dir else []
@@ -77,14 +84,20 @@ def import_closure(
             )
         if name in found:
             if found[name] != path:
-                raise PackageError(f"two different modules named {name}.py: {found[name]} and {path}; rename one")
+                raise PackageError(
+                    f"two different modules named {name}.py: {found[name]} and {path}; rename one"
+                )
             continue
         found[name] = path
         text = path.read_text(encoding="utf-8")
-        pending += [(sub, str(path), path.parent) for sub in relative_imports(text, str(path))]
+        pending += [
+            (sub, str(path), path.parent) for sub in relative_imports(text, str(path))
+        ]
     for name, path in user.items():
         if name not in found:
-            found[name] = path  # given explicitly: copy it even if nothing imports it yet
+            found[name] = (
+                path  # given explicitly: copy it even if nothing imports it yet
+            )
     return found
 
 
@@ -108,14 +121,20 @@ def atomic_directory(dest: str | os.PathLike) -> Iterator[Path]:
 
 
 def write_model_package(
-    out_dir: str | os.PathLike, modeling_source: str, modules: Iterable[str | os.PathLike] = ()
+    out_dir: str | os.PathLike,
+    modeling_source: str,
+    modules: Iterable[str | os.PathLike] = (),
 ) -> Path:
     """Write `out_dir/` = `__init__.py`, `modeling.py` (= `modeling_source`), `hf_causal.py` and a
     copy of every module in the relative-import closure: portable blocks by name, and the user
     modules listed in `modules` (paths). Written atomically. Returns `out_dir`."""
-    files = import_closure(modeling_source, "modeling.py", search=[Path(m) for m in modules], always=ALWAYS)
+    files = import_closure(
+        modeling_source, "modeling.py", search=[Path(m) for m in modules], always=ALWAYS
+    )
     if "modeling" in files:
-        raise PackageError("a module named modeling.py would clash with the generated modeling.py; rename it")
+        raise PackageError(
+            "a module named modeling.py would clash with the generated modeling.py; rename it"
+        )
     with atomic_directory(out_dir) as tmp:
         (tmp / "__init__.py").write_text("", encoding="utf-8")
         (tmp / "modeling.py").write_text(modeling_source, encoding="utf-8")

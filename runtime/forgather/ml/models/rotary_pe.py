@@ -21,7 +21,9 @@ class Rotation:
         self.cos = cos[:, None]  # (B, 1, T, hd)
         self.sin = sin[:, None]
 
-    def __call__(self, q: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(
+        self, q: torch.Tensor, k: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         if q.shape[-1] != self.cos.shape[-1]:
             raise ValueError(
                 f"RotaryPE rotates head_dim {self.cos.shape[-1]} but the attention heads have {q.shape[-1]}: "
@@ -41,7 +43,9 @@ def llama3_scaled(inv_freq: torch.Tensor, scaling: dict) -> torch.Tensor:
     low_freq_wavelen = old_context / low_freq_factor
     high_freq_wavelen = old_context / high_freq_factor
     wavelen = 2 * math.pi / inv_freq
-    smooth = (old_context / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor)
+    smooth = (old_context / wavelen - low_freq_factor) / (
+        high_freq_factor - low_freq_factor
+    )
     interpolated = (1 - smooth) * inv_freq / factor + smooth * inv_freq
     scaled = torch.where(wavelen > low_freq_wavelen, inv_freq / factor, interpolated)
     return torch.where(wavelen < high_freq_wavelen, inv_freq, scaled)
@@ -68,27 +72,40 @@ class RotaryPE(nn.Module):
         self.head_dim = head_dim or d_model // num_heads
         if self.head_dim % 2:
             raise ValueError(f"RotaryPE needs an even head_dim, got {self.head_dim}")
-        rope_type = (scaling or {}).get("rope_type", (scaling or {}).get("type", "default"))
+        rope_type = (scaling or {}).get(
+            "rope_type", (scaling or {}).get("type", "default")
+        )
         if scaling is not None and rope_type not in ("llama3", "default"):
-            raise ValueError(f"RotaryPE supports rope_type 'llama3' or 'default', got {rope_type!r}")
+            raise ValueError(
+                f"RotaryPE supports rope_type 'llama3' or 'default', got {rope_type!r}"
+            )
         self.theta = theta
         self.scaling = scaling if rope_type == "llama3" else None
-        self._inv_freq: dict[torch.device, torch.Tensor] = {}  # derived, never saved: safe on meta
+        self._inv_freq: dict[torch.device, torch.Tensor] = (
+            {}
+        )  # derived, never saved: safe on meta
 
     def inv_freq(self, device: torch.device) -> torch.Tensor:
         if device not in self._inv_freq:
-            exponents = torch.arange(0, self.head_dim, 2, dtype=torch.float32, device=device) / self.head_dim
+            exponents = (
+                torch.arange(0, self.head_dim, 2, dtype=torch.float32, device=device)
+                / self.head_dim
+            )
             inv_freq = 1.0 / (self.theta**exponents)  # (hd/2,)
             if self.scaling is not None:
                 inv_freq = llama3_scaled(inv_freq, self.scaling)
             self._inv_freq[device] = inv_freq
         return self._inv_freq[device]
 
-    def forward(self, x: torch.Tensor, position_ids: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, position_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
         return x  # positions enter through the attention
 
     def rotary(self, position_ids: torch.Tensor) -> Rotation:
-        freqs = position_ids[..., None].float() * self.inv_freq(position_ids.device)  # (B, T, hd/2)
+        freqs = position_ids[..., None].float() * self.inv_freq(
+            position_ids.device
+        )  # (B, T, hd/2)
         angles = torch.cat((freqs, freqs), dim=-1)  # (B, T, hd)
         return Rotation(angles.cos(), angles.sin())
 

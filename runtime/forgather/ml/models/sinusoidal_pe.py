@@ -24,7 +24,9 @@ class SinusoidalPE(nn.Module):
         i2 = torch.arange(0, self.d_model, 2, device=x.device, dtype=torch.float32)
         inv_freq = torch.exp(i2 * (-math.log(self.base) / self.d_model))  # (D/2,)
         angles = position_ids[..., None].float() * inv_freq  # (B, T, D/2)
-        pe = torch.stack((angles.sin(), angles.cos()), dim=-1).flatten(-2)  # (B, T, D) sin, cos interleaved
+        pe = torch.stack((angles.sin(), angles.cos()), dim=-1).flatten(
+            -2
+        )  # (B, T, D) sin, cos interleaved
         return x + pe.to(x.dtype)
 
     def extra_repr(self) -> str:
