@@ -66,7 +66,7 @@ class partial(functools.partial):
 class BaseConstruction:
     """The objects of one construct() call, each built when first needed."""
 
-    def __init__(self, **variables):
+    def __init__(self, /, **variables):
         self.variables = variables
 
     def build(self, target):

@@ -21,6 +21,8 @@ from .arguments import normalise_arguments
 # A graph value expanded through aliases may not grow beyond this many leaves (a YAML "billion
 # laughs" would otherwise make graph.json and the generated code explode).
 MAX_EXPANDED_SIZE = 1_000_000
+# Names a variable cannot take: construct() refers to them in its body.
+RESERVED_VARIABLES = frozenset({"Construction"})
 
 
 def lower(doc: Document) -> tuple[Graph, list[Diagnostic]]:
@@ -215,7 +217,11 @@ class _Lowerer:
             n.var = "_"
             return
         n.var = name_node.value
-        if not n.var.isidentifier() or keyword.iskeyword(n.var):
+        if n.var in RESERVED_VARIABLES:
+            self.diagnostics.append(
+                error("FG0513", f"`{n.var}` cannot be a variable name (the generated module uses it)", name_node.span)
+            )
+        elif not n.var.isidentifier() or keyword.iskeyword(n.var):
             self.diagnostics.append(
                 error(
                     "FG0513",
