@@ -43,7 +43,10 @@ def llama_60m_shapes(vocab=32000, hidden=512, mlp=1376, layers=8) -> list[tuple[
         shapes += [(prefix + f"self_attn.{n}_proj.weight", (hidden, hidden)) for n in "qkvo"]
         shapes += [(prefix + "mlp.gate_proj.weight", (mlp, hidden)), (prefix + "mlp.up_proj.weight", (mlp, hidden))]
         shapes += [(prefix + "mlp.down_proj.weight", (hidden, mlp))]
-        shapes += [(prefix + "input_layernorm.weight", (hidden,)), (prefix + "post_attention_layernorm.weight", (hidden,))]
+        shapes += [
+            (prefix + "input_layernorm.weight", (hidden,)),
+            (prefix + "post_attention_layernorm.weight", (hidden,)),
+        ]
     shapes += [("model.norm.weight", (hidden,)), ("lm_head.weight", (vocab, hidden))]
     return shapes
 
@@ -69,21 +72,35 @@ def lowrank_groups(named, **options):
 
 def cases(only: set[str] | None) -> list[Case]:
     out = [
-        Case("adamw", lambda n: AdamW(n, lr=1e-3, weight_decay=0.01),
-             lambda n: torch.optim.AdamW([p for _, p in n], lr=1e-3, weight_decay=0.01, foreach=True),
-             "torch.optim.AdamW(foreach=True)"),
-        Case("sgd_momentum", lambda n: SGD(n, lr=1e-2, momentum=0.9),
-             lambda n: torch.optim.SGD([p for _, p in n], lr=1e-2, momentum=0.9, foreach=True),
-             "torch.optim.SGD(foreach=True)"),
+        Case(
+            "adamw",
+            lambda n: AdamW(n, lr=1e-3, weight_decay=0.01),
+            lambda n: torch.optim.AdamW([p for _, p in n], lr=1e-3, weight_decay=0.01, foreach=True),
+            "torch.optim.AdamW(foreach=True)",
+        ),
+        Case(
+            "sgd_momentum",
+            lambda n: SGD(n, lr=1e-2, momentum=0.9),
+            lambda n: torch.optim.SGD([p for _, p in n], lr=1e-2, momentum=0.9, foreach=True),
+            "torch.optim.SGD(foreach=True)",
+        ),
     ]
     from transformers.optimization import Adafactor as HFAdafactor
 
     manual = dict(lr=1e-3, relative_step=False, scale_parameter=False)
     out += [
-        Case("adafactor", lambda n: Adafactor(n, **manual), lambda n: HFAdafactor([p for _, p in n], **manual),
-             "transformers Adafactor (manual lr)"),
-        Case("adafactor_relative", lambda n: Adafactor(n), lambda n: HFAdafactor([p for _, p in n]),
-             "transformers Adafactor (relative step)"),
+        Case(
+            "adafactor",
+            lambda n: Adafactor(n, **manual),
+            lambda n: HFAdafactor([p for _, p in n], **manual),
+            "transformers Adafactor (manual lr)",
+        ),
+        Case(
+            "adafactor_relative",
+            lambda n: Adafactor(n),
+            lambda n: HFAdafactor([p for _, p in n]),
+            "transformers Adafactor (relative step)",
+        ),
     ]
     galore = dict(rank=128, update_proj_gap=200, scale=0.25, proj_type="std")
     try:
@@ -92,23 +109,48 @@ def cases(only: set[str] | None) -> list[Case]:
         galore_ref = lambda n: ReferenceGaLore(lowrank_groups(n, **galore), lr=1e-2)  # noqa: E731
     except ImportError:
         galore_ref = None
-    out.append(Case("galore_r128", lambda n: GaLoreAdamW(n, lr=1e-2, target=TARGET, **galore), galore_ref,
-                    "galore-torch GaLoreAdamW", refresh=True))
+    out.append(
+        Case(
+            "galore_r128",
+            lambda n: GaLoreAdamW(n, lr=1e-2, target=TARGET, **galore),
+            galore_ref,
+            "galore-torch GaLoreAdamW",
+            refresh=True,
+        )
+    )
     apollo_ref = mini_ref = None
     try:  # optional comparison only: apollo-torch is licensed for non-commercial use
         from apollo_torch import APOLLOAdamW
 
-        apollo_ref = lambda n: APOLLOAdamW(lowrank_groups(  # noqa: E731
-            n, rank=128, proj="random", scale_type="channel", scale=1, update_proj_gap=200, proj_type="std"), lr=1e-2)
-        mini_ref = lambda n: APOLLOAdamW(lowrank_groups(  # noqa: E731
-            n, rank=1, proj="random", scale_type="tensor", scale=128, update_proj_gap=200, proj_type="std"), lr=1e-2)
+        apollo_ref = lambda n: APOLLOAdamW(
+            lowrank_groups(  # noqa: E731
+                n, rank=128, proj="random", scale_type="channel", scale=1, update_proj_gap=200, proj_type="std"
+            ),
+            lr=1e-2,
+        )
+        mini_ref = lambda n: APOLLOAdamW(
+            lowrank_groups(  # noqa: E731
+                n, rank=1, proj="random", scale_type="tensor", scale=128, update_proj_gap=200, proj_type="std"
+            ),
+            lr=1e-2,
+        )
     except ImportError:
         pass
     out += [
-        Case("apollo_r128", lambda n: APOLLO(n, lr=1e-2, rank=128, target=TARGET), apollo_ref,
-             "apollo-torch APOLLOAdamW", refresh=True),
-        Case("apollo_mini", lambda n: apollo_mini(n, lr=1e-2, target=TARGET), mini_ref,
-             "apollo-torch APOLLOAdamW (mini)", refresh=True),
+        Case(
+            "apollo_r128",
+            lambda n: APOLLO(n, lr=1e-2, rank=128, target=TARGET),
+            apollo_ref,
+            "apollo-torch APOLLOAdamW",
+            refresh=True,
+        ),
+        Case(
+            "apollo_mini",
+            lambda n: apollo_mini(n, lr=1e-2, target=TARGET),
+            mini_ref,
+            "apollo-torch APOLLOAdamW (mini)",
+            refresh=True,
+        ),
     ]
     return [c for c in out if only is None or c.name in only]
 
@@ -184,9 +226,16 @@ def main(argv=None) -> int:
     device = torch.device(args.device)
     shapes = llama_60m_shapes()
     total = sum(math.prod(s) for _, s in shapes)
-    print(f"# bench_optim: {total / 1e6:.1f}M parameters in {len(shapes)} tensors (Llama-60M shapes), "
-          f"float32, device {device}" + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
-          f", {torch.get_num_threads()} threads") + f", torch {torch.__version__}")
+    print(
+        f"# bench_optim: {total / 1e6:.1f}M parameters in {len(shapes)} tensors (Llama-60M shapes), "
+        f"float32, device {device}"
+        + (
+            f" ({torch.cuda.get_device_name(device)})"
+            if device.type == "cuda"
+            else f", {torch.get_num_threads()} threads"
+        )
+        + f", torch {torch.__version__}"
+    )
     print(f"# median of {args.steps * args.repeats} steps per implementation, alternating in {args.repeats} rounds")
     header = f"{'case':<20} {'what':<8} {'ours ms':>9} {'ref ms':>9} {'ratio':>6}   {'ours MiB':>9} {'ref MiB':>9}   reference"
     print(header)
@@ -201,7 +250,11 @@ def main(argv=None) -> int:
         for i, (what, t_ours, t_ref) in enumerate(rows):
             ratio = f"{t_ref / t_ours:6.2f}" if t_ref else "     -"
             t_ref_text = f"{1e3 * t_ref:9.1f}" if t_ref else "        -"
-            memory = (f"{ours['bytes'] / MiB:9.1f} " + (f"{ref['bytes'] / MiB:9.1f}" if ref else "        -")) if i == 0 else " " * 19
+            memory = (
+                (f"{ours['bytes'] / MiB:9.1f} " + (f"{ref['bytes'] / MiB:9.1f}" if ref else "        -"))
+                if i == 0
+                else " " * 19
+            )
             name = case.name if i == 0 else ""
             reference = (case.reference_name if ref else f"({case.reference_name}: not installed)") if i == 0 else ""
             print(f"{name:<20} {what:<8} {1e3 * t_ours:9.1f} {t_ref_text} {ratio}   {memory}   {reference}")

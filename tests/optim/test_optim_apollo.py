@@ -19,8 +19,21 @@ STEPS = 50
 OTHERS = [(7,), (3, 4, 5)]
 
 
-def reference_apollo(problem, steps, *, lr, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0, rank, update_proj_gap,
-                     scale=1.0, scale_type="channel", norm_growth_limit=1.01, seed=0):
+def reference_apollo(
+    problem,
+    steps,
+    *,
+    lr,
+    betas=(0.9, 0.999),
+    eps=1e-6,
+    weight_decay=0.0,
+    rank,
+    update_proj_gap,
+    scale=1.0,
+    scale_type="channel",
+    norm_growth_limit=1.01,
+    seed=0,
+):
     """Algorithm 1 in float64, one parameter at a time, every quantity materialized."""
     beta1, beta2 = betas
     params = problem.params(dtype=torch.float64)

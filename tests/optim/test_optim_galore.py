@@ -35,7 +35,9 @@ def reference(params, **kwargs):
 
 
 @pytest.mark.parametrize("proj_type", ["std", "reverse_std", "left", "right", "full"])
-@pytest.mark.parametrize("options", [dict(lr=1e-2), dict(lr=5e-3, weight_decay=0.05, betas=(0.8, 0.95))], ids=["plain", "decay"])
+@pytest.mark.parametrize(
+    "options", [dict(lr=1e-2), dict(lr=5e-3, weight_decay=0.05, betas=(0.8, 0.95))], ids=["plain", "decay"]
+)
 def test_galore_matches_galore_torch(proj_type, options, device):
     problem = NoisyQuadratic(MATRICES + OTHERS, STEPS, seed=7, linear=True, magnitude=0.01)
     ours, _ = train(problem, lambda p: GaLoreAdamW(grouped(p, proj_type), **options), STEPS, device)
@@ -53,9 +55,7 @@ def test_constructor_defaults_and_target_select_the_same_matrices():
         return GaLoreAdamW(list(zip(names, params)), lr=1e-2, **GALORE, target=r"\.(mlp|attn)\.")
 
     def reference_factory(params):
-        return reference(
-            [{"params": params[2:]}, {"params": params[:2], **GALORE, "proj_type": "std"}], lr=1e-2
-        )
+        return reference([{"params": params[2:]}, {"params": params[:2], **GALORE, "proj_type": "std"}], lr=1e-2)
 
     ours, opt = train(problem, ours_factory, STEPS)
     ref, _ = train(problem, reference_factory, STEPS)
@@ -76,15 +76,18 @@ def test_projection_is_refreshed_every_gap_steps():
     assert changes == [10, 20]  # step counts 0, 10, 20 refit the SVD
 
 
-@pytest.mark.parametrize("proj_type, shape, expected", [
-    ("std", (30, 20), {"right": (5, 20)}),
-    ("std", (20, 30), {"left": (20, 5)}),
-    ("reverse_std", (30, 20), {"left": (30, 5)}),
-    ("reverse_std", (20, 30), {"right": (5, 30)}),
-    ("left", (30, 20), {"left": (30, 5)}),
-    ("right", (20, 30), {"right": (5, 30)}),
-    ("full", (20, 30), {"left": (20, 5), "right": (5, 30)}),
-])
+@pytest.mark.parametrize(
+    "proj_type, shape, expected",
+    [
+        ("std", (30, 20), {"right": (5, 20)}),
+        ("std", (20, 30), {"left": (20, 5)}),
+        ("reverse_std", (30, 20), {"left": (30, 5)}),
+        ("reverse_std", (20, 30), {"right": (5, 30)}),
+        ("left", (30, 20), {"left": (30, 5)}),
+        ("right", (20, 30), {"right": (5, 30)}),
+        ("full", (20, 30), {"left": (20, 5), "right": (5, 30)}),
+    ],
+)
 def test_projector_shapes_and_orthonormality(proj_type, shape, expected):
     grad = torch.randn(shape, dtype=torch.float64)
     mats = GaLoreProjector(5, proj_type).fit(grad)

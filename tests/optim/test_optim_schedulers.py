@@ -38,7 +38,9 @@ def multipliers(scheduler, steps):
 @pytest.mark.parametrize("min_ratio", [0.0, 0.1])
 def test_cosine_matches_transformers(warmup, total, min_ratio):
     ours = multipliers(cosine_with_warmup(optimizer(), warmup, total, min_ratio), total + 1)
-    ref = multipliers(hf.get_cosine_with_min_lr_schedule_with_warmup(optimizer(), warmup, total, min_lr_rate=min_ratio), total + 1)
+    ref = multipliers(
+        hf.get_cosine_with_min_lr_schedule_with_warmup(optimizer(), warmup, total, min_lr_rate=min_ratio), total + 1
+    )
     assert ours == pytest.approx(ref, abs=1e-12)
     # after the end it holds the floor (HF's cosine would climb back up)
     tail = multipliers(cosine_with_warmup(optimizer(), warmup, total, min_ratio), total + 20)[total:]
@@ -61,12 +63,20 @@ def test_warmup_stable_decay_matches_transformers(shape, hf_shape, min_ratio):
     warmup, stable, decay = 10, 25, 15
     steps = warmup + stable + decay + 10
     ours = multipliers(
-        warmup_stable_decay(optimizer(), warmup, decay_start=warmup + stable, decay_steps=decay,
-                            decay_shape=shape, min_lr_ratio=min_ratio),
+        warmup_stable_decay(
+            optimizer(),
+            warmup,
+            decay_start=warmup + stable,
+            decay_steps=decay,
+            decay_shape=shape,
+            min_lr_ratio=min_ratio,
+        ),
         steps,
     )
     ref = multipliers(
-        hf.get_wsd_schedule(optimizer(), warmup, decay, num_stable_steps=stable, decay_type=hf_shape, min_lr_ratio=min_ratio),
+        hf.get_wsd_schedule(
+            optimizer(), warmup, decay, num_stable_steps=stable, decay_type=hf_shape, min_lr_ratio=min_ratio
+        ),
         steps,
     )
     start = warmup if min_ratio else 0  # HF warms up from min_lr_ratio, we from 0
@@ -76,8 +86,16 @@ def test_warmup_stable_decay_matches_transformers(shape, hf_shape, min_ratio):
 def test_infinite_schedule_closed_form():
     warmup, cooldown, level, start, anneal, floor = 4, 10, 0.3, 30, 8, 0.01
     got = multipliers(
-        warmup_stable_decay(optimizer(), warmup, cooldown, level, decay_start=start, decay_steps=anneal,
-                            decay_shape="cosine", min_lr_ratio=floor),
+        warmup_stable_decay(
+            optimizer(),
+            warmup,
+            cooldown,
+            level,
+            decay_start=start,
+            decay_steps=anneal,
+            decay_shape="cosine",
+            min_lr_ratio=floor,
+        ),
         45,
     )
 
@@ -98,7 +116,9 @@ def test_infinite_schedule_closed_form():
 
 
 def test_no_decay_phase_ends_at_the_floor():
-    assert multipliers(cosine_with_warmup(optimizer(), 5, 5, 0.2), 8) == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 0.2, 0.2, 0.2])
+    assert multipliers(cosine_with_warmup(optimizer(), 5, 5, 0.2), 8) == pytest.approx(
+        [0, 0.2, 0.4, 0.6, 0.8, 0.2, 0.2, 0.2]
+    )
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,6 @@
 a checkpoint does) and loaded into a fresh optimizer continues bit-identically; and the state
 size of a 4096 x 4096 weight, asserted exactly per optimizer."""
 
-import math
-
 import pytest
 import torch
 
@@ -50,7 +48,11 @@ def test_float32_state_of_bfloat16_parameters_survives_a_reload():
     fresh.load_state_dict(checkpoint_roundtrip(opt.state_dict()))
     for key, value in opt.state[params[0]].items():
         loaded = fresh.state[params[0]][key]
-        assert loaded == value if not torch.is_tensor(value) else torch.equal(loaded, value) and loaded.dtype == value.dtype
+        assert (
+            loaded == value
+            if not torch.is_tensor(value)
+            else torch.equal(loaded, value) and loaded.dtype == value.dtype
+        )
 
 
 # --- state size of one 4096 x 4096 float32 weight -------------------------------------------
@@ -77,7 +79,11 @@ SIZES = {
 
 def one_step(factory, device):
     weight = torch.nn.Parameter(torch.empty(N, N, device=device))
-    weight.grad = torch.empty(N, N, device=device) if device == "meta" else torch.randn(N, N, generator=torch.Generator().manual_seed(0))
+    weight.grad = (
+        torch.empty(N, N, device=device)
+        if device == "meta"
+        else torch.randn(N, N, generator=torch.Generator().manual_seed(0))
+    )
     opt = factory([weight])
     opt.step()
     return opt

@@ -31,7 +31,9 @@ SCHEDULERS = {
 
 
 def compile_config(tmp_path: Path, include: str, anchor: str, overrides: dict):
-    lines = [f"-- include '{include}'"] + [f"    {key}: {yaml.safe_dump(value).split(chr(10))[0]}" for key, value in overrides.items()]
+    lines = [f"-- include '{include}'"] + [
+        f"    {key}: {yaml.safe_dump(value).split(chr(10))[0]}" for key, value in overrides.items()
+    ]
     source = tmp_path / "exp.fg"
     source.write_text("\n".join(lines + [f"main: *{anchor}", ""]))
     return fgc.load(fgc.compile(source, tmp_path / "build").dir).construct("main")

@@ -44,8 +44,14 @@ def mean_loss(model: LlamaForCausalLM, batch: torch.Tensor) -> float:
 def test_optimizer_lowers_tiny_lm_loss(name):
     torch.manual_seed(0)
     config = LlamaConfig(
-        vocab_size=256, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=LENGTH + 1, tie_word_embeddings=False,
+        vocab_size=256,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=LENGTH + 1,
+        tie_word_embeddings=False,
     )
     model = LlamaForCausalLM(config)
     data = corpus()

@@ -192,7 +192,9 @@ class APOLLO(OptimizerBase):
                 )
         return loss
 
-    def _projected_steps(self, params: list[Tensor], grads: list[Tensor], indices: list[int], group: dict[str, Any]) -> None:
+    def _projected_steps(
+        self, params: list[Tensor], grads: list[Tensor], indices: list[int], group: dict[str, Any]
+    ) -> None:
         """One step of every projected matrix of a group. Per matrix: the projection, the norms
         and the final update; the moments and the limiter are multi-tensor ops over all of them
         (a small model's step is otherwise dominated by kernel launches on a GPU)."""

@@ -62,9 +62,7 @@ class WarmupDecay:
         if self.decay not in DECAYS:
             raise ValueError(f"invalid decay {self.decay!r}: expected one of {', '.join(DECAYS)}")
         if self.decay != "constant" and self.total_steps < self.warmup_steps:
-            raise ValueError(
-                f"total_steps ({self.total_steps}) is smaller than warmup_steps ({self.warmup_steps})"
-            )
+            raise ValueError(f"total_steps ({self.total_steps}) is smaller than warmup_steps ({self.warmup_steps})")
 
     def __call__(self, step: int) -> float:
         if step < self.warmup_steps:
