@@ -1,7 +1,8 @@
 """Our Trainer against transformers.Trainer on the same run: one line differs, the trainer class.
 
 A recording HF callback must see the same events with the same step numbers, and with the same
-sequential data order and optimizer the logged losses must agree.
+sequential data order and optimizer the logged losses must agree. The same holds at the config
+level: `configs/fg_trainer.fg` and `configs/hf_trainer.fg` differ in one tag and are compiled by fgc.
 """
 
 import copy
@@ -91,3 +92,21 @@ def test_config_callables_exist(name):
         for part in attr.split("."):
             obj = getattr(obj, part)
         assert callable(obj), f"{module}:{attr}"
+
+
+def test_config_level_swap_with_fgc(tmp_path):
+    """Compile both configs with fgc, build each `trainer` target, record the events of a run."""
+    import fgc
+
+    events = {}
+    for name in ("fg_trainer.fg", "hf_trainer.fg"):
+        module = fgc.load(fgc.compile(CONFIGS / name, tmp_path / f"build-{name}").dir)
+        trainer = module.construct("trainer", output_dir=str(tmp_path / f"out-{name}"), max_files=6, max_steps=10)
+        recorder = Recorder()
+        trainer.add_callback(recorder)
+        trainer.train()
+        events[name] = recorder.events
+    assert type(trainer).__module__.startswith("transformers")
+    assert events["fg_trainer.fg"] == events["hf_trainer.fg"]
+    steps = [s for e, s in events["fg_trainer.fg"] if e in ("on_evaluate", "on_save")]
+    assert steps == [10, 10]

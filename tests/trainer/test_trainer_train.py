@@ -266,3 +266,13 @@ def test_kv_cache_is_off_in_training_as_in_transformers_trainer(tmp_path):
     assert model.config.use_cache is True
     trainer_for(tmp_path, model)
     assert model.config.use_cache is False
+
+
+def test_huggingface_datasets_are_accepted(tmp_path, tok, train_blocks):
+    datasets = pytest.importorskip("datasets")  # optional dependency (installed in the dev env)
+    rows = [train_blocks[i]["input_ids"].tolist() for i in range(12)]
+    table = datasets.Dataset.from_dict({"input_ids": rows, "text": ["ignored"] * 12})
+    trainer = trainer_for(tmp_path, tiny_llama(len(tok)), data=table, eval_data=table.select(range(4)),
+                          eval_strategy="steps", eval_steps=2, max_steps=3)
+    trainer.train()
+    assert trainer.state.global_step == 3 and trainer.evaluate()["eval_loss"] > 0

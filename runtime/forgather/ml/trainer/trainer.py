@@ -18,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -33,7 +34,7 @@ from .checkpoint import (
     load_weights,
     restore_rng_state,
 )
-from .dataloader import ResumableDataLoader, eval_dataloader, has_length
+from .dataloader import ResumableDataLoader, eval_dataloader
 from .precision import MixedPrecision
 
 logger = logging.getLogger(__name__)
@@ -230,7 +231,7 @@ class Trainer(BaseTrainer):
             loader.set_epoch(epoch)
             self.control = self.fire("on_epoch_begin")
             self._run_epoch(loader, epoch, plan)
-            if self.control.should_training_stop:
+            if self.control.should_training_stop or state.global_step >= plan.max_steps:
                 break
         return self._finish(start_time, plan)
 
@@ -379,7 +380,9 @@ class Trainer(BaseTrainer):
             path, model=self.model, optimizer=self.optimizer, lr_scheduler=self.lr_scheduler
         )
         self.state = loaded.trainer_state
-        if self.state.best_model_checkpoint and not (path.parent / path.name).exists():
+        best = self.state.best_model_checkpoint
+        if best and not Path(best).is_dir():
+            logger.warning("the best checkpoint %s recorded in %s no longer exists", best, path)
             self.state.best_model_checkpoint = None
         self.precision.load_state_dict(loaded.scaler_state)
         if loaded.data_state is not None:
