@@ -50,7 +50,7 @@ def check(
     """Every diagnostic of the whole pipeline for `path` (template variables = `-D`)."""
     from .pipeline import compile_file
 
-    comp = compile_file(path, include_dirs, variables, import_modules=import_modules, use_black=False)
+    comp = compile_file(path, include_dirs, variables, import_modules=import_modules, use_black=False, code_text=False)
     return Diagnostics(comp.diagnostics)
 
 

@@ -96,8 +96,10 @@ def backend(
     use_black: bool = True,
     cache: Any = None,
     stop_after: str | None = None,
+    code_text: bool = True,
 ) -> Compilation:
-    """Run the back end on a front-end result. `stop_after` may be "graph" or "imports".
+    """Run the back end on a front-end result. `stop_after` may be "graph" or "imports";
+    `code_text=False` (fgc check) generates the module only to prove it valid.
 
     Each stage runs only when the stages before it reported no error.
     """
@@ -132,6 +134,7 @@ def backend(
         title=comp.layout.source_name(str(front.path)),
         hook=comp.models.hook,
         use_black=use_black,
+        text=code_text,
     )
     return comp
 

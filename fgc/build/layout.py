@@ -30,6 +30,7 @@ def _below(path: str, root: str) -> str | None:
 class Layout:
     input_dir: str
     include_dirs: list[str] = field(default_factory=list)
+    _names: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @staticmethod
     def for_input(path: str | Path, include_dirs=()) -> "Layout":
@@ -40,6 +41,11 @@ class Layout:
 
     def name(self, path: str) -> str:
         """The build-relative name of a file or directory (POSIX separators)."""
+        if path not in self._names:
+            self._names[path] = self._name(path)
+        return self._names[path]
+
+    def _name(self, path: str) -> str:
         path = os.path.abspath(path)
         rel = _below(path, self.input_dir)
         if rel is None:

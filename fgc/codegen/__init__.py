@@ -32,9 +32,14 @@ def generate(
     title: str = "config",
     hook: ModelHook | None = None,
     use_black: bool = True,
+    text: bool = True,
 ) -> Generated:
     """Generate the config module; `source_name` maps a template path to its name in messages
     (and in the build's sources/), `local_dir_name` a local module directory to its folder
-    under the build's modules/."""
+    under the build's modules/. With `text=False` (`fgc check`) the module is only compiled by
+    Python, to prove it valid, and no source text is produced."""
     emitted = emit_module(graph, imports, source_name, local_dir_name, title, hook)
+    if not text:
+        compile(emitted.module, "config.py", "exec")
+        return Generated("", emitted.targets, emitted.variables)
     return Generated(render(emitted, use_black), emitted.targets, emitted.variables)

@@ -56,19 +56,26 @@ class Rewriter:
             return self.alias(node)
         return self.scalar(node)
 
-    # Default behaviour: copy with rewritten children.
+    # Default behaviour: rebuild with rewritten children (the node itself when none changed).
     def mapping(self, node: Mapping) -> Node:
-        entries = [Entry(self.visit(e.key), self.visit(e.value), e.span) for e in node.entries]
-        return replace(node, entries=entries)
+        entries = [(e, self.visit(e.key), self.visit(e.value)) for e in node.entries]
+        if all(k is e.key and v is e.value for e, k, v in entries):
+            return node
+        return replace(node, entries=[Entry(k, v, e.span) for e, k, v in entries])
 
     def sequence(self, node: Sequence) -> Node:
-        return replace(node, items=[self.visit(i) for i in node.items])
+        items = [self.visit(i) for i in node.items]
+        if all(a is b for a, b in zip(items, node.items)):
+            return node
+        return replace(node, items=items)
 
     def tagged(self, node: Tagged) -> Node:
-        return replace(node, body=self.visit(node.body))
+        body = self.visit(node.body)
+        return node if body is node.body else replace(node, body=body)
 
     def anchor(self, node: Anchor) -> Node:
-        return replace(node, node=self.visit(node.node))
+        inner = self.visit(node.node)
+        return node if inner is node.node else replace(node, node=inner)
 
     def alias(self, node: Alias) -> Node:
         return node
