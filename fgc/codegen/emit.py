@@ -399,6 +399,10 @@ class Emitter:
                 return ast.Tuple(args, ast.Load())
             if spec.text == "named_dict" and not args and all(k.arg for k in keywords):
                 return ast.Dict([ast.Constant(k.arg) for k in keywords], [k.value for k in keywords])
+        if spec.form == Form.BUILTIN and spec.text == "getattr" and len(node.args) == 2 and not keywords:
+            name = node.args[1]
+            if isinstance(name, str) and _is_kwarg_name(name) and not isinstance(args[0], ast.Starred):
+                return _attr(args[0], name)  # `!call:getattr [*x, name]` is `x.name`
         return _call(self.callable_expr(node), args, keywords)
 
     def _arguments(self, node: Node, extra: bool = False) -> tuple[list[ast.expr], list[ast.keyword]]:
@@ -519,7 +523,7 @@ class Emitter:
         if self.uses_operator:
             support_imports.insert(0, ast.Import(names=[ast.alias("operator")]))
         body.extend(support_imports)
-        body.extend(self.import_stmts[k] for k in sorted(self.import_stmts, key=lambda k: (k[1], k[2])))
+        body.extend(self._grouped_imports())
         support_start = len(body)
         body.extend(self._support_definitions())
         support = (support_start, len(body))
@@ -531,6 +535,15 @@ class Emitter:
         module = ast.Module(body=body, type_ignores=[])
         ast.fix_missing_locations(module)
         return Emitted(module, self.marks, targets, variables, support)
+
+    def _grouped_imports(self) -> list[ast.stmt]:
+        """One `from module import a, b` per module, modules and names sorted."""
+        by_module: dict[str, list[ast.alias]] = {}
+        for key in sorted(self.import_stmts, key=lambda k: (k[1], k[2])):
+            stmt = self.import_stmts[key]
+            assert isinstance(stmt, ast.ImportFrom) and stmt.module is not None
+            by_module.setdefault(stmt.module, []).extend(stmt.names)
+        return [ast.ImportFrom(module=m, names=names, level=0) for m, names in by_module.items()]
 
     def _support_definitions(self) -> list[ast.stmt]:
         out = []
