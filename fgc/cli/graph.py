@@ -7,7 +7,7 @@ import sys
 
 from .. import pipeline
 from ..diagnostics import has_errors, print_diagnostics
-from ..graph import Graph, Kind, Node
+from ..graph import MISSING, Graph, Kind, Node
 from .check import add_no_import_option
 from .common import EXIT_INPUT, EXIT_OK, UsageError, add_input_options, check_input_file, parse_defines, usage_error
 
@@ -76,6 +76,6 @@ def readable(graph: Graph, source_name=str) -> str:
             lines.append(f"      arg{i}: {_value(a, ids)}")
         for k, a in node.kwargs.items():
             lines.append(f"      {k}: {_value(a, ids)}")
-        if node.kind == Kind.VAR and node.default is not None and str(node.default) != "MISSING":
+        if node.kind == Kind.VAR and node.default is not MISSING:
             lines.append(f"      default: {_value(node.default, ids)}")
     return "\n".join(lines)
