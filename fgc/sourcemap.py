@@ -49,7 +49,11 @@ class SourceMap:
         return None
 
     def _column(self, line: int, col: int, origin: Origin) -> int:
-        """Map a rendered column to the origin line's column.
+        return self._column_quality(line, col, origin)[0]
+
+    def _column_quality(self, line: int, col: int, origin: Origin) -> tuple[int, int]:
+        """Map a rendered column to the origin line's column; also how sure the answer is
+        (2: the lines are equal, 1: the column lies in a stretch both lines share, 0: a guess).
 
         A rendered line is its source line with some stretches replaced (a `{{ x }}` by its
         value, a trailing `##` comment cut, an indentation dropped by a line statement), so
@@ -59,25 +63,43 @@ class SourceMap:
         rendered = self.rendered_lines[line - 1] if 1 <= line <= len(self.rendered_lines) else ""
         src_lines = self.source_lines.get(origin.file)
         if not src_lines or not 1 <= origin.line <= len(src_lines):
-            return col
+            return col, 0
         source = src_lines[origin.line - 1]
         if source == rendered:
-            return col
+            return col, 2
         r_lead = len(rendered) - len(rendered.lstrip())
         s_lead = len(source) - len(source.lstrip())
         rendered_body, source_body = rendered[r_lead:], source[s_lead:]
         index = col - 1 - r_lead  # in rendered_body
         if index < 0:
-            return s_lead + 1
+            return s_lead + 1, 0
         prefix = _common_prefix(rendered_body, source_body)
         if index <= prefix:
-            return s_lead + index + 1
+            return s_lead + index + 1, 1 if index < prefix else 0
         from_end = len(rendered_body) - index
         for code in _without_comment(source_body, prefix):
             suffix = _common_suffix(rendered_body[prefix:], code[prefix:])
             if suffix:
-                return s_lead + len(code) - from_end + 1 if from_end <= suffix else s_lead + prefix + 1
-        return s_lead + prefix + 1
+                if from_end <= suffix:
+                    return s_lead + len(code) - from_end + 1, 1
+                return s_lead + prefix + 1, 0
+        return s_lead + prefix + 1, 0
+
+    def _locate(self, line: int, col: int) -> tuple[Origin, int] | None:
+        """The origin of a rendered position and its column there. A line joined from several
+        template lines (whitespace control, a macro's output spliced into a line) takes the
+        origin whose text contains the position."""
+        if not 1 <= line <= len(self.origins) or not self.origins[line - 1]:
+            return None
+        origins = self.origins[line - 1]
+        best: tuple[int, Origin, int] | None = None
+        for origin in origins:
+            c, quality = self._column_quality(line, col, origin)
+            if best is None or quality > best[0]:
+                best = (quality, origin, c)
+            if quality == 2:
+                break
+        return best[1], best[2]
 
     def _nearest(self, line: int) -> tuple[int, Origin] | None:
         """The closest line at or before `line` that has an origin."""
@@ -88,8 +110,8 @@ class SourceMap:
 
     def to_span(self, line: int, col: int, end_line: int, end_col: int) -> Span:
         """Map a range of rendered text (1-based, end exclusive) to a Span in a template."""
-        start = self.origin(line)
-        if start is None:
+        located = self._locate(line, col)
+        if located is None:
             # A blank line that no template line produced: the end of the nearest line before.
             near = self._nearest(line)
             if near is None:
@@ -98,8 +120,9 @@ class SourceMap:
             text = self.rendered_lines[n - 1]
             c = self._column(n, len(text) + 1, origin)
             return Span(origin.file, origin.line, c, origin.line, c)
-        scol = self._column(line, col, start)
-        end = self.origin(end_line)
+        start, scol = located
+        end_located = self._locate(end_line, end_col) if end_line != line else (start, 0)
+        end = end_located[0] if end_located else None
         if end is None or end.file != start.file or end.line < start.line:
             # The range leaves its template: keep it on the start line.
             return Span(start.file, start.line, scol, start.line, scol + max(0, end_col - col if end_line == line else 1))

@@ -133,7 +133,8 @@ class Emitter:
         if inline:
             lines.append(inline)
         lines.extend(rest)
-        if self.chance(0.15):
+        # A bare `...` after nothing but comments ends no document: PyYAML rejects it.
+        if self.chance(0.15) and (inline or rest or "---" in lines):
             lines.append("...")
         text = "\n".join(lines)
         if self.chance(0.5):
