@@ -45,7 +45,9 @@ def median_of(repeat: int, cold: bool, cmd: list[str], tmp: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as d:
@@ -54,7 +56,8 @@ def main() -> None:
         check = py + ["check", str(EXPERIMENT)]
         compile_ = py + ["compile", str(EXPERIMENT), "-o", str(tmp / "build")]
         baseline = statistics.median(
-            timed([sys.executable, "-c", "import torch, transformers"], dict(os.environ)) for _ in range(args.repeat)
+            timed([sys.executable, "-c", "import torch, transformers"], dict(os.environ))
+            for _ in range(args.repeat)
         )
         rows = {
             "check, cold": median_of(args.repeat, True, check, tmp),
@@ -62,7 +65,9 @@ def main() -> None:
             "compile, cold": median_of(args.repeat, True, compile_, tmp),
             "compile, warm": median_of(args.repeat, False, compile_, tmp),
         }
-    print(f"quick-start experiment ({EXPERIMENT.relative_to(REPO)}), median of {args.repeat} runs, whole process")
+    print(
+        f"quick-start experiment ({EXPERIMENT.relative_to(REPO)}), median of {args.repeat} runs, whole process"
+    )
     print(f"  {'import torch, transformers':28s} {baseline:6.2f} s   (baseline)")
     for name, t in rows.items():
         print(f"  {'fgc ' + name:28s} {t:6.2f} s   {t / baseline:5.2f} x baseline")

@@ -1,9 +1,9 @@
 """The Python API (mirrors the CLI): `fgc.check`, `fgc.compile`, `fgc.load`.
 
-    >>> diags = fgc.check("exp.fg")                     # a list of Diagnostic (empty when clean)
-    >>> build = fgc.compile("exp.fg", "build/exp")      # raises CompileError on errors
-    >>> config = fgc.load(build.dir)                    # the compiled module
-    >>> trainer = config.construct("main", hidden_size=512)
+>>> diags = fgc.check("exp.fg")                     # a list of Diagnostic (empty when clean)
+>>> build = fgc.compile("exp.fg", "build/exp")      # raises CompileError on errors
+>>> config = fgc.load(build.dir)                    # the compiled module
+>>> trainer = config.construct("main", hidden_size=512)
 """
 
 from __future__ import annotations
@@ -50,7 +50,9 @@ def check(
     """Every diagnostic of the whole pipeline for `path` (template variables = `-D`)."""
     from .pipeline import compile_file
 
-    comp = compile_file(path, include_dirs, variables, import_modules=import_modules, use_black=False, code_text=False)
+    comp = compile_file(
+        path, include_dirs, variables, import_modules=import_modules, use_black=False, code_text=False
+    )
     return Diagnostics(comp.diagnostics)
 
 

@@ -44,6 +44,11 @@ def run(args) -> int:
     except UsageError as e:
         return usage_error(str(e))
     comp = pipeline.compile_file(
-        path, args.include_dirs, variables, import_modules=not args.no_import, use_black=False, code_text=False
+        path,
+        args.include_dirs,
+        variables,
+        import_modules=not args.no_import,
+        use_black=False,
+        code_text=False,
     )
     return report(comp.diagnostics, args.format)

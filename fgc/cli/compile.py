@@ -29,7 +29,9 @@ def add_parser(sub) -> None:
         "model/ (for a DynamicCausalLM). DIR is replaced atomically; run it with `fgc run DIR`.",
     )
     add_input_options(p)
-    p.add_argument("-o", "--output", dest="output", metavar="DIR", required=True, help="the build directory to write")
+    p.add_argument(
+        "-o", "--output", dest="output", metavar="DIR", required=True, help="the build directory to write"
+    )
     add_no_import_option(p)
     add_format_option(p)
     p.set_defaults(handler=run)

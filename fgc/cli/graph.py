@@ -9,7 +9,15 @@ from .. import pipeline
 from ..diagnostics import has_errors, print_diagnostics
 from ..graph import MISSING, Graph, Kind, Node
 from .check import add_no_import_option
-from .common import EXIT_INPUT, EXIT_OK, UsageError, add_input_options, check_input_file, parse_defines, usage_error
+from .common import (
+    EXIT_INPUT,
+    EXIT_OK,
+    UsageError,
+    add_input_options,
+    check_input_file,
+    parse_defines,
+    usage_error,
+)
 
 
 def add_parser(sub) -> None:

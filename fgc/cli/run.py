@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, Related, Severity, Span, did_you_mean, error, print_diagnostics, warning
-from .common import EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError, parse_scalar, usage_error
+from .common import EXIT_INPUT, EXIT_OK, UsageError, parse_scalar, usage_error
 
 
 def add_parser(sub) -> None:
@@ -38,16 +38,33 @@ def add_parser(sub) -> None:
         default=[],
         help="give variable NAME (a !var of the config) a value; VALUE is read as a YAML scalar",
     )
-    p.add_argument("--nproc", type=int, default=None, metavar="N", help="run N processes with torchrun (torch.distributed)")
-    p.add_argument("--force", action="store_true", help="run even if the build was modified after compilation")
+    p.add_argument(
+        "--nproc",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run N processes with torchrun (torch.distributed)",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="run even if the build was modified after compilation"
+    )
     p.add_argument("--traceback", action="store_true", help="also print the Python traceback of an error")
     p.set_defaults(handler=run)
 
 
 def _torchrun(args) -> int:
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={args.nproc}",
-        "-m", "fgc", "run", args.build, "--target", args.target,
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={args.nproc}",
+        "-m",
+        "fgc",
+        "run",
+        args.build,
+        "--target",
+        args.target,
     ]
     for s in args.sets:
         cmd += ["--set", s]
@@ -68,7 +85,9 @@ def _parse_sets(items: list[str], variables: dict) -> dict:
         if name not in variables:
             hint = did_you_mean(name, variables)
             known = ", ".join(variables) or "none"
-            raise UsageError(f"the build has no variable `{name}` (variables: {known})" + (f"; {hint}" if hint else ""))
+            raise UsageError(
+                f"the build has no variable `{name}` (variables: {known})" + (f"; {hint}" if hint else "")
+            )
         out[name] = parse_scalar(value)
     return out
 
@@ -113,7 +132,10 @@ def run(args) -> int:
         return EXIT_INPUT
     if args.target not in config.TARGETS:
         hint = did_you_mean(args.target, config.TARGETS)
-        return usage_error(f"the build has no target `{args.target}` (targets: {', '.join(config.TARGETS)})" + (f"; {hint}" if hint else ""))
+        return usage_error(
+            f"the build has no target `{args.target}` (targets: {', '.join(config.TARGETS)})"
+            + (f"; {hint}" if hint else "")
+        )
     try:
         obj = config.construct(args.target, **values)
     except Exception as exc:

@@ -8,7 +8,15 @@ from .. import pipeline
 from ..diagnostics import has_errors, print_diagnostics
 from ..graph import Node
 from .check import add_no_import_option
-from .common import EXIT_INPUT, EXIT_OK, UsageError, add_input_options, check_input_file, parse_defines, usage_error
+from .common import (
+    EXIT_INPUT,
+    EXIT_OK,
+    UsageError,
+    add_input_options,
+    check_input_file,
+    parse_defines,
+    usage_error,
+)
 
 
 def add_parser(sub) -> None:
@@ -28,7 +36,9 @@ def run(args) -> int:
         variables = parse_defines(args.defines)
     except UsageError as e:
         return usage_error(str(e))
-    comp = pipeline.compile_file(path, args.include_dirs, variables, import_modules=not args.no_import, stop_after="imports")
+    comp = pipeline.compile_file(
+        path, args.include_dirs, variables, import_modules=not args.no_import, stop_after="imports"
+    )
     if comp.diagnostics:
         print_diagnostics(comp.diagnostics, "human", sys.stderr)
     graph = comp.graph

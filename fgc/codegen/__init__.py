@@ -1,9 +1,9 @@
 """Code generation: the config graph -> one Python module (`config.py` of a build).
 
-    emit     the module as an `ast` tree: imports, support code, construct(), Construction
-    format   ast.unparse + black, and the ORIGINS table (code position -> template position)
-    support  runtime helpers copied into every module (standard library only)
-    model    DynamicCausalLM nodes: build/model/ (modeling.py + copied block modules)
+emit     the module as an `ast` tree: imports, support code, construct(), Construction
+format   ast.unparse + black, and the ORIGINS table (code position -> template position)
+support  runtime helpers copied into every module (standard library only)
+model    DynamicCausalLM nodes: build/model/ (modeling.py + copied block modules)
 """
 
 from __future__ import annotations

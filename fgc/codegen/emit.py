@@ -33,7 +33,7 @@ from ..graph import CONTAINER_KINDS, LATENT_ARGS, MISSING, Graph, Kind, Node, Va
 from ..imports import Imports
 from ..imports.locate import Location
 from ..imports.specs import Form, Spec
-from .names import BUILTIN_NAMES, Namer, identifier
+from .names import BUILTIN_NAMES, Namer
 
 SUPPORT_FILE = Path(__file__).with_name("support.py")
 # Globals of support.py that the generated module defines itself.
@@ -132,7 +132,9 @@ def _func(name: str, args: ast.arguments, body: list[ast.stmt], decorators: list
     return ast.FunctionDef(name=name, args=args, body=body, decorator_list=list(decorators), returns=None)
 
 
-def _args(posonly=(), args=(), vararg=None, kwonly=(), kw_defaults=(), kwarg=None, defaults=()) -> ast.arguments:
+def _args(
+    posonly=(), args=(), vararg=None, kwonly=(), kw_defaults=(), kwarg=None, defaults=()
+) -> ast.arguments:
     return ast.arguments(
         posonlyargs=[ast.arg(a) for a in posonly],
         args=[ast.arg(a) for a in args],
@@ -166,7 +168,13 @@ class Emitter:
         self.hook = hook
         self.support = _support_module()
         reserved = _top_level_names(self.support) | {
-            "construct", "Construction", "TARGETS", "VARIABLES", "ORIGINS", "operator", "functools",
+            "construct",
+            "Construction",
+            "TARGETS",
+            "VARIABLES",
+            "ORIGINS",
+            "operator",
+            "functools",
         }
         self.module_names = Namer(reserved | BUILTIN_NAMES)
         self.imported: dict[tuple, str] = {}
@@ -301,8 +309,14 @@ class Emitter:
         if key not in self.imported:
             name = self.module_names.take(attr)
             self.imported[key] = name
-            loader = _call(_name("local_module"), [ast.Constant(directory), ast.Constant(module)], [ast.keyword("root", _name("BUILD"))])
-            self.local_stmts.append(ast.Assign(targets=[ast.Name(name, ast.Store())], value=_attr(loader, attr), lineno=0))
+            loader = _call(
+                _name("local_module"),
+                [ast.Constant(directory), ast.Constant(module)],
+                [ast.keyword("root", _name("BUILD"))],
+            )
+            self.local_stmts.append(
+                ast.Assign(targets=[ast.Name(name, ast.Store())], value=_attr(loader, attr), lineno=0)
+            )
         return self.imported[key]
 
     def callable_expr(self, node: Node) -> ast.expr:
@@ -376,7 +390,9 @@ class Emitter:
 
     def _container(self, node: Node) -> ast.expr:
         if node.kind == Kind.DICT:
-            return ast.Dict([ast.Constant(k) for k in node.kwargs], [self.expr(v) for v in node.kwargs.values()])
+            return ast.Dict(
+                [ast.Constant(k) for k in node.kwargs], [self.expr(v) for v in node.kwargs.values()]
+            )
         items = [self.expr(v) for v in node.args]
         if node.kind == Kind.TUPLE:
             return ast.Tuple(items, ast.Load())
@@ -446,7 +462,14 @@ class Emitter:
         if node.kind == Kind.FACTORY:
             out.append(_func(name, _args(args=["self"]), [doc, ast.Return(body)]))
         else:
-            out.append(_func(name, _args(args=["self"]), [doc, ast.Return(body)], [_attr(_name("functools"), "cached_property")]))
+            out.append(
+                _func(
+                    name,
+                    _args(args=["self"]),
+                    [doc, ast.Return(body)],
+                    [_attr(_name("functools"), "cached_property")],
+                )
+            )
         if node in self.per_call:
             args, keywords = self._arguments(node, extra=True)
             call = self.mark(_call(self.callable_expr(node), args, keywords), node)
@@ -454,7 +477,10 @@ class Emitter:
                 _func(
                     self.call_methods[node],
                     _args(posonly=["self"], vararg="args", kwarg="kwargs"),
-                    [_doc(f"One call of `{name}`: its factory arguments are built anew at every call."), ast.Return(call)],
+                    [
+                        _doc(f"One call of `{name}`: its factory arguments are built anew at every call."),
+                        ast.Return(call),
+                    ],
                 )
             )
         return out
@@ -467,7 +493,9 @@ class Emitter:
                 result: ast.expr = _self(self.target_members[t])
             else:
                 result = self.expr(v)
-            cases.append(ast.match_case(pattern=ast.MatchValue(ast.Constant(t)), guard=None, body=[ast.Return(result)]))
+            cases.append(
+                ast.match_case(pattern=ast.MatchValue(ast.Constant(t)), guard=None, body=[ast.Return(result)])
+            )
         cases.append(
             ast.match_case(
                 pattern=ast.MatchAs(pattern=None, name=None),
@@ -475,19 +503,32 @@ class Emitter:
                 body=[ast.Raise(exc=_call(_self("unknown_target"), [_name("name")]), cause=None)],
             )
         )
-        return _func("target", _args(args=["self", "name"]), [_doc("The value of target `name`."), ast.Match(subject=_name("name"), cases=cases)])
+        return _func(
+            "target",
+            _args(args=["self", "name"]),
+            [_doc("The value of target `name`."), ast.Match(subject=_name("name"), cases=cases)],
+        )
 
     def _defaults(self) -> ast.FunctionDef | None:
         cases = []
         for name, var in self.graph.variables.items():
             if var.default is not MISSING and not _literal_default(var.default):
-                cases.append(ast.match_case(pattern=ast.MatchValue(ast.Constant(name)), guard=None, body=[ast.Return(self.expr(var.default))]))
+                cases.append(
+                    ast.match_case(
+                        pattern=ast.MatchValue(ast.Constant(name)),
+                        guard=None,
+                        body=[ast.Return(self.expr(var.default))],
+                    )
+                )
         if not cases:
             return None
         return _func(
             "default",
             _args(args=["self", "name"]),
-            [_doc("Defaults of variables that are built from the config (when no value is given)."), ast.Match(subject=_name("name"), cases=cases)],
+            [
+                _doc("Defaults of variables that are built from the config (when no value is given)."),
+                ast.Match(subject=_name("name"), cases=cases),
+            ],
         )
 
     def emit(self) -> Emitted:
@@ -500,7 +541,12 @@ class Emitter:
                     _func(
                         self.target_members[t],
                         _args(args=["self"]),
-                        [_doc(f"Target `{t}` ({self.source_name(g.target_spans[t].file)}:{g.target_spans[t].line})"), ast.Return(self.expr(g.values[t]))],
+                        [
+                            _doc(
+                                f"Target `{t}` ({self.source_name(g.target_spans[t].file)}:{g.target_spans[t].line})"
+                            ),
+                            ast.Return(self.expr(g.values[t])),
+                        ],
                         [_attr(_name("functools"), "cached_property")],
                     )
                 )
@@ -513,7 +559,13 @@ class Emitter:
         if defaults is not None:
             cls_body.append(defaults)
         cls_body.extend(members)
-        cls = ast.ClassDef(name="Construction", bases=[_name("BaseConstruction")], keywords=[], body=cls_body, decorator_list=[])
+        cls = ast.ClassDef(
+            name="Construction",
+            bases=[_name("BaseConstruction")],
+            keywords=[],
+            body=cls_body,
+            decorator_list=[],
+        )
 
         variables = self._variables()
         construct = self._construct()
@@ -552,7 +604,11 @@ class Emitter:
                 continue
             if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
                 continue  # support.py's own docstring
-            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id in _SUPPORT_PLACEHOLDERS:
+            if (
+                isinstance(stmt, ast.AnnAssign)
+                and isinstance(stmt.target, ast.Name)
+                and stmt.target.id in _SUPPORT_PLACEHOLDERS
+            ):
                 continue
             out.append(stmt)
         return out
@@ -592,14 +648,19 @@ class Emitter:
             _doc(doc),
             ast.Return(
                 _call(
-                    _attr(_call(_name("Construction"), [], [ast.keyword(arg=n, value=_name(n)) for n in names]), "build"),
+                    _attr(
+                        _call(_name("Construction"), [], [ast.keyword(arg=n, value=_name(n)) for n in names]),
+                        "build",
+                    ),
                     [_name(target_param)],
                 )
             ),
         ]
         return _func(
             "construct",
-            _args(posonly=[target_param], kwonly=names, kw_defaults=kw_defaults, defaults=[ast.Constant("main")]),
+            _args(
+                posonly=[target_param], kwonly=names, kw_defaults=kw_defaults, defaults=[ast.Constant("main")]
+            ),
             body,
         )
 
@@ -616,7 +677,10 @@ class Emitter:
                     lines.append(f"    {name} = {v['default']!r}")
                 else:
                     lines.append(f"    {name} (default built from the config)")
-        lines += ["", "Generated code: edit the templates and run `fgc compile` again instead of editing this file."]
+        lines += [
+            "",
+            "Generated code: edit the templates and run `fgc compile` again instead of editing this file.",
+        ]
         return "\n".join(lines)
 
 

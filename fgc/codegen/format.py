@@ -60,7 +60,10 @@ def render(emitted: Emitted, use_black: bool = True) -> str:
     parts = [body[:a], body[a:b], body[b:]]
     texts = [_unparse(p) for p in parts if p]
     if use_black:
-        texts = [_formatted(t) if p is parts[1] else black_format(t) for t, p in zip(texts, [p for p in parts if p])]
+        texts = [
+            _formatted(t) if p is parts[1] else black_format(t)
+            for t, p in zip(texts, [p for p in parts if p])
+        ]
         text = "\n\n".join(t.rstrip("\n") + "\n" for t in texts)
     else:
         text = "\n\n\n".join(texts) + "\n"
@@ -77,7 +80,9 @@ def render(emitted: Emitted, use_black: bool = True) -> str:
         body=[
             ast.Assign(
                 targets=[ast.Name("ORIGINS", ast.Store())],
-                value=ast.Tuple([ast.Tuple([ast.Constant(x) for x in row], ast.Load()) for row in rows], ast.Load()),
+                value=ast.Tuple(
+                    [ast.Tuple([ast.Constant(x) for x in row], ast.Load()) for row in rows], ast.Load()
+                ),
                 lineno=0,
             )
         ],

@@ -35,7 +35,9 @@ class Imports:
     resolved: dict[Node, Resolved] = field(default_factory=dict)  # empty with --no-import
 
     def local_locations(self) -> list[Location]:
-        return list({(loc.directory, loc.local_name): loc for loc in self.locations.values() if loc.is_local}.values())
+        return list(
+            {(loc.directory, loc.local_name): loc for loc in self.locations.values() if loc.is_local}.values()
+        )
 
 
 def search_dirs(node: Node) -> tuple[str, ...]:
@@ -73,13 +75,24 @@ def resolve_imports(
         if not import_modules:
             # Finding local files imports nothing: do it, a build needs them.
             try:
-                loc = locate(spec, node.template_dir, search) if spec.form != Form.MODULE or _maybe_local(spec, node) else None
+                loc = (
+                    locate(spec, node.template_dir, search)
+                    if spec.form != Form.MODULE or _maybe_local(spec, node)
+                    else None
+                )
             except NotFound as e:
                 if spec.form in (Form.FILE, Form.RELATIVE):
                     from ..diagnostics import did_you_mean
 
                     wanted = spec.module if spec.form == Form.RELATIVE else os.path.basename(spec.path or "")
-                    diags.append(error("FG0601", f"cannot import `{spec.text}`: {e}", node.span, hint=did_you_mean(wanted or "", e.candidates)))
+                    diags.append(
+                        error(
+                            "FG0601",
+                            f"cannot import `{spec.text}`: {e}",
+                            node.span,
+                            hint=did_you_mean(wanted or "", e.candidates),
+                        )
+                    )
                 loc = None
             if loc is not None:
                 out.locations[node] = loc
@@ -98,9 +111,7 @@ def resolve_imports(
         if res.location is not None:
             out.locations[node] = res.location
         if not res.callable:
-            diags.append(
-                error("FG0604", f"`{spec.text}` is a {res.type_name}, not a callable", node.span)
-            )
+            diags.append(error("FG0604", f"`{spec.text}` is a {res.type_name}, not a callable", node.span))
             continue
         if res.signature is None or node.kind == Kind.META:
             continue

@@ -70,7 +70,13 @@ class SignatureCache:
                 data = json.loads(self._path(module_file).read_text())
             except (OSError, ValueError):
                 data = {}
-        key = {"format": FORMAT, "fgc": __version__, "module_file": module_file, "stat": _stat(module_file), "version": version}
+        key = {
+            "format": FORMAT,
+            "fgc": __version__,
+            "module_file": module_file,
+            "stat": _stat(module_file),
+            "version": version,
+        }
         if data.get("key") != key:
             data = {"key": key, "entries": {}}
         self._files[module_file] = data
@@ -84,7 +90,9 @@ class SignatureCache:
             return None
         return entry["result"]
 
-    def put(self, module_file: str, attr: str, version: str | None, result: dict[str, Any], deps: list[str]) -> None:
+    def put(
+        self, module_file: str, attr: str, version: str | None, result: dict[str, Any], deps: list[str]
+    ) -> None:
         data = self._load(module_file, version)
         data["entries"][attr] = {"deps": [[d, _stat(d)] for d in dict.fromkeys(deps)], "result": result}
         self._dirty.add(module_file)

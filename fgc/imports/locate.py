@@ -94,7 +94,10 @@ def locate(spec: Spec, template_dir: str, search: tuple[str, ...] = ()) -> Locat
             return Location(spec.module, None)
         sub = importlib.machinery.PathFinder.find_spec(name, list(locations))
         if sub is None:
-            raise NotFound(f"no module named `{name}`", [f"{name.rsplit('.', 1)[0]}.{n}" for n in _py_names_in(locations)])
+            raise NotFound(
+                f"no module named `{name}`",
+                [f"{name.rsplit('.', 1)[0]}.{n}" for n in _py_names_in(locations)],
+            )
         file = sub.origin if sub.has_location else None
         locations = sub.submodule_search_locations
     return Location(spec.module, file)

@@ -59,9 +59,15 @@ class Resolver:
             from ..diagnostics import did_you_mean
 
             wanted = spec.module if spec.form != Form.FILE else os.path.basename(spec.path or "")
-            raise ResolveError("FG0601", f"cannot import `{spec.text}`: {e}", did_you_mean(wanted or "", e.candidates))
+            raise ResolveError(
+                "FG0601", f"cannot import `{spec.text}`: {e}", did_you_mean(wanted or "", e.candidates)
+            )
         assert loc is not None
-        version = distribution_version(spec.module.split(".")[0]) if spec.form == Form.MODULE and spec.module else None
+        version = (
+            distribution_version(spec.module.split(".")[0])
+            if spec.form == Form.MODULE and spec.module
+            else None
+        )
         if loc.file is not None:
             cached = self.cache.get(loc.file, spec.attr, version)
             if cached is not None:
@@ -70,7 +76,9 @@ class Resolver:
         try:
             module = import_location(loc)
         except Exception as e:  # the module's own code failed: report, do not crash
-            raise ResolveError("FG0602", f"importing `{loc.local_name or loc.import_name}` failed: {type(e).__name__}: {e}")
+            raise ResolveError(
+                "FG0602", f"importing `{loc.local_name or loc.import_name}` failed: {type(e).__name__}: {e}"
+            )
         obj = self._getattrs(module, spec.attrs, spec.module or "", spec)
         result = self._result(spec, loc, obj)
         if loc.file is not None:
@@ -105,7 +113,14 @@ class Resolver:
                 raise ResolveError(
                     "FG0603",
                     f"`{path}` has no attribute `{a}`" if path != "builtins" else f"`{a}` is not a builtin",
-                    did_you_mean(a, [n for n in dir(obj) if not n.startswith("_")] if path != "builtins" else dir(builtins)),
+                    did_you_mean(
+                        a,
+                        (
+                            [n for n in dir(obj) if not n.startswith("_")]
+                            if path != "builtins"
+                            else dir(builtins)
+                        ),
+                    ),
                 )
             except Exception as e:  # a lazy module whose attribute import fails
                 raise ResolveError("FG0602", f"reading `{path}.{a}` failed: {type(e).__name__}: {e}")

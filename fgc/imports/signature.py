@@ -64,7 +64,12 @@ def signature_of(obj) -> Signature | None:
         return None
     return Signature(
         tuple(
-            Param(p.name, _KINDS[p.kind], p.default is inspect.Parameter.empty and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD))
+            Param(
+                p.name,
+                _KINDS[p.kind],
+                p.default is inspect.Parameter.empty
+                and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD),
+            )
             for p in sig.parameters.values()
         )
     )
@@ -80,7 +85,9 @@ HELPER_SIGNATURES: dict[str, Signature] = {
     "items": _sig(("mapping", POSITIONAL_ONLY, True)),
     "keys": _sig(("mapping", POSITIONAL_ONLY, True)),
     "values": _sig(("mapping", POSITIONAL_ONLY, True)),
-    "call": _sig(("function", POSITIONAL_ONLY, True), ("args", VAR_POSITIONAL, False), ("kwargs", VAR_KEYWORD, False)),
+    "call": _sig(
+        ("function", POSITIONAL_ONLY, True), ("args", VAR_POSITIONAL, False), ("kwargs", VAR_KEYWORD, False)
+    ),
     "named_list": _sig(("items", VAR_POSITIONAL, False)),
     "named_tuple": _sig(("items", VAR_POSITIONAL, False)),
     "named_dict": _sig(("items", VAR_KEYWORD, False)),
@@ -126,7 +133,9 @@ def bind(sig: Signature, node: Node, partial: bool, what: str) -> list[Diagnosti
     for name in kwargs:
         span = spans.get(name, node.span)
         if name in bound and name in by_name:
-            diags.append(error("FG0613", f"`{what}` got two values for `{name}` (positional and keyword)", span))
+            diags.append(
+                error("FG0613", f"`{what}` got two values for `{name}` (positional and keyword)", span)
+            )
             continue
         if name in by_name:
             bound.add(name)
@@ -135,8 +144,14 @@ def bind(sig: Signature, node: Node, partial: bool, what: str) -> list[Diagnosti
             continue
         posonly = next((p for p in params if p.name == name and p.kind == POSITIONAL_ONLY), None)
         if posonly is not None:
-            diags.append(error("FG0614", f"`{name}` is a positional-only parameter of `{what}`", span,
-                               hint=f"give it as `arg{positional.index(posonly)}:` or in a sequence"))
+            diags.append(
+                error(
+                    "FG0614",
+                    f"`{name}` is a positional-only parameter of `{what}`",
+                    span,
+                    hint=f"give it as `arg{positional.index(posonly)}:` or in a sequence",
+                )
+            )
             continue
         diags.append(
             error(
@@ -164,4 +179,3 @@ def bind(sig: Signature, node: Node, partial: bool, what: str) -> list[Diagnosti
 
 def _count(n: int) -> str:
     return f"{n} positional argument{'s' if n != 1 else ''}" if n else "no positional arguments"
-

@@ -50,12 +50,16 @@ def normalise_arguments(node: Tagged) -> tuple[Arguments, list[Diagnostic]]:
                 if isinstance(value, Sequence):
                     out.args = [(item, item.span) for item in value.items]
                 else:
-                    diags.append(error("FG0509", "`args:` takes a sequence of positional arguments", e.value.span))
+                    diags.append(
+                        error("FG0509", "`args:` takes a sequence of positional arguments", e.value.span)
+                    )
             else:
                 if isinstance(value, Mapping):
                     out.kwargs = [(key_text(k.key) or str(k.key), k.value, k.key.span) for k in value.entries]
                 else:
-                    diags.append(error("FG0509", "`kwargs:` takes a mapping of keyword arguments", e.value.span))
+                    diags.append(
+                        error("FG0509", "`kwargs:` takes a mapping of keyword arguments", e.value.span)
+                    )
         return out, diags
     numbered: dict[int, tuple[Node, Span]] = {}
     for e, k in zip(body.entries, keys):

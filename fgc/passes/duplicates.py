@@ -17,7 +17,9 @@ from ..syntax.config_ast import Document, Entry, Mapping, Node, Scalar
 from ._rewrite import Rewriter, unwrap
 
 
-def resolve_duplicates(doc: Document, notes: bool = False) -> tuple[Document, list[Override], list[Diagnostic]]:
+def resolve_duplicates(
+    doc: Document, notes: bool = False
+) -> tuple[Document, list[Override], list[Diagnostic]]:
     resolver = _Dedup(notes)
     return resolver.document(doc), resolver.overrides, resolver.diagnostics
 

@@ -12,7 +12,7 @@ import keyword
 from typing import Any
 
 from ..diagnostics import Diagnostic, DiagnosticError, error, warning
-from ..graph import MISSING, TAG_KINDS, Graph, Kind, Node, Value
+from ..graph import TAG_KINDS, Graph, Kind, Node, Value
 from ..syntax.config_ast import Anchor, Document, Mapping, Scalar, Sequence, Tagged
 from ..syntax.config_ast import Node as Ast
 from ._rewrite import is_empty, key_text, unwrap
@@ -41,7 +41,13 @@ def lower(doc: Document) -> tuple[Graph, list[Diagnostic]]:
             if lowerer.size.get(id(e.value), 0) > MAX_EXPANDED_SIZE:
                 raise DiagnosticError(
                     lowerer.diagnostics
-                    + [error("FG0521", f"target `{name}` expands to more than {MAX_EXPANDED_SIZE} values through aliases", e.key.span)]
+                    + [
+                        error(
+                            "FG0521",
+                            f"target `{name}` expands to more than {MAX_EXPANDED_SIZE} values through aliases",
+                            e.key.span,
+                        )
+                    ]
                 )
     graph.container_spans = lowerer.spans
     return graph, lowerer.diagnostics
@@ -122,7 +128,13 @@ class _Lowerer:
         if self._inner[n] > MAX_EXPANDED_SIZE:
             raise DiagnosticError(
                 self.diagnostics
-                + [error("FG0521", f"arguments expand to more than {MAX_EXPANDED_SIZE} values through aliases", n.span)]
+                + [
+                    error(
+                        "FG0521",
+                        f"arguments expand to more than {MAX_EXPANDED_SIZE} values through aliases",
+                        n.span,
+                    )
+                ]
             )
         return v
 
@@ -219,7 +231,11 @@ class _Lowerer:
         n.var = name_node.value
         if n.var in RESERVED_VARIABLES:
             self.diagnostics.append(
-                error("FG0513", f"`{n.var}` cannot be a variable name (the generated module uses it)", name_node.span)
+                error(
+                    "FG0513",
+                    f"`{n.var}` cannot be a variable name (the generated module uses it)",
+                    name_node.span,
+                )
             )
         elif not n.var.isidentifier() or keyword.iskeyword(n.var):
             self.diagnostics.append(

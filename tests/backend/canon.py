@@ -29,7 +29,11 @@ def canon(value, pattern_floats: bool = False):
             return ["dict", [(walk(k), walk(x)) for k, x in v.items()]]
         keep.append(v)
         label = labels.setdefault(id(v), len(labels))
-        kind = "callable" if callable(v) and not isinstance(v, type) and hasattr(v, "__call__") and _is_function_like(v) else type(v).__qualname__
+        kind = (
+            "callable"
+            if callable(v) and not isinstance(v, type) and hasattr(v, "__call__") and _is_function_like(v)
+            else type(v).__qualname__
+        )
         return ("object", kind, label)
 
     return walk(value)

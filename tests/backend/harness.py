@@ -54,7 +54,9 @@ def write_case(case: Case, root: Path) -> tuple[Path, Options]:
     p.add_argument("--no-import", action="store_true")
     a = p.parse_args(shlex.split(case.files.get("ARGS", "")))
     variables = json.loads(case.files["VARS"]) if "VARS" in case.files else {}
-    return root / case.input, Options([root / d for d in a.include], parse_defines(a.defines), a.no_import, variables)
+    return root / case.input, Options(
+        [root / d for d in a.include], parse_defines(a.defines), a.no_import, variables
+    )
 
 
 def relative(path: str, root: Path) -> str:

@@ -50,7 +50,11 @@ def resolve(spec: str, base_dir: str, search: list[str] = ()):
     if module.endswith(".py") or module.startswith("."):
         # A file next to the template: a module of a package made of its directory (and of the
         # submodule_searchpath directories), so that its relative imports work.
-        file = os.path.join(base_dir, module) if module.endswith(".py") else os.path.join(base_dir, module[1:].replace(".", "/") + ".py")
+        file = (
+            os.path.join(base_dir, module)
+            if module.endswith(".py")
+            else os.path.join(base_dir, module[1:].replace(".", "/") + ".py")
+        )
         dirs = [os.path.dirname(os.path.abspath(file))] + [os.path.join(base_dir, d) for d in search]
         package = "_interp_" + str(abs(hash(tuple(dirs))))
         if package not in sys.modules:
@@ -70,7 +74,9 @@ def resolve(spec: str, base_dir: str, search: list[str] = ()):
 
 
 class Interpreter:
-    def __init__(self, graph: dict, base_dir: str, variables: dict | None = None, node_dirs: dict | None = None) -> None:
+    def __init__(
+        self, graph: dict, base_dir: str, variables: dict | None = None, node_dirs: dict | None = None
+    ) -> None:
         """`node_dirs`: node id -> directory of the template that wrote it, where that is not
         `base_dir` (relative import specs are relative to it; graph.json has no positions)."""
         assert graph["fgc_graph"] == 1
@@ -80,7 +86,9 @@ class Interpreter:
         self.variables = dict(variables or {})
         self.singletons: dict[str, object] = {}
         # A variable's default applies to all its uses (construct() has one parameter per variable).
-        self.defaults = {n["var"]: n["default"] for n in graph["nodes"].values() if n["kind"] == "var" and "default" in n}
+        self.defaults = {
+            n["var"]: n["default"] for n in graph["nodes"].values() if n["kind"] == "var" and "default" in n
+        }
         self.default_values: dict[str, object] = {}
 
     def target(self, name: str):
@@ -120,7 +128,11 @@ class Interpreter:
 
     def arguments(self, n: dict) -> tuple[list, dict]:
         args = [self.value(a) for a in n["args"]]
-        kwargs = {k: self.value(v) for k, v in n["kwargs"].items() if k not in ("submodule_searchpath", "latent_args")}
+        kwargs = {
+            k: self.value(v)
+            for k, v in n["kwargs"].items()
+            if k not in ("submodule_searchpath", "latent_args")
+        }
         if "latent_args" in n["kwargs"]:
             kwargs.update(self.value(n["kwargs"]["latent_args"]))
         return args, kwargs
@@ -137,7 +149,9 @@ class Interpreter:
         if kind == "dict":
             return {k: self.value(v) for k, v in n["kwargs"].items()}
         args, kwargs = self.arguments(n)
-        return resolve(n["callable"], self.dir_of(n), n["kwargs"].get("submodule_searchpath", []))(*args, **kwargs)
+        return resolve(n["callable"], self.dir_of(n), n["kwargs"].get("submodule_searchpath", []))(
+            *args, **kwargs
+        )
 
     def partial(self, n: dict):
         def call(*more, **kw):

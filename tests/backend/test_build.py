@@ -46,14 +46,19 @@ main: !singleton:.model:build
 """,
     "exp/model.py": "from .layers import stack\n\ndef build(width, depth):\n    return stack(width, depth)\n",
     "exp/layers.py": "def stack(width, depth):\n    return [width] * depth\n",
-    "lib/common/names.fg": "name: \"lib\"\n\n",  # include drops one final newline (Jinja)
+    "lib/common/names.fg": 'name: "lib"\n\n',  # include drops one final newline (Jinja)
 }
 
 
 @pytest.fixture
 def built(tmp_path):
     write(tmp_path, EXPERIMENT)
-    build = fgc.compile(tmp_path / "exp/experiment.fg", tmp_path / "out", include_dirs=[tmp_path / "lib"], variables={"width": 3})
+    build = fgc.compile(
+        tmp_path / "exp/experiment.fg",
+        tmp_path / "out",
+        include_dirs=[tmp_path / "lib"],
+        variables={"width": 3},
+    )
     return tmp_path, build
 
 
@@ -72,7 +77,9 @@ def test_contents_and_construct(built):
         "sources/include-1/common/names.fg",
     ]
     assert build.targets == {"name": "str", "main": "!singleton:.model:build"}
-    assert build.variables == {"depth": {"default": 2, "used_at": ["base.fg:4:12"]}} or list(build.variables) == ["depth"]
+    assert build.variables == {"depth": {"default": 2, "used_at": ["base.fg:4:12"]}} or list(
+        build.variables
+    ) == ["depth"]
     config = build.load()
     assert config.construct() == [3, 3]
     assert config.construct("main", depth=4) == [3, 3, 3, 3]
@@ -111,7 +118,9 @@ def test_git_commit_and_dirty_flag(tmp_path):
     subprocess.run(git + ["init", "-q"], check=True)
     subprocess.run(git + ["add", "exp.fg"], check=True)
     subprocess.run(git + ["commit", "-qm", "x"], check=True)
-    head = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    head = subprocess.run(
+        git + ["rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     m = json.loads((fgc.compile(tmp_path / "exp.fg", tmp_path / "b1").dir / "fgc-manifest.json").read_text())
     assert m["git"]["commit"] == head and m["git"]["dirty"] is False
     (tmp_path / "exp.fg").write_text("main: 2\n")
@@ -124,7 +133,9 @@ def test_no_git(tmp_path):
     env_ceiling = os.environ.get("GIT_CEILING_DIRECTORIES")
     os.environ["GIT_CEILING_DIRECTORIES"] = str(tmp_path.parent)
     try:
-        m = json.loads((fgc.compile(tmp_path / "exp.fg", tmp_path / "b").dir / "fgc-manifest.json").read_text())
+        m = json.loads(
+            (fgc.compile(tmp_path / "exp.fg", tmp_path / "b").dir / "fgc-manifest.json").read_text()
+        )
     finally:
         if env_ceiling is None:
             os.environ.pop("GIT_CEILING_DIRECTORIES")
@@ -146,7 +157,9 @@ def test_same_basename_sources_never_collide(tmp_path):
     )
     build = fgc.compile(tmp_path / "exp.fg", tmp_path / "out")
     assert (build.dir / "sources/a/part.fg").read_text() != (build.dir / "sources/b/part.fg").read_text()
-    assert {p.relative_to(build.dir / "modules").as_posix() for p in (build.dir / "modules").rglob("*.py")} == {"a/impl.py", "b/impl.py"}
+    assert {
+        p.relative_to(build.dir / "modules").as_posix() for p in (build.dir / "modules").rglob("*.py")
+    } == {"a/impl.py", "b/impl.py"}
     assert build.load().construct(("x", "main")) == ("a", "b")
 
 
@@ -242,4 +255,6 @@ main: !singleton:dict
     copy.parent.mkdir()
     copy.write_text(text)
     again = fgc.compile(copy, tmp_path / "out2")
-    assert json.loads((again.dir / "graph.json").read_text()) == json.loads((build.dir / "graph.json").read_text())
+    assert json.loads((again.dir / "graph.json").read_text()) == json.loads(
+        (build.dir / "graph.json").read_text()
+    )

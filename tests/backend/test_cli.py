@@ -12,21 +12,21 @@ import pytest
 
 
 def fgc(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fgc", *args], capture_output=True, text=True, env=os.environ)
+    return subprocess.run(
+        [sys.executable, "-m", "fgc", *args], capture_output=True, text=True, env=os.environ
+    )
 
 
 @pytest.fixture
 def exp(tmp_path) -> Path:
     path = tmp_path / "exp.fg"
-    path.write_text(
-        """\
+    path.write_text("""\
 .define: &model !singleton:fractions:Fraction@model [1, 3]
 optimizer: !partial:operator:mul [2]
 main: !singleton:dict
   model: *model
   size: !var { name: size, default: 4 }
-"""
-    )
+""")
     return path
 
 
@@ -40,7 +40,12 @@ def test_check_clean_and_with_errors(exp, tmp_path):
     assert "did you mean `numerator`?" in done.stderr and "bad.fg:1:39" in done.stderr
     done = fgc("check", str(bad), "--format", "json")
     record = json.loads(done.stdout.splitlines()[0] if done.stdout else done.stderr.splitlines()[0])
-    assert (record["code"], record["line"], record["col"], record["hint"]) == ("FG0611", 1, 39, "did you mean `numerator`?")
+    assert (record["code"], record["line"], record["col"], record["hint"]) == (
+        "FG0611",
+        1,
+        39,
+        "did you mean `numerator`?",
+    )
     assert not (tmp_path / "build").exists()  # check writes nothing
 
 

@@ -57,7 +57,11 @@ main: 1
     assert "Fraction" not in names  # the imported class keeps its name
     assert "construct" not in names
     assert "from fractions import Fraction" in src
-    assert config.construct(("Fraction", "class", "construct")) == (__import__("fractions").Fraction(1, 2), {}, {})
+    assert config.construct(("Fraction", "class", "construct")) == (
+        __import__("fractions").Fraction(1, 2),
+        {},
+        {},
+    )
 
 
 def test_construct_signature(tmp_path):

@@ -50,8 +50,7 @@ def test_modeling_py_is_portable(tmp_path):
     assert model.config.hidden_size == 32 and model.config.vocab_size == 96
 
 
-BLOCKER = textwrap.dedent(
-    """
+BLOCKER = textwrap.dedent("""
     import sys
 
     class Block:
@@ -61,8 +60,7 @@ BLOCKER = textwrap.dedent(
             return None
 
     sys.meta_path.insert(0, Block())
-    """
-)
+    """)
 
 
 def test_trained_build_model_exports_and_loads_without_forgather(tmp_path):
@@ -85,8 +83,7 @@ def test_trained_build_model_exports_and_loads_without_forgather(tmp_path):
     out = tmp_path / "exported"
     save_model(model, out)
     torch.save({"ids": ids, "logits": expected}, tmp_path / "expected.pt")
-    script = BLOCKER + textwrap.dedent(
-        f"""
+    script = BLOCKER + textwrap.dedent(f"""
         import torch
         from transformers import AutoModelForCausalLM
         try:
@@ -102,24 +99,21 @@ def test_trained_build_model_exports_and_loads_without_forgather(tmp_path):
             logits = model(data["ids"]).logits
         assert torch.equal(logits, data["logits"]), (logits - data["logits"]).abs().max()
         print("ok")
-        """
-    )
+        """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("ok")
 
 
 def test_model_hyper_parameter_without_value(tmp_path):
-    (tmp_path / "exp.fg").write_text(
-        """\
+    (tmp_path / "exp.fg").write_text("""\
 model: !singleton:forgather.ml.models.dynamic:DynamicCausalLM
     definition: !partial:forgather.ml.models.causal_lm:CausalLM
         input_encoder_factory: !partial:forgather.ml.models.input_encoder:InputEncoder
             d_model: !var "hidden_size"
             vocab_size: !var "vocab_size"
     vocab_size: 10
-"""
-    )
+""")
     with pytest.raises(CompileError) as info:
         fgc.compile(tmp_path / "exp.fg", tmp_path / "build")
     (d,) = info.value.diagnostics
@@ -128,25 +122,21 @@ model: !singleton:forgather.ml.models.dynamic:DynamicCausalLM
 
 
 def test_non_portable_block_in_definition(tmp_path):
-    (tmp_path / "exp.fg").write_text(
-        """\
+    (tmp_path / "exp.fg").write_text("""\
 model: !singleton:forgather.ml.models.dynamic:DynamicCausalLM
     definition: !partial:forgather.ml.models.causal_lm:CausalLM
         init_weights: !partial:forgather.ml.trainer:Trainer
-"""
-    )
+""")
     with pytest.raises(CompileError) as info:
         fgc.compile(tmp_path / "exp.fg", tmp_path / "build")
     assert [(d.code, d.span.line) for d in info.value.diagnostics] == [("FG0723", 3)]
 
 
 def test_definition_must_be_a_partial(tmp_path):
-    (tmp_path / "exp.fg").write_text(
-        """\
+    (tmp_path / "exp.fg").write_text("""\
 model: !singleton:forgather.ml.models.dynamic:DynamicCausalLM
     definition: !singleton:dict {}
-"""
-    )
+""")
     with pytest.raises(CompileError) as info:
         fgc.compile(tmp_path / "exp.fg", tmp_path / "build")
     assert [d.code for d in info.value.diagnostics] == ["FG0720"]
@@ -155,8 +145,7 @@ model: !singleton:forgather.ml.models.dynamic:DynamicCausalLM
 def test_identity_rules_inside_construct_model(tmp_path):
     """A shared factory inside the definition gives each layer its own module; a shared
     singleton is one module."""
-    (tmp_path / "exp.fg").write_text(
-        """\
+    (tmp_path / "exp.fg").write_text("""\
 model: !singleton:forgather.ml.models.dynamic:DynamicCausalLM
     definition: !partial:.core:Core
         a: &lin !factory:torch.nn:Linear [!var "d", !var "d"]
@@ -164,11 +153,8 @@ model: !singleton:forgather.ml.models.dynamic:DynamicCausalLM
         c: &shared !singleton:torch.nn:Linear [!var "d", !var "d"]
         e: *shared
     d: 4
-"""
-    )
-    (tmp_path / "core.py").write_text(
-        textwrap.dedent(
-            """
+""")
+    (tmp_path / "core.py").write_text(textwrap.dedent("""
             from torch import nn
 
             class Core(nn.Module):
@@ -178,9 +164,7 @@ model: !singleton:forgather.ml.models.dynamic:DynamicCausalLM
 
                 def forward(self, input_ids, **kw):
                     raise NotImplementedError
-            """
-        )
-    )
+            """))
     build = fgc.compile(tmp_path / "exp.fg", tmp_path / "build")
     modeling = (build.dir / "model" / "modeling.py").read_text()
     assert "from .core import Core" in modeling and "from torch.nn import Linear" in modeling

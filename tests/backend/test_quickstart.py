@@ -19,14 +19,26 @@ def test_quickstart_compiles_and_trains(tmp_path):
     done = subprocess.run(fgc + ["check", str(EXPERIMENT)], capture_output=True, text=True, env=env)
     assert done.returncode == 0 and done.stderr == "", done.stderr
     build = tmp_path / "build" / "quickstart"
-    done = subprocess.run(fgc + ["compile", str(EXPERIMENT), "-o", str(build)], capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        fgc + ["compile", str(EXPERIMENT), "-o", str(build)], capture_output=True, text=True, env=env
+    )
     assert done.returncode == 0, done.stderr
     graph = json.loads((build / "graph.json").read_text())
     assert graph["targets"] == ["model", "main"]
     assert (build / "model" / "modeling.py").is_file()
     run_dir = tmp_path / "run"
     done = subprocess.run(
-        fgc + ["run", str(build), "--set", "max_steps=3", "--set", "corpus_files=6", "--set", f"output_dir={run_dir}"],
+        fgc
+        + [
+            "run",
+            str(build),
+            "--set",
+            "max_steps=3",
+            "--set",
+            "corpus_files=6",
+            "--set",
+            f"output_dir={run_dir}",
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -35,4 +47,7 @@ def test_quickstart_compiles_and_trains(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert (run_dir / "config.json").is_file() and (run_dir / "loss.png").is_file()
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["hidden_size"] == 64 and config["auto_map"]["AutoModelForCausalLM"] == "modeling.DynamicCausalLMForCausalLM"
+    assert (
+        config["hidden_size"] == 64
+        and config["auto_map"]["AutoModelForCausalLM"] == "modeling.DynamicCausalLMForCausalLM"
+    )

@@ -13,7 +13,11 @@ import pytest
 
 def fgc(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "fgc", *args], capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}
+        [sys.executable, "-m", "fgc", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -132,7 +136,9 @@ def test_error_inside_a_partial_call(build):
 
 def test_traceback_on_request(build):
     done = fgc("run", str(build), "--target", "bad_value", "--traceback")
-    assert "Traceback" in done.stderr and "while building !singleton:.jobs:explode (base.fg:7:12)" in done.stderr
+    assert (
+        "Traceback" in done.stderr and "while building !singleton:.jobs:explode (base.fg:7:12)" in done.stderr
+    )
 
 
 def test_missing_build(tmp_path):
@@ -186,7 +192,9 @@ def test_nproc_runs_under_torchrun(tmp_path):
     write(tmp_path, {"dist.fg": DIST, "dist_job.py": DIST_JOB})
     done = fgc("compile", str(tmp_path / "dist.fg"), "-o", str(tmp_path / "dbuild"))
     assert done.returncode == 0, done.stderr
-    done = fgc("run", str(tmp_path / "dbuild"), "--nproc", "2", "--set", "size=3", env={"OMP_NUM_THREADS": "1"})
+    done = fgc(
+        "run", str(tmp_path / "dbuild"), "--nproc", "2", "--set", "size=3", env={"OMP_NUM_THREADS": "1"}
+    )
     assert done.returncode == 0, done.stderr
     lines = sorted(line for line in done.stdout.splitlines() if line.startswith("rank"))
     assert lines == ["rank 0/2 sum [3.0, 3.0, 3.0] build dbuild", "rank 1/2 sum [3.0, 3.0, 3.0] build dbuild"]

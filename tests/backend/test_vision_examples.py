@@ -177,8 +177,7 @@ def test_walsh_pe_build_runs_after_move_and_source_deletion(tmp_path):
     moved.parent.mkdir()
     shutil.move(str(build.dir), moved)
     shutil.rmtree(src)
-    script = textwrap.dedent(
-        f"""
+    script = textwrap.dedent(f"""
         import sys, torch
         import fgc
         config = fgc.load({str(moved)!r})
@@ -189,8 +188,7 @@ def test_walsh_pe_build_runs_after_move_and_source_deletion(tmp_path):
         out = model(torch.randint(0, 64, (2, 8)), labels=torch.randint(0, 64, (2, 8)))
         assert torch.isfinite(out.loss)
         print("ok", type(model).__module__)
-        """
-    )
+        """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ok") and "modeling" in done.stdout

@@ -20,14 +20,12 @@ main: !partial:transformers:Trainer
     model: *model
 """
 
-PROBE = textwrap.dedent(
-    """
+PROBE = textwrap.dedent("""
     import sys
     from fgc.cli.main import main
     code = main(["check", sys.argv[1]])
     print("exit", code, "torch" in sys.modules, "transformers" in sys.modules)
-    """
-)
+    """)
 
 
 def _check(path, cache_dir) -> list[str]:
@@ -58,7 +56,9 @@ def test_cache_invalidated_when_a_local_module_changes(tmp_path):
     st = os.stat(tmp_path / "mod.py")
     os.utime(tmp_path / "mod.py", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     env = dict(os.environ, FGC_CACHE_DIR=str(cache))
-    done = subprocess.run([sys.executable, "-m", "fgc", "check", str(path)], capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "fgc", "check", str(path)], capture_output=True, text=True, env=env
+    )
     assert done.returncode == 1
     assert "unknown argument `a` for `.mod:f`" in done.stderr and "signature: f(b)" in done.stderr
     assert "missing required argument `b`" in done.stderr

@@ -63,15 +63,26 @@ def parse(text: str, file: str = "test.fg") -> Document:
             return Alias(span, ev.anchor)
         tag = getattr(ev, "tag", None)
         if isinstance(ev, yaml.ScalarEvent):
-            style = {None: ScalarStyle.PLAIN, "'": ScalarStyle.SINGLE, '"': ScalarStyle.DOUBLE,
-                     "|": ScalarStyle.LITERAL, ">": ScalarStyle.FOLDED}[ev.style]
+            style = {
+                None: ScalarStyle.PLAIN,
+                "'": ScalarStyle.SINGLE,
+                '"': ScalarStyle.DOUBLE,
+                "|": ScalarStyle.LITERAL,
+                ">": ScalarStyle.FOLDED,
+            }[ev.style]
             value = _plain(ev.value) if style == ScalarStyle.PLAIN else ev.value
             std = None
             if tag and tag.startswith("tag:yaml.org,2002:"):
                 std = "!!" + tag.rsplit(":", 1)[1]
                 value = {"!!str": str, "!!float": float, "!!int": int}.get(std, lambda v: v)(ev.value)
                 tag = None
-            out = Scalar(span, value, style, raw=ev.value if ev.value or style != ScalarStyle.PLAIN else "", std_tag=std)
+            out = Scalar(
+                span,
+                value,
+                style,
+                raw=ev.value if ev.value or style != ScalarStyle.PLAIN else "",
+                std_tag=std,
+            )
             if style == ScalarStyle.PLAIN and ev.value == "" and tag is None and std is None:
                 out.raw = ""
         elif isinstance(ev, yaml.SequenceStartEvent):
@@ -91,7 +102,12 @@ def parse(text: str, file: str = "test.fg") -> Document:
         if tag and tag.startswith("!") and not tag.startswith("!!"):
             out = _tagged(tag, span, out)
         if ev.anchor:
-            out = Anchor(span, ev.anchor, out, Span(file, span.line, span.col, span.line, span.col + len(ev.anchor) + 1))
+            out = Anchor(
+                span,
+                ev.anchor,
+                out,
+                Span(file, span.line, span.col, span.line, span.col + len(ev.anchor) + 1),
+            )
         return out
 
     root = None
