@@ -122,17 +122,23 @@ def write_build(comp, out_dir: str | Path, variables: dict[str, Any] | None = No
         raise BuildError(
             error("FG0701", f"`{out}` exists and is not an fgc build; refusing to replace it", hint="choose another -o directory")
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = None
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
         _write_contents(comp, tmp, variables or {})
+        old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
+        if out.exists():
+            out.rename(old)
+        tmp.rename(out)
+    except OSError as e:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise BuildError(error("FG0702", f"cannot write the build `{out}`: {e}")) from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
     shutil.rmtree(old, ignore_errors=True)
     return Build(out, dict(comp.generated.targets), dict(comp.generated.variables))
 

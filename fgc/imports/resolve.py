@@ -87,7 +87,7 @@ class Resolver:
                 defined = inspect.getsourcefile(obj) or inspect.getfile(obj)
                 if defined and os.path.isfile(defined):
                     deps.append(defined)
-            except TypeError:
+            except Exception:  # builtins and objects without a file: the module file suffices
                 pass
             self.cache.put(
                 loc.file,

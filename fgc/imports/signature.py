@@ -60,7 +60,7 @@ def signature_of(obj) -> Signature | None:
     """The signature of a callable, or None when it cannot be inspected (many C builtins)."""
     try:
         sig = inspect.signature(obj)
-    except (ValueError, TypeError):
+    except Exception:  # ValueError/TypeError for C builtins; anything from odd __signature__s
         return None
     return Signature(
         tuple(

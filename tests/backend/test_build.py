@@ -258,3 +258,16 @@ main: !singleton:dict
     assert json.loads((again.dir / "graph.json").read_text()) == json.loads(
         (build.dir / "graph.json").read_text()
     )
+
+
+def test_unwritable_destination_is_a_diagnostic(tmp_path):
+    write(tmp_path, {"exp.fg": "main: 1\n"})
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    done = subprocess.run(
+        [sys.executable, "-m", "fgc", "compile", str(tmp_path / "exp.fg"), "-o", str(blocker / "out")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert "error[FG0702]: cannot write the build" in done.stderr and "internal error" not in done.stderr
