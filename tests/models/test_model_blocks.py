@@ -413,10 +413,21 @@ def test_init_deepnet_uses_beta_for_values_and_feedforward():
     )
 
 
-def test_tied_weight_is_initialised_as_the_embedding():
+def test_tied_weight_is_initialised_as_the_output_head():
     model = core(init=init_llama, tie=True)
     assert model.output_head.weight is model.input_encoder.embedding.weight
-    assert model.output_head.weight.std().item() == pytest.approx(1.0, rel=0.05)
+    assert model.output_head.weight.std().item() == pytest.approx(0.02, rel=0.05)
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_init_llama_starts_near_the_uniform_loss(tie):
+    """Initial logits of order 1: the loss starts near ln(vocab), tied or not."""
+    model = core(init=init_llama, tie=tie)
+    tokens = torch.randint(0, 512, (2, 32), generator=torch.Generator().manual_seed(0))
+    logits = model(tokens)
+    logits = logits if torch.is_tensor(logits) else logits[0]
+    loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, 512).float(), tokens[:, 1:].reshape(-1))
+    assert abs(loss.item() - math.log(512)) < 1.0
 
 
 # --- activation checkpointing ----------------------------------------------------------------

@@ -63,11 +63,16 @@ def init_llama(
 ) -> None:
     """In the style of TorchTitan's Llama: token embeddings N(0, 1); projections truncated
     normal (at 3 sigma) with std, residual writers std / sqrt(2 * num_layers); output head std
-    d_model^-0.5."""
+    d_model^-0.5. A token embedding tied to the output head takes N(0, std), as GPT-2 and HF
+    Llama do: at init the final hidden state is mostly the token's own embedding, so a tied
+    weight of std s gives the current token a logit of about d_model * s, and N(0, 1) would start
+    the loss far above ln(vocab)."""
     residual_std = std / math.sqrt(2 * _num_layers(model, num_layers))
+    tied = {id(m.weight) for n, m in model.named_modules() if n.rsplit(".", 1)[-1] == "output_head"}
     for attr, module in _linears_and_embeddings(model):
         if isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, 0.0, 1.0)
+            s = std if id(module.weight) in tied else 1.0
+            nn.init.normal_(module.weight, 0.0, s)
             continue
         if attr == "output_head":
             s = module.in_features**-0.5
