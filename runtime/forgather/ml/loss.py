@@ -43,9 +43,12 @@ def causal_lm_loss(
             f"{tuple(labels.shape)} (expected logits (..., T, vocab) and labels (..., T))"
         )
     vocab = logits.shape[-1]
-    shift_logits = logits[..., :-1, :].reshape(-1, vocab).float()  # (N, V), upcast: bf16 CE is lossy
-    shift_labels = labels[..., 1:].reshape(-1).to(shift_logits.device)  # (N,)
-    total = F.cross_entropy(shift_logits, shift_labels, ignore_index=ignore_index, reduction="sum")
+    # Shift the labels, not the logits: padding the labels keeps the logits a view (no copy of
+    # the largest activation). Upcast: a bf16 cross-entropy is lossy.
+    flat_logits = logits.reshape(-1, vocab).float()  # (B*T, V)
+    shift_labels = F.pad(labels, (0, 1), value=ignore_index)[..., 1:].reshape(-1)  # (B*T,)
+    shift_labels = shift_labels.to(flat_logits.device)
+    total = F.cross_entropy(flat_logits, shift_labels, ignore_index=ignore_index, reduction="sum")
     if num_items_in_batch is None:
         num_items_in_batch = (shift_labels != ignore_index).sum()
     if isinstance(num_items_in_batch, torch.Tensor):
