@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from .. import pipeline
 from .common import (
-    UsageError,
     add_format_option,
     add_input_options,
-    check_input_file,
-    parse_defines,
+    read_input,
     report,
-    usage_error,
 )
 
 
@@ -38,11 +35,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    try:
-        path = check_input_file(args.file)
-        variables = parse_defines(args.defines)
-    except UsageError as e:
-        return usage_error(str(e))
+    path, variables = read_input(args)
     comp = pipeline.compile_file(
         path,
         args.include_dirs,

@@ -71,6 +71,11 @@ def check_input_file(path: str) -> Path:
     return p
 
 
+def read_input(args) -> tuple[Path, dict[str, Any]]:
+    """FILE and the -D variables of a command line (UsageError when either is bad)."""
+    return check_input_file(args.file), parse_defines(args.defines)
+
+
 def report(diagnostics: list[Diagnostic], fmt: str) -> int:
     """Print diagnostics to stderr; the exit code they imply."""
     print_diagnostics(diagnostics, fmt, sys.stderr)

@@ -10,13 +10,10 @@ from .check import add_no_import_option
 from .common import (
     EXIT_INPUT,
     EXIT_OK,
-    UsageError,
     add_format_option,
     add_input_options,
-    check_input_file,
-    parse_defines,
+    read_input,
     report,
-    usage_error,
 )
 
 
@@ -40,11 +37,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..build import BuildError, write_build
 
-    try:
-        path = check_input_file(args.file)
-        variables = parse_defines(args.defines)
-    except UsageError as e:
-        return usage_error(str(e))
+    path, variables = read_input(args)
     comp = pipeline.compile_file(path, args.include_dirs, variables, import_modules=not args.no_import)
     if not comp.ok:
         return report(comp.diagnostics, args.format)

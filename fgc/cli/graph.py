@@ -12,11 +12,8 @@ from .check import add_no_import_option
 from .common import (
     EXIT_INPUT,
     EXIT_OK,
-    UsageError,
     add_input_options,
-    check_input_file,
-    parse_defines,
-    usage_error,
+    read_input,
 )
 
 
@@ -35,11 +32,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    try:
-        path = check_input_file(args.file)
-        variables = parse_defines(args.defines)
-    except UsageError as e:
-        return usage_error(str(e))
+    path, variables = read_input(args)
     comp = pipeline.compile_file(
         path,
         args.include_dirs,

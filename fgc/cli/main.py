@@ -69,8 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
+    from .common import UsageError, usage_error
+
     try:
         return int(args.handler(args) or 0)
+    except UsageError as e:  # a bad FILE, -D or --set: one line, exit code 2
+        return usage_error(str(e))
     except KeyboardInterrupt:
         print("fgc: interrupted", file=sys.stderr)
         return 130

@@ -8,11 +8,9 @@ from __future__ import annotations
 import sys
 
 from .common import (
-    UsageError,
     add_format_option,
     add_input_options,
-    check_input_file,
-    parse_defines,
+    read_input,
     report,
     usage_error,
 )
@@ -32,11 +30,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    try:
-        path = check_input_file(args.file)
-        variables = parse_defines(args.defines)
-    except UsageError as e:
-        return usage_error(str(e))
+    path, variables = read_input(args)
     if args.config:
         from .. import pipeline
         from ..syntax import config_ast

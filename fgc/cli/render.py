@@ -11,13 +11,10 @@ import sys
 from ..diagnostics import display_path
 from ..sourcemap import SourceMap
 from .common import (
-    UsageError,
     add_format_option,
     add_input_options,
-    check_input_file,
-    parse_defines,
+    read_input,
     report,
-    usage_error,
 )
 
 _MAX_PAD = 100  # the origin column starts at most here
@@ -66,11 +63,7 @@ def annotate(text: str, source_map: SourceMap) -> str:
 def run(args) -> int:
     from ..render import render_file
 
-    try:
-        path = check_input_file(args.file)
-        variables = parse_defines(args.defines)
-    except UsageError as e:
-        return usage_error(str(e))
+    path, variables = read_input(args)
     result = render_file(path, args.include_dirs, variables)
     if result.text is not None:
         out = annotate(result.text, result.source_map) if args.origins else result.text

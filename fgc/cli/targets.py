@@ -11,11 +11,8 @@ from .check import add_no_import_option
 from .common import (
     EXIT_INPUT,
     EXIT_OK,
-    UsageError,
     add_input_options,
-    check_input_file,
-    parse_defines,
-    usage_error,
+    read_input,
 )
 
 
@@ -31,11 +28,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    try:
-        path = check_input_file(args.file)
-        variables = parse_defines(args.defines)
-    except UsageError as e:
-        return usage_error(str(e))
+    path, variables = read_input(args)
     comp = pipeline.compile_file(
         path, args.include_dirs, variables, import_modules=not args.no_import, stop_after="imports"
     )

@@ -169,6 +169,7 @@ main: !singleton:.dist_job:Job
 
 DIST_JOB = """\
 import os
+import sys
 
 import torch
 import torch.distributed as dist
@@ -183,7 +184,10 @@ class Job:
         rank, world = dist.get_rank(), dist.get_world_size()
         t = torch.full((self.size,), float(rank + 1))
         dist.all_reduce(t)
-        print(f"rank {rank}/{world} sum {t.tolist()} build {os.path.basename(os.environ['FGC_BUILD_DIR'])}", flush=True)
+        # one write per line: print() writes the text and the newline separately, and the two
+        # ranks share stdout
+        sys.stdout.write(f"rank {rank}/{world} sum {t.tolist()} build {os.path.basename(os.environ['FGC_BUILD_DIR'])}\\n")
+        sys.stdout.flush()
         dist.destroy_process_group()
 """
 
