@@ -49,7 +49,7 @@ def _section(i: int) -> list[str]:
         f"## section {i}: a model part, its optimizer and a trainer",
         f".define: &layer_{i} !partial:torch.nn:Linear@layer_{i}",
         f"    in_features: {{{{ ns.width * {i % 7 + 1} }}}}",
-        f"    out_features: {{{{ ns.width }}}}",
+        "    out_features: {{ ns.width }}",
         "    bias: true",
         f"optimizer_{i}: &optimizer_{i} !partial:torch.optim:AdamW",
         "    lr: {{ ns.lr | toyaml }}",

@@ -22,7 +22,6 @@ COMMANDS = {
     "graph": "graph",
     "targets": "targets",
     "run": "run",
-    "lsp": "lsp",
 }
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 import traceback
-from pathlib import Path
 
 import pytest
 

@@ -5,7 +5,6 @@ Each layer builds its parts from factories: `attention_factory(layer_idx=i)`,
 whether the stack's output still needs a normalisation before the output head.
 """
 
-import math
 from collections.abc import Callable
 
 import torch
