@@ -1,0 +1,27 @@
+"""Template-library tests: the helpers next to them importable; a private signature cache."""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# TrainingScript exports models that load with trust_remote_code: keep transformers' module cache
+# out of ~/.cache, and never reach for the Hub.
+os.environ.setdefault("HF_MODULES_CACHE", tempfile.mkdtemp(prefix="fg-hf-modules-"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_signature_cache(tmp_path_factory):
+    """Never read or write the user's signature cache from tests."""
+    old = os.environ.get("FGC_CACHE_DIR")
+    os.environ["FGC_CACHE_DIR"] = str(tmp_path_factory.mktemp("fgc-cache"))
+    yield
+    if old is None:
+        os.environ.pop("FGC_CACHE_DIR", None)
+    else:
+        os.environ["FGC_CACHE_DIR"] = old
