@@ -42,13 +42,13 @@ TINY_MODEL = """\
 """
 
 
-def tiny_project(blocks: str = "", subtemplates: str = "") -> str:
-    """A child of scripts/causal_lm.fg with the tiny knobs and model, plus `blocks` (overrides)
-    and `subtemplates` (text after the tiny model's sub-template)."""
+def tiny_project(blocks: str = "", subtemplates: str = "", model: str = "tiny.model") -> str:
+    """A child of scripts/causal_lm.fg with the tiny knobs, its [model] block including the
+    sub-template `model`, plus `blocks` (more overrides) and `subtemplates` (after the tiny model)."""
     return (
         "-- extends 'scripts/causal_lm.fg'\n"
         + TINY_KNOBS
-        + "[model]\n    -- include 'tiny.model'\n"
+        + f"[model]\n    -- include '{model}'\n"
         + blocks
         + "\n"
         + TINY_MODEL
