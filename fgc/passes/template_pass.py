@@ -521,6 +521,22 @@ def _rendered(graph: TemplateGraph) -> list[TemplateNode]:
     return [graph.templates[n] for n in dict.fromkeys(names) if n in graph.templates]
 
 
+def _included_block(graph: TemplateGraph, ancestors: list[TemplateNode], name: str) -> tuple[BlockDef, str] | None:
+    """Block `name` of a template that one of `ancestors` includes (or of that template's parents),
+    with the name of the including ancestor: a block a child cannot override."""
+    for holder in ancestors:
+        for ref in holder.references:
+            if ref.kind != "include":
+                continue
+            for target in ref.resolved:
+                if target not in graph.templates:
+                    continue
+                for owner in [graph.templates[target], *graph.ancestors(target)]:
+                    if name in owner.blocks:
+                        return owner.blocks[name], holder.name
+    return None
+
+
 def _check_blocks(graph: TemplateGraph, diags: list[Diagnostic]) -> None:
     cyclic = {d.span for d in diags if d.code == "FG0202"}
     for node in graph.templates.values():
@@ -530,13 +546,24 @@ def _check_blocks(graph: TemplateGraph, diags: list[Diagnostic]) -> None:
         for block in node.blocks.values():
             defined_above = block.name in inherited
             if node.extends and static and block.parent is None and not defined_above:
+                hint, related = did_you_mean(block.name, sorted(inherited)), ()
+                included = _included_block(graph, ancestors, block.name)
+                if included is not None:  # a block of a template a parent includes: not inherited
+                    owner, includer = included
+                    hint = (
+                        f"`{block.name}` is a block of `{owner.template}`, which `{includer}` includes, not "
+                        f"extends: override it in a sub-template that extends `{owner.template}`, "
+                        "included in its place"
+                    )
+                    related = (Related(owner.name_span, f"block `{block.name}` defined here"),)
                 diags.append(
                     warning(
                         "FG0203",
                         f"block `{block.name}` overrides nothing: no parent template defines it, so its "
                         "content is never rendered",
                         block.name_span,
-                        hint=did_you_mean(block.name, sorted(inherited)),
+                        hint=hint,
+                        related=related,
                     )
                 )
             if block.super_calls and (static or not node.extends) and not defined_above:
