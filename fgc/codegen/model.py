@@ -30,7 +30,7 @@ import copy
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..diagnostics import Diagnostic, Related, error
+from ..diagnostics import Diagnostic, Related, did_you_mean, error, warning
 from ..graph import CONTAINER_KINDS, LATENT_ARGS, MISSING, Graph, Kind, Node, Value, Variable, walk_nodes
 from ..imports import Imports
 from ..imports.specs import Form
@@ -154,12 +154,22 @@ def _hyperparameters(
     """The config fields: the node's keyword arguments, then defaults of unbound hyper-parameters."""
     diags: list[Diagnostic] = []
     hparams: dict[str, Value] = {}
+    used = {n.var for n in subgraph if n.kind == Kind.VAR and n.var}
     for k, v in node.call_kwargs.items():
         if k == "definition":
             continue
         # A value may be computed by a node (`vocab_size: !call:len [*tokenizer]`); the runtime
         # checks that what it gets can be saved in config.json.
         hparams[k] = v
+        if k not in used:  # kept in config.json, but changes no block: likely a misspelling
+            diags.append(
+                warning(
+                    "FG0722",
+                    f"hyper-parameter `{k}` is used by no `!var` of the model definition",
+                    node.kwarg_spans.get(k, node.span),
+                    hint=did_you_mean(k, sorted(used)),
+                )
+            )
     for n in subgraph:
         if n.kind != Kind.VAR or not n.var or n.var in hparams:
             continue

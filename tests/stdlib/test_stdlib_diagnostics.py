@@ -80,6 +80,18 @@ CASES = {
     == super()  ## <- FG0206 @ super
     gradient_accumulation_steps: 4
 """,
+    # The quick-start pattern: the project's model made smaller in a sub-template.
+    "model-hyperparameter": """\
+-- extends 'scripts/causal_lm.fg'
+[model]
+    -- include 'exp.model'
+
+#--- exp.model ---
+-- extends 'scripts/causal_lm.model'
+[hyperparameters]
+    == super()
+    hiden_size: 64  ## <- FG0722 @ hiden_size ? hidden_size
+""",
     "undefined-alias": """\
 -- extends 'scripts/causal_lm.fg'
 [trainer]
