@@ -192,3 +192,19 @@ def test_quickstart_states_only_what_is_specific(tmp_path):
         (optimizer,) = [n for n in graph["nodes"].values() if n["callable"] == "forgather.ml.optim.adamw:AdamW"]
         learning_rates[name] = optimizer["kwargs"]["lr"]
     assert learning_rates == {"base": 1.0e-3, "experiment": 3.0e-3}
+
+
+def test_docs_example_checks_clean_and_builds(tmp_path):
+    """The example child of docs/language.md, "Template library", is what it says it is."""
+    docs = (REPO / "docs" / "language.md").read_text()
+    section = docs[docs.index("## Template library") :]
+    start = section.index("    -- extends 'scripts/causal_lm.fg'")
+    block = section[start : section.index("\n\n`", start)]
+    path = write(tmp_path, "\n".join(line[4:] for line in block.splitlines()) + "\n")
+    assert check(path) == []
+    main = build(path).construct("main", vocab_size=320, output_dir=str(tmp_path / "run"), **jsonl_files(tmp_path))
+    trainer = main.trainer
+    assert type(trainer) is transformers.Trainer
+    assert (trainer.args.max_steps, trainer.args.per_device_train_batch_size, trainer.args.gradient_accumulation_steps) == (200, 8, 2)
+    assert any(type(c).__name__ == "TensorBoardLogger" for c in trainer.callback_handler.callbacks)
+    assert trainer.model.config.hidden_size == 128 and trainer.optimizer.param_groups[0]["initial_lr"] == 3.0e-3
