@@ -39,6 +39,7 @@ def run(trainer_cls, scenario, tmp_path, model, train_blocks, eval_blocks, tok):
         output_dir=str(tmp_path / trainer_cls.__module__),
         per_device_train_batch_size=2, per_device_eval_batch_size=4, learning_rate=1e-3,
         train_sampling_strategy="sequential", report_to="none", disable_tqdm=True, use_cpu=True,
+        remove_unused_columns=False,  # HF would drop `document_starts` before our collator
         **options,
     )
     recorder = Recorder()
