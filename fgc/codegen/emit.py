@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import ast
 import math
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -33,6 +32,7 @@ from ..graph import CONTAINER_KINDS, LATENT_ARGS, MISSING, Graph, Kind, Node, Va
 from ..imports import Imports
 from ..imports.locate import Location
 from ..imports.specs import Form, Spec
+from .analysis import built_per_call, count_references, direct_nodes
 from .names import BUILTIN_NAMES, Namer
 
 SUPPORT_FILE = Path(__file__).with_name("support.py")
@@ -113,21 +113,6 @@ def _is_kwarg_name(k: str) -> bool:
     return k.isidentifier() and not keyword.iskeyword(k)
 
 
-def _direct_nodes(value: Value) -> list[Node]:
-    """Nodes in `value` reached through plain lists and dicts only."""
-    out: list[Node] = []
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, Node):
-            out.append(v)
-        elif isinstance(v, list):
-            stack.extend(reversed(v))
-        elif isinstance(v, dict):
-            stack.extend(reversed(list(v.values())))
-    return out
-
-
 def _func(name: str, args: ast.arguments, body: list[ast.stmt], decorators: list[ast.expr] = ()) -> ast.FunctionDef:  # type: ignore[assignment]
     return ast.FunctionDef(name=name, args=args, body=body, decorator_list=list(decorators), returns=None)
 
@@ -197,37 +182,18 @@ class Emitter:
 
     def _analyze(self) -> None:
         g = self.graph
-        refs: Counter[Node] = Counter()
-        seen: set[Node] = set()
-        order: list[Node] = []
-
-        def count(value: Value) -> None:
-            for n in _direct_nodes(value):
-                refs[n] += 1
-                if n not in seen:
-                    seen.add(n)
-                    order.append(n)
-                    for c in self._children(n):
-                        count(c)
-
-        for t in g.targets:
-            count(g.values[t])
-        for var in g.variables.values():
-            if var.default is not MISSING:
-                count(var.default)
+        defaults = [var.default for var in g.variables.values() if var.default is not MISSING]
+        found = count_references([g.values[t] for t in g.targets] + defaults, self._children)
+        refs, order = found.counts, found.pre_order
         target_nodes = {g.values[t] for t in g.targets if isinstance(g.values[t], Node)}
         self.per_call = {
-            n
-            for n in order
-            if n.kind == Kind.PARTIAL
-            and not (self.hook and n in self.hook.nodes)
-            and any(c.kind == Kind.FACTORY for v in self._children(n) for c in _direct_nodes(v))
+            n for n in order if not (self.hook and n in self.hook.nodes) and built_per_call(n, self._children)
         }
         member: set[Node] = set()
         visited: set[Node] = set()
 
         def visit(value: Value, once: bool) -> None:
-            for n in _direct_nodes(value):
+            for n in direct_nodes(value):
                 if n in visited:
                     continue
                 visited.add(n)
@@ -250,7 +216,7 @@ class Emitter:
 
         for t in g.targets:
             v = g.values[t]
-            if not isinstance(v, Node) and _direct_nodes(v):
+            if not isinstance(v, Node) and direct_nodes(v):
                 self.target_members[t] = ""  # named below
             visit(v, True)
         for var in g.variables.values():

@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import ast
 import copy
-from collections import Counter
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, Related, did_you_mean, error, warning
 from ..graph import CONTAINER_KINDS, LATENT_ARGS, MISSING, Graph, Kind, Node, Value, Variable, walk_nodes
 from ..imports import Imports
 from ..imports.specs import Form
-from .emit import ModelHook, _attr, _call, _const, _direct_nodes, _is_kwarg_name, _name
+from .analysis import built_per_call, count_references, direct_nodes
+from .emit import ModelHook, _attr, _call, _const, _is_kwarg_name, _name
 from .format import black_format
 from .names import BUILTIN_NAMES, Namer
 
@@ -333,32 +333,14 @@ class _ModelEmitter:
 
     # -- analysis: which nodes need a local name (same rules as construct(), see emit.py)
     def _analyze(self) -> None:
-        refs: Counter[Node] = Counter()
-        seen: set[Node] = set()
-        post: list[Node] = []
-
-        def count(value: Value) -> None:
-            for n in _direct_nodes(value):
-                refs[n] += 1
-                if n not in seen:
-                    seen.add(n)
-                    for c in _children(n):
-                        count(c)
-                    post.append(n)
-
-        for c in _children(self.definition):
-            count(c)
-        self.order = post  # children before parents
-        self.per_call = {
-            n
-            for n in post
-            if n.kind == Kind.PARTIAL
-            and any(c.kind == Kind.FACTORY for v in _children(n) for c in _direct_nodes(v))
-        }
+        found = count_references(_children(self.definition), _children)
+        refs = found.counts
+        self.order = found.post_order  # children before parents
+        self.per_call = {n for n in self.order if built_per_call(n, _children)}
         visited: set[Node] = set()
 
         def visit(value: Value, once: bool) -> None:
-            for n in _direct_nodes(value):
+            for n in direct_nodes(value):
                 if n in visited or n.kind == Kind.VAR:
                     continue
                 visited.add(n)
@@ -383,7 +365,7 @@ class _ModelEmitter:
 
         for c in _children(self.definition):
             visit(c, True)  # the definition is called once per construct_model call
-        for n in post:
+        for n in self.order:
             if n in self.locals:
                 fallback = (n.callable or str(n.kind)).replace(":", ".").split(".")[-1].lower()
                 self.locals[n] = self.names.take(n.name or n.anchor or n.key or fallback, fallback)
