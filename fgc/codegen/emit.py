@@ -113,6 +113,18 @@ def _is_kwarg_name(k: str) -> bool:
     return k.isidentifier() and not keyword.iskeyword(k)
 
 
+def standard_callable(spec: Spec) -> tuple[ast.expr, bool] | None:
+    """The expression of a builtin or an `operator`-backed helper (`getitem`, `items`, `keys`,
+    `values`), and whether it needs `import operator`; None for any other spec."""
+    if spec.form == Form.BUILTIN:
+        return _attr(_name(spec.attrs[0]), *spec.attrs[1:]), False
+    if spec.form == Form.HELPER and spec.text == "getitem":
+        return _attr(_name("operator"), "getitem"), True
+    if spec.form == Form.HELPER and spec.text in ("items", "keys", "values"):
+        return _call(_attr(_name("operator"), "methodcaller"), [ast.Constant(spec.text)]), True
+    return None
+
+
 def _func(name: str, args: ast.arguments, body: list[ast.stmt], decorators: list[ast.expr] = ()) -> ast.FunctionDef:  # type: ignore[assignment]
     return ast.FunctionDef(name=name, args=args, body=body, decorator_list=list(decorators), returns=None)
 
@@ -288,15 +300,11 @@ class Emitter:
     def callable_expr(self, node: Node) -> ast.expr:
         """The expression naming a node's callable (importing it)."""
         spec: Spec = self.imports.specs[node]
-        if spec.form == Form.BUILTIN:
-            return _attr(_name(spec.attrs[0]), *spec.attrs[1:])
+        standard = standard_callable(spec)
+        if standard is not None:
+            expr, self.uses_operator = standard[0], self.uses_operator or standard[1]
+            return expr
         if spec.form == Form.HELPER:
-            if spec.text == "getitem":
-                self.uses_operator = True
-                return _attr(_name("operator"), "getitem")
-            if spec.text in ("items", "keys", "values"):
-                self.uses_operator = True
-                return _call(_attr(_name("operator"), "methodcaller"), [ast.Constant(spec.text)])
             return _name(spec.text)  # call, named_list, named_tuple, named_dict: support functions
         loc = self.imports.locations.get(node)
         if loc is not None and loc.is_local:

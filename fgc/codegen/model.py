@@ -34,7 +34,7 @@ from ..graph import CONTAINER_KINDS, LATENT_ARGS, MISSING, Graph, Kind, Node, Va
 from ..imports import Imports
 from ..imports.specs import Form
 from .analysis import built_per_call, count_references, direct_nodes
-from .emit import ModelHook, _attr, _call, _const, _is_kwarg_name, _name
+from .emit import ModelHook, _attr, _call, _const, _is_kwarg_name, _name, standard_callable
 from .format import black_format
 from .names import BUILTIN_NAMES, Namer
 
@@ -454,15 +454,11 @@ class _ModelEmitter:
 
     def _callable(self, n: Node) -> ast.expr:
         spec = self.imports.specs[n]
-        if spec.form == Form.BUILTIN:
-            return _attr(_name(spec.attrs[0]), *spec.attrs[1:])
+        standard = standard_callable(spec)
+        if standard is not None:
+            expr, self.uses_operator = standard[0], self.uses_operator or standard[1]
+            return expr
         if spec.form == Form.HELPER:
-            if spec.text == "getitem":
-                self.uses_operator = True
-                return _attr(_name("operator"), "getitem")
-            if spec.text in ("items", "keys", "values"):
-                self.uses_operator = True
-                return _call(_attr(_name("operator"), "methodcaller"), [ast.Constant(spec.text)])
             helper = {"named_list": "list", "named_tuple": "tuple", "named_dict": "dict"}.get(spec.text)
             if helper is None:
                 raise _NotPortable(

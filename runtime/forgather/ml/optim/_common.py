@@ -173,3 +173,22 @@ def check_rank(rank: Any, allow_none: bool) -> None:
 def check_positive_int(name: str, value: Any) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"invalid {name} {value!r}: expected a positive integer")
+
+
+def check_adam_group(group: dict[str, Any]) -> None:
+    """Validate (and normalise `betas` of) the Adam options every Adam-style group has."""
+    check_lr(group["lr"])
+    group["betas"] = check_betas(group["betas"])
+    check_non_negative("eps", group["eps"])
+    check_non_negative("weight_decay", group["weight_decay"])
+
+
+def check_projected_group(group: dict[str, Any], optimizer_name: str) -> None:
+    """Validate the options of a low-rank projected Adam group (GaLore, APOLLO); fails early
+    when `target` has no parameter names to match."""
+    check_adam_group(group)
+    check_rank(group["rank"], allow_none=True)
+    check_positive_int("update_proj_gap", group["update_proj_gap"])
+    check_non_negative("scale", group["scale"])
+    check_target(group["target"])
+    projected_flags(group, optimizer_name)

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 
 import torch
 
-from ._common import OptimizerBase, buckets, check_betas, check_lr, check_non_negative, dense_grad, pick, scalars
+from ._common import OptimizerBase, buckets, check_adam_group, dense_grad, pick, scalars
 
 
 class AdamW(OptimizerBase):
@@ -51,10 +51,7 @@ class AdamW(OptimizerBase):
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)
         group = self.param_groups[-1]
-        check_lr(group["lr"])
-        group["betas"] = check_betas(group["betas"])
-        check_non_negative("eps", group["eps"])
-        check_non_negative("weight_decay", group["weight_decay"])
+        check_adam_group(group)
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:

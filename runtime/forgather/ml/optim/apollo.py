@@ -47,13 +47,8 @@ from torch import Tensor
 
 from ._common import (
     OptimizerBase,
-    check_betas,
+    check_projected_group,
     check_choice,
-    check_lr,
-    check_non_negative,
-    check_positive_int,
-    check_rank,
-    check_target,
     dense_grad,
     efficient_adam_,
     projected_flags,
@@ -137,21 +132,13 @@ class APOLLO(OptimizerBase):
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)
         group = self.param_groups[-1]
-        check_lr(group["lr"])
-        group["betas"] = check_betas(group["betas"])
-        check_non_negative("eps", group["eps"])
-        check_non_negative("weight_decay", group["weight_decay"])
-        check_rank(group["rank"], allow_none=True)
-        check_positive_int("update_proj_gap", group["update_proj_gap"])
-        check_non_negative("scale", group["scale"])
+        check_projected_group(group, "APOLLO")
         check_choice("scale_type", group["scale_type"], SCALE_TYPES)
         limit = group["norm_growth_limit"]
         if limit is not None and (not isinstance(limit, (int, float)) or isinstance(limit, bool) or limit < 1.0):
             raise ValueError(f"invalid norm_growth_limit {limit!r}: expected None or a number >= 1")
         if not isinstance(group["seed"], int) or isinstance(group["seed"], bool) or group["seed"] < 0:
             raise ValueError(f"invalid seed {group['seed']!r}: expected a non-negative integer")
-        check_target(group["target"])
-        projected_flags(group, "APOLLO")  # fails early when `target` has no names to match
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:

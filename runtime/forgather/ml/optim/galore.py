@@ -29,13 +29,9 @@ from torch import Tensor
 
 from ._common import (
     OptimizerBase,
-    check_betas,
+    check_projected_group,
     check_choice,
-    check_lr,
-    check_non_negative,
-    check_positive_int,
     check_rank,
-    check_target,
     dense_grad,
     efficient_adam_,
     projected_flags,
@@ -146,16 +142,8 @@ class GaLoreAdamW(OptimizerBase):
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         super().add_param_group(param_group)
         group = self.param_groups[-1]
-        check_lr(group["lr"])
-        group["betas"] = check_betas(group["betas"])
-        check_non_negative("eps", group["eps"])
-        check_non_negative("weight_decay", group["weight_decay"])
-        check_rank(group["rank"], allow_none=True)
-        check_positive_int("update_proj_gap", group["update_proj_gap"])
-        check_non_negative("scale", group["scale"])
+        check_projected_group(group, "GaLoreAdamW")
         check_choice("proj_type", group["proj_type"], PROJ_TYPES)
-        check_target(group["target"])
-        projected_flags(group, "GaLoreAdamW")  # fails early when `target` has no names to match
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
