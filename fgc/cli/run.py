@@ -14,11 +14,12 @@ import os
 import pprint
 import subprocess
 import sys
-import traceback
 from pathlib import Path
 
-from ..diagnostics import Diagnostic, Related, Severity, Span, did_you_mean, error, print_diagnostics, warning
-from .common import EXIT_INPUT, EXIT_OK, UsageError, parse_scalar, usage_error
+from ..diagnostics import did_you_mean, error, print_diagnostics, warning
+from .common import EXIT_INPUT, EXIT_OK, UsageError, usage_error
+from .run_errors import report_exception
+from .run_sets import parse_sets
 
 
 def add_parser(sub) -> None:
@@ -75,23 +76,6 @@ def _torchrun(args) -> int:
     return subprocess.run(cmd).returncode
 
 
-def _parse_sets(items: list[str], variables: dict) -> dict:
-    out = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise UsageError(f"--set expects NAME=VALUE, got {item!r}")
-        if name not in variables:
-            hint = did_you_mean(name, variables)
-            known = ", ".join(variables) or "none"
-            raise UsageError(
-                f"the build has no variable `{name}` (variables: {known})" + (f"; {hint}" if hint else "")
-            )
-        out[name] = parse_scalar(value)
-    return out
-
-
 def run(args) -> int:
     from ..build import BuildError, load, modified_files, read_manifest
 
@@ -121,14 +105,14 @@ def run(args) -> int:
             return EXIT_INPUT
         print_diagnostics([warning("FG0705", f"running a modified build (--force): {', '.join(changed)}")])
     try:
-        values = _parse_sets(args.sets, manifest.get("variables", {}))
+        values = parse_sets(args.sets, manifest.get("variables", {}))
     except UsageError as e:
         return usage_error(str(e))
     os.environ["FGC_BUILD_DIR"] = str(build_dir)
     try:
         config = load(build_dir, force=True)
     except Exception as exc:
-        _report(exc, "importing the build's config.py failed", manifest, build_dir, args.traceback)
+        report_exception(exc, "importing the build's config.py failed", manifest, build_dir, args.traceback)
         return EXIT_INPUT
     if args.target not in config.TARGETS:
         hint = did_you_mean(args.target, config.TARGETS)
@@ -139,7 +123,7 @@ def run(args) -> int:
     try:
         obj = config.construct(args.target, **values)
     except Exception as exc:
-        _report(exc, f"building target `{args.target}` failed", manifest, build_dir, args.traceback)
+        report_exception(exc, f"building target `{args.target}` failed", manifest, build_dir, args.traceback)
         return EXIT_INPUT
     try:
         if callable(getattr(obj, "run", None)):
@@ -151,47 +135,6 @@ def run(args) -> int:
         else:
             pprint.pprint(obj)
     except Exception as exc:
-        _report(exc, f"running target `{args.target}` failed", manifest, build_dir, args.traceback)
+        report_exception(exc, f"running target `{args.target}` failed", manifest, build_dir, args.traceback)
         return EXIT_INPUT
     return EXIT_OK
-
-
-def _source_span(name: str, line: int, col: int, manifest: dict, build_dir: Path) -> Span:
-    """The template position, in the user's file if it is unchanged, else in the build's copy."""
-    from ..build import sha256_file
-
-    entry = manifest.get("sources", {}).get(name, {})
-    path = entry.get("path")
-    if not (path and os.path.isfile(path) and sha256_file(path) == entry.get("sha256")):
-        path = str(build_dir / "sources" / name)
-    end = col + 1
-    try:
-        text = Path(path).read_text(encoding="utf-8").splitlines()[line - 1]
-        rest = text[col - 1 :]
-        end = col + max(1, len(rest.split(None, 1)[0]) if rest.strip() else 1)
-    except (OSError, IndexError):
-        pass
-    return Span(path, line, col, line, end)
-
-
-def _report(exc: BaseException, what: str, manifest: dict, build_dir: Path, show_traceback: bool) -> None:
-    origins = list(getattr(exc, "fgc_origins", []) or [])
-    message = f"{what}: {type(exc).__name__}: {exc}"
-    span = None
-    related = []
-    for i, (name, line, col, node) in enumerate(origins):
-        s = _source_span(name, line, col, manifest, build_dir)
-        if i == 0:
-            span = s
-            message += f"\n  while building {node}"
-        else:
-            related.append(Related(s, f"inside {node}"))
-    hint = None
-    if not origins:
-        frames = traceback.extract_tb(exc.__traceback__)
-        if frames:
-            f = frames[-1]
-            hint = f"raised at {f.filename}:{f.lineno} in {f.name} (--traceback shows the whole traceback)"
-    if show_traceback:
-        traceback.print_exception(exc, file=sys.stderr)
-    print_diagnostics([Diagnostic("FG0710", Severity.ERROR, message, span, tuple(related), hint)])

@@ -80,7 +80,11 @@ def test_forward_options():
     ids = torch.randint(0, 101, (2, 9))
     with torch.no_grad():
         full = model(ids).logits
-        assert torch.equal(model(ids, logits_to_keep=3).logits, full[:, -3:])
+        # logits_to_keep multiplies a different shape through lm_head, so the kernels may
+        # block the sum differently: equal to float32 rounding, not bit for bit.
+        torch.testing.assert_close(
+            model(ids, logits_to_keep=3).logits, full[:, -3:], rtol=1e-5, atol=1e-5
+        )
         loss, logits = model(ids, labels=ids, return_dict=False)[:2]
     assert torch.equal(logits, full)
     labels = ids.clone()
