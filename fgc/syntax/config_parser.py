@@ -4,8 +4,9 @@
 
 `fgc.syntax.config_lexer` turns the text into tokens (doing YAML's indentation work), the LALR
 grammar `grammar/config.lark` gives them structure (Lark computes the tables; `_Driver` runs
-them), and the callbacks of `_Builder` build the `fgc.syntax.config_ast` nodes during the
-parse (no intermediate parse tree). Positions are computed in rendered coordinates and mapped
+them), and the methods of `_Builder` build the `fgc.syntax.config_ast` nodes during the
+parse (no parse tree is kept). The driver and the tables are shared and hold no per-parse
+state; each parse has its own `_Builder`, so parses may run concurrently. Positions are computed in rendered coordinates and mapped
 to the original templates by the source map.
 
 Errors never raise: they become diagnostics. After a syntax error the parser closes every
@@ -14,10 +15,10 @@ open collection, so the document returned holds everything before the error.
 
 from __future__ import annotations
 
-import threading
+import functools
 from typing import Any
 
-from lark import Lark, Transformer
+from lark import Lark, Tree
 from lark.lexer import Lexer
 
 from ..diagnostics import Diagnostic, Related, Severity, sort_key
@@ -26,6 +27,7 @@ from ..sourcemap import SourceMap
 from . import config_codes as C
 from . import config_lexer as L
 from .config_spans import SpanMapper
+from .lalr_tables import lalr_tables
 from .config_ast import (
     Alias,
     Anchor,
@@ -58,14 +60,15 @@ class _TokenFeed(Lexer):
         return iter(lexer_state.text)
 
 
-class _Builder(Transformer):
-    """Lark callbacks, one per grammar rule; they build AST nodes bottom-up during the parse.
+class _Builder:
+    """One method per grammar rule (or alias); they build AST nodes bottom-up during one parse.
 
-    Per-parse state (`sm`, `diagnostics`) is set by `parse_config` under a lock.
+    One builder per parse: it holds the parse's span mapper and diagnostics.
     """
 
-    sm: SpanMapper
-    diagnostics: list[Diagnostic]
+    def __init__(self, sm: SpanMapper, diagnostics: list[Diagnostic]) -> None:
+        self.sm = sm
+        self.diagnostics = diagnostics
 
     def _span(self, sl: int, sc: int, el: int, ec: int):
         return self.sm.to_span(sl, sc, el, ec)
@@ -245,9 +248,6 @@ class _Builder(Transformer):
 # Plain scalars that may read differently in YAML 1.1 start with one of these characters.
 _WARN_START = frozenset("0123456789+-.=yYnNoO")
 
-_BUILDER = _Builder()
-_DRIVER: "_Driver | None" = None
-_LOCK = threading.Lock()
 
 
 class _SyntaxError(Exception):
@@ -260,29 +260,18 @@ class _Driver:
     """The LALR loop, over the tables Lark computes from grammar/config.lark.
 
     Lark's own loop finds reductions through Rule objects and nonterminal names that are lark
-    Tokens (compared in Python); this driver turns the tables into plain dicts once and calls
-    Lark's rule callbacks (which filter the children and call `_Builder`) directly. It also
-    does the error recovery: after a syntax error it closes every open collection.
+    Tokens (compared in Python); this driver uses the tables as plain dicts
+    (`fgc.syntax.lalr_tables`) and calls Lark's rule callbacks directly: they filter the
+    children (placeholders for `[x]`, no `_X` terminals) and return a `Tree` naming the rule,
+    which the parse's `_Builder` turns into its node at once. It also does the error
+    recovery: after a syntax error it closes every open collection.
     """
 
     def __init__(self, lark: Lark) -> None:
-        from lark.parsers.lalr_analysis import Shift
+        tables = lalr_tables(lark)
+        self.start, self.end, self.states = tables.start, tables.end, tables.states
 
-        inner = lark.parser.parser.parser
-        table = inner.parse_table
-        self.start = table.start_states["start"]
-        self.end = table.end_states["start"]
-        self.states: dict[Any, dict[str, tuple[bool, Any]]] = {}
-        for state, actions in table.states.items():
-            row = {}
-            for name, (action, arg) in actions.items():
-                if action is Shift:
-                    row[str(name)] = (True, arg)
-                else:
-                    row[str(name)] = (False, (len(arg.expansion), str(arg.origin.name), inner.callbacks[arg]))
-            self.states[state] = row
-
-    def _feed(self, ss: list, vs: list, tok: Any) -> tuple[bool, Any]:
+    def _feed(self, ss: list, vs: list, tok: Any, builder: _Builder) -> tuple[bool, Any]:
         """Shift one token (after any reductions); (True, result) once the input is accepted."""
         states = self.states
         ttype = tok.type
@@ -295,14 +284,16 @@ class _Driver:
                 ss.append(arg)
                 vs.append(tok)
                 return False, None
-            size, origin, callback = arg
+            size, origin, build = arg.size, arg.origin, arg.build
             if size:
                 children = vs[-size:]
                 del vs[-size:]
                 del ss[-size:]
             else:
                 children = []
-            value = callback(children)
+            value = build(children)
+            if value.__class__ is Tree:
+                value = getattr(builder, value.data)(value.children)
             ss.append(states[ss[-1]][origin][1])
             vs.append(value)
             if ttype == "$END" and ss[-1] == self.end:
@@ -319,45 +310,45 @@ class _Driver:
             shift, arg = act
             if shift:
                 return True
-            size, origin, _ = arg
+            size, origin = arg.size, arg.origin
             if size:
                 del ss[-size:]
             ss.append(states[ss[-1]][origin][1])
             if ttype == "$END" and ss[-1] == self.end:
                 return True
 
-    def parse(self, tokens: list[L.Tok]) -> tuple[Any, _SyntaxError | None]:
+    def parse(self, tokens: list[L.Tok], builder: _Builder) -> tuple[Any, _SyntaxError | None]:
         """The parse result, and the first syntax error (then the result is what came before)."""
         ss: list = [self.start]
         vs: list = []
         feed = self._feed
         for i, tok in enumerate(tokens):
             try:
-                feed(ss, vs, tok)
+                feed(ss, vs, tok, builder)
             except _SyntaxError as e:
                 e.index = i
-                return self._close(ss, vs, tok), e
+                return self._close(ss, vs, tok, builder), e
         end = L.Tok("$END", None, 1, 1, 1, 1, 0, 0)
         if tokens:
             last = tokens[-1]
             end = L.Tok("$END", None, last.end_line, last.end_column, last.end_line, last.end_column,
                         last.end_pos, last.end_pos)
         try:
-            return feed(ss, vs, end)[1], None
+            return feed(ss, vs, end, builder)[1], None
         except _SyntaxError as e:
             e.index = len(tokens)
-            return self._close(ss, vs, end), e
+            return self._close(ss, vs, end, builder), e
 
-    def _close(self, ss: list, vs: list, at: L.Tok) -> Any:
+    def _close(self, ss: list, vs: list, at: L.Tok, builder: _Builder) -> Any:
         """Finish the parse where it stopped by closing every open collection."""
         for _ in range(len(ss) + 2):
             if self._accepts(ss, "$END"):
                 return self._feed(ss, vs, L.Tok("$END", None, at.line, at.column, at.line, at.column,
-                                               at.start_pos, at.start_pos))[1]
+                                               at.start_pos, at.start_pos), builder)[1]
             for kind in _CLOSERS:
                 if self._accepts(ss, kind):
                     self._feed(ss, vs, L.Tok(kind, None, at.line, at.column, at.line, at.column,
-                                            at.start_pos, at.start_pos))
+                                            at.start_pos, at.start_pos), builder)
                     break
             else:
                 return None
@@ -367,19 +358,17 @@ class _Driver:
 _CLOSERS = (L.BLOCK_END, L.FSEQ_END, L.FMAP_END)
 
 
+@functools.cache  # built once; two threads racing here build equal drivers
 def _driver() -> _Driver:
-    global _DRIVER
-    if _DRIVER is None:
-        lark = Lark(
+    return _Driver(
+        Lark(
             grammar_path("config.lark").read_text(encoding="utf-8"),
             parser="lalr",
             lexer=_TokenFeed,
-            transformer=_BUILDER,
             maybe_placeholders=True,
             cache=True,  # Lark keeps the table analysis in a temp file keyed by the grammar's hash
         )
-        _DRIVER = _Driver(lark)
-    return _DRIVER
+    )
 
 
 def parse_config(text: str, source_map: SourceMap) -> tuple[Document | None, list[Diagnostic]]:
@@ -390,14 +379,7 @@ def parse_config(text: str, source_map: SourceMap) -> tuple[Document | None, lis
     """
     spans = SpanMapper(source_map)
     tokens, diagnostics, fatal = L.tokenize(text, spans)
-    driver = _driver()
-    with _LOCK:
-        _BUILDER.sm = spans
-        _BUILDER.diagnostics = diagnostics
-        try:
-            root, error = driver.parse(tokens)
-        finally:
-            del _BUILDER.sm, _BUILDER.diagnostics
+    root, error = _driver().parse(tokens, _Builder(spans, diagnostics))
     if error is not None and not fatal:  # after a lexer error the stream was cut short on purpose
         diagnostics.append(_syntax_error(tokens, error.index, error.expected, source_map))
     lines = text.split("\n")

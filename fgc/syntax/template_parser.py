@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
 from typing import Iterator
 
 from lark import Lark, Token, Transformer, v_args
@@ -64,7 +63,9 @@ _QUOTE_AFTER = frozenset(" \t[{,:-")
 
 
 # --------------------------------------------------------------------------------------------
-# The Lark parser (built once per process, grammar analysis cached on disk)
+# The Lark parser (built once per process, grammar analysis cached on disk). It holds no
+# per-parse state: it returns a small tree (one node per line or block), and a `_Builder`
+# created for each parse turns that tree into the AST, so parses may run concurrently.
 
 
 class _BlockEnds:
@@ -108,7 +109,6 @@ def _parser() -> Lark:
         parser="lalr",
         lexer="contextual",
         postlex=_BlockEnds(),
-        transformer=_Builder(),
         maybe_placeholders=False,
         cache=True,
     )
@@ -129,9 +129,6 @@ class _Context:
     def span(self, line: int, col: int, end_line: int, end_col: int) -> Span:
         return Span(self.file, line + self.offset, col, end_line + self.offset, end_col)
 
-
-_CTX: _Context | None = None  # set for the duration of one parse (the parser is shared)
-_LOCK = threading.Lock()  # one parse at a time per process (the language server has threads)
 
 
 def _line_parts(tok: Token) -> tuple[str, int, int]:
@@ -190,7 +187,11 @@ def _first_marker(text: str, start: int) -> int:
 
 
 class _Builder(Transformer):
-    """Builds AST nodes from line tokens (runs inside the LALR parser)."""
+    """Builds AST nodes from the line tokens of one parse (one builder per parse)."""
+
+    def __init__(self, ctx: _Context) -> None:
+        super().__init__()
+        self.ctx = ctx
 
     # -- lines ---------------------------------------------------------------------------------
 
@@ -203,7 +204,7 @@ class _Builder(Transformer):
         return self._statement_like(tok, Expression)
 
     def _statement_like(self, tok: Token, cls):
-        ctx = _CTX
+        ctx = self.ctx
         text, line, indent = _line_parts(tok)
         prefix = text[indent : indent + 2]
         body_start = indent + 3
@@ -228,12 +229,12 @@ class _Builder(Transformer):
     @v_args(inline=True)
     def comment(self, tok: Token) -> Comment:
         text, line, indent = _line_parts(tok)
-        return Comment(_CTX.span(line, indent + 1, line, len(text) + 1), text[indent + 2 :])
+        return Comment(self.ctx.span(line, indent + 1, line, len(text) + 1), text[indent + 2 :])
 
     @v_args(inline=True)
     def lines(self, tok: Token) -> list[Item]:
         """A run of text lines (their Jinja pieces close on their line): one item per line."""
-        ctx = _CTX
+        ctx = self.ctx
         file, line = ctx.file, tok.line + ctx.offset
         out: list[Item] = []
         for text in tok.value[:-1].split("\n"):
@@ -258,7 +259,7 @@ class _Builder(Transformer):
 
     @v_args(inline=True)
     def bad(self, tok: Token) -> BadLine:
-        ctx = _CTX
+        ctx = self.ctx
         text, line, indent = _line_parts(tok)
         # The first opener whose closer is not on this line is the unterminated one.
         col, opener = indent + 1, "{{"
@@ -282,7 +283,7 @@ class _Builder(Transformer):
 
     @v_args(inline=True)
     def text(self, tok: Token) -> TextLine:
-        ctx = _CTX
+        ctx = self.ctx
         raw = tok.value[:-1]
         line = tok.line
         comment = None
@@ -305,7 +306,7 @@ class _Builder(Transformer):
     # -- structure -----------------------------------------------------------------------------
 
     def toml_block(self, children: list) -> TomlBlock:
-        ctx = _CTX
+        ctx = self.ctx
         tok, items = children[0], _flatten(children[1:])
         text, line, indent = _line_parts(tok)
         m = _HEADER.match(text)
@@ -334,7 +335,7 @@ class _Builder(Transformer):
     def split(self, tok: Token) -> tuple[str, Span, Span]:
         text, line, _ = _line_parts(tok)
         m = _SPLIT.match(text)
-        ctx = _CTX
+        ctx = self.ctx
         return (
             m.group(1),
             ctx.span(line, m.start(1) + 1, line, m.end(1) + 1),
@@ -462,18 +463,11 @@ def parse_template(
     line_offset: added to every line (to parse a snippet that starts at line_offset + 1);
     check_jinja: also syntax-check the Jinja of every chunk with jinja2's parser.
     """
-    global _CTX
     text = normalize_newlines(text)
     trailing_newline = text.endswith("\n")
     source = text if trailing_newline else text + "\n"
     ctx = _Context(file, line_offset)
-    parser = _parser()
-    with _LOCK:
-        _CTX = ctx
-        try:
-            children = parser.parse(source)
-        finally:
-            _CTX = None
+    children = _Builder(ctx).transform(_parser().parse(source))
     total_lines = source.count("\n")
 
     chunks: list[Chunk] = []
