@@ -14,6 +14,7 @@ import inspect
 import math
 import os
 import socket
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -179,11 +180,41 @@ class TrainingArguments:
     def eval_batch_size(self) -> int:
         return self.per_device_eval_batch_size
 
-    world_size = 1
-    process_index = 0
-    local_process_index = 0
-    should_save = True
-    should_log = True
+    # The process topology: the trainer's engine once a trainer binds these arguments
+    # (bind_topology), else torch.distributed when it is initialised, else one process.
+    def bind_topology(self, engine: Any) -> None:
+        """Report ``engine``'s world size and process index from now on."""
+        object.__setattr__(self, "_topology", weakref.ref(engine))  # copies of args stay light
+
+    def _topology_value(self, name: str, dist_value: Any, default: int) -> int:
+        ref = getattr(self, "_topology", None)
+        engine = ref() if ref is not None else None
+        if engine is not None:
+            return int(getattr(engine, name))
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return int(dist_value())
+        return default
+
+    @property
+    def world_size(self) -> int:
+        return self._topology_value("world_size", torch.distributed.get_world_size, 1)
+
+    @property
+    def process_index(self) -> int:
+        return self._topology_value("process_index", torch.distributed.get_rank, 0)
+
+    @property
+    def local_process_index(self) -> int:
+        return self._topology_value("local_process_index", lambda: int(os.environ.get("LOCAL_RANK", 0)), 0)
+
+    @property
+    def should_save(self) -> bool:
+        """Whether this process writes shared files (the main process)."""
+        return self.process_index == 0
+
+    @property
+    def should_log(self) -> bool:
+        return self.process_index == 0
 
     def warmup_steps_for(self, max_steps: int) -> int:
         """Warm-up length in steps: ``warmup_steps`` itself, or that ratio of ``max_steps``."""

@@ -1,7 +1,7 @@
 """What every Forgather trainer shares: arguments, model construction, callbacks, state, logging.
 
-`BaseTrainer` knows nothing about how a step executes; `Trainer` (single device) implements the
-loop, and distributed trainers extend it by overriding its small hooks.
+`BaseTrainer` knows nothing about how a step executes; `Trainer` implements the loop over an
+engine (`engine.py`), and distributed trainers extend it by giving it another engine.
 """
 
 from __future__ import annotations
@@ -133,16 +133,20 @@ class BaseTrainer:
         self.control = self.fire("on_log", logs=logs)
 
     def is_world_process_zero(self) -> bool:
-        return True
+        return self.args.process_index == 0
 
     def is_local_process_zero(self) -> bool:
-        return True
+        return self.args.local_process_index == 0
 
     # ---------------------------------------------------------------------------------- saving
 
     def save_model(self, output_dir: str | os.PathLike | None = None) -> Path:
-        """Save the model and the processing class (tokenizer) into ``output_dir``."""
+        """Save the model and the processing class (tokenizer) into ``output_dir``.
+
+        Only the main process writes; every process returns the path."""
         output_dir = Path(output_dir or self.args.output_dir)
+        if not self.is_world_process_zero():
+            return output_dir
         path = save_model_files(
             self.model,
             output_dir,

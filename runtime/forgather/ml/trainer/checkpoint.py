@@ -7,12 +7,17 @@
     scheduler.pt        lr_scheduler.state_dict()
     scaler.pt           the fp16 grad scaler, when there is one
     trainer_state.json  transformers.TrainerState (step, epoch, log history, best metric, ...)
-    rng_state.pt        python, numpy, torch CPU and CUDA generator states
+    rng_state.pt        python, numpy, torch CPU and CUDA generator states (``rng_state_<rank>.pt``
+                        per process when several processes train)
     data_state.pt       the training data position
 
 Each checkpoint is written into a hidden temporary directory and renamed into place, so a process
 killed mid-write leaves the previous checkpoints intact and no partial ``checkpoint-*``. Every
 ``.pt`` file is read with ``torch.load(weights_only=True)``.
+
+The manager saves a mapping of stateful objects (``objects``: file stem -> object), so an engine
+with more state adds a key, not a parameter. With several processes only process 0 writes the
+shared files; every process writes its own per-process files into the same temporary directory.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import safetensors.torch
@@ -144,37 +149,63 @@ class CheckpointManager:
         *,
         model: torch.nn.Module,
         trainer_state: TrainerState,
+        objects: Mapping[str, Any] | None = None,
+        per_process: Mapping[str, Any] | None = None,
         optimizer: torch.optim.Optimizer | None = None,
         lr_scheduler: Any = None,
         scaler_state: dict[str, Any] | None = None,
         data_state: dict[str, Any] | None = None,
         protect: str | os.PathLike | None = None,
+        process_index: int = 0,
+        world_size: int = 1,
+        barrier: Callable[[], None] | None = None,
     ) -> Path:
-        """Write ``checkpoint-<step>`` atomically, then rotate (never deleting it or ``protect``)."""
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        self._remove_stale_temporaries()
+        """Write ``checkpoint-<step>`` atomically, then rotate (never deleting it or ``protect``).
+
+        ``objects`` maps a file stem to a stateful object (its ``state_dict()`` is saved) or to a
+        plain state: ``{"optimizer": opt}`` writes ``optimizer.pt``. The keywords ``optimizer``,
+        ``lr_scheduler``, ``scaler_state`` and ``data_state`` are shorthands for the keys
+        ``optimizer``, ``scheduler``, ``scaler`` and ``data_state``. Shared files (weights,
+        ``objects``, the trainer state) are written by process 0 only; ``per_process`` entries by
+        every process, as ``<key>_<process_index>.pt`` when ``world_size > 1`` (the RNG state
+        defaults to one). Every process must call ``save`` (``barrier`` orders their writes).
+        """
+        objects = dict(objects or {})
+        for key, value in (("optimizer", optimizer), ("scheduler", lr_scheduler),
+                           ("scaler", scaler_state), ("data_state", data_state)):
+            if value is not None:
+                objects[key] = value
+        per_process = dict(per_process) if per_process is not None else {"rng_state": capture_rng_state()}
+        wait = barrier or (lambda: None)
+        main = process_index == 0
         final = self.output_dir / f"{PREFIX}{step}"
-        tmp = self.output_dir / f"{_TMP_PREFIX}{step}-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
+        # Every process must find the same temporary directory: no pid in its name then.
+        suffix = os.getpid() if world_size == 1 else "ranks"
+        tmp = self.output_dir / f"{_TMP_PREFIX}{step}-{suffix}"
+        if main:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            self._remove_stale_temporaries()
+            tmp.mkdir()
+        wait()
         try:
-            self._write_weights(model, tmp)
-            _maybe_pause(step)
-            if optimizer is not None:
-                torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-            if lr_scheduler is not None:
-                torch.save(lr_scheduler.state_dict(), tmp / "scheduler.pt")
-            if scaler_state is not None:
-                torch.save(scaler_state, tmp / "scaler.pt")
-            if data_state is not None:
-                torch.save(data_state, tmp / "data_state.pt")
-            torch.save(capture_rng_state(), tmp / "rng_state.pt")
-            trainer_state.save_to_json(str(tmp / TRAINER_STATE))  # last: marks completeness
-            _replace_dir(tmp, final)
+            for key, value in per_process.items():
+                torch.save(_state_of(value), tmp / per_process_file(key, process_index, world_size))
+            wait()
+            if main:
+                self._write_weights(model, tmp)
+                _maybe_pause(step)
+                for key, value in objects.items():
+                    if value is not None:
+                        torch.save(_state_of(value), tmp / f"{key}.pt")
+                trainer_state.save_to_json(str(tmp / TRAINER_STATE))  # last: marks completeness
+                _replace_dir(tmp, final)
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if main:
+                shutil.rmtree(tmp, ignore_errors=True)
             raise
-        self.rotate(protect={final, Path(protect)} if protect else {final})
+        if main:
+            self.rotate(protect={final, Path(protect)} if protect else {final})
+        wait()  # nobody reads or rotates before the checkpoint is in place
         return final
 
     def _write_weights(self, model: torch.nn.Module, directory: Path) -> None:
@@ -231,29 +262,50 @@ class CheckpointManager:
         path: str | os.PathLike,
         *,
         model: torch.nn.Module,
+        objects: Mapping[str, Any] | None = None,
         optimizer: torch.optim.Optimizer | None = None,
         lr_scheduler: Any = None,
+        process_index: int = 0,
+        world_size: int = 1,
     ) -> LoadedCheckpoint:
-        """Load weights, optimizer and scheduler in place; return the rest. Any mismatch raises."""
+        """Load the weights and every object of ``objects`` (``load_state_dict``) in place, each
+        from its required ``<key>.pt``; return the rest. Any mismatch raises CheckpointError."""
         path = Path(path)
+        objects = dict(objects or {})
+        if optimizer is not None:
+            objects["optimizer"] = optimizer
+        if lr_scheduler is not None:
+            objects["scheduler"] = lr_scheduler
         try:
             load_weights(model, path)
-            if optimizer is not None:
-                optimizer.load_state_dict(_load(path / "optimizer.pt", required=True))
-            if lr_scheduler is not None:
-                lr_scheduler.load_state_dict(_load(path / "scheduler.pt", required=True))
+            for key, target in objects.items():
+                if target is not None:
+                    target.load_state_dict(_load(path / f"{key}.pt", required=True))
             state = TrainerState.load_from_json(str(path / TRAINER_STATE))
         except CheckpointError:
             raise
         except Exception as e:  # a shape or key mismatch: say which checkpoint did not fit
             raise CheckpointError(f"{path}: cannot restore: {type(e).__name__}: {e}") from e
+        rng_file = path / per_process_file("rng_state", process_index, world_size)
+        if not rng_file.is_file() and any(path.glob("rng_state*.pt")):
+            logger.warning("%s was saved by a different number of processes: %s missing, RNG not "
+                           "restored", path, rng_file.name)
         return LoadedCheckpoint(
             path=path,
             trainer_state=state,
             data_state=_load(path / "data_state.pt"),
-            rng_state=_load(path / "rng_state.pt"),
+            rng_state=_load(rng_file),
             scaler_state=_load(path / "scaler.pt"),
         )
+
+
+def per_process_file(key: str, process_index: int, world_size: int) -> str:
+    """``<key>.pt`` for one process, ``<key>_<index>.pt`` for each of several."""
+    return f"{key}.pt" if world_size == 1 else f"{key}_{process_index}.pt"
+
+
+def _state_of(value: Any) -> Any:
+    return value.state_dict() if callable(getattr(value, "state_dict", None)) else value
 
 
 def load_weights(model: torch.nn.Module, directory: str | os.PathLike) -> None:

@@ -5,6 +5,11 @@ trainer consumes batches, so worker prefetching cannot make it run ahead. Resumi
 dataset restarts the epoch's (seeded) sample order at that offset without loading the skipped
 samples; an iterable dataset restores its own ``state_dict`` when it has one (single-process
 loading) and otherwise replays the skipped batches.
+
+Several data-parallel processes each load a shard: process ``r`` of ``W`` takes the samples at
+positions ``r, r + W, r + 2W, ...`` of the epoch's order (truncated to a multiple of ``W`` so that
+every process runs the same number of steps). Batch ``k`` of all processes together then holds
+exactly the samples of batch ``k`` of one process with a ``W`` times larger batch.
 """
 
 from __future__ import annotations
@@ -27,12 +32,18 @@ def has_length(obj: Any) -> bool:
 
 
 class EpochSampler(Sampler[int]):
-    """Indices of one epoch: a permutation seeded by ``(seed, epoch)``, or in order; from ``start``."""
+    """Indices of one epoch: a permutation seeded by ``(seed, epoch)``, or in order; this
+    process's shard of it; from ``start`` (a position within the shard)."""
 
-    def __init__(self, num_samples: int, *, shuffle: bool, seed: int) -> None:
+    def __init__(self, num_samples: int, *, shuffle: bool, seed: int, num_shards: int = 1,
+                 shard_index: int = 0) -> None:
+        if not 0 <= shard_index < num_shards:
+            raise ValueError(f"shard_index {shard_index} out of range for {num_shards} shards")
         self.num_samples = num_samples
         self.shuffle = shuffle
         self.seed = seed
+        self.num_shards = num_shards
+        self.shard_index = shard_index
         self.epoch = 0
         self.start = 0
 
@@ -42,10 +53,28 @@ class EpochSampler(Sampler[int]):
             order = torch.randperm(self.num_samples, generator=generator)
         else:
             order = torch.arange(self.num_samples)
+        if self.num_shards > 1:
+            order = order[: len(self) * self.num_shards][self.shard_index :: self.num_shards]
         return iter(order[self.start :].tolist())
 
     def __len__(self) -> int:
-        return self.num_samples
+        return self.num_samples // self.num_shards if self.num_shards > 1 else self.num_samples
+
+
+class ShardedIterable(IterableDataset):
+    """Every ``num_shards``-th item of an iterable dataset, from ``shard_index``."""
+
+    def __init__(self, dataset: Any, num_shards: int, shard_index: int) -> None:
+        self.dataset, self.num_shards, self.shard_index = dataset, num_shards, shard_index
+
+    def __iter__(self) -> Iterator[Any]:
+        for i, item in enumerate(self.dataset):
+            if i % self.num_shards == self.shard_index:
+                yield item
+
+    def set_epoch(self, epoch: int) -> None:
+        if callable(getattr(self.dataset, "set_epoch", None)):
+            self.dataset.set_epoch(epoch)
 
 
 class ResumableDataLoader:
@@ -62,11 +91,17 @@ class ResumableDataLoader:
         drop_last: bool = False,
         num_workers: int = 0,
         pin_memory: bool = False,
+        num_shards: int = 1,
+        shard_index: int = 0,
     ) -> None:
+        self.iterable = isinstance(dataset, IterableDataset) or not has_length(dataset)
+        if self.iterable and num_shards > 1:
+            dataset = ShardedIterable(dataset, num_shards, shard_index)  # replays; no state_dict
         self.dataset = dataset
         self.batch_size = batch_size
-        self.iterable = isinstance(dataset, IterableDataset) or not has_length(dataset)
-        self.sampler = None if self.iterable else EpochSampler(len(dataset), shuffle=shuffle, seed=seed)
+        self.sampler = None if self.iterable else EpochSampler(
+            len(dataset), shuffle=shuffle, seed=seed, num_shards=num_shards, shard_index=shard_index
+        )
         self.loader = DataLoader(
             dataset,
             batch_size=batch_size,
@@ -149,11 +184,21 @@ def eval_dataloader(
     drop_last: bool = False,
     num_workers: int = 0,
     pin_memory: bool = False,
+    num_shards: int = 1,
+    shard_index: int = 0,
 ) -> DataLoader:
-    """A plain, ordered data loader for evaluation."""
+    """A plain, ordered data loader for evaluation; process ``shard_index`` of ``num_shards``
+    takes every ``num_shards``-th sample (all of them together: each sample once)."""
+    sampler = None
+    if num_shards > 1:
+        if isinstance(dataset, IterableDataset) or not has_length(dataset):
+            dataset = ShardedIterable(dataset, num_shards, shard_index)
+        else:
+            sampler = range(shard_index, len(dataset), num_shards)
     return DataLoader(
         dataset,
         batch_size=batch_size,
+        sampler=sampler,
         shuffle=False,
         collate_fn=collate_fn,
         drop_last=drop_last,

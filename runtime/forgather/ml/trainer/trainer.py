@@ -1,8 +1,9 @@
-"""`Trainer`: single-device training with Hugging Face's Trainer API.
+"""`Trainer`: Hugging Face's Trainer API over one loop and an engine.
 
 The loop follows ``transformers.Trainer`` event for event (so callbacks see the same sequence)
-and composes the concerns that live in sibling modules: the data position (`dataloader`),
-precision (`precision`), checkpoints (`checkpoint`) and callbacks (`callback_handler`).
+and composes the concerns that live in sibling modules: how a step executes (`engine`: the single
+device here, Accelerate data parallel in `accelerate`, pipeline parallel in `pipeline`), the data
+position (`dataloader`), checkpoints (`checkpoint`) and callbacks (`callback_handler`).
 
 A step accumulates ``gradient_accumulation_steps`` micro-batches. Each micro-batch loss is the SUM
 of its token losses divided by the number of target tokens in the whole step, so the step's
@@ -35,7 +36,7 @@ from .checkpoint import (
     restore_rng_state,
 )
 from .dataloader import ResumableDataLoader, eval_dataloader
-from .precision import MixedPrecision
+from .engine import Engine, SingleDeviceEngine
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +61,12 @@ class Trainer(BaseTrainer):
     loss divided by ``num_items_in_batch`` (as in ``transformers.Trainer``).
     """
 
+    def create_engine(self) -> Engine:
+        """The engine this trainer's loop runs on; subclasses return theirs."""
+        return SingleDeviceEngine()
+
     def _post_init(self) -> None:
-        self.device = self.args.device
-        self.model.to(self.device)
-        self.precision = MixedPrecision(self.device, bf16=self.args.bf16, fp16=self.args.fp16)
+        self.engine = self.create_engine()
         if hasattr(getattr(self.model, "config", None), "use_cache"):
             # As transformers.Trainer: no KV cache in training (HF models then also derive
             # per-document attention masks from restarting position ids).
@@ -79,19 +82,25 @@ class Trainer(BaseTrainer):
                     "gradient_checkpointing_enable()"
                 )
             enable()
-        self.compiled_model = self.model
-        if self.args.torch_compile:
-            self.compiled_model = torch.compile(
-                self.model,
-                backend=self.args.torch_compile_backend or "inductor",
-                mode=self.args.torch_compile_mode,
-            )
+        # The module a step calls (compiled, wrapped for data parallelism); self.model stays the
+        # plain module that is saved and handed to callbacks.
+        self.model_wrapped = self.engine.setup(self)
+        self.device = self.engine.device
+        self.args.bind_topology(self.engine)
         self.checkpoints = CheckpointManager(
             self.args.output_dir,
             save_total_limit=self.args.save_total_limit,
             save_safetensors=self.args.save_safetensors,
         )
         self.train_dataloader: ResumableDataLoader | None = None
+
+    @property
+    def precision(self):
+        return self.engine.precision
+
+    @property
+    def compiled_model(self) -> torch.nn.Module:  # the name before the engine seam
+        return self.model_wrapped
 
     # ------------------------------------------------------------------------ building blocks
 
@@ -134,6 +143,7 @@ class Trainer(BaseTrainer):
         if self.train_dataset is None:
             raise ValueError("Trainer.train() needs a train_dataset")
         args = self.args
+        num_shards, shard_index = self.engine.data_shard()
         return ResumableDataLoader(
             self.train_dataset,
             batch_size=args.per_device_train_batch_size,
@@ -143,6 +153,8 @@ class Trainer(BaseTrainer):
             drop_last=args.dataloader_drop_last,
             num_workers=args.dataloader_num_workers,
             pin_memory=args.dataloader_pin_memory and self.device.type == "cuda",
+            num_shards=num_shards,
+            shard_index=shard_index,
         )
 
     def _plan(self, loader: ResumableDataLoader) -> TrainingPlan:
@@ -187,7 +199,7 @@ class Trainer(BaseTrainer):
         )
         self.state.train_batch_size = self.args.per_device_train_batch_size
         self.state.compute_steps(self.args, plan.max_steps)
-        self.optimizer = self.create_optimizer()
+        self.optimizer = self.engine.prepare_optimizer(self.create_optimizer())
         self.lr_scheduler = self.create_scheduler(self.optimizer, plan.max_steps)
         rng_state = None
         if resume_from_checkpoint:
@@ -258,39 +270,35 @@ class Trainer(BaseTrainer):
         self._maybe_log_save_evaluate()
 
     def training_step(self, micro_batches: list[dict[str, Any]]) -> torch.Tensor:
-        """Forward and backward over one step's micro-batches; returns the step's loss (detached)."""
-        num_items = None
-        if all("labels" in b for b in micro_batches):
-            num_items = sum(count_target_tokens(b["labels"]) for b in micro_batches).to(self.device)
-        step_loss = torch.zeros((), device=self.device)
-        for i, batch in enumerate(micro_batches):
-            loss = self._forward_loss(batch, num_items, len(micro_batches))
-            self.precision.backward(loss)
-            step_loss += loss.detach()
-            if i < len(micro_batches) - 1:
-                self.control = self.fire("on_substep_end")
-        return step_loss
+        """Forward and backward over one step's micro-batches (the engine's ``forward_backward``);
+        returns this process's detached share of the step's loss."""
+        return self.engine.forward_backward(self, micro_batches)
 
-    def _forward_loss(self, batch: dict[str, Any], num_items: torch.Tensor | None, n_micro: int) -> torch.Tensor:
-        batch = self._to_device(batch)
+    def substep_end(self) -> None:
+        """Between two micro-batches of a step (the engine calls it)."""
+        self.control = self.fire("on_substep_end")
+
+    def compute_micro_loss(self, batch: dict[str, Any], num_items: torch.Tensor | None,
+                           mean_divisor: int) -> torch.Tensor:
+        """The loss of one micro-batch already on the device: its summed token loss divided by
+        ``num_items`` (the step's target tokens over every process), or, when the model computes
+        its own mean loss, that loss divided by ``mean_divisor``."""
         labels = batch.pop("labels", None) if num_items is not None else None
-        with self.precision.autocast():
-            outputs = self.compiled_model(**batch)
-            if labels is None:  # the model computes its own (mean) loss: average the micro-batches
-                return _loss_of(outputs) / n_micro
+        with self.engine.autocast():
+            outputs = self.model_wrapped(**batch)
+            if labels is None:
+                return _loss_of(outputs) / mean_divisor
             if self.compute_loss_func is not None:
                 return self.compute_loss_func(outputs, labels, num_items_in_batch=num_items)
             return causal_lm_loss(logits_of(outputs), labels, num_items_in_batch=num_items)
 
     def _optimizer_step(self) -> None:
-        self.precision.unscale_(self.optimizer)
+        engine = self.engine
+        engine.unscale_(self.optimizer)
         params = [p for group in self.optimizer.param_groups for p in group["params"]]
-        if self.args.max_grad_norm and self.args.max_grad_norm > 0:
-            self._grad_norm = torch.nn.utils.clip_grad_norm_(params, self.args.max_grad_norm)
-        else:
-            self._grad_norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
+        self._grad_norm = engine.clip_grad_norm_(params, self.args.max_grad_norm)
         self.control = self.fire("on_pre_optimizer_step")
-        stepped = self.precision.step(self.optimizer)
+        stepped = engine.optimizer_step(self.optimizer)
         self.control = self.fire("on_optimizer_step")
         self._learning_rate = self._current_lr()
         if stepped:
@@ -302,18 +310,12 @@ class Trainer(BaseTrainer):
             return float(self.lr_scheduler.get_last_lr()[0])
         return float(self.optimizer.param_groups[0]["lr"])
 
-    def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
-        return {
-            k: v.to(self.device, non_blocking=True) if isinstance(v, torch.Tensor) else v
-            for k, v in batch.items()
-        }
-
     # ---------------------------------------------------------------------- log / eval / save
 
     def _maybe_log_save_evaluate(self) -> None:
         state, control = self.state, self.control
         if control.should_log and state.global_step > self._last_logged_step:
-            window = self._loss_window.item()
+            window = self.engine.reduce_sum(self._loss_window).item()
             self._loss_window.zero_()
             self._loss_total += window
             logs = {"loss": window / (state.global_step - self._last_logged_step)}
@@ -363,28 +365,16 @@ class Trainer(BaseTrainer):
         for callback in self.callback_handler.callbacks + [self.control]:
             if isinstance(callback, ExportableState):
                 state.stateful_callbacks[type(callback).__name__] = callback.state()
-        self.checkpoints.save(
-            state.global_step,
-            model=self.model,
-            trainer_state=state,
-            optimizer=self.optimizer,
-            lr_scheduler=self.lr_scheduler,
-            scaler_state=self.precision.state_dict(),
-            data_state=self.train_dataloader.state_dict(),
-            protect=state.best_model_checkpoint,
-        )
+        self.engine.save_checkpoint(self, self.checkpoints, state.global_step, protect=state.best_model_checkpoint)
 
     def _resume(self, resume_from_checkpoint: str | bool, loader: ResumableDataLoader) -> Any:
         path = self.checkpoints.resolve(resume_from_checkpoint)
-        loaded = self.checkpoints.load(
-            path, model=self.model, optimizer=self.optimizer, lr_scheduler=self.lr_scheduler
-        )
+        loaded = self.engine.load_checkpoint(self, self.checkpoints, path)
         self.state = loaded.trainer_state
         best = self.state.best_model_checkpoint
         if best and not Path(best).is_dir():
             logger.warning("the best checkpoint %s recorded in %s no longer exists", best, path)
             self.state.best_model_checkpoint = None
-        self.precision.load_state_dict(loaded.scaler_state)
         if loaded.data_state is not None:
             loader.load_state_dict(loaded.data_state)
         else:
@@ -406,11 +396,12 @@ class Trainer(BaseTrainer):
 
     def _finish(self, start_time: float, plan: TrainingPlan) -> TrainOutput:
         state = self.state
-        self._loss_total += self._loss_window.item()
+        self._loss_total += self.engine.reduce_sum(self._loss_window).item()
         steps = state.global_step - self._initial_step
         runtime = time.time() - start_time
         train_loss = self._loss_total / max(steps, 1)
-        samples = steps * self.args.per_device_train_batch_size * self.args.gradient_accumulation_steps
+        samples = (steps * self.args.per_device_train_batch_size * self.args.gradient_accumulation_steps
+                   * self.engine.world_size)
         metrics = {
             "train_runtime": round(runtime, 4),
             "train_samples_per_second": round(samples / runtime, 3) if runtime else 0.0,
@@ -422,6 +413,7 @@ class Trainer(BaseTrainer):
             logger.info("loading the best model (%s = %s) from %s", self.args.metric_for_best_model,
                         state.best_metric, state.best_model_checkpoint)
             load_weights(self.model, state.best_model_checkpoint)
+        self.engine.end_training()
         self.control = self.fire("on_train_end")
         return TrainOutput(state.global_step, train_loss, metrics)
 
@@ -430,11 +422,14 @@ class Trainer(BaseTrainer):
     @torch.no_grad()
     def evaluate(self, eval_dataset: Any = None, ignore_keys: Any = None,
                  metric_key_prefix: str = "eval") -> dict[str, float]:
-        """Token-weighted mean loss over the eval set: ``{"eval_loss": ..., "eval_runtime": ...}``."""
+        """Token-weighted mean loss over the eval set: ``{"eval_loss": ..., "eval_runtime": ...}``.
+
+        Each process evaluates its shard; the sums are reduced across processes."""
         dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
         if dataset is None:
             raise ValueError("evaluate() needs an eval_dataset (pass it to Trainer(...) or evaluate(...))")
         args = self.args
+        num_shards, shard_index = self.engine.data_shard()
         loader = eval_dataloader(
             dataset,
             batch_size=args.per_device_eval_batch_size,
@@ -442,6 +437,8 @@ class Trainer(BaseTrainer):
             drop_last=args.dataloader_drop_last,
             num_workers=args.dataloader_num_workers,
             pin_memory=args.dataloader_pin_memory and self.device.type == "cuda",
+            num_shards=num_shards,
+            shard_index=shard_index,
         )
         self.callback_handler.eval_dataloader = loader
         start = time.time()
@@ -460,6 +457,9 @@ class Trainer(BaseTrainer):
                 self.control = self.fire("on_prediction_step")
         finally:
             self.model.train(was_training)
+        sums = self.engine.reduce_sum(torch.stack([total, weight, torch.tensor(float(samples), dtype=torch.float64,
+                                                                               device=self.device)]))
+        total, weight, samples = sums[0], sums[1], int(sums[2].item())
         runtime = time.time() - start
         metrics = {
             f"{metric_key_prefix}_loss": (total / weight.clamp(min=1)).item(),
@@ -472,11 +472,15 @@ class Trainer(BaseTrainer):
         return metrics
 
     def prediction_step(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(summed token loss, number of target tokens) of one eval batch."""
-        batch = self._to_device(batch)
+        """(summed token loss, number of target tokens) of one eval batch (the engine's
+        ``prediction_step``, which calls `eval_loss` on the modules it holds)."""
+        return self.engine.prediction_step(self, batch)
+
+    def eval_loss(self, module: torch.nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(summed token loss, number of target tokens) of ``module`` on a batch on the device."""
         labels = batch.pop("labels", None)
-        with self.precision.autocast():
-            outputs = self.compiled_model(**batch)
+        with self.engine.autocast():
+            outputs = module(**batch)
             if labels is None:
                 return _loss_of(outputs).double(), torch.ones((), dtype=torch.float64, device=self.device)
             count = count_target_tokens(labels)

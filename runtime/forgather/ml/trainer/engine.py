@@ -1,0 +1,241 @@
+"""The engine seam: how one training loop executes on its hardware.
+
+`Trainer` runs one loop (epochs, steps, callbacks, logging, evaluation, checkpoints) and composes
+one `Engine` that owns everything that depends on where and how the step runs:
+
+    placement         setup(trainer)                 put the model on its device(s), wrap it
+                      prepare_optimizer(opt)         wrap the optimizer when the engine needs to
+    data              data_shard()                   (num_shards, shard_index) of this process
+    one step          forward_backward(trainer, mbs) forward + backward of a step's micro-batches
+                      accumulate(is_last)            no_sync on non-final micro-steps
+                      autocast() / backward(loss)    mixed precision and loss scaling
+                      clip_grad_norm_(params, max)   gradient norm (clipping when max > 0)
+                      optimizer_step(opt)            step; False when a grad scaler skipped it
+    across ranks      reduce_sum(t), barrier()       collectives (identity on one process)
+    checkpoints       save_checkpoint / load_checkpoint   rank-aware: only the main process
+                                                     writes shared files
+    identity          world_size, process_index, local_process_index, is_main_process, device
+
+The protocol of one step, as torchtitan splits ``forward_backward_step`` (data parallel) from
+``pp_forward_backward_step`` (pipeline): ``forward_backward`` receives the step's micro-batches
+(the batches of THIS process) and returns a detached scalar, this process's contribution to the
+step's loss, such that the SUM over processes is the step's loss (the token-weighted mean over
+the global batch). The loop adds it to its log window and reduces the window across processes
+only when it logs (one collective per log line, none per step).
+
+Token-weighted accumulation across ranks: a micro-batch loss is its summed token loss divided by
+the number of target tokens in the whole GLOBAL step (counted on every rank and summed with
+``reduce_sum``); data-parallel gradient averaging divides by the world size, so the engine
+back-propagates ``loss * world_size`` (`grad_scale`) and the averaged gradient equals that of one
+batch of all ranks' samples. The loss is never divided by the accumulation steps a second time.
+
+A new engine subclasses `Engine` and overrides what differs. `SingleDeviceEngine` is the first
+engine (one process, CUDA if available, else CPU); ``accelerate.AccelerateEngine`` is data
+parallel; a pipeline engine overrides ``forward_backward`` (the schedule runs the micro-batches)
+and the checkpoint methods (per-stage weights).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+import torch
+
+from ..loss import count_target_tokens
+from .checkpoint import CheckpointManager, LoadedCheckpoint, capture_rng_state
+from .precision import MixedPrecision
+
+if TYPE_CHECKING:  # only for annotations: the trainer imports this module
+    from .trainer import Trainer
+
+logger = logging.getLogger(__name__)
+
+
+class Engine:
+    """Base engine: one process; subclasses change placement, collectives and checkpoints."""
+
+    #: True when the engine runs as one of several processes (``fgc run --nproc N``).
+    supports_multi_process = False
+
+    def __init__(self, device: torch.device | str | None = None) -> None:
+        self._requested_device = torch.device(device) if device is not None else None
+        self.device = self._requested_device or torch.device("cpu")
+        self.precision: MixedPrecision | None = None
+
+    # ------------------------------------------------------------------------------ identity
+
+    @property
+    def world_size(self) -> int:
+        return 1
+
+    @property
+    def process_index(self) -> int:
+        return 0
+
+    @property
+    def local_process_index(self) -> int:
+        return 0
+
+    @property
+    def is_main_process(self) -> bool:
+        """The process that writes shared files (checkpoints, logs, the final model)."""
+        return self.process_index == 0
+
+    @property
+    def is_local_main_process(self) -> bool:
+        return self.local_process_index == 0
+
+    @property
+    def grad_scale(self) -> float:
+        """Factor applied to the loss before backward so that gradient averaging over the
+        processes of a data-parallel group yields the global token-weighted gradient."""
+        return 1.0
+
+    # ----------------------------------------------------------------------------- placement
+
+    def setup(self, trainer: "Trainer") -> torch.nn.Module:
+        """Place ``trainer.model``; return the module the step calls (compiled, wrapped)."""
+        args = trainer.args
+        self.device = self._requested_device or args.device
+        trainer.model.to(self.device)
+        self.precision = MixedPrecision(self.device, bf16=args.bf16, fp16=args.fp16)
+        return compile_model(trainer.model, args)
+
+    def prepare_optimizer(self, optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
+        return optimizer
+
+    def unwrap(self, module: torch.nn.Module) -> torch.nn.Module:
+        return module
+
+    def end_training(self) -> None:
+        """Called once after the last step (before ``on_train_end``)."""
+
+    # ---------------------------------------------------------------------------------- data
+
+    def data_shard(self) -> tuple[int, int]:
+        """``(num_shards, shard_index)``: which part of every global batch this process loads."""
+        return 1, 0
+
+    def to_device(self, batch: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            k: v.to(self.device, non_blocking=True) if isinstance(v, torch.Tensor) else v
+            for k, v in batch.items()
+        }
+
+    # ------------------------------------------------------------------------------ one step
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        return self.precision.autocast()
+
+    def accumulate(self, module: torch.nn.Module, is_last: bool) -> contextlib.AbstractContextManager:
+        """Context of one micro-step; data-parallel engines skip the gradient sync unless last."""
+        return contextlib.nullcontext()
+
+    def backward(self, loss: torch.Tensor) -> None:
+        self.precision.backward(loss * self.grad_scale if self.grad_scale != 1.0 else loss)
+
+    def forward_backward(self, trainer: "Trainer", micro_batches: list[dict[str, Any]]) -> torch.Tensor:
+        """Forward and backward over this process's micro-batches of one step.
+
+        Returns this process's detached contribution to the step loss (summed over processes it
+        is the step's loss). Calls ``trainer.substep_end()`` between micro-batches.
+        """
+        num_items = None
+        if all("labels" in b for b in micro_batches):
+            local = sum(count_target_tokens(b["labels"]) for b in micro_batches)
+            num_items = self.reduce_sum(torch.as_tensor(local, device=self.device))
+        # Without labels the model returns a mean loss: average micro-batches and processes.
+        mean_divisor = len(micro_batches) * self.world_size
+        step_loss = torch.zeros((), device=self.device)
+        for i, batch in enumerate(micro_batches):
+            is_last = i == len(micro_batches) - 1
+            with self.accumulate(trainer.model_wrapped, is_last):
+                loss = trainer.compute_micro_loss(self.to_device(batch), num_items, mean_divisor)
+                self.backward(loss)
+            step_loss += loss.detach()
+            if not is_last:
+                trainer.substep_end()
+        return step_loss
+
+    def prediction_step(self, trainer: "Trainer", batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(summed token loss, target tokens) of one eval batch of this process, in float64.
+        Evaluation calls the unwrapped module: no collective per batch, so shards may differ
+        in length."""
+        return trainer.eval_loss(self.unwrap(trainer.model_wrapped), self.to_device(batch))
+
+    def unscale_(self, optimizer: torch.optim.Optimizer) -> None:
+        self.precision.unscale_(optimizer)
+
+    def clip_grad_norm_(self, parameters: Iterable[torch.nn.Parameter], max_norm: float | None) -> torch.Tensor:
+        """The total gradient norm; gradients are clipped to ``max_norm`` when it is > 0."""
+        params = [p for p in parameters if p.grad is not None]
+        if max_norm and max_norm > 0:
+            return torch.nn.utils.clip_grad_norm_(params, max_norm)
+        return torch.nn.utils.get_total_norm([p.grad for p in params])
+
+    def optimizer_step(self, optimizer: torch.optim.Optimizer) -> bool:
+        return self.precision.step(optimizer)
+
+    # -------------------------------------------------------------------------- across ranks
+
+    def reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Sum of ``tensor`` over the processes (a new tensor; the input is left unchanged)."""
+        return tensor
+
+    def barrier(self) -> None:
+        """Wait until every process reaches this point."""
+
+    # --------------------------------------------------------------------------- checkpoints
+
+    def checkpoint_objects(self, trainer: "Trainer") -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(shared, per_process)`` mappings of stateful objects (``state_dict()`` or a plain
+        state) a checkpoint saves besides the weights and the trainer state. Shared ones are
+        written once by the main process; per-process ones by every process."""
+        shared: dict[str, Any] = {
+            "optimizer": trainer.optimizer,
+            "scheduler": trainer.lr_scheduler,
+            "data_state": trainer.train_dataloader.state_dict(),
+        }
+        scaler = self.precision.state_dict()
+        if scaler is not None:
+            shared["scaler"] = scaler
+        return shared, {"rng_state": capture_rng_state()}
+
+    def save_checkpoint(self, trainer: "Trainer", manager: CheckpointManager, step: int,
+                        protect: str | None) -> None:
+        shared, per_process = self.checkpoint_objects(trainer)
+        manager.save(
+            step,
+            model=trainer.model,
+            trainer_state=trainer.state,
+            objects=shared,
+            per_process=per_process,
+            protect=protect,
+            process_index=self.process_index,
+            world_size=self.world_size,
+            barrier=self.barrier,
+        )
+
+    def load_checkpoint(self, trainer: "Trainer", manager: CheckpointManager, path: Any) -> LoadedCheckpoint:
+        loaded = manager.load(
+            path,
+            model=trainer.model,
+            objects={"optimizer": trainer.optimizer, "scheduler": trainer.lr_scheduler},
+            process_index=self.process_index,
+            world_size=self.world_size,
+        )
+        self.precision.load_state_dict(loaded.scaler_state)
+        return loaded
+
+
+class SingleDeviceEngine(Engine):
+    """One process on one device: ``args.device`` (CUDA when available and not ``use_cpu``)."""
+
+
+def compile_model(model: torch.nn.Module, args: Any) -> torch.nn.Module:
+    """``torch.compile`` the module when ``args.torch_compile``; else the module itself."""
+    if not args.torch_compile:
+        return model
+    return torch.compile(model, backend=args.torch_compile_backend or "inductor", mode=args.torch_compile_mode)
