@@ -59,7 +59,7 @@ class Severity(enum.IntEnum):
 
 @dataclass(frozen=True)
 class Related:
-    span: Span
+    span: Span | None  # None: a note without a position (a `-D` on the command line)
     message: str
 
 
@@ -91,11 +91,11 @@ class Diagnostic:
             "related": [
                 {
                     "message": r.message,
-                    "file": r.span.file,
-                    "line": r.span.line,
-                    "col": r.span.col,
-                    "end_line": r.span.end_line,
-                    "end_col": r.span.end_col,
+                    "file": r.span.file if r.span else None,
+                    "line": r.span.line if r.span else None,
+                    "col": r.span.col if r.span else None,
+                    "end_line": r.span.end_line if r.span else None,
+                    "end_col": r.span.end_col if r.span else None,
                 }
                 for r in self.related
             ],
@@ -190,7 +190,8 @@ def render_human(diagnostics: Sequence[Diagnostic], color: bool = False) -> str:
             out.extend(_snippet(d.span, cache, c, _COLORS[d.severity]))
         for r in d.related:
             out.append(f"  {c(_BLUE, '=')} note: {r.message}")
-            out.extend(_snippet(r.span, cache, c, _BLUE))
+            if r.span:
+                out.extend(_snippet(r.span, cache, c, _BLUE))
         if d.hint:
             out.append(f"  {c(_BLUE, '=')} help: {d.hint}")
         out.append("")

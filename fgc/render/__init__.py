@@ -135,6 +135,7 @@ def render_file(
 ) -> RenderResult:
     """Render the template file `path` (its search path: its directory, `include_dirs`, stdlib/)
     with the template variables `variables`; the text, its source map and diagnostics."""
+    from ..passes.knobs import knob_pass
     from ..passes.template_pass import add_dynamic_references, template_pass
 
     path = Path(path)
@@ -167,6 +168,7 @@ def render_file(
         diags.extend(render_error(exc, loader, variables, comp.env))
     diags.extend(d for d in loader.diagnostics[before:] if d not in diags)
     add_dynamic_references(graph, loader, comp.references)
+    diags.extend(knob_pass(graph, variables))  # needs the -D names and the parents seen rendering
     result.templates = [Path(p) for p in loader.files]
     if raw is not None and not has_errors(diags):
         result.text, result.source_map = unmark(raw, comp.markers, loader.source_lines(), root.file.path)

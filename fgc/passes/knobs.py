@@ -1,0 +1,232 @@
+"""Knobs replaced by an ancestor (FG0207): a value a child template or `-D` gives that a
+template further up the `extends` chain silently overwrites.
+
+A knob is a template variable that a child sets (`-- set max_steps = 30`) or the command line
+gives (`-D max_steps=30`) and a parent reads. Jinja runs a child's top-level statements before
+its parent's, and a template's own variables hide the ones it is rendered with (`-D`), so a
+parent's top-level `-- set max_steps = 60` replaces both, and the build gets 60. The idiom that
+lets them win is `-- set max_steps = max_steps | default(60)`.
+
+Static analysis of the template pass's graph, per rendered chain (the input and each `include`
+target, followed up its single unconditional `extends`): the top-level `set`s of one name, in
+the order Jinja runs them (the leaf first, then each parent; source order within a template).
+A set *replaces* when it is outside every block, macro, loop and `if`, and its value does not
+mention the name it sets (`x | default(60)`, `x if x is defined else 60` defer to it). A
+replacing set is reported when the value it replaces may come from `-D` or from another
+template of the chain. A set inside a top-level `if` may give a value but is never reported;
+sets inside blocks, loops, macros and `with` are local and ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from ..diagnostics import Diagnostic, Related, Span, warning
+from ..syntax.jinja_check import is_block_set
+from ..syntax.template_ast import Item, JinjaPiece, PieceKind, Statement, TextLine, TomlBlock, keyword_of
+from .template_pass import TemplateGraph, TemplateNode, _parse_statement, _rendered
+
+CODE = "FG0207"
+
+# Statements that open a scope or a condition (closed by `end<keyword>`).
+_OPENERS = frozenset({"if", "for", "block", "macro", "call", "filter", "with", "autoescape", "raw", "set"})
+_SET_TARGETS = re.compile(r"\s*set\s+")
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One top-level `set` of a name in a template."""
+
+    name: str
+    template: str
+    span: Span  # the name where it is assigned
+    conditional: bool  # inside a top-level `if`
+    defers: bool  # its value reads the name (`x | default(60)`)
+    value: str | None  # the value as written (`= value`), None for a block `set`
+    line_statement: bool  # `-- set` rather than `{% set %}`
+
+    @property
+    def replaces(self) -> bool:
+        return not (self.conditional or self.defers)
+
+
+def knob_pass(graph: TemplateGraph, variables: Mapping[str, Any]) -> list[Diagnostic]:
+    """FG0207 for every knob that an ancestor's top-level `set` replaces."""
+    assignments: dict[str, list[Assignment]] = {}
+    diags: dict[Span, Diagnostic] = {}
+    for leaf in _rendered(graph):
+        chain = _chain(graph, leaf)
+        for node in chain:
+            if node.name not in assignments:
+                assignments[node.name] = _assignments(node)
+        by_name: dict[str, list[Assignment]] = {}
+        for node in chain:
+            for a in assignments[node.name]:
+                by_name.setdefault(a.name, []).append(a)
+        for name, sets in by_name.items():
+            for d in _replaced(name, sets, variables):
+                diags.setdefault(d.span, d)
+    return list(diags.values())
+
+
+def _chain(graph: TemplateGraph, leaf: TemplateNode) -> list[TemplateNode]:
+    """`leaf` and its parents, as long as each template has one unconditional `extends` whose
+    target is known (a choice between parents is not followed: either may run)."""
+    chain, seen = [leaf], {leaf.name}
+    while True:
+        extends = chain[-1].extends
+        if len(extends) != 1 or extends[0].conditional or len(extends[0].resolved) != 1:
+            return chain
+        parent = graph.templates.get(extends[0].resolved[0])
+        if parent is None or parent.name in seen:
+            return chain
+        chain.append(parent)
+        seen.add(parent.name)
+
+
+def _replaced(name: str, sets: list[Assignment], variables: Mapping[str, Any]) -> Iterable[Diagnostic]:
+    """Walk the sets of `name` in execution order, tracking who may have given its value."""
+    command_line = name in variables  # the value may still be the one `-D` gave
+    givers: list[Assignment] = []  # the sets it may come from
+    for a in sets:
+        if not a.replaces:
+            if not (a.defers and (givers or command_line)):
+                givers.append(a)  # an `if` branch, or a default that applies
+            continue
+        others = [g for g in givers if g.template != a.template]
+        if others or command_line:
+            yield _diagnostic(a, others, variables[name] if command_line else _NONE)
+        givers, command_line = [a], False
+
+
+_NONE = object()
+
+
+def _diagnostic(at: Assignment, children: list[Assignment], command_line: Any) -> Diagnostic:
+    sources = [f"`{t}`" for t in dict.fromkeys(c.template for c in children)]
+    related = [Related(c.span, f"`{c.name}` set here, in `{c.template}`") for c in children]
+    if command_line is not _NONE:
+        sources.append(f"`-D {at.name}={_scalar(command_line)}`")
+        related.append(Related(None, f"`-D {at.name}={_scalar(command_line)}` on the command line"))
+    reasons = []
+    if children:
+        reasons.append("a parent's top-level statements run after its children's")
+    if command_line is not _NONE:
+        reasons.append("a template's own `set` hides the variables given on the command line")
+    who = "a child template and `-D`" if children else "`-D`"
+    default = f"{at.name} | default({at.value})" if at.value is not None else f"{at.name} | default(...)"
+    written = f"-- set {at.name} = {default}" if at.line_statement else f"{{% set {at.name} = {default} %}}"
+    return warning(
+        CODE,
+        f"`{at.template}` replaces the value of `{at.name}` given by {' and '.join(sources)}: {', and '.join(reasons)}",
+        at.span,
+        related=tuple(related),
+        hint=f"to let {who} set it, write `{written}`",
+    )
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else str(value)
+
+
+# --------------------------------------------------------------------------------------------
+# The top-level sets of one template
+
+
+def _assignments(node: TemplateNode) -> list[Assignment]:
+    out: list[Assignment] = []
+    open_: list[str] = []  # keywords of the open statements; "[toml]" for a TOML block
+
+    def items(seq: list[Item]) -> None:
+        for item in seq:
+            if isinstance(item, Statement):
+                tag(item, True)
+            elif isinstance(item, TextLine):
+                for p in item.parts:
+                    if isinstance(p, JinjaPiece) and p.kind is PieceKind.STATEMENT:
+                        tag(p, False)
+            elif isinstance(item, TomlBlock):
+                depth = len(open_)
+                open_.append("[toml]")
+                items(item.items)
+                del open_[depth:]  # the block ends with its items; so does anything left open
+
+    def tag(t, line_statement: bool) -> None:
+        body = t.body
+        kw = keyword_of(body)
+        if open_ and open_[-1] == "raw":
+            if kw == "endraw":
+                open_.pop()
+            return
+        if kw == "set":
+            if all(k == "if" for k in open_):
+                out.extend(_read_set(t, node.name, conditional=bool(open_), line_statement=line_statement))
+            if is_block_set(body):
+                open_.append("set")
+        elif kw in _OPENERS:
+            open_.append(kw)
+        elif kw.startswith("end") and kw[3:] in _OPENERS:
+            if kw[3:] in open_:  # unbalanced statements are FG0111's business
+                while open_.pop() != kw[3:]:
+                    pass
+
+    items(node.chunk.items)
+    return out
+
+
+def _read_set(tag, template: str, conditional: bool, line_statement: bool) -> list[Assignment]:
+    """The names a `set` statement assigns (none for `ns.x`), with their spans."""
+    from jinja2 import nodes
+
+    body = tag.body
+    block = is_block_set(body)
+    parsed = _parse_statement(body + (" %}{% endset" if block else ""))
+    if not isinstance(parsed, (nodes.Assign, nodes.AssignBlock)):
+        return []
+    target = parsed.target
+    names = [target.name] if isinstance(target, nodes.Name) else []
+    if isinstance(target, nodes.Tuple):
+        names = [i.name for i in target.items if isinstance(i, nodes.Name)]
+    value = None if block else body.split("=", 1)[1].strip()
+    read = set() if block else _names_read(value)
+    lone = len(names) == 1
+    return [
+        Assignment(
+            name,
+            template,
+            _name_span(tag, name),
+            conditional=conditional,
+            defers=name in read,
+            value=value if lone else None,
+            line_statement=line_statement,
+        )
+        for name in names
+    ]
+
+
+def _names_read(expression: str) -> set[str]:
+    from jinja2 import nodes
+
+    parsed = _parse_statement(f"set _ = {expression}")
+    if not isinstance(parsed, nodes.Assign):
+        return set()
+    return {n.name for n in parsed.node.find_all(nodes.Name) if n.ctx == "load"}
+
+
+def _name_span(tag, name: str) -> Span:
+    """The span of `name` among the targets of a `set` (the statement's when it spans lines)."""
+    body, s = tag.body, tag.body_span
+    m = _SET_TARGETS.match(body)
+    found = re.search(rf"\b{re.escape(name)}\b", body[m.end() :]) if m else None
+    if found is None:
+        return s
+    start = m.end() + found.start()
+    if "\n" in body[:start]:
+        return s
+    lead = len(body) - len(body.lstrip())
+    col = s.col - lead + start
+    return Span(s.file, s.line, col, s.line, col + len(name))
