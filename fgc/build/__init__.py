@@ -111,17 +111,68 @@ def _is_build(path: Path) -> bool:
     return (path / MANIFEST).is_file()
 
 
-def write_build(comp, out_dir: str | Path, variables: dict[str, Any] | None = None) -> Build:
-    """Write the build of a successful compilation to `out_dir` (replacing an older build there).
+RUN_RECORD = "fgc-run.json"  # written by `fgc run` into each run directory
 
-    Refuses to replace a non-empty directory that is not an fgc build.
-    """
-    assert comp.ok and comp.generated is not None, "write_build needs a compilation without errors"
-    out = Path(out_dir).absolute()
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not _is_build(out))):
+
+def foreign_files(path: Path) -> list[str]:
+    """Files under `path` that are not part of the build its manifest describes (a run
+    directory's weights and logs, a user's notes); Python's __pycache__ files do not count."""
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    known = {MANIFEST, *manifest.get("files", {}), *(f"sources/{n}" for n in manifest.get("sources", {}))}
+    foreign = []
+    for item in sorted(path.rglob("*")):
+        rel = item.relative_to(path).as_posix()
+        if "__pycache__" in item.relative_to(path).parts or item.is_dir() and not item.is_symlink():
+            continue
+        if rel not in known:
+            foreign.append(rel)
+    return foreign
+
+
+def _refuse_to_replace(out: Path) -> None:
+    """Raise unless `out` is absent, empty, or holds a build and nothing else (nothing is lost)."""
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_dir() or out.is_symlink():
+        raise BuildError(error("FG0701", f"`{out}` exists and is not a directory; refusing to replace it", hint="choose another -o directory"))
+    if not any(out.iterdir()):
+        return
+    if (out / RUN_RECORD).exists():
+        raise BuildError(
+            error(
+                "FG0701",
+                f"`{out}` is a run directory (it holds {RUN_RECORD}); refusing to replace it",
+                hint="choose another -o directory; `fgc run` accepts a run directory as it is",
+            )
+        )
+    if not _is_build(out):
         raise BuildError(
             error("FG0701", f"`{out}` exists and is not an fgc build; refusing to replace it", hint="choose another -o directory")
         )
+    extra = foreign_files(out)
+    if extra:
+        shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+        raise BuildError(
+            error(
+                "FG0701",
+                f"`{out}` holds files that are not part of its build ({shown}); refusing to replace it",
+                hint="choose another -o directory, or move those files away",
+            )
+        )
+
+
+def write_build(comp, out_dir: str | Path, variables: dict[str, Any] | None = None) -> Build:
+    """Write the build of a successful compilation to `out_dir` (replacing an older build there).
+
+    Replaces only a directory that holds a build and nothing else: a run directory or any
+    directory with other files is refused (FG0701) and left as it is.
+    """
+    assert comp.ok and comp.generated is not None, "write_build needs a compilation without errors"
+    out = Path(out_dir).absolute()
+    _refuse_to_replace(out)
     tmp = None
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,8 @@ import difflib
 import functools
 import hashlib
 import importlib
+import importlib.util
+import random
 import sys
 import types
 from pathlib import Path
@@ -70,8 +72,13 @@ class BaseConstruction:
         self.variables = variables
 
     def build(self, target):
-        """The value of a target, or a tuple of values for a tuple of targets."""
+        """The value of a target, or a tuple of values for a tuple of targets.
+
+        A config with a `seed` variable is seeded first, so that every construction of one
+        build with one seed gives the same objects (model weights included)."""
         try:
+            if "seed" in VARIABLES:
+                seed_everything(self.var("seed"))
             if isinstance(target, tuple):
                 return tuple([self.target(t) for t in target])
             return self.target(target)
@@ -99,6 +106,22 @@ class BaseConstruction:
         close = difflib.get_close_matches(str(name), list(TARGETS), n=1)
         hint = f"; did you mean `{close[0]}`?" if close else ""
         return UnknownTargetError(f"no target `{name}` (targets: {', '.join(TARGETS)}){hint}")
+
+
+def seed_everything(seed):
+    """Seed Python's `random`, and numpy's and torch's global generators where installed (all
+    torch devices). A seed that is not an int (None) leaves the generators as they are."""
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        return
+    random.seed(seed)
+    for name in ("numpy", "torch"):
+        if name not in sys.modules and importlib.util.find_spec(name) is None:
+            continue
+        module = importlib.import_module(name)
+        if name == "numpy":
+            module.random.seed(seed % 2**32)
+        else:
+            module.manual_seed(seed)
 
 
 def not_executed(what):

@@ -16,7 +16,7 @@ import pytest
 
 import fgc
 from fgc.api import CompileError
-from fgc.build import BuildError
+from fgc.build import BuildError, modified_files
 from fgc.resources import stdlib_dir
 
 
@@ -171,10 +171,11 @@ def test_stdlib_sources_are_copied(tmp_path):
 
 def test_replaces_an_old_build_atomically(built):
     root, build = built
-    marker = build.dir / "stale.txt"
+    marker = build.dir / "config.py"  # a build's own file (a file of anything else is refused)
     marker.write_text("old")
     again = fgc.compile(root / "exp/experiment.fg", build.dir, include_dirs=[root / "lib"])
-    assert again.dir == build.dir and not marker.exists()
+    assert again.dir == build.dir and marker.read_text() != "old"
+    assert modified_files(build.dir) == []
     leftovers = [p.name for p in build.dir.parent.iterdir() if p.name.startswith(".out")]
     assert leftovers == []
 

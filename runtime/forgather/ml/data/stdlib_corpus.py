@@ -13,6 +13,7 @@ import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..run_inputs import note_file
 from .text import DataError
 
 # Directories whose files are not the stdlib's own source (or are huge generated tables).
@@ -80,6 +81,7 @@ def stdlib_corpus(
             break
         try:
             texts.append((path.relative_to(root).as_posix(), path.read_text(encoding="utf-8")))
+            note_file(path)  # for the run record: what the run read
         except UnicodeDecodeError:
             continue  # a handful of stdlib files are latin-1 encoded test fixtures
     if not texts:

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Union
 
+from ..run_inputs import note_file
+
 PathLike = Union[str, os.PathLike]
 
 
@@ -22,7 +24,9 @@ def read_text_file(path: PathLike, *, encoding: str = "utf-8") -> str:
     """The whole content of one text file."""
     path = Path(path)
     try:
-        return path.read_text(encoding=encoding)
+        text = path.read_text(encoding=encoding)
+        note_file(path)  # for the run record: what the run read
+        return text
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
