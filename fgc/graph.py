@@ -107,6 +107,10 @@ class Node:
     # Variables only.
     var: str | None = None
     default: Value = MISSING
+    # Where each argument's value (index or keyword) and a variable's default were written: type
+    # mismatches are reported at the value, not its key.
+    value_spans: dict[int | str, Span] = field(default_factory=dict)
+    default_span: Span | None = None
 
     @property
     def is_callable(self) -> bool:

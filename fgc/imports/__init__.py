@@ -5,6 +5,7 @@
     cache      on-disk signature cache (a warm check imports nothing it has seen)
     resolve    spec -> exists? callable? signature
     signature  signatures as data; binding with diagnostics at each argument's position
+    annotations  annotations as cached type descriptors; literal values checked against them
 
 Diagnostics FG06xx. `import_modules=False` (`--no-import`) parses specs and finds local
 module files but imports nothing and checks no signature.
@@ -16,7 +17,8 @@ import os
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, error
-from ..graph import SUBMODULE_SEARCHPATH, Graph, Kind, Node
+from ..graph import SUBMODULE_SEARCHPATH, Graph, Kind, Node, walk_nodes
+from .annotations import Checker, check_node
 from .cache import SignatureCache, default_cache_dir
 from .locate import Location, NotFound, forget_local_modules, locate
 from .resolve import Resolved, ResolveError, Resolver
@@ -62,6 +64,7 @@ def resolve_imports(
     # language server must see edits); installed modules stay imported.
     forget_local_modules()
     memo: dict[tuple, Resolved | ResolveError] = {}
+    bound: list[tuple[Node, Resolved]] = []
     for node in graph.nodes():
         if node.kind not in (Kind.SINGLETON, Kind.FACTORY, Kind.PARTIAL, Kind.META) or not node.callable:
             continue
@@ -116,8 +119,46 @@ def resolve_imports(
         if res.signature is None or node.kind == Kind.META:
             continue
         diags.extend(bind(res.signature, node, partial=node.kind == Kind.PARTIAL, what=spec.text))
+        bound.append((node, res))
     cache.flush()
+    diags.extend(check_values(graph, out, bound))
     return out, diags
+
+
+def check_values(graph: Graph, imports: Imports, bound: list[tuple[Node, Resolved]]) -> list[Diagnostic]:
+    """FG0620: literal values (and `!var` defaults) that the parameter's annotation rejects.
+
+    A `!var` inside a DynamicCausalLM's `definition` is a model hyper-parameter: the value that
+    binds it is the model node's keyword of the same name (written in the user's
+    [hyperparameters]), so that value is what gets checked, at its position.
+    """
+    checker = Checker(graph)
+    bindings = model_bindings(graph, imports)
+    diags: list[Diagnostic] = []
+    for node, res in bound:
+        sig = res.signature
+        assert sig is not None
+        params = [(p.name, p.kind) for p in sig.params]
+        diags.extend(check_node(sig.types(), params, node, res.spec.text, checker, bindings))
+    return diags
+
+
+def model_bindings(graph: Graph, imports: Imports) -> dict[Node, tuple]:
+    from ..codegen.model import is_dynamic_model  # the model contract lives with its codegen
+
+    out: dict[Node, tuple] = {}
+    for node in imports.specs:
+        if not is_dynamic_model(node, imports):
+            continue
+        definition = node.kwargs.get("definition", node.args[0] if node.args else None)
+        if not isinstance(definition, Node):
+            continue
+        hparams = {k: v for k, v in node.call_kwargs.items() if k != "definition"}
+        for n in walk_nodes(definition):
+            if n.kind == Kind.VAR and n.var in hparams:
+                span = node.value_spans.get(n.var) or node.kwarg_spans.get(n.var, node.span)
+                out[n] = (hparams[n.var], span, f"hyper-parameter `{n.var}`")
+    return out
 
 
 def _maybe_local(spec: Spec, node: Node) -> bool:

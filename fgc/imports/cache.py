@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import __version__
 
-FORMAT = 1
+FORMAT = 2  # 2: parameters carry their annotation's type descriptor
 
 
 def default_cache_dir() -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from typing import Any
 
 from ..diagnostics import Diagnostic, did_you_mean, error
 from ..graph import LATENT_ARGS, Node
@@ -26,6 +27,7 @@ class Param:
     name: str
     kind: str
     required: bool
+    annotation: Any = None  # a type descriptor (fgc.imports.annotations); None decides nothing
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,15 @@ class Signature:
     params: tuple[Param, ...]
 
     def to_json(self) -> list:
-        return [[p.name, p.kind, p.required] for p in self.params]
+        return [[p.name, p.kind, p.required, p.annotation] for p in self.params]
 
     @staticmethod
     def from_json(data: list) -> "Signature":
-        return Signature(tuple(Param(n, k, r) for n, k, r in data))
+        return Signature(tuple(Param(*row) for row in data))
+
+    def types(self) -> dict[str, Any]:
+        """Parameter name -> type descriptor, for the parameters whose annotation decides."""
+        return {p.name: p.annotation for p in self.params if p.annotation is not None}
 
     def __str__(self) -> str:
         parts = []
@@ -62,6 +68,9 @@ def signature_of(obj) -> Signature | None:
         sig = inspect.signature(obj)
     except Exception:  # ValueError/TypeError for C builtins; anything from odd __signature__s
         return None
+    from .annotations import parameter_types
+
+    types = parameter_types(obj, sig)
     return Signature(
         tuple(
             Param(
@@ -69,6 +78,7 @@ def signature_of(obj) -> Signature | None:
                 _KINDS[p.kind],
                 p.default is inspect.Parameter.empty
                 and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD),
+                types.get(p.name),
             )
             for p in sig.parameters.values()
         )

@@ -161,9 +161,11 @@ class _Lowerer:
         for i, (value, span) in enumerate(args.args):
             n.args.append(self._child(n, value, _arg_key(n, i)))
             n.arg_spans.append(span)
+            n.value_spans[i] = value.span
         for name, value, span in args.kwargs:
             n.kwargs[name] = self._child(n, value, name)
             n.kwarg_spans[name] = span
+            n.value_spans[name] = value.span
 
     def _container(self, node: Tagged, n: Node) -> None:
         if n.callable:
@@ -186,6 +188,7 @@ class _Lowerer:
                     if name is not None:
                         n.kwargs[name] = self._child(n, e.value, name)
                         n.kwarg_spans[name] = e.key.span
+                        n.value_spans[name] = e.value.span
                 return
             expected = "a mapping"
         else:
@@ -193,6 +196,7 @@ class _Lowerer:
                 for i, item in enumerate(body.items):
                     n.args.append(self._child(n, item, _arg_key(n, i)))
                     n.arg_spans.append(item.span)
+                    n.value_spans[i] = item.span
                 return
             expected = "a sequence"
         self.diagnostics.append(error("FG0518", f"`!{node.tag.kind}` takes {expected}", body.span))
@@ -214,6 +218,7 @@ class _Lowerer:
                     name_node = unwrap(e.value)
                 elif k == "default":
                     n.default = self._child(n, e.value, n.key)
+                    n.default_span = e.value.span
                 elif k is not None:
                     self.diagnostics.append(
                         error("FG0512", f"`!var` takes `name` and `default`, not `{k}`", e.key.span)
