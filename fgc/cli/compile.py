@@ -23,7 +23,10 @@ def add_parser(sub) -> None:
         help="compile an experiment into a build directory (config.py, manifest, sources)",
         description="Compile FILE into the build directory DIR: config.py (the generated module), "
         "config.yaml (the resolved config), graph.json, fgc-manifest.json, sources/, modules/ and "
-        "model/ (for a DynamicCausalLM). DIR is replaced atomically; run it with `fgc run DIR`.",
+        "model/ (for a DynamicCausalLM). DIR is replaced atomically, and only when it holds a build and "
+        "nothing else (a run directory is never replaced); run it with `fgc run DIR`.\n\n"
+        "FILE may be a build or run directory: its saved sources (sources/, modules/) are compiled "
+        "again with the -D variables it recorded, e.g. `fgc compile runs/quickstart/latest -o rebuilt`.",
     )
     add_input_options(p)
     p.add_argument(
@@ -35,10 +38,41 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
+    if Path(args.file).is_dir():
+        return _recompile(args)
+    path, variables = read_input(args)
+    return _compile(args, path, args.include_dirs, variables)
+
+
+def _recompile(args) -> int:
+    """FILE is a build or run directory: compile its saved sources again (saved_sources.py)."""
+    from ..build import BuildError
+    from ..build.saved_sources import saved_input
+    from ..diagnostics import warning
+    from .common import parse_defines
+
+    try:
+        with saved_input(args.file) as saved:
+            if saved.external:
+                print_diagnostics(
+                    [warning("FG0709", "saved files from outside the input's directory, -I and stdlib/ "
+                             f"cannot be found again by name: {', '.join(saved.external)}")],
+                    args.format,
+                    sys.stderr,
+                )
+            variables = {**saved.variables, **parse_defines(args.defines)}
+            include_dirs = [*saved.include_dirs, *args.include_dirs]
+            return _compile(args, saved.path, include_dirs, variables)
+    except BuildError as e:
+        return report([e.diagnostic], args.format)
+
+
+def _compile(args, path, include_dirs, variables) -> int:
     from ..build import BuildError, write_build
 
-    path, variables = read_input(args)
-    comp = pipeline.compile_file(path, args.include_dirs, variables, import_modules=not args.no_import)
+    comp = pipeline.compile_file(path, include_dirs, variables, import_modules=not args.no_import)
     if not comp.ok:
         return report(comp.diagnostics, args.format)
     try:

@@ -301,7 +301,7 @@ def _begin(args, build_dir: Path, manifest: dict, plan: _Plan) -> None:
     copy_snapshot(build_dir, plan.run_dir)
     start_record(
         plan.run_dir,
-        argv=[Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "fgc", *sys.argv[1:]],
+        argv=_command_line(),
         build_dir=build_dir,
         manifest=manifest,
         target=args.target,
@@ -311,6 +311,14 @@ def _begin(args, build_dir: Path, manifest: dict, plan: _Plan) -> None:
     )
     what = f"continuing {plan.run_dir} from {plan.resume_from.name}" if plan.resume_from else f"run directory {plan.run_dir}"
     _say(what)
+
+
+def _command_line() -> list[str]:
+    """The command as typed: `fgc ...`, or the interpreter's whole command line for
+    `python -m fgc ...`."""
+    if sys.argv and Path(sys.argv[0]).name == "__main__.py":
+        return list(getattr(sys, "orig_argv", None) or [sys.executable, "-m", "fgc", *sys.argv[1:]])
+    return [Path(sys.argv[0]).name if sys.argv else "fgc", *sys.argv[1:]]
 
 
 def _end(plan: _Plan, status: str, code: int, message: str | None = None) -> int:

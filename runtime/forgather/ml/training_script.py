@@ -17,6 +17,8 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 BUILD_DIR_ENV = "FGC_BUILD_DIR"
+# Set by `fgc run --resume`: the checkpoint to continue from when the config does not say.
+RESUME_ENV = "FGC_RESUME_FROM_CHECKPOINT"
 # What `fgc compile` writes that documents a run: the module, the resolved config, the manifest,
 # the graph, the templates, local modules and generated model code.
 SNAPSHOT_ENTRIES = ("config.py", "config.yaml", "fgc-manifest.json", "graph.json", "sources", "modules", "model")
@@ -30,7 +32,8 @@ class TrainingScript:
         output_dir: the run directory; defaults to ``trainer.args.output_dir``.
         build_dir: the fgc build to snapshot; defaults to ``$FGC_BUILD_DIR`` (set by ``fgc run``).
         do_train, do_eval, do_save, do_plot: which stages to run.
-        resume_from_checkpoint: passed to ``trainer.train`` (True = latest checkpoint).
+        resume_from_checkpoint: passed to ``trainer.train`` (True = latest checkpoint); when
+            None, ``$FGC_RESUME_FROM_CHECKPOINT`` (set by ``fgc run --resume``) if it is set.
         config_name, description: printed in the summary.
     """
 
@@ -55,6 +58,8 @@ class TrainingScript:
         self.do_eval = do_eval
         self.do_save = do_save
         self.do_plot = do_plot
+        if resume_from_checkpoint is None:
+            resume_from_checkpoint = os.environ.get(RESUME_ENV) or None
         self.resume_from_checkpoint = resume_from_checkpoint
         self.config_name = config_name
         self.description = description
@@ -84,6 +89,8 @@ class TrainingScript:
         build = Path(self.build_dir)
         if not build.is_dir():
             raise FileNotFoundError(f"{build}: build directory not found ({BUILD_DIR_ENV} or build_dir)")
+        if _same_build(build, self.output_dir):  # `fgc run` copied it already, or a resumed run
+            return [name for name in SNAPSHOT_ENTRIES if (self.output_dir / name).exists()]
         copied = []
         for name in SNAPSHOT_ENTRIES:
             source = build / name
@@ -190,6 +197,16 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float) and math.isfinite(value):
         return f"{value:.4g}"
     return str(value)
+
+
+def _same_build(build: Path, output_dir: Path) -> bool:
+    """The output directory holds this build's snapshot: the manifests (which hash every file of
+    the build, sources included) are the same bytes."""
+    ours, theirs = build / "fgc-manifest.json", output_dir / "fgc-manifest.json"
+    try:
+        return build.resolve() == output_dir.resolve() or ours.read_bytes() == theirs.read_bytes()
+    except OSError:
+        return False
 
 
 def _remove(path: Path) -> None:
