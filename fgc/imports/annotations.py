@@ -7,7 +7,8 @@ signature (a warm `fgc check` imports nothing):
     "int" "float" "str" "bool" "none"
     ["union", T, ...]             any of the members (a member that is None makes the union None)
     ["literal", v, ...]           one of these scalars
-    ["sequence", T]               list[T], tuple[T, ...], Sequence[T], Iterable[T]
+    ["list", T] ["tuple", T]      list[T], tuple[T, ...]
+    ["sequence", T]               Sequence[T], Iterable[T] (a str is a Sequence[str])
     ["tuple_of", T, ...]          tuple[A, B]: a sequence of exactly these items
     ["mapping", K, V]             dict[K, V], Mapping[K, V]
 
@@ -33,6 +34,7 @@ from ..graph import MISSING, Graph, Kind, Node
 
 Descriptor = Any  # None | str | list (see the module docstring)
 
+SEQUENCE_HEADS = ("list", "tuple", "sequence")
 _SCALARS = {int: "int", float: "float", str: "str", bool: "bool", type(None): "none"}
 _SEQUENCES = {list, tuple, abc.Sequence, abc.MutableSequence, abc.Iterable, abc.Collection}
 _MAPPINGS = {dict, abc.Mapping, abc.MutableMapping}
@@ -78,13 +80,15 @@ def _describe(tp) -> Descriptor:
             return ["literal", *args]
         return None
     if tp in _SEQUENCES or origin in _SEQUENCES:
-        if (origin or tp) is tuple and args:
+        concrete = origin or tp
+        if concrete is tuple and args:
             if len(args) == 2 and args[1] is Ellipsis:
-                return ["sequence", _describe(args[0])]
+                return ["tuple", _describe(args[0])]
             if args == ((),):
                 return ["tuple_of"]
             return ["tuple_of", *(_describe(a) for a in args)]
-        return ["sequence", _describe(args[0]) if args else None]
+        head = concrete.__name__ if concrete in (list, tuple) else "sequence"
+        return [head, _describe(args[0]) if args else None]
     if tp in _MAPPINGS or origin in _MAPPINGS:
         if len(args) == 2:
             return ["mapping", _describe(args[0]), _describe(args[1])]
@@ -169,18 +173,19 @@ _ALLOWED_AST = (
 
 
 def _evaluate(text: str, namespace: dict | None):
-    """Evaluate one annotation string, allowing only the syntax of types; None when it fails."""
+    """Evaluate one annotation string, allowing only the syntax of types; `empty` (decides
+    nothing) when it fails."""
     if namespace is None:
-        return None
+        return inspect.Parameter.empty
     try:
         tree = ast.parse(text, mode="eval")
         if not all(isinstance(n, _ALLOWED_AST) for n in ast.walk(tree)):
-            return None
+            return inspect.Parameter.empty
         if any(isinstance(n, ast.BinOp) and not isinstance(n.op, ast.BitOr) for n in ast.walk(tree)):
-            return None
+            return inspect.Parameter.empty
         return eval(compile(tree, "<annotation>", "eval"), {"__builtins__": builtins, **namespace})
     except Exception:
-        return None
+        return inspect.Parameter.empty
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,8 +203,9 @@ def type_text(d: Descriptor) -> str:
         return " | ".join(type_text(m) for m in rest)
     if head == "literal":
         return f"Literal[{', '.join(repr(v) for v in rest)}]"
-    if head == "sequence":
-        return f"Sequence[{type_text(rest[0])}]" if rest[0] is not None else "a sequence"
+    if head in SEQUENCE_HEADS:
+        name = "Sequence" if head == "sequence" else head
+        return f"{name}[{type_text(rest[0])}]" if rest[0] is not None else name
     if head == "tuple_of":
         return f"tuple[{', '.join(type_text(m) for m in rest) or '()'}]"
     if head == "mapping":
@@ -258,7 +264,7 @@ class Checker:
         if head == "literal":
             ok = any(type(value) is type(v) and value == v for v in rest)
             return None if ok else Mismatch(d, value, where, span)
-        if head in ("sequence", "tuple_of"):
+        if head in SEQUENCE_HEADS or head == "tuple_of":
             if isinstance(value, str) and head == "sequence" and self.check(rest[0], "a", None) is None:
                 return None  # a str is a Sequence[str]
             if not isinstance(value, list):
@@ -308,7 +314,7 @@ class Checker:
                 return None
             return self.check(d, default, default_span or span, _join(where, f"the default of variable `{node.var}`"))
         if node.kind in (Kind.LIST, Kind.TUPLE, Kind.DLIST):
-            if isinstance(d, list) and d[0] in ("sequence", "tuple_of"):
+            if isinstance(d, list) and (d[0] in SEQUENCE_HEADS or d[0] == "tuple_of"):
                 spans = [node.value_spans.get(i, span) for i in range(len(node.args))]
                 return self._items(d, node.args, spans, span, where)
             return Mismatch(d, node, where, span)
@@ -386,17 +392,19 @@ def check_node(
     var_pos = next((n for n, k in params if k == "var_positional"), None)
     var_kw = next((n for n, k in params if k == "var_keyword"), None)
     by_name = {n for n, k in params if k in ("positional_or_keyword", "keyword_only")}
-    pairs: list[tuple[str, Any, Span]] = []
+    # (parameter, label for messages, value, span)
+    pairs: list[tuple[str, str, Any, Span]] = []
     for i, value in enumerate(node.args):
         name = positional[i] if i < len(positional) else var_pos
         if name is not None:
-            pairs.append((name, value, node.value_spans.get(i) or _at(node.arg_spans, i, node.span)))
+            label = name if i < len(positional) else f"*{name}"
+            pairs.append((name, label, value, node.value_spans.get(i) or _at(node.arg_spans, i, node.span)))
     for key, value in node.call_kwargs.items():
         name = key if key in by_name else var_kw
-        if name is not None:
-            pairs.append((name, value, node.value_spans.get(key) or node.kwarg_spans.get(key, node.span)))
+        if name is not None:  # a **kwargs value is named by its key, as the user wrote it
+            pairs.append((name, key, value, node.value_spans.get(key) or node.kwarg_spans.get(key, node.span)))
     diags = []
-    for name, value, span in pairs:
+    for name, label, value, span in pairs:
         d = types_.get(name)
         if d is None:
             continue
@@ -406,9 +414,8 @@ def check_node(
         m = checker.check(d, value, span)
         if m is None:
             continue
-        param = name if name not in (var_pos, var_kw) else f"{name} item"
         diags.append(
-            error("FG0620", mismatch_message(m, param, what, route), m.span or span, hint=mismatch_hint(m))
+            error("FG0620", mismatch_message(m, label, what, route), m.span or span, hint=mismatch_hint(m))
         )
     return diags
 
