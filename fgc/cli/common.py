@@ -47,9 +47,19 @@ class UsageError(Exception):
 
 
 def parse_scalar(text: str) -> Any:
-    """Read a command-line value as a YAML 1.2 core-schema scalar."""
+    """Read a command-line value as a YAML 1.2 core-schema scalar: plain (`3` is an int, `1e-3`
+    a float, `~` None), or quoted (`'3'` and `"3"` are strings)."""
     from ..syntax.scalars import resolve_plain_scalar
 
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return text[1:-1].replace("''", "'")
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        import json
+
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text[1:-1]
     return resolve_plain_scalar(text)
 
 
