@@ -76,7 +76,8 @@ def is_checkpoint(path: str | os.PathLike) -> bool:
     return (
         checkpoint_step(path) is not None
         and (path / TRAINER_STATE).is_file()
-        and ((path / WEIGHTS_SAFETENSORS).is_file() or (path / WEIGHTS_TORCH).is_file())
+        and ((path / WEIGHTS_SAFETENSORS).is_file() or (path / WEIGHTS_TORCH).is_file()
+             or (path / "model.safetensors.index.json").is_file())  # sharded (pipeline stages)
     )
 
 

@@ -1,0 +1,484 @@
+"""`PipelineTrainer`: pipeline-parallel training on `torch.distributed.pipelining`.
+
+The model is split into stages by layer (`pipeline_split`); each process runs one stage (or
+several, for the interleaved and V schedules) and PyTorch's schedules move the activations and
+their gradients between processes. `PipelineEngine` is the Trainer's engine for this (see
+`engine`): its `forward_backward` runs the step's micro-batches through the schedule (the
+pipeline body of torchtitan's `pp_forward_backward_step`), sums the gradients of parameters that
+several stages hold (a tied embedding), reduces the gradient norm over the whole pipeline before
+clipping, and saves per-stage checkpoints. The loop, callbacks, logging and resume are the
+Trainer's; `PipelineTrainer` is the Trainer on this engine.
+
+Data: every process reads the same global batch (a pipeline has one data-parallel replica); the
+first stage uses the token ids, the last the labels, every stage the position ids. Each batch is
+cut into `n_microbatches` along the batch dimension, so the batch size must be a multiple of it;
+a short last batch is padded with ignored rows, so the loss is that of the unpadded batch.
+
+Launch with `fgc run BUILD --nproc N` (or torchrun): N processes, gloo on CPU, NCCL on CUDA.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+import torch.distributed as dist
+from torch.distributed.pipelining import PipelineStage
+from torch.distributed.pipelining.schedules import (
+    PipelineScheduleMulti,
+    PipelineScheduleSingle,
+    get_schedule_class,
+)
+
+from ..loss import causal_lm_loss, count_target_tokens
+from .checkpoint import capture_rng_state
+from .engine import Engine
+from .pipeline_checkpoint import PipelineCheckpointManager
+from .pipeline_split import PipelineSplit, split_model, stage_indices, stage_to_rank
+from .precision import MixedPrecision
+from .trainer import Trainer
+
+logger = logging.getLogger(__name__)
+
+SCHEDULES = (
+    "GPipe", "1F1B", "Interleaved1F1B", "LoopedBFS", "InterleavedZeroBubble", "ZBVZeroBubble", "DualPipeV",
+)
+V_SCHEDULES = ("ZBVZeroBubble", "DualPipeV")  # place two stages per rank in a V
+BATCH_KEYS = ("input_ids", "labels", "position_ids", "attention_mask")
+MAX_SCHEDULES = 8  # schedules kept for distinct batch shapes (a schedule infers shapes once)
+
+
+def init_process_group(use_cpu: bool = False) -> bool:
+    """Join the process group that torchrun describes in the environment; True if created here."""
+    if dist.is_initialized():
+        return False
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        raise RuntimeError(
+            "PipelineTrainer runs one process per pipeline rank: launch it with `fgc run BUILD "
+            "--nproc N` (or torchrun --nproc-per-node N); RANK/WORLD_SIZE are not set"
+        )
+    cuda = torch.cuda.is_available() and not use_cpu
+    if cuda:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    dist.init_process_group("nccl" if cuda else "gloo")
+    atexit.register(_destroy_process_group)
+    return True
+
+
+def _destroy_process_group() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def resolve_schedule(name: str | type) -> type:
+    """A schedule class from its name ("1F1B", "gpipe", ...) or the class itself."""
+    if isinstance(name, type):
+        return name
+    try:
+        return get_schedule_class(str(name))
+    except ValueError:
+        raise ValueError(
+            f"unknown pipeline schedule {name!r}; the installed torch has: {', '.join(SCHEDULES)}"
+        ) from None
+
+
+
+class PipelineEngine(Engine):
+    """The engine of `PipelineTrainer`: one process per pipeline rank (see the module doc)."""
+
+    supports_multi_process = True
+
+    def __init__(self, schedule: str | type = "1F1B", *, n_microbatches: int | None = None,
+                 stages_per_rank: int | None = None, split_points: Sequence[int] | None = None,
+                 use_cpu: bool = False) -> None:
+        super().__init__()
+        self.schedule_class = resolve_schedule(schedule)
+        multi = issubclass(self.schedule_class, PipelineScheduleMulti)
+        if not multi and not issubclass(self.schedule_class, PipelineScheduleSingle):
+            raise ValueError(f"{self.schedule_class.__name__} is not a pipeline schedule")
+        if stages_per_rank is None:
+            stages_per_rank = 2 if multi else 1
+        if stages_per_rank < 1 or (not multi and stages_per_rank != 1):
+            raise ValueError(
+                f"schedule {self.schedule_class.__name__} cannot run stages_per_rank={stages_per_rank} "
+                "(GPipe and 1F1B run one stage per rank; Interleaved1F1B, LoopedBFS and the "
+                "zero-bubble schedules several)"
+            )
+        self.multi = multi
+        self.split_points = split_points
+        init_process_group(use_cpu)
+        self.rank, self._world_size = dist.get_rank(), dist.get_world_size()
+        self._local_rank = int(os.environ.get("LOCAL_RANK", 0))
+        self.num_stages = self._world_size * stages_per_rank
+        self.n_microbatches = n_microbatches or self.num_stages
+        self.style = "v" if self.schedule_class.__name__ in {f"Schedule{n}" for n in V_SCHEDULES} else "loop"
+        self._schedules: OrderedDict[tuple, Any] = OrderedDict()
+        self._num_items: torch.Tensor | None = None
+        self._loss_func: Callable | None = None
+
+    # ------------------------------------------------------------------------------ identity
+
+    @property
+    def world_size(self) -> int:
+        return self._world_size
+
+    @property
+    def process_index(self) -> int:
+        return self.rank
+
+    @property
+    def local_process_index(self) -> int:
+        return self._local_rank
+
+    # ----------------------------------------------------------------------------- placement
+
+    def setup(self, trainer: "Trainer") -> torch.nn.Module:
+        """Place the whole model, split it, and work out what this rank runs and shares."""
+        args = trainer.args
+        for flag, why in (
+            ("fp16", "its loss scaling would have to run inside the schedule's backward; use bf16"),
+            ("torch_compile", "compiling the stage modules is not wired up"),
+            ("load_best_model_at_end", "reloading the best stages is not implemented"),
+        ):
+            if getattr(args, flag):
+                raise ValueError(f"PipelineTrainer: {flag}=True is not supported ({why})")
+        for name in ("per_device_train_batch_size", "per_device_eval_batch_size"):
+            if getattr(args, name) % self.n_microbatches:
+                raise ValueError(
+                    f"PipelineTrainer: {name}={getattr(args, name)} is not a multiple of "
+                    f"n_microbatches={self.n_microbatches} (each batch is cut into equal micro-batches)"
+                )
+        cuda = torch.cuda.is_available() and not args.use_cpu
+        self.device = torch.device("cuda", self._local_rank) if cuda else torch.device("cpu")
+        trainer.model.to(self.device)
+        self.precision = MixedPrecision(self.device, bf16=args.bf16, fp16=args.fp16)
+        self.batch_rows = {True: args.per_device_train_batch_size, False: args.per_device_eval_batch_size}
+        self._loss_func = trainer.compute_loss_func
+        self.split: PipelineSplit = split_model(trainer.model, self.num_stages, self.split_points)
+        self.stage_ids = stage_indices(self.rank, self._world_size, self.num_stages, self.style)
+        self._stage_rank = stage_to_rank(self._world_size, self.num_stages, self.style)
+        self.has_first = 0 in self.stage_ids
+        self.has_last = self.num_stages - 1 in self.stage_ids
+        self.local = self._local_parameters()
+        self._shared_groups = self._make_shared_groups(trainer.model)
+        logger.info(
+            "pipeline rank %d/%d: stages %s of %d (layers %s), %s with %d micro-batches",
+            self.rank, self._world_size, self.stage_ids, self.num_stages,
+            [list(self.split.layer_ranges[i]) for i in self.stage_ids],
+            self.schedule_class.__name__, self.n_microbatches,
+        )
+        return trainer.model  # never called whole: the stages run
+
+    def _local_parameters(self) -> list[tuple[str, torch.nn.Parameter]]:
+        """This rank's parameters, each once, under the whole model's names."""
+        seen, named = set(), []
+        for i in self.stage_ids:
+            for name, p in self.split.stages[i].named_parameters():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    named.append((self.split.prefix + name, p))
+        return named
+
+    def _make_shared_groups(self, model: torch.nn.Module) -> list[tuple[torch.nn.Parameter, Any]]:
+        """(parameter, process group) for each shared parameter that this and other ranks hold."""
+        local = {id(p) for _, p in self.local}
+        params = dict(model.named_parameters())
+        groups: dict[tuple[int, ...], Any] = {}
+        mine = []
+        for shared in self.split.shared:
+            ranks = tuple(sorted({self._stage_rank[s] for s in shared.stages}))
+            if len(ranks) < 2:
+                continue  # its holders are on one rank: one tensor, whose gradient accumulates
+            if ranks not in groups:  # every rank creates every group, in the same order
+                groups[ranks] = None if len(ranks) == self._world_size else dist.new_group(list(ranks))
+            param = params[shared.name]
+            if self.rank in ranks and id(param) in local:
+                mine.append((param, groups[ranks]))
+        return mine
+
+    def data_shard(self) -> tuple[int, int]:
+        return 1, 0  # one pipeline is one data replica: every rank reads the whole batch
+
+    # ------------------------------------------------------------------------------ one step
+
+    def forward_backward(self, trainer: "Trainer", micro_batches: list[dict[str, Any]]) -> torch.Tensor:
+        """The step's micro-batches (gradient accumulation) through the schedule, one schedule
+        run each; returns the step loss on the last stage's rank and 0 elsewhere."""
+        for batch in micro_batches:
+            if "labels" not in batch:
+                raise ValueError("PipelineTrainer needs batches with 'labels' (e.g. from DataCollatorForCausalLM)")
+        num_items = sum(count_target_tokens(b["labels"]) for b in micro_batches).to(self.device)
+        step_loss = torch.zeros((), device=self.device)
+        for i, batch in enumerate(micro_batches):
+            step_loss += self._run_schedule(batch, num_items, train=True)
+            if i < len(micro_batches) - 1:
+                trainer.substep_end()
+        self._sum_shared_gradients()
+        return step_loss
+
+    def prediction_step(self, trainer: "Trainer", batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(summed token loss, target tokens) of one eval batch, both on the rank of the last
+        stage and 0 elsewhere (the evaluation sums over ranks). On V schedules that rank also runs
+        the first stage: it gets the token ids and the labels."""
+        if "labels" not in batch:
+            raise ValueError("PipelineTrainer.evaluate needs batches with 'labels'")
+        total = self._run_schedule(batch, torch.ones((), device=self.device), train=False)
+        count = count_target_tokens(batch["labels"]).to(self.device) if self.has_last else torch.zeros(())
+        return total.double(), count.double().to(self.device)
+
+    def _run_schedule(self, batch: dict[str, Any], num_items: torch.Tensor, *, train: bool) -> torch.Tensor:
+        """One batch through the pipeline; its summed micro-batch losses (0 off the last stage)."""
+        batch = self._static_batch(batch, self.batch_rows[train])
+        schedule = self._schedule_for(batch)
+        args = (batch["input_ids"],) if self.has_first else ()
+        kwargs = {k: batch[k] for k in ("position_ids", "attention_mask") if k in batch}
+        target = batch["labels"] if self.has_last else None
+        losses: list[torch.Tensor] | None = [] if self.has_last else None
+        self._num_items = num_items
+        with self.autocast():
+            if train:
+                schedule.step(*args, target=target, losses=losses, return_outputs=False, **kwargs)
+            else:
+                schedule.eval(*args, target=target, losses=losses, **kwargs)
+        if not losses:
+            return torch.zeros((), device=self.device)
+        return torch.stack([loss.detach().float() for loss in losses]).sum()
+
+    def _pipeline_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The schedule's loss_fn (last stage): the summed token loss over the step's token count."""
+        if self._loss_func is not None:
+            return self._loss_func(logits, labels, num_items_in_batch=self._num_items)
+        return causal_lm_loss(logits, labels, num_items_in_batch=self._num_items)
+
+    def _static_batch(self, batch: dict[str, Any], rows: int) -> dict[str, torch.Tensor]:
+        """The batch on the device with `rows` rows: a short batch gets rows of ignored labels."""
+        unknown = set(batch) - set(BATCH_KEYS)
+        if unknown:
+            raise ValueError(
+                f"PipelineTrainer: the batch has keys {sorted(unknown)} that no stage takes "
+                f"(stages take {', '.join(BATCH_KEYS)})"
+            )
+        batch = self.to_device(batch)
+        ids = batch["input_ids"]
+        missing = rows - ids.shape[0]
+        if missing < 0:
+            raise ValueError(f"PipelineTrainer: a batch of {ids.shape[0]} rows exceeds the batch size {rows}")
+        if missing == 0:
+            return batch
+        T = ids.shape[1]
+        fill = {
+            "input_ids": torch.zeros((missing, T), dtype=ids.dtype, device=ids.device),
+            "labels": torch.full((missing, T), -100, dtype=torch.long, device=ids.device),
+            "position_ids": torch.arange(T, device=ids.device).expand(missing, T),
+            "attention_mask": torch.ones((missing, T), dtype=torch.long, device=ids.device),
+        }
+        return {k: torch.cat([v, fill[k].to(v.dtype)]) for k, v in batch.items()}
+
+    def _schedule_for(self, batch: dict[str, torch.Tensor]) -> Any:
+        """The schedule for this batch shape: a schedule infers its stages' shapes once, so each
+        shape gets its own (every rank sees the same batches, so all build the same ones)."""
+        key = tuple((k, tuple(v.shape)) for k, v in sorted(batch.items()))
+        if key in self._schedules:
+            self._schedules.move_to_end(key)
+            return self._schedules[key]
+        stages = [PipelineStage(self.split.stages[i], i, self.num_stages, self.device) for i in self.stage_ids]
+        schedule = self.schedule_class(
+            stages if self.multi else stages[0],
+            self.n_microbatches,
+            loss_fn=self._pipeline_loss,
+            scale_grads=False,  # the loss is already divided by the step's token count
+        )
+        self._schedules[key] = schedule
+        if len(self._schedules) > MAX_SCHEDULES:
+            self._schedules.popitem(last=False)
+        return schedule
+
+    def _sum_shared_gradients(self) -> None:
+        """Sum the gradient of each parameter held on several ranks (the tied embedding of the
+        first and last stages), so that every copy takes the same optimizer step."""
+        for param, group in self._shared_groups:
+            if param.grad is None:
+                param.grad = torch.zeros_like(param)
+            dist.all_reduce(param.grad, group=group)
+
+    def clip_grad_norm_(self, parameters: Iterable[torch.nn.Parameter], max_norm: float | None) -> torch.Tensor:
+        """The 2-norm of the whole model's gradient (each tensor counted once, by the rank of its
+        owning stage), reduced over the ranks; this rank's gradients clipped with it."""
+        params = [p for p in parameters if p.grad is not None]
+        ids = {id(p) for p in params}
+        owned = [
+            p.grad for name, p in self.local
+            if id(p) in ids and self.split.owner.get(name) in self.stage_ids
+        ]
+        sq = torch.zeros((), dtype=torch.float32, device=self.device)
+        if owned:
+            sq += torch.nn.utils.get_total_norm(owned).float() ** 2
+        dist.all_reduce(sq)
+        norm = sq.sqrt()
+        if max_norm and max_norm > 0 and params:
+            torch.nn.utils.clip_grads_with_norm_(params, max_norm, norm)
+        return norm
+
+    # -------------------------------------------------------------------------- across ranks
+
+    def reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        total = tensor.detach().clone()
+        dist.all_reduce(total)
+        return total
+
+    def barrier(self) -> None:
+        dist.barrier()
+
+    # --------------------------------------------------------------------------- checkpoints
+
+    def save_checkpoint(self, trainer: "Trainer", manager: Any, step: int, protect: str | None) -> None:
+        """Per-stage shards and per-rank optimizer and RNG states; one trainer state."""
+        manager.save(
+            step,
+            model=trainer.model,
+            trainer_state=trainer.state,
+            objects={"scheduler": trainer.lr_scheduler, "data_state": trainer.train_dataloader.state_dict()},
+            per_process={"optimizer": trainer.optimizer, "rng_state": capture_rng_state()},
+            protect=protect,
+            process_index=self.rank,
+            world_size=self._world_size,
+            barrier=self.barrier,
+        )
+
+    def load_checkpoint(self, trainer: "Trainer", manager: Any, path: Any) -> Any:
+        return manager.load(
+            path,
+            model=trainer.model,
+            objects={"scheduler": trainer.lr_scheduler},
+            per_process={"optimizer": trainer.optimizer},
+            process_index=self.rank,
+            world_size=self._world_size,
+        )
+
+    def merged_state(self) -> dict[str, torch.Tensor] | None:
+        """Every stage's tensors gathered on rank 0 (None elsewhere); a collective."""
+        state = {
+            k: v.detach().cpu() for i in self.stage_ids for k, v in self.split.stage_state_dict(i).items()
+        }
+        gathered: list[Any] | None = [None] * self._world_size if self.rank == 0 else None
+        dist.gather_object(state, gathered, dst=0)
+        if self.rank != 0:
+            return None
+        return {k: v for part in gathered for k, v in part.items()}
+
+
+class PipelineTrainer(Trainer):
+    """The Trainer on a `PipelineEngine`: a causal LM split into stages across processes.
+
+    ``PipelineTrainer(model, args, ..., *, schedule="1F1B", n_microbatches=None,
+    stages_per_rank=None, split_points=None)`` takes the Trainer's arguments plus:
+
+    - ``schedule``: a `torch.distributed.pipelining` schedule by name: "GPipe", "1F1B" (one stage
+      per rank), "Interleaved1F1B", "LoopedBFS", "InterleavedZeroBubble" (several stages per rank,
+      placed in a loop), "ZBVZeroBubble", "DualPipeV" (two stages per rank, placed in a V).
+    - ``n_microbatches``: micro-batches per batch (default: the number of stages); must divide
+      the per-device train and eval batch sizes (which are the global batch: every rank reads it).
+    - ``stages_per_rank``: 1 for GPipe and 1F1B, default 2 for the others.
+    - ``split_points``: the first layer of stages 1..S-1 (S = world size x stages_per_rank);
+      default an even split.
+
+    Every process builds the whole model from the same seed (so the copies of a tied weight start
+    equal) and trains its stages; `save_model` merges the stages into one ordinary model
+    directory on rank 0. Checkpoints hold one safetensors shard per stage under the whole
+    model's names (`pipeline_checkpoint`), so a resumed run may use another split or schedule.
+    """
+
+    supports_multi_process = True  # `fgc run --nproc` launches it on several processes
+
+    def __init__(
+        self,
+        model: torch.nn.Module | None = None,
+        args: Any = None,
+        data_collator: Callable | None = None,
+        train_dataset: Any = None,
+        eval_dataset: Any = None,
+        processing_class: Any = None,
+        *,
+        model_init: Callable[[], torch.nn.Module] | None = None,
+        compute_loss_func: Callable | None = None,
+        callbacks: list | None = None,
+        optimizer_factory: Callable | None = None,
+        lr_scheduler_factory: Callable | None = None,
+        schedule: str | type = "1F1B",
+        n_microbatches: int | None = None,
+        stages_per_rank: int | None = None,
+        split_points: Sequence[int] | None = None,
+    ) -> None:
+        resolve_schedule(schedule)  # an unknown name fails before the model is built
+        self._pipeline = dict(schedule=schedule, n_microbatches=n_microbatches,
+                              stages_per_rank=stages_per_rank, split_points=split_points)
+        super().__init__(
+            model, args, data_collator, train_dataset, eval_dataset, processing_class,
+            model_init=model_init, compute_loss_func=compute_loss_func, callbacks=callbacks,
+            optimizer_factory=optimizer_factory, lr_scheduler_factory=lr_scheduler_factory,
+        )
+
+    def create_engine(self) -> PipelineEngine:
+        return PipelineEngine(**self._pipeline, use_cpu=self.args.use_cpu)
+
+    def _post_init(self) -> None:
+        super()._post_init()
+        engine = self.engine
+        self.checkpoints = PipelineCheckpointManager(
+            self.args.output_dir, split=engine.split, stage_ids=engine.stage_ids,
+            save_total_limit=self.args.save_total_limit,
+        )
+
+    def is_world_process_zero(self) -> bool:
+        return self.engine.is_main_process
+
+    def is_local_process_zero(self) -> bool:
+        return self.engine.is_local_main_process
+
+    def create_optimizer(self) -> torch.optim.Optimizer:
+        """As the Trainer's (``optimizer_factory(named parameters)`` or AdamW decaying 2-D+
+        tensors), over this rank's stages only."""
+        named = [(n, p) for n, p in self.engine.local if p.requires_grad]
+        if not named:
+            raise ValueError(f"pipeline rank {self.engine.rank} has no trainable parameters")
+        if self.optimizer_factory is not None:
+            return self.optimizer_factory(named)
+        args = self.args
+        groups = [
+            {"params": [p for _, p in named if p.ndim >= 2], "weight_decay": args.weight_decay},
+            {"params": [p for _, p in named if p.ndim < 2], "weight_decay": 0.0},
+        ]
+        return torch.optim.AdamW(
+            [g for g in groups if g["params"]],
+            lr=args.learning_rate,
+            betas=(args.adam_beta1, args.adam_beta2),
+            eps=args.adam_epsilon,
+            fused=self.device.type in ("cpu", "cuda"),
+        )
+
+    def _prepare_output_dir(self, resume: Any) -> None:
+        if self.engine.is_main_process:
+            super()._prepare_output_dir(resume)
+        self.engine.barrier()
+
+    def save_model(self, output_dir: str | os.PathLike | None = None) -> Path:
+        """Merge the stages into one ordinary model directory, written by rank 0 (every rank
+        must call it): the stand-alone export when the model has a model package."""
+        output_dir = Path(output_dir or self.args.output_dir)
+        merged = self.engine.merged_state()
+        if merged is not None:
+            model_state = self.model.state_dict()
+            missing = {self.engine.split.canonical[k] for k in model_state} - set(merged)
+            if missing:
+                raise RuntimeError(f"merging the pipeline stages: no stage holds {sorted(missing)}")
+            with torch.no_grad():
+                for key, value in merged.items():
+                    model_state[key].copy_(value)
+            super().save_model(output_dir)
+        self.engine.barrier()
+        return output_dir

@@ -1,0 +1,55 @@
+"""One rank of a pipeline test run (launched by `pipeline_testlib.run_workers` under torchrun).
+
+Reads a JSON spec, trains the tiny model with PipelineTrainer, and writes
+`result-rank<r>.json` (logged losses, eval loss) and, on rank 0, `weights.safetensors` (the
+merged model) into the spec's "out" directory.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import safetensors.torch
+import torch
+
+torch.set_num_threads(1)
+
+from forgather.ml.trainer.arguments import TrainingArguments  # noqa: E402
+from forgather.ml.trainer.pipeline import PipelineTrainer  # noqa: E402
+from pipeline_testlib import TokenRows, build_model, training_arguments  # noqa: E402
+
+
+def main(spec_path: str) -> None:
+    spec = json.loads(Path(spec_path).read_text())
+    out = Path(spec["out"])
+    root = Path(spec["root"])
+    trainer = PipelineTrainer(
+        model_init=lambda: build_model(root, tie=spec.get("tie", False), num_layers=spec.get("num_layers", 4)),
+        args=TrainingArguments(**training_arguments(spec)),
+        train_dataset=TokenRows(spec.get("rows", 24), ragged=spec.get("ragged", False)),
+        eval_dataset=TokenRows(spec.get("eval_rows", 10), seed=7, ragged=spec.get("ragged", False)),
+        schedule=spec["schedule"],
+        n_microbatches=spec.get("n_microbatches"),
+        stages_per_rank=spec.get("stages_per_rank"),
+        split_points=spec.get("split_points"),
+    )
+    output = trainer.train(resume_from_checkpoint=spec.get("resume") or None)
+    rank = trainer.engine.rank
+    result = {
+        "losses": [e["loss"] for e in trainer.state.log_history if "loss" in e],
+        "grad_norms": [e["grad_norm"] for e in trainer.state.log_history if "grad_norm" in e],
+        "global_step": output.global_step,
+        "stages": trainer.engine.stage_ids,
+    }
+    if spec.get("eval"):
+        result["eval_loss"] = trainer.evaluate()["eval_loss"]
+    merged = trainer.engine.merged_state()
+    if merged is not None:
+        safetensors.torch.save_file({k: v.contiguous() for k, v in merged.items()}, str(out / "weights.safetensors"))
+    if spec.get("save_model"):
+        trainer.save_model(spec["save_model"])
+    (out / f"result-rank{rank}.json").write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

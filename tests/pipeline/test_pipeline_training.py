@@ -1,0 +1,144 @@
+"""PipelineTrainer on 2 real gloo processes against single-process training of the same model on
+the same global batches: losses, gradient norms, eval loss and final weights within 1e-5 (float32
+sums in a different order: different micro-batch shapes round differently), for single-stage,
+interleaved and V schedules, tied and untied embeddings, accumulation and ragged batches; resume
+N + N == 2N; the merged model loads as an ordinary model and through AutoModelForCausalLM."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import safetensors.torch
+import torch
+
+from forgather.ml.trainer import Trainer, TrainingArguments
+from pipeline_testlib import TokenRows, build_model, run_workers, training_arguments, worker_env, write_package
+
+TOL = 1e-5
+
+CASES = {
+    # name: spec overrides
+    "gpipe-ragged": dict(schedule="GPipe", n_microbatches=2, ragged=True, rows=10),
+    "1f1b-tied": dict(schedule="1F1B", n_microbatches=2, tie=True),
+    "1f1b-accumulation-uneven-split": dict(schedule="1F1B", n_microbatches=4, ga=2, split_points=[1]),
+    "interleaved-tied": dict(schedule="Interleaved1F1B", stages_per_rank=2, n_microbatches=2, tie=True),
+    "zbv-tied": dict(schedule="ZBVZeroBubble", stages_per_rank=2, n_microbatches=2, tie=True),
+}
+
+
+def reference(tmp_path, spec: dict) -> dict:
+    """The same training on one process with the plain Trainer."""
+    root = tmp_path
+    args = training_arguments({**spec, "output_dir": str(tmp_path / "single")})
+    torch.set_num_threads(1)
+    trainer = Trainer(
+        model_init=lambda: build_model(root, tie=spec.get("tie", False), num_layers=spec.get("num_layers", 4)),
+        args=TrainingArguments(**args),
+        train_dataset=TokenRows(spec.get("rows", 24), ragged=spec.get("ragged", False)),
+        eval_dataset=TokenRows(spec.get("eval_rows", 10), seed=7, ragged=spec.get("ragged", False)),
+    )
+    trainer.train()
+    history = trainer.state.log_history
+    return {
+        "losses": [e["loss"] for e in history if "loss" in e],
+        "grad_norms": [e["grad_norm"] for e in history if "grad_norm" in e],
+        "eval_loss": trainer.evaluate()["eval_loss"],
+        "weights": trainer.model.state_dict(),
+    }
+
+
+def pipeline_run(tmp_path, spec: dict, name: str = "pp") -> tuple[list[dict], dict]:
+    out = tmp_path / name
+    out.mkdir()
+    spec = {"out": str(out), "root": str(tmp_path), "output_dir": str(out / "run"), "eval": True, **spec}
+    results = run_workers(spec, tmp_path)
+    return results, safetensors.torch.load_file(str(out / "weights.safetensors"))
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_pipeline_matches_single_process(tmp_path, case):
+    write_package(tmp_path)
+    spec = CASES[case]
+    results, weights = pipeline_run(tmp_path, spec)
+    ref = reference(tmp_path, spec)
+    for rank, result in enumerate(results):
+        assert result["global_step"] == 4
+        assert result["losses"] == pytest.approx(ref["losses"], abs=TOL), f"rank {rank}"
+        assert result["grad_norms"] == pytest.approx(ref["grad_norms"], abs=TOL), f"rank {rank}"
+        assert result["eval_loss"] == pytest.approx(ref["eval_loss"], abs=TOL), f"rank {rank}"
+    # every canonical tensor of the whole model, merged from the stages
+    expected_keys = {k for k in ref["weights"] if not (spec.get("tie") and k.endswith("output_head.weight"))}
+    assert set(weights) == expected_keys
+    for key, value in weights.items():
+        torch.testing.assert_close(value, ref["weights"][key], atol=TOL, rtol=0, msg=key)
+    # training moved the weights away from the initial ones (the comparison is not vacuous)
+    initial = build_model(tmp_path, tie=spec.get("tie", False)).state_dict()
+    assert max((weights[k] - initial[k]).abs().max().item() for k in weights) > 1e-3
+    if spec.get("stages_per_rank") == 2:
+        assert [r["stages"] for r in results] == ([[0, 3], [1, 2]] if spec["schedule"] == "ZBVZeroBubble"
+                                                  else [[0, 2], [1, 3]])
+
+
+def test_resume_n_plus_n_equals_2n(tmp_path):
+    write_package(tmp_path)
+    base = dict(schedule="1F1B", n_microbatches=2, tie=True, max_steps=4, eval=False)
+    whole, whole_weights = pipeline_run(tmp_path, {**base, "save_steps": 2}, "whole")
+    out = tmp_path / "halves"
+    first, _ = pipeline_run(tmp_path, {**base, "max_steps": 2, "save_steps": 2, "output_dir": str(out)}, "first")
+    checkpoint = out / "checkpoint-2"
+    assert (checkpoint / "model.safetensors.index.json").is_file()
+    assert sorted(p.name for p in checkpoint.glob("model-*.safetensors")) == [
+        "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+    assert {p.name for p in checkpoint.glob("optimizer_*.pt")} == {"optimizer_0.pt", "optimizer_1.pt"}
+    second, second_weights = pipeline_run(
+        tmp_path, {**base, "save_steps": 2, "output_dir": str(out), "resume": True}, "second")
+    for rank in range(2):
+        assert second[rank]["global_step"] == 4
+        resumed_losses = first[rank]["losses"] + second[rank]["losses"][-2:]
+        assert resumed_losses == pytest.approx(whole[rank]["losses"], abs=1e-6)
+    assert set(second_weights) == set(whole_weights)
+    for key in whole_weights:
+        torch.testing.assert_close(second_weights[key], whole_weights[key], atol=1e-6, rtol=0, msg=key)
+
+
+def test_merged_model_loads_as_an_ordinary_model(tmp_path):
+    write_package(tmp_path)
+    model_dir = tmp_path / "merged"
+    _, weights = pipeline_run(
+        tmp_path, dict(schedule="1F1B", n_microbatches=2, tie=True, max_steps=2, eval=False,
+                       save_model=str(model_dir)))
+    assert (model_dir / "config.json").is_file() and (model_dir / "modeling.py").is_file()
+    # In a process that cannot import forgather: plain transformers with the exported code.
+    script = textwrap.dedent(f"""
+        import sys, builtins
+        real_import = builtins.__import__
+        def guarded(name, *a, **k):
+            if name.split('.')[0] in ('forgather', 'fgc', 'tinymodel'):
+                raise ImportError('blocked: ' + name)
+            return real_import(name, *a, **k)
+        builtins.__import__ = guarded
+        import torch, safetensors.torch
+        from transformers import AutoModelForCausalLM
+        model = AutoModelForCausalLM.from_pretrained({str(model_dir)!r}, trust_remote_code=True)
+        state = model.state_dict()
+        weights = safetensors.torch.load_file({str(tmp_path / 'pp' / 'weights.safetensors')!r})
+        for k, v in weights.items():
+            assert torch.equal(state[k], v), k
+        assert state['model.output_head.weight'].data_ptr() == state['model.input_encoder.embedding.weight'].data_ptr()
+        ids = torch.tensor([[1, 2, 3, 4]])
+        print('logits', tuple(model(ids).logits.shape))
+    """)
+    env = worker_env()
+    env["PYTHONPATH"] = ""  # nothing from the test tree
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "logits (1, 4, 37)" in done.stdout
+    # and as the ordinary class, in this process
+    from tinymodel.modeling import TinyForCausalLM
+
+    model = TinyForCausalLM.from_pretrained(str(model_dir))
+    for key, value in weights.items():
+        torch.testing.assert_close(model.state_dict()[key], value, atol=0, rtol=0, msg=key)
