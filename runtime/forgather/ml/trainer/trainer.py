@@ -223,8 +223,11 @@ class Trainer(BaseTrainer):
                 "resume_from_checkpoint=True to continue that run, or overwrite_output_dir=True "
                 "to delete them and start over"
             )
-        for path in existing:
-            shutil.rmtree(path)
+        self.engine.barrier()  # every process has seen the checkpoints before they go
+        if self.engine.is_main_process:
+            for path in existing:
+                shutil.rmtree(path)
+        self.engine.barrier()
 
     def _train_loop(self, loader: ResumableDataLoader, plan: TrainingPlan, rng_state: Any) -> TrainOutput:
         state = self.state

@@ -1,0 +1,73 @@
+"""AccelTrainer data parallel on 2 CPU processes (gloo) against one process with the same global batch.
+
+Process r loads samples r, r+2, ... of each epoch's order, so the two processes' batch k together
+is the single process's batch k of twice the size; with token-weighted accumulation over both
+processes' tokens and DDP's averaged gradients the weights must agree to rounding.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ddp_lib import losses, train  # noqa: E402
+from launcher import torchrun  # noqa: E402
+
+from forgather.ml.trainer import Trainer  # noqa: E402
+
+WORKER = str(Path(__file__).parent / "ddp_worker.py")
+NPROC, BATCH, STEPS = 2, 2, 4
+ATOL = 1e-6  # weights: rounding of a different summation order (all-reduce vs one large batch)
+
+
+def read(out: Path, rank: int):
+    return torch.load(out / f"weights_{rank}.pt", weights_only=True), json.loads((out / f"result_{rank}.json").read_text())
+
+
+def assert_weights_close(got: dict, want: dict) -> None:
+    assert got.keys() == want.keys()
+    for name, value in want.items():
+        torch.testing.assert_close(got[name], value, rtol=0, atol=ATOL, msg=name)
+
+
+@pytest.mark.parametrize("ga", [1, 2])
+def test_ddp_matches_one_process(tmp_path, ga):
+    out = tmp_path / "ddp"
+    out.mkdir()
+    torchrun(WORKER, out, "--batch", BATCH, "--ga", ga, "--steps", STEPS, nproc=NPROC)
+    single = train(Trainer, tmp_path / "single", batch=NPROC * BATCH, ga=ga, steps=STEPS)
+    (w0, r0), (w1, r1) = read(out, 0), read(out, 1)
+
+    assert r0["world_size"] == NPROC and r0["should_save"] and not r1["should_save"]
+    for name in w0:  # DDP keeps the replicas identical, bit for bit
+        assert torch.equal(w0[name], w1[name]), name
+    assert_weights_close(w0, single.model.state_dict())
+    assert r0["losses"] == pytest.approx(losses(single), rel=1e-5)
+    assert r0["eval"]["eval_loss"] == pytest.approx(single.evaluate()["eval_loss"], rel=1e-5)
+    assert r1["eval"]["eval_loss"] == r0["eval"]["eval_loss"]  # gathered: every process has the total
+    # no_sync on every micro-batch but the last of a step: one all-reduce per step
+    assert r0["sync"] == ([False] * (ga - 1) + [True]) * STEPS
+
+
+def test_ddp_resume_equals_uninterrupted(tmp_path):
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    straight.mkdir()
+    resumed.mkdir()
+    steps = 2 * STEPS
+    torchrun(WORKER, straight, "--batch", BATCH, "--ga", 2, "--steps", steps, nproc=NPROC)
+    torchrun(WORKER, resumed, "--batch", BATCH, "--ga", 2, "--steps", steps, "--stop-at", STEPS,
+             "--save-steps", STEPS, nproc=NPROC)
+    checkpoint = resumed / f"checkpoint-{STEPS}"
+    files = sorted(p.name for p in checkpoint.iterdir())
+    assert files == ["data_state.pt", "model.safetensors", "optimizer.pt", "rng_state_0.pt", "rng_state_1.pt",
+                     "scheduler.pt", "trainer_state.json"]
+    assert not list(resumed.glob(".tmp-*"))
+    torchrun(WORKER, resumed, "--batch", BATCH, "--ga", 2, "--steps", steps, "--resume", nproc=NPROC)
+    (ws, rs), (wr, rr) = read(straight, 0), read(resumed, 0)
+    for name in ws:  # the same computation on the same machine: identical
+        assert torch.equal(wr[name], ws[name]), name
+    assert rr["losses"] == rs["losses"]  # the restored log history, then the same new steps
+    assert torch.equal(read(resumed, 1)[0]["model.embed_tokens.weight"], wr["model.embed_tokens.weight"])
