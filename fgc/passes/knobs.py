@@ -60,7 +60,7 @@ def knob_pass(graph: TemplateGraph, variables: Mapping[str, Any]) -> list[Diagno
         chain = _chain(graph, leaf)
         for node in chain:
             if node.name not in assignments:
-                assignments[node.name] = _assignments(node)
+                assignments[node.name] = top_level_sets(node)
         by_name: dict[str, list[Assignment]] = {}
         for node in chain:
             for a in assignments[node.name]:
@@ -137,7 +137,7 @@ def _scalar(value: Any) -> str:
 # The top-level sets of one template
 
 
-def _assignments(node: TemplateNode) -> list[Assignment]:
+def top_level_sets(node: TemplateNode) -> list[Assignment]:
     out: list[Assignment] = []
     open_: list[str] = []  # keywords of the open statements; "[toml]" for a TOML block
 
