@@ -233,10 +233,12 @@ def summary(diagnostics: Sequence[Diagnostic]) -> str:
 
 
 def print_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str = "human", stream=None) -> None:
-    stream = stream or sys.stderr
+    """Text on stderr, or JSON lines on stdout (unless `stream` says otherwise)."""
+    stream = stream or (sys.stdout if fmt == "json" else sys.stderr)
     ordered = list(diagnostics)
     if fmt == "json":
         stream.write(render_json(ordered))
+        stream.flush()
         return
     color = hasattr(stream, "isatty") and stream.isatty() and not os.environ.get("NO_COLOR")
     if ordered:

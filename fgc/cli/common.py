@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import Diagnostic, has_errors, print_diagnostics
+from ..diagnostics import Diagnostic, error, has_errors, print_diagnostics, render_json
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -38,12 +38,15 @@ def add_format_option(p: argparse.ArgumentParser) -> None:
         "--format",
         choices=("human", "json"),
         default="human",
-        help="diagnostics as text (default) or one JSON object per line",
+        help="diagnostics as text on stderr (default), or as one JSON object per line on stdout "
+        "(usage errors too), for tools: fgc check exp.fg --format json | jq",
     )
 
 
 class UsageError(Exception):
-    """A bad command line: reported in one line, exit code 2."""
+    """A bad command line: reported in one line (FG0001), exit code 2."""
+
+USAGE_CODE, INTERNAL_CODE = "FG0001", "FG0002"
 
 
 def parse_scalar(text: str) -> Any:
@@ -86,12 +89,35 @@ def read_input(args) -> tuple[Path, dict[str, Any]]:
     return check_input_file(args.file), parse_defines(args.defines)
 
 
+def diagnostic_stream(fmt: str):
+    """Where diagnostics go: JSON lines on stdout (machine-readable output is the product, as
+    ruff and mypy do it), text on stderr."""
+    return sys.stdout if fmt == "json" else sys.stderr
+
+
 def report(diagnostics: list[Diagnostic], fmt: str) -> int:
-    """Print diagnostics to stderr; the exit code they imply."""
-    print_diagnostics(diagnostics, fmt, sys.stderr)
+    """Print diagnostics (see `diagnostic_stream`); the exit code they imply."""
+    print_diagnostics(diagnostics, fmt, diagnostic_stream(fmt))
     return EXIT_INPUT if has_errors(diagnostics) else EXIT_OK
 
 
-def usage_error(message: str) -> int:
-    print(f"fgc: error: {message}", file=sys.stderr)
+def usage_error(message: str, fmt: str = "human") -> int:
+    """A bad command line: one line on stderr, or one FG0001 JSON object on stdout."""
+    if fmt == "json":
+        sys.stdout.write(render_json([error(USAGE_CODE, message)]))
+        sys.stdout.flush()
+    else:
+        print(f"fgc: error: {message}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def write_output(text: str, fmt: str) -> None:
+    """A command's product on stdout: as it is, or as one `{"output": TEXT}` JSON line so that
+    every line of stdout stays JSON with --format json."""
+    import json
+
+    if fmt == "json":
+        sys.stdout.write(json.dumps({"output": text}, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(text)
+    sys.stdout.flush()

@@ -12,6 +12,7 @@ from .common import (
     EXIT_OK,
     add_format_option,
     add_input_options,
+    diagnostic_stream,
     read_input,
     report,
 )
@@ -60,7 +61,7 @@ def _recompile(args) -> int:
                     [warning("FG0709", "saved files from outside the input's directory, -I and stdlib/ "
                              f"cannot be found again by name: {', '.join(saved.external)}")],
                     args.format,
-                    sys.stderr,
+                    diagnostic_stream(args.format),
                 )
             variables = {**saved.variables, **parse_defines(args.defines)}
             include_dirs = [*saved.include_dirs, *args.include_dirs]
@@ -80,7 +81,7 @@ def _compile(args, path, include_dirs, variables) -> int:
     except BuildError as e:
         return report(list(comp.diagnostics) + [e.diagnostic], args.format)
     if comp.diagnostics:
-        print_diagnostics(comp.diagnostics, args.format, sys.stderr)
+        print_diagnostics(comp.diagnostics, args.format, diagnostic_stream(args.format))
     if args.format == "human":
         targets = ", ".join(build.targets) or "(none)"
         print(f"fgc: wrote {build.dir} (targets: {targets})", file=sys.stderr)

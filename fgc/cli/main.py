@@ -27,8 +27,27 @@ COMMANDS = {
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 
+def requested_format(argv: list[str]) -> str:
+    """The `--format` of a command line, read before argparse (which may reject the rest)."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--format" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--format="):
+            return arg.split("=", 1)[1]
+    return "human"
+
+
 class _Parser(argparse.ArgumentParser):
+    output_format = "human"  # set by main() from the command line
+
     def error(self, message: str):  # argparse's default exit code is already 2; keep the text short
+        if _Parser.output_format == "json":
+            from .common import usage_error
+
+            usage_error(f"{self.prog}: {message}", "json")
+            self.exit(EXIT_USAGE)
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
@@ -63,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    fmt = _Parser.output_format = requested_format(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -70,10 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     from .common import UsageError, usage_error
 
+    fmt = getattr(args, "format", fmt)
     try:
         return int(args.handler(args) or 0)
     except UsageError as e:  # a bad FILE, -D or --set: one line, exit code 2
-        return usage_error(str(e))
+        return usage_error(str(e), fmt)
     except KeyboardInterrupt:
         print("fgc: interrupted", file=sys.stderr)
         return 130
@@ -82,6 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug in fgc, never the user's input
         tb = traceback.extract_tb(exc.__traceback__)
         where = f"{tb[-1].filename}:{tb[-1].lineno}" if tb else "?"
+        if fmt == "json":
+            from ..diagnostics import error, render_json
+            from .common import INTERNAL_CODE
+
+            message = f"internal error: {type(exc).__name__}: {exc} (at {where}; fgc {__version__})"
+            sys.stdout.write(render_json([error(INTERNAL_CODE, message, hint="this is a bug in fgc; please report it")]))
         print(
             f"fgc: internal error: {type(exc).__name__}: {exc}\n"
             f"  at {where}\n"

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import sys
 
 from .common import (
     add_format_option,
@@ -13,6 +12,7 @@ from .common import (
     read_input,
     report,
     usage_error,
+    write_output,
 )
 
 
@@ -37,7 +37,7 @@ def run(args) -> int:
 
         result = pipeline.frontend(path, args.include_dirs, variables)
         if result.document is not None:
-            sys.stdout.write(config_ast.dump(result.document, str(path)))
+            write_output(config_ast.dump(result.document, str(path)), args.format)
         return report(result.diagnostics, args.format)
 
     from ..syntax.template_ast import dump
@@ -46,7 +46,7 @@ def run(args) -> int:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        return usage_error(f"cannot read {path}: {e}")
+        return usage_error(f"cannot read {path}: {e}", args.format)
     template, diags = parse_template(text, str(path.resolve()), path.name)
-    sys.stdout.write(dump(template))
+    write_output(dump(template), args.format)
     return report(diags, args.format)

@@ -1,12 +1,12 @@
 """`fgc render FILE`: the rendered YAML of an experiment, templates expanded.
 
 With `--origins` each line is followed by a `# file:line` column naming the template line it
-came from (through extends, includes, super() and macros). Diagnostics go to stderr.
+came from (through extends, includes, super() and macros). Diagnostics go to stderr; with
+`--format json` every line of stdout is JSON: `{"output": TEXT}` and the diagnostics.
 """
 
 from __future__ import annotations
 
-import sys
 
 from ..diagnostics import display_path
 from ..sourcemap import SourceMap
@@ -15,6 +15,7 @@ from .common import (
     add_input_options,
     read_input,
     report,
+    write_output,
 )
 
 _MAX_PAD = 100  # the origin column starts at most here
@@ -67,6 +68,5 @@ def run(args) -> int:
     result = render_file(path, args.include_dirs, variables)
     if result.text is not None:
         out = annotate(result.text, result.source_map) if args.origins else result.text
-        sys.stdout.write(out + "\n")
-        sys.stdout.flush()
+        write_output(out + "\n", args.format)
     return report(result.diagnostics, args.format)

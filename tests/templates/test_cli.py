@@ -37,8 +37,8 @@ def test_render_origins(tmp_path):
 def test_render_error_exit_1_and_json(tmp_path):
     _files(tmp_path)
     out = _fgc("render", "main.fg", "--format", "json", cwd=tmp_path)
-    assert out.returncode == 1 and out.stdout == ""
-    (d,) = [json.loads(line) for line in out.stderr.splitlines()]
+    assert out.returncode == 1 and out.stderr == ""  # JSON diagnostics go to stdout, for tools
+    (d,) = [json.loads(line) for line in out.stdout.splitlines()]
     assert (d["code"], d["line"], d["col"], d["severity"]) == ("FG0301", 4, 12, "error")
     assert d["file"].endswith("main.fg")
 
