@@ -14,7 +14,8 @@ Diagnostics:
     FG0204  `super()` outside a block
     FG0205  a `required` block that the rendered template does not override
     FG0206  `super()` in a block that no parent template defines
-(and the loader's FG0107 for a target name with `..`)
+(and the loader's FG0107 for a target name with `..`; FG0207, a knob an ancestor's `set`
+replaces, is `fgc.passes.knobs`, run on this graph once the `-D` names are known)
 """
 
 from __future__ import annotations

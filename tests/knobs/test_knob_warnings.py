@@ -270,3 +270,9 @@ def test_command_line_note_has_no_position(tmp_path):
     (note,) = d.related
     assert note.span is None and note.message == "`-D lr=0.001` on the command line"
     assert d.to_json()["related"][0]["file"] is None
+
+
+def test_code_is_documented():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "diagnostics.md").read_text(encoding="utf-8")
+    (row,) = [line for line in doc.splitlines() if line.startswith("| `FG0207` |")]
+    assert "warning" in row and "default" in row
