@@ -7,13 +7,14 @@ its parent's, and a template's own variables hide the ones it is rendered with (
 parent's top-level `-- set max_steps = 60` replaces both, and the build gets 60. The idiom that
 lets them win is `-- set max_steps = max_steps | default(60)`.
 
-Static analysis of the template pass's graph, per rendered chain (the input and each `include`
+Static analysis of the template pass's graph, per rendered chain (the input, and each `include`
 target, followed up its single unconditional `extends`): the top-level `set`s of one name, in
 the order Jinja runs them (the leaf first, then each parent; source order within a template).
 A set *replaces* when it is outside every block, macro, loop and `if`, and its value does not
 mention the name it sets (`x | default(60)`, `x if x is defined else 60` defer to it). A
-replacing set is reported when the value it replaces may come from `-D` or from another
-template of the chain. A set inside a top-level `if` may give a value but is never reported;
+replacing set is reported when the value it replaces may come from `-D`, from another template
+of its chain, or from the chain of a template that includes it (an included template sees its
+includer's variables). A set inside a top-level `if` may give a value but is never reported;
 sets inside blocks, loops, macros and `with` are local and ignored.
 """
 
@@ -21,12 +22,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from ..diagnostics import Diagnostic, Related, Span, warning
 from ..syntax.jinja_check import is_block_set
 from ..syntax.template_ast import Item, JinjaPiece, PieceKind, Statement, TextLine, TomlBlock, keyword_of
-from .template_pass import TemplateGraph, TemplateNode, _parse_statement, _rendered
+from .template_pass import TemplateGraph, TemplateNode, _parse_statement
 
 CODE = "FG0207"
 
@@ -52,22 +53,43 @@ class Assignment:
         return not (self.conditional or self.defers)
 
 
+@dataclass
+class _Value:
+    """Where the current value of one name may come from, at one point of the rendering."""
+
+    givers: list[Assignment]  # the sets it may come from
+    command_line: bool  # it may still be the value `-D` gave
+
+    def merge(self, other: "_Value") -> None:
+        self.givers.extend(g for g in other.givers if g not in self.givers)
+        self.command_line = self.command_line or other.command_line
+
+
 def knob_pass(graph: TemplateGraph, variables: Mapping[str, Any]) -> list[Diagnostic]:
     """FG0207 for every knob that an ancestor's top-level `set` replaces."""
-    assignments: dict[str, list[Assignment]] = {}
+    sets: dict[str, list[Assignment]] = {}
     diags: dict[Span, Diagnostic] = {}
-    for leaf in _rendered(graph):
-        chain = _chain(graph, leaf)
+    # The input first, then include targets, each seeded with what its includers' chains leave.
+    incoming: dict[str, dict[str, _Value]] = {graph.root: {}}
+    queue, done = [graph.root], set()
+    while queue:
+        leaf = queue.pop(0)
+        if leaf in done or leaf not in graph.templates:
+            continue
+        done.add(leaf)
+        chain = _chain(graph, graph.templates[leaf])
+        state = {name: _Value(list(v.givers), v.command_line) for name, v in incoming.get(leaf, {}).items()}
         for node in chain:
-            if node.name not in assignments:
-                assignments[node.name] = top_level_sets(node)
-        by_name: dict[str, list[Assignment]] = {}
-        for node in chain:
-            for a in assignments[node.name]:
-                by_name.setdefault(a.name, []).append(a)
-        for name, sets in by_name.items():
-            for d in _replaced(name, sets, variables):
-                diags.setdefault(d.span, d)
+            for a in sets.setdefault(node.name, top_level_sets(node)):
+                value = state.setdefault(a.name, _Value([], a.name in variables))
+                d = _step(a, value, variables, {n.name for n in chain})
+                if d is not None:
+                    diags.setdefault(d.span, d)
+        for target in [t for n in chain for r in n.references if r.kind == "include" for t in r.resolved]:
+            seed = incoming.setdefault(target, {})
+            for name, value in state.items():
+                seed.setdefault(name, _Value([], False)).merge(value)
+            queue.append(target)
     return list(diags.values())
 
 
@@ -86,36 +108,41 @@ def _chain(graph: TemplateGraph, leaf: TemplateNode) -> list[TemplateNode]:
         seen.add(parent.name)
 
 
-def _replaced(name: str, sets: list[Assignment], variables: Mapping[str, Any]) -> Iterable[Diagnostic]:
-    """Walk the sets of `name` in execution order, tracking who may have given its value."""
-    command_line = name in variables  # the value may still be the one `-D` gave
-    givers: list[Assignment] = []  # the sets it may come from
-    for a in sets:
-        if not a.replaces:
-            if not (a.defers and (givers or command_line)):
-                givers.append(a)  # an `if` branch, or a default that applies
-            continue
-        others = [g for g in givers if g.template != a.template]
-        if others or command_line:
-            yield _diagnostic(a, others, variables[name] if command_line else _NONE)
-        givers, command_line = [a], False
+def _step(a: Assignment, value: _Value, variables: Mapping[str, Any], chain: set[str]) -> Diagnostic | None:
+    """Run set `a` on the value of its name; the warning when it replaces a value given elsewhere."""
+    if not a.replaces:
+        if not (a.defers and (value.givers or value.command_line)):
+            value.givers.append(a)  # an `if` branch, or a default that applies
+        return None
+    others = [g for g in value.givers if g.template != a.template]
+    found = None
+    if others or value.command_line:
+        children = [g for g in others if g.template in chain]
+        includers = [g for g in others if g.template not in chain]
+        found = _diagnostic(a, children, includers, variables[a.name] if value.command_line else _NONE)
+    value.givers, value.command_line = [a], False
+    return found
 
 
 _NONE = object()
 
 
-def _diagnostic(at: Assignment, children: list[Assignment], command_line: Any) -> Diagnostic:
-    sources = [f"`{t}`" for t in dict.fromkeys(c.template for c in children)]
-    related = [Related(c.span, f"`{c.name}` set here, in `{c.template}`") for c in children]
+def _diagnostic(at: Assignment, children: list[Assignment], includers: list[Assignment], command_line: Any) -> Diagnostic:
+    givers = children + includers
+    sources = [f"`{t}`" for t in dict.fromkeys(g.template for g in givers)]
+    related = [Related(g.span, f"`{g.name}` set here, in `{g.template}`") for g in givers]
+    reasons, who = [], []
+    if children:
+        reasons.append("a parent's top-level statements run after its children's")
+        who.append("a child template")
+    if includers:
+        reasons.append("an included template's top-level statements run after those of the templates that include it")
+        who.append("the including template")
     if command_line is not _NONE:
         sources.append(f"`-D {at.name}={_scalar(command_line)}`")
         related.append(Related(None, f"`-D {at.name}={_scalar(command_line)}` on the command line"))
-    reasons = []
-    if children:
-        reasons.append("a parent's top-level statements run after its children's")
-    if command_line is not _NONE:
         reasons.append("a template's own `set` hides the variables given on the command line")
-    who = "a child template and `-D`" if children else "`-D`"
+    who.append("`-D`")
     default = f"{at.name} | default({at.value})" if at.value is not None else f"{at.name} | default(...)"
     written = f"-- set {at.name} = {default}" if at.line_statement else f"{{% set {at.name} = {default} %}}"
     return warning(
@@ -123,7 +150,7 @@ def _diagnostic(at: Assignment, children: list[Assignment], command_line: Any) -
         f"`{at.template}` replaces the value of `{at.name}` given by {' and '.join(sources)}: {', and '.join(reasons)}",
         at.span,
         related=tuple(related),
-        hint=f"to let {who} set it, write `{written}`",
+        hint=f"to let {', '.join(who[:-1]) + ' and ' if len(who) > 1 else ''}{who[-1]} set it, write `{written}`",
     )
 
 

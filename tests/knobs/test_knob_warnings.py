@@ -125,6 +125,26 @@ WARNS = {
         {"x": 5},
         x=60,
     ),
+    "includer's set replaced by the included template": Case(
+        {"r.fg": "-- set x = 30\n-- include 'inc.base'\n#--- inc.base ---\n-- set x = 60\nx: {{ x }}\n"},
+        ["r.fg:4:8 <- r.fg:1:8"],
+        x=60,
+    ),
+    "a child's set replaced by a template its parent includes in a block": Case(
+        {
+            "c.fg": "-- extends 'p.fg'\n-- set x = 30\n",
+            "p.fg": "[b]\n    -- include 'inc.fg'\n",
+            "inc.fg": "-- set x = 60\nx: {{ x }}\n",
+        },
+        ["inc.fg:1:8 <- c.fg:2:8"],
+        x=60,
+    ),
+    "-D through a deferring includer, replaced by the included template": Case(
+        {"r.fg": "-- set x = x | default(30)\n-- include 'inc.base'\n#--- inc.base ---\n-- set x = 60\nx: {{ x }}\n"},
+        ["r.fg:4:8 <- -D"],
+        {"x": 5},
+        x=60,
+    ),
     "only the replaced name of several": Case(
         {
             "c.fg": "-- extends 'p.fg'\n-- set x = 30\n-- set y = 3\n",
@@ -211,6 +231,15 @@ QUIET = {
     "the parent updates the child's value": Case(
         {"c.fg": "-- extends 'p.fg'\n-- set x = 30\n", "p.fg": "-- set x = x * 2\nx: {{ x }}\n"}, [], x=60
     ),
+    "an included template defers to its includer": Case(
+        {
+            "c.fg": "-- extends 'p.fg'\n-- set x = 30\n",
+            "p.fg": "[b]\n    -- include 'inc.fg'\n",
+            "inc.fg": "-- set x = x | default(60)\nx: {{ x }}\n",
+        },
+        [],
+        x=30,
+    ),
     "an included template defers to -D": Case(
         {"r.fg": "-- include 'inc.base'\n#--- inc.base ---\n-- set x = x | default(60)\nx: {{ x }}\n"},
         [],
@@ -276,3 +305,10 @@ def test_code_is_documented():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "diagnostics.md").read_text(encoding="utf-8")
     (row,) = [line for line in doc.splitlines() if line.startswith("| `FG0207` |")]
     assert "warning" in row and "default" in row
+
+
+def test_hint_for_an_included_template(tmp_path):
+    case = Case({"r.fg": "-- set x = 30\n-- include 'inc.fg'\n", "inc.fg": "-- set x = 60\nx: {{ x }}\n"}, [])
+    (d,) = [d for d in run(case, tmp_path)[0] if d.code == "FG0207"]
+    assert "the templates that include it" in d.message
+    assert d.hint == "to let the including template and `-D` set it, write `-- set x = x | default(60)`"
