@@ -40,7 +40,7 @@ FILES = {
 main: !singleton:.jobs:Job
     name: demo
 [others]
-value: !singleton:dict { a: !var { name: a, default: 1 } }
+value: !singleton:dict { a: !var { name: a, default: 1.0 } }  ## a float: --set checks the type
 where: !singleton:os:getenv [FGC_BUILD_DIR]
 bad_value: !singleton:.jobs:explode
     level: 2
