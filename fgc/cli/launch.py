@@ -129,3 +129,50 @@ def nproc_refusal(build_dir: str | Path, nproc: int) -> str | None:
         "use a multi-process trainer (one whose class sets `supports_multi_process = True`, "
         "or a transformers.Trainer), or run without --nproc"
     )
+
+
+# ------------------------------------------------------------------------- the torchrun launch
+
+
+def add_torchrun_arguments(parser) -> None:
+    """The options of `fgc run` that shape a multi-process launch (besides --nproc)."""
+    group = parser.add_argument_group(
+        "multi-process launch (with --nproc; torchrun's flags of the same names)",
+        "One node: `--nproc N` alone (a standalone rendezvous on a free local port).\n"
+        "Several nodes: the same command on every node with --nnodes, its own --node-rank, and\n"
+        "rank 0's --master-addr/--master-port. Processes use gloo on the CPU and NCCL on CUDA.",
+    )
+    group.add_argument("--nnodes", type=int, default=1, metavar="M", help="number of nodes (default: 1)")
+    group.add_argument("--node-rank", type=int, default=0, metavar="R", help="this node's rank, 0..M-1 (default: 0)")
+    group.add_argument("--master-addr", default=None, metavar="HOST",
+                       help="address of the node with rank 0 (needed when --nnodes > 1)")
+    group.add_argument("--master-port", type=int, default=None, metavar="PORT",
+                       help="a free port on the rank-0 node (default with --master-addr: 29500)")
+    group.add_argument("--torchrun-arg", dest="torchrun_args", action="append", default=[], metavar="ARG",
+                       help="pass ARG to torchrun as it is (repeatable), e.g. --torchrun-arg=--max-restarts=2")
+
+
+def torchrun_command(args, child: list[str]) -> list[str]:
+    """`python -m torch.distributed.run ... <child>` for the launch options in ``args``.
+
+    Raises ValueError for an inconsistent combination (reported as a usage error)."""
+    nnodes = getattr(args, "nnodes", 1) or 1
+    node_rank = getattr(args, "node_rank", 0) or 0
+    master_addr = getattr(args, "master_addr", None)
+    master_port = getattr(args, "master_port", None)
+    if nnodes < 1:
+        raise ValueError("--nnodes must be at least 1")
+    if not 0 <= node_rank < nnodes:
+        raise ValueError(f"--node-rank {node_rank} is not in 0..{nnodes - 1} (--nnodes {nnodes})")
+    if nnodes > 1 and not master_addr:
+        raise ValueError("--nnodes > 1 needs --master-addr (the address of the node with --node-rank 0)")
+    cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={args.nproc}"]
+    if master_addr:
+        cmd += [f"--nnodes={nnodes}", f"--node-rank={node_rank}", f"--master-addr={master_addr}",
+                f"--master-port={master_port or 29500}"]
+    else:
+        cmd.append("--standalone")  # one node, a free port chosen by torchrun
+        if master_port:
+            raise ValueError("--master-port needs --master-addr (one node picks a free port itself)")
+    cmd += list(getattr(args, "torchrun_args", []) or [])
+    return cmd + child

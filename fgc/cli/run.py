@@ -122,6 +122,9 @@ def add_parser(sub) -> None:
         "--force", action="store_true", help="run even if the build was modified after compilation"
     )
     p.add_argument("--traceback", action="store_true", help="also print the Python traceback of an error")
+    from .launch import add_torchrun_arguments
+
+    add_torchrun_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -203,8 +206,9 @@ def _plan(args, build_dir: Path, manifest: dict, given: dict) -> _Plan:
 
 
 def _torchrun(args, plan: _Plan) -> int:
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={args.nproc}"]
-    cmd += ["-m", "fgc", "run", args.build, "--target", args.target]
+    from .launch import torchrun_command
+
+    cmd = torchrun_command(args, ["-m", "fgc", "run", args.build, "--target", args.target])
     if args.force:
         cmd.append("--force")
     if args.traceback:
@@ -222,6 +226,13 @@ def run(args) -> int:
 
     if args.nproc is not None and args.nproc < 1:
         return usage_error("--nproc must be at least 1")
+    if args.nproc is not None:
+        from .launch import torchrun_command
+
+        try:
+            torchrun_command(args, [])
+        except ValueError as e:
+            return usage_error(str(e))
     launched = "LOCAL_RANK" in os.environ and _LAUNCH_SETS_ENV in os.environ  # a process of a launch
     build_dir = Path(args.build).absolute()
     if build_dir.is_symlink():  # runs/<name>/latest

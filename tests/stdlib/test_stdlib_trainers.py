@@ -1,4 +1,4 @@
-"""stdlib/trainers: trainer.fg builds Forgather's Trainer, hf_trainer.fg transformers' from the
+"""stdlib/trainers: trainer.fg builds Forgather's Trainer, accel_trainer.fg its AccelTrainer, hf_trainer.fg transformers' from the
 same fields; both take the project's optimizer and schedule, train, and take a child's amendments
 (arguments, callbacks added and removed by label). Built from the same data and model, the two
 templates train the same losses."""
@@ -14,11 +14,13 @@ import transformers
 import forgather.ml.optim as fg_optim
 import forgather.ml.trainer as fg_trainer
 from forgather.ml.data import DataCollatorForCausalLM
+from forgather.ml.trainer.accelerate import AccelTrainer
 from stdlib_testlib import TRAINER_VARIABLES, build, trainer_experiment, write
 
 TRAINERS = {
     "trainers/trainer.fg": (fg_trainer.Trainer, fg_trainer.TrainingArguments),
     "trainers/hf_trainer.fg": (transformers.Trainer, transformers.TrainingArguments),
+    "trainers/accel_trainer.fg": (AccelTrainer, fg_trainer.TrainingArguments),
 }
 
 
@@ -95,7 +97,8 @@ def test_both_templates_train_the_same_losses(tmp_path):
         trainer = construct_trainer(tmp_path / Path(template).stem, template, blocks, save_strategy="no")
         trainer.train()
         logs[template] = [(r["step"], r["loss"], r["learning_rate"]) for r in trainer.state.log_history if "loss" in r]
-    ours, theirs = logs.values()
-    assert [s for s, _, _ in ours] == [s for s, _, _ in theirs] == [1, 2, 3, 4]
-    for (_, loss_a, lr_a), (_, loss_b, lr_b) in zip(ours, theirs):
-        assert loss_a == pytest.approx(loss_b, rel=1e-4) and lr_a == pytest.approx(lr_b, rel=1e-6)
+    ours, *others = logs.values()
+    for theirs in others:
+        assert [s for s, _, _ in ours] == [s for s, _, _ in theirs] == [1, 2, 3, 4]
+        for (_, loss_a, lr_a), (_, loss_b, lr_b) in zip(ours, theirs):
+            assert loss_a == pytest.approx(loss_b, rel=1e-4) and lr_a == pytest.approx(lr_b, rel=1e-6)

@@ -65,10 +65,14 @@ class TrainingScript:
         self.description = description
 
     def run(self) -> dict[str, Any]:
-        """Snapshot, train, evaluate, save, plot; returns the paths and metrics it produced."""
+        """Snapshot, train, evaluate, save, plot; returns the paths and metrics it produced.
+
+        In a multi-process run every process trains and evaluates; only the main process writes
+        the run directory's shared files (snapshot, final model, plot, summary)."""
+        main = _is_main_process(self.trainer)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         result: dict[str, Any] = {"run_dir": str(self.output_dir)}
-        result["snapshot"] = self.copy_snapshot()
+        result["snapshot"] = self.copy_snapshot() if main else None
         if self.do_train:
             output = self.trainer.train(resume_from_checkpoint=self.resume_from_checkpoint)
             result["train_metrics"] = dict(output.metrics)
@@ -76,9 +80,10 @@ class TrainingScript:
             result["eval_metrics"] = dict(self.trainer.evaluate())
         if self.do_save:
             result["model_dir"] = str(self.save_model())
-        if self.do_plot:
+        if self.do_plot and main:
             result["loss_plot"] = str(plot_losses(self.trainer.state.log_history, self.output_dir / "loss.png"))
-        self.print_summary(result)
+        if main:
+            self.print_summary(result)
         return result
 
     def copy_snapshot(self) -> list[str] | None:
@@ -159,9 +164,17 @@ def save_final_model(trainer: Any, output_dir: str | os.PathLike) -> Path:
     if isinstance(trainer, BaseTrainer):
         return trainer.save_model(output_dir)
     if is_forgather_model(trainer.model) and forgather_exporter() is not None:
+        if not _is_main_process(trainer):
+            return output_dir
         return save_model_files(trainer.model, output_dir, tokenizer=getattr(trainer, "processing_class", None))
     trainer.save_model(str(output_dir))
     return output_dir
+
+
+def _is_main_process(trainer: Any) -> bool:
+    """Our trainers and transformers' both answer ``is_world_process_zero()``."""
+    check = getattr(trainer, "is_world_process_zero", None)
+    return bool(check()) if callable(check) else True
 
 
 def plot_losses(log_history: list[dict[str, Any]], path: str | os.PathLike) -> Path:
