@@ -70,7 +70,10 @@ def signature_of(obj) -> Signature | None:
         return None
     from .annotations import parameter_types
 
-    types = parameter_types(obj, sig)
+    try:
+        types = parameter_types(obj, sig)
+    except Exception:  # annotations are a bonus: an odd object must not stop the check
+        types = {}
     return Signature(
         tuple(
             Param(

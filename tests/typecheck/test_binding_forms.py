@@ -82,3 +82,11 @@ def test_binding_form(tmp_path, body, expected):
     token, message = expected
     line = f"main: {body}"
     assert found == [(1, line.rindex(token) + 1, message)]  # at the offending value
+
+
+@pytest.mark.parametrize("value,hint", [('"4"', "a quoted number is a string: write it without quotes"), ("four", None)])
+def test_quoted_number_hint(tmp_path, value, hint):
+    (tmp_path / "mod.py").write_text("def f(n: int):\n    return n\n")
+    (tmp_path / "exp.fg").write_text(f"main: !singleton:.mod:f\n    n: {value}\n")
+    (d,) = [d for d in fgc.check(tmp_path / "exp.fg") if d.code == "FG0620"]
+    assert d.hint == hint
