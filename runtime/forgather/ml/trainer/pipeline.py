@@ -39,6 +39,7 @@ from ..loss import causal_lm_loss, count_target_tokens
 from .checkpoint import capture_rng_state
 from .engine import Engine
 from .pipeline_checkpoint import PipelineCheckpointManager
+from .pipeline_schedules import ForwardOnlyMulti
 from .pipeline_split import PipelineSplit, split_model, stage_indices, stage_to_rank
 from .precision import MixedPrecision
 from .trainer import Trainer
@@ -234,7 +235,7 @@ class PipelineEngine(Engine):
     def _run_schedule(self, batch: dict[str, Any], num_items: torch.Tensor, *, train: bool) -> torch.Tensor:
         """One batch through the pipeline; its summed micro-batch losses (0 off the last stage)."""
         batch = self._static_batch(batch, self.batch_rows[train])
-        schedule = self._schedule_for(batch)
+        schedule = self._schedule_for(batch, train)
         args = (batch["input_ids"],) if self.has_first else ()
         kwargs = {k: batch[k] for k in ("position_ids", "attention_mask") if k in batch}
         target = batch["labels"] if self.has_last else None
@@ -279,20 +280,25 @@ class PipelineEngine(Engine):
         }
         return {k: torch.cat([v, fill[k].to(v.dtype)]) for k, v in batch.items()}
 
-    def _schedule_for(self, batch: dict[str, torch.Tensor]) -> Any:
+    def _schedule_for(self, batch: dict[str, torch.Tensor], train: bool) -> Any:
         """The schedule for this batch shape: a schedule infers its stages' shapes once, so each
-        shape gets its own (every rank sees the same batches, so all build the same ones)."""
-        key = tuple((k, tuple(v.shape)) for k, v in sorted(batch.items()))
+        shape gets its own (every rank sees the same batches, so all build the same ones).
+        Multi-stage evaluation runs a forward-only schedule (see `pipeline_schedules`)."""
+        forward_only = self.multi and not train
+        key = (forward_only, *((k, tuple(v.shape)) for k, v in sorted(batch.items())))
         if key in self._schedules:
             self._schedules.move_to_end(key)
             return self._schedules[key]
         stages = [PipelineStage(self.split.stages[i], i, self.num_stages, self.device) for i in self.stage_ids]
-        schedule = self.schedule_class(
-            stages if self.multi else stages[0],
-            self.n_microbatches,
-            loss_fn=self._pipeline_loss,
-            scale_grads=False,  # the loss is already divided by the step's token count
-        )
+        if forward_only:
+            schedule = ForwardOnlyMulti(stages, self.n_microbatches, self._stage_rank, loss_fn=self._pipeline_loss)
+        else:
+            schedule = self.schedule_class(
+                stages if self.multi else stages[0],
+                self.n_microbatches,
+                loss_fn=self._pipeline_loss,
+                scale_grads=False,  # the loss is already divided by the step's token count
+            )
         self._schedules[key] = schedule
         if len(self._schedules) > MAX_SCHEDULES:
             self._schedules.popitem(last=False)
