@@ -6,8 +6,8 @@
 grammar `grammar/config.lark` gives them structure (Lark computes the tables; `_Driver` runs
 them), and the methods of `_Builder` build the `fgc.syntax.config_ast` nodes during the
 parse (no parse tree is kept). The driver and the tables are shared and hold no per-parse
-state; each parse has its own `_Builder`, so parses may run concurrently. Positions are computed in rendered coordinates and mapped
-to the original templates by the source map.
+state; each parse has its own `_Builder`, so parses may run concurrently. Positions are
+computed in rendered coordinates and mapped to the original templates by the source map.
 
 Errors never raise: they become diagnostics. After a syntax error the parser closes every
 open collection, so the document returned holds everything before the error.

@@ -88,7 +88,8 @@ def lalr_tables(parser: lark.Lark, start: str = "start") -> Tables:
             try:
                 reduction = Reduction(len(arg.expansion), str(arg.origin.name), callbacks[arg])
             except (AttributeError, KeyError, TypeError) as e:
-                raise LarkChanged(_changed(f"a reduce action's rule {arg!r} has no expansion/origin/callback ({e})")) from None
+                what = f"a reduce action's rule {arg!r} has no expansion, origin or callback ({e})"
+                raise LarkChanged(_changed(what)) from None
             row[str(name)] = (False, reduction)
         states[state] = row
     return Tables(first, end, states)

@@ -6,14 +6,14 @@ import json
 import random
 
 import pytest
-from casefile import all_cases, params
+from casefile import all_cases, check_diagnostics, params
 
 from fgc.build import load, write_build
 from fgc.imports.locate import forget_local_modules
 from fgc.pipeline import compile_file
 
 from .canon import canon
-from .harness import check_diagnostics, write_case
+from .harness import write_case
 from .interp import Interpreter
 
 CASES = all_cases("backend")
@@ -35,12 +35,9 @@ def _construct(fn):
 def test_case(case, tmp_path):
     path, options = write_case(case, tmp_path)
     expect = case.expect
-    assert set(expect) <= {"graph", "diagnostics", "construct", "error"}, case
+    assert set(expect) <= {"graph", "construct", "error"}, case
     comp = compile_file(path, options.include_dirs, options.defines, import_modules=not options.no_import)
-    if "diagnostics" in expect:
-        check_diagnostics(expect["diagnostics"], comp.diagnostics, tmp_path)
-    else:
-        assert not comp.diagnostics, "\n".join(str(d) for d in comp.diagnostics)
+    check_diagnostics(case, comp.diagnostics, tmp_path)
     if "graph" in expect:
         assert comp.graph is not None
         assert comp.graph.to_json() == json.loads(expect["graph"])

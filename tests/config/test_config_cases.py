@@ -1,13 +1,12 @@
 """Conformance cases of the config layer: tests/cases/config/*.txt (format: tests/casefile.py).
 
-Each case's first file is parsed as YAML (identity source map). Expectation kinds:
+Each case's first file is parsed as YAML (identity source map). Its diagnostics are written
+inline (`### error CODE @COL "regexp"`) and matched by `casefile.check_diagnostics`; they
+must also come sorted by position. Expectation kinds:
 
     ast          `fgc.syntax.config_ast.dump` of the document, exactly
     yaml         the document's Python value as JSON (aliases resolved, duplicate keys last-wins,
                  merge keys merged: tests/config/yaml_oracle.to_python)
-    diagnostics  one line per diagnostic, in position order:
-                 `file:line:col: severity[CODE]: text` where text is a substring of the message
-                 and hint; a case without this expectation must produce no diagnostic at all
     pyyaml-differs  why PyYAML (YAML 1.2 typing) reads this document differently (DESIGN §4)
 
 Every case without Forgather tags is also compared with PyYAML (tests below).
@@ -20,7 +19,10 @@ import json
 import pytest
 import yaml
 
-from casefile import all_cases, params
+from pathlib import Path
+
+from casefile import all_cases, check_diagnostics, params
+from fgc.diagnostics import sort_key
 from fgc.sourcemap import SourceMap
 from fgc.syntax import config_codes
 from fgc.syntax.config_ast import dump
@@ -35,10 +37,6 @@ def parse(case):
     return parse_config(text, SourceMap.identity(case.input, text))
 
 
-def diagnostic_line(d) -> str:
-    return f"{d.span.file}:{d.span.line}:{d.span.col}: {d.severity}[{d.code}]: "
-
-
 @pytest.mark.parametrize("case", params(CASES))
 def test_case(case):
     document, diagnostics = parse(case)
@@ -47,13 +45,8 @@ def test_case(case):
     if "yaml" in case.expect:
         expected = json.dumps(json.loads(case.expect["yaml"]), ensure_ascii=False)
         assert json.dumps(to_python(document), ensure_ascii=False) == expected, case.source
-    wanted = [line for line in case.expect.get("diagnostics", "").split("\n") if line.strip()]
-    got = [f"{diagnostic_line(d)}{d.message}" + (f" ({d.hint})" if d.hint else "") for d in diagnostics]
-    assert len(got) == len(wanted), f"{case.source}: expected {len(wanted)} diagnostics, got:\n" + "\n".join(got)
-    for line, w in zip(got, wanted):
-        head, _, text = w.partition("]: ")
-        got_head, _, got_text = line.partition("]: ")
-        assert (got_head, text in got_text) == (head, True), f"{case.source}: got {line!r}, want {w!r}"
+    check_diagnostics(case, diagnostics, Path("."))
+    assert diagnostics == sorted(diagnostics, key=sort_key), f"{case.source}: diagnostics out of position order"
 
 
 def untagged(case) -> bool:
@@ -100,8 +93,6 @@ def test_enough_cases():
 
 def test_codes_documented():
     """docs/diagnostics.md lists exactly the config layer's codes."""
-    from pathlib import Path
-
     doc = (Path(__file__).parents[2] / "docs" / "diagnostics.md").read_text(encoding="utf-8")
     section = doc.split("## Config layer", 1)[1].split("\n## ", 1)[0]
     listed = {line.split("|")[1].strip().strip("`") for line in section.splitlines() if line.startswith("| `FG04")}
@@ -109,9 +100,5 @@ def test_codes_documented():
 
 
 def test_every_code_has_a_case():
-    used = set()
-    for case in CASES:
-        for line in case.expect.get("diagnostics", "").split("\n"):
-            if "[FG04" in line:
-                used.add(line.split("[", 1)[1].split("]", 1)[0])
+    used = {e.code for case in CASES for e in case.diagnostics}
     assert set(config_codes.MEANINGS) <= used, sorted(set(config_codes.MEANINGS) - used)

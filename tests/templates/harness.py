@@ -6,21 +6,19 @@ A case (see tests/casefile.py) may hold, besides its template files:
                            `-D name=value` (value read as a YAML scalar) and `-I dir`
                            (relative to the case directory). Not written to disk.
 
-and these expectations:
+and these expectations (diagnostics are written inline, `### error CODE @COL "regexp"`,
+and matched by `casefile.check_diagnostics`):
 
     --- expect render      the exact rendered text
     --- expect origins     one line per rendered line: `file:line | text`; `-` for a line
                            with no origin (several origins: `a.fg:1, b.fg:2`)
-    --- expect diagnostics `file:line:col: severity[CODE]: text` per diagnostic, in order;
-                           the text is a substring of the message and hint, ` ... `
-                           between fragments that appear in that order
     --- expect ast         `fgc parse` of the input file (paths relative to the case)
     --- expect jinja       the canonical Jinja of every chunk of the input (no markers),
                            chunks separated by `#--- name ---` lines
     --- expect reference   what the reference implementation renders when it differs from
                            `render` (a quirk fixed by fgc); `!error` when it fails
 
-A case without a `diagnostics` expectation must produce no diagnostic at all.
+A case that expects no diagnostic must produce none.
 """
 
 from __future__ import annotations
@@ -29,9 +27,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from casefile import Case
+from casefile import Case, relative
 
-from fgc import resources
 from fgc.cli.common import parse_defines
 from fgc.cli.main import build_parser
 
@@ -54,56 +51,6 @@ def write_case(case: Case, root: Path) -> tuple[Path, Options]:
     args = build_parser().parse_args(["render", str(root / case.input), *argv])
     include = [root / d for d in args.include_dirs]
     return root / case.input, Options(include, parse_defines(args.defines))
-
-
-def relative(path: str, root: Path) -> str:
-    """A file name as the expectations write it: relative to the case, or `<stdlib>/...`."""
-    p = Path(path)
-    for base, label in ((root.resolve(), ""), (root, ""), (resources.stdlib_dir(), "<stdlib>/")):
-        try:
-            return label + p.relative_to(base).as_posix()
-        except ValueError:
-            continue
-    return path
-
-
-def diagnostic_lines(diagnostics, root: Path) -> list[tuple[str, str, str]]:
-    """(position, `severity[CODE]`, text) of each diagnostic."""
-    out = []
-    for d in diagnostics:
-        s = d.span
-        where = f"{relative(s.file, root)}:{s.line}:{s.col}" if s else "-"
-        text = d.message + (f" ({d.hint})" if d.hint else "")
-        out.append((where, f"{d.severity}[{d.code}]", text))
-    return out
-
-
-def check_diagnostics(expected: str, diagnostics, root: Path) -> None:
-    got = diagnostic_lines(diagnostics, root)
-    want = [line for line in expected.split("\n") if line.strip()]
-    shown = "\n".join(f"{w}: {c}: {t}" for w, c, t in got)
-    assert len(got) == len(want), f"expected {len(want)} diagnostics, got:\n{shown}"
-    for (where, code, text), line in zip(got, want):
-        w_where, w_code, w_text = _split_expected(line)
-        assert (where, code) == (w_where, w_code), f"expected `{line}`, got:\n{shown}"
-        assert _contains_in_order(text, w_text.split(" ... ")), f"expected `{w_text}` in `{text}`; all:\n{shown}"
-
-
-def _contains_in_order(text: str, fragments: list[str]) -> bool:
-    pos = 0
-    for fragment in fragments:
-        found = text.find(fragment, pos)
-        if found < 0:
-            return False
-        pos = found + len(fragment)
-    return True
-
-
-def _split_expected(line: str) -> tuple[str, str, str]:
-    # file:line:col: severity[CODE]: text
-    head, _, text = line.partition("]: ")
-    where, _, code = head.rpartition(": ")
-    return where.strip(), code.strip() + "]", text.strip()
 
 
 def origin_lines(result, root: Path) -> list[str]:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from casefile import all_cases, params
+from casefile import all_cases, check_diagnostics, params
 
 from fgc.render import render_file
 from fgc.render.lower import lower_chunk
 from fgc.syntax.template_ast import SubTemplate, dump
 from fgc.syntax.template_parser import parse_template
 
-from .harness import check_diagnostics, normalize_origins, origin_lines, relative, write_case
+from .harness import normalize_origins, origin_lines, relative, write_case
 
 CASES = all_cases("templates")
 
@@ -23,7 +23,7 @@ def test_enough_cases():
 def test_case(case, tmp_path):
     path, options = write_case(case, tmp_path)
     expect = case.expect
-    assert set(expect) <= {"render", "origins", "diagnostics", "ast", "jinja", "reference"}, case
+    assert set(expect) <= {"render", "origins", "ast", "jinja", "reference"}, case
     if "ast" in expect or "jinja" in expect:
         text = path.read_text(encoding="utf-8")
         template, _ = parse_template(text, str(path), path.name)
@@ -37,13 +37,10 @@ def test_case(case, tmp_path):
                     chunks.append(f"#--- {chunk.name} ---")
                 chunks.append(lower_chunk(chunk))
             assert "\n".join(chunks) == expect["jinja"]
-    if not ({"render", "origins", "diagnostics"} & set(expect)):
+    if not ({"render", "origins"} & set(expect) or case.diagnostics):
         return
     result = render_file(path, options.include_dirs, options.variables)
-    if "diagnostics" in expect:
-        check_diagnostics(expect["diagnostics"], result.diagnostics, tmp_path)
-    else:
-        assert not result.diagnostics, "\n".join(str(d) for d in result.diagnostics)
+    check_diagnostics(case, result.diagnostics, tmp_path)
     if "render" in expect:
         assert result.text is not None, "\n".join(str(d) for d in result.diagnostics)
         assert result.text == expect["render"]
