@@ -117,6 +117,10 @@ def parameter_types(obj, sig: inspect.Signature) -> dict[str, Descriptor]:
             else:
                 annotation = _evaluate(annotation, getattr(function, "__globals__", None))
         d = describe_annotation(annotation)
+        if d is not None and p.default is None and d != "none":
+            # `x: int = None`: implicitly Optional, as much library code is written
+            members = d[1:] if isinstance(d, list) and d[0] == "union" else [d]
+            d = ["union", *members] + ([] if "none" in members else ["none"])
         if d is not None:
             out[name] = d
     return out

@@ -98,7 +98,7 @@ from typing import Any, Callable, Literal, Mapping, Optional, Sequence, TypeVar,
 T = TypeVar("T")
 
 
-def f(x: {annotation} = None):
+def f(x: {annotation}):
     return x
 """
 

@@ -41,6 +41,10 @@ def star(*items: int, **options: bool):
     return items
 
 
+def implicit(n: int = None, m: int | None = None):  # `= None` makes it Optional
+    return n
+
+
 def hidden(x: Unknown, y: int = 0):  # `Unknown` cannot be evaluated: it decides nothing
     return x
 
@@ -58,6 +62,8 @@ CASES = [
     ("!singleton:.mod:star [1, 2, 3]", None),
     ("!singleton:.mod:star [1, z]", ("z", "`*items` of `.mod:star` expects int, got the string 'z'")),
     ("!singleton:.mod:star { verbose: 1 }", ("1", "`verbose` of `.mod:star` expects bool, got the integer 1")),
+    ("!singleton:.mod:implicit { n: null, m: null }", None),
+    ("!singleton:.mod:implicit { n: x }", ("x", "`n` of `.mod:implicit` expects int | None, got the string 'x'")),
     ("!singleton:.mod:hidden { x: 1, y: 2 }", None),
     ("!singleton:.mod:hidden { x: 1, y: b }", ("b", "`y` of `.mod:hidden` expects int, got the string 'b'")),
     ("!singleton:.mod:Child { size: big }", ("big", "`size` of `.mod:Child` expects int, got the string 'big'")),
