@@ -6,6 +6,7 @@ own semantics too, so a case cannot claim a replacement that does not happen."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -312,3 +313,39 @@ def test_hint_for_an_included_template(tmp_path):
     (d,) = [d for d in run(case, tmp_path)[0] if d.code == "FG0207"]
     assert "the templates that include it" in d.message
     assert d.hint == "to let the including template and `-D` set it, write `-- set x = x | default(60)`"
+
+
+# The issue's report: the quick start as it was (plain `-- set` knobs) loses a child's and a `-D`
+# value for every knob, and says so at both positions; as it is now, it loses none.
+QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart"
+_DEFERRING = re.compile(r"^-- set (\w+) = \1 \| default\((.*?)\)(\s+##.*)?$", re.M)
+BASE_KNOBS = _DEFERRING.findall((QUICKSTART / "base.fg").read_text())
+
+
+def old_quickstart(tmp_path: Path) -> dict[str, int]:
+    """base.fg with its knobs set plainly, in tmp_path; knob -> its line."""
+    text = _DEFERRING.sub(lambda m: f"-- set {m[1]} = {m[2]}{m[3] or ''}", (QUICKSTART / "base.fg").read_text())
+    (tmp_path / "base.fg").write_text(text)
+    lines = text.splitlines()
+    return {k: lines.index(next(line for line in lines if line.startswith(f"-- set {k} = "))) + 1 for k, _, _ in BASE_KNOBS}
+
+
+def test_the_quick_start_has_knobs():
+    assert len(BASE_KNOBS) >= 10
+
+
+@pytest.mark.parametrize("knob", [k for k, _, _ in BASE_KNOBS])
+def test_old_quick_start_warns_for_every_knob(knob, tmp_path):
+    line = old_quickstart(tmp_path)[knob]
+    (tmp_path / "exp.fg").write_text(f"-- extends 'base.fg'\n-- set {knob} = 3\n")
+    child = [located(d) for d in fgc.check(tmp_path / "exp.fg", import_modules=False) if d.code == "FG0207"]
+    assert child == [f"base.fg:{line}:8 <- exp.fg:2:8"]
+    command_line = fgc.check(tmp_path / "base.fg", variables={knob: 3}, import_modules=False)
+    assert [located(d) for d in command_line if d.code == "FG0207"] == [f"base.fg:{line}:8 <- -D"]
+
+
+@pytest.mark.parametrize("knob", [k for k, _, _ in BASE_KNOBS])
+def test_quick_start_warns_for_no_knob(knob, tmp_path):
+    (tmp_path / "exp.fg").write_text(f"-- extends 'base.fg'\n-- set {knob} = {knob} | default(3)\n")
+    diagnostics = fgc.check(tmp_path / "exp.fg", [QUICKSTART], {knob: 4}, import_modules=False)
+    assert [d for d in diagnostics if d.code == "FG0207"] == []
