@@ -9,8 +9,9 @@ an expected diagnostic is written on the line it is about:
     --- file main.fg
     -- extends 'base.fg'
     [body]
-    [nope]  ### error FG0203 @1 "block `nope` overrides nothing"
     x: 2
+    [nope]  ### warning FG0203 @2 "block `nope` overrides nothing"
+    y: 3
     --- file base.fg
     [body]
     x: 1

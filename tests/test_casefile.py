@@ -142,3 +142,19 @@ def test_a_diagnostic_without_a_position_matches_only_an_explicit_dash():
     check_diagnostics(_case(Expected(None, None, None, "note", "FG0100", "search", "cases/x.txt:2")), [d], Path("."))
     with pytest.raises(AssertionError):
         check_diagnostics(_case(_want(1, None, "FG0100", severity="note")), [d], Path("."))
+
+
+def test_the_documented_example_holds(tmp_path):
+    """The example at the top of tests/casefile.py is a real case: it renders as it says."""
+    import textwrap
+
+    from fgc.render import render_file
+
+    doc = casefile.__doc__
+    example = doc.split("it is about:\n", 1)[1].split("\nFiles.", 1)[0]
+    (case,) = _read(tmp_path, textwrap.dedent(example).strip("\n") + "\n")
+    assert [e.code for e in case.diagnostics] == ["FG0203"]
+    root = tmp_path / "case"
+    result = render_file(case.write(root), [], {})
+    check_diagnostics(case, result.diagnostics, root)
+    assert result.text == case.expect["render"] + "\n"  # a docstring cannot show the second blank line
