@@ -26,6 +26,9 @@ CASES = {
     "1f1b-accumulation-uneven-split": dict(schedule="1F1B", n_microbatches=4, ga=2, split_points=[1]),
     "interleaved-tied": dict(schedule="Interleaved1F1B", stages_per_rank=2, n_microbatches=2, tie=True),
     "zbv-tied": dict(schedule="ZBVZeroBubble", stages_per_rank=2, n_microbatches=2, tie=True),
+    "looped-bfs": dict(schedule="LoopedBFS", stages_per_rank=2, n_microbatches=2),
+    "interleaved-zero-bubble-tied": dict(schedule="InterleavedZeroBubble", stages_per_rank=2, n_microbatches=2, tie=True),
+    "dualpipev-tied": dict(schedule="DualPipeV", stages_per_rank=2, n_microbatches=4, tie=True),
 }
 
 
@@ -78,8 +81,8 @@ def test_pipeline_matches_single_process(tmp_path, case):
     initial = build_model(tmp_path, tie=spec.get("tie", False)).state_dict()
     assert max((weights[k] - initial[k]).abs().max().item() for k in weights) > 1e-3
     if spec.get("stages_per_rank") == 2:
-        assert [r["stages"] for r in results] == ([[0, 3], [1, 2]] if spec["schedule"] == "ZBVZeroBubble"
-                                                  else [[0, 2], [1, 3]])
+        v = spec["schedule"] in ("ZBVZeroBubble", "DualPipeV")
+        assert [r["stages"] for r in results] == ([[0, 3], [1, 2]] if v else [[0, 2], [1, 3]])
 
 
 def test_resume_n_plus_n_equals_2n(tmp_path):
