@@ -30,7 +30,7 @@ from ..diagnostics import did_you_mean, error, print_diagnostics, warning
 from .common import EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError, usage_error
 from .run_dirs import RunDirError, copy_snapshot, explicit_run_dir, is_run_dir, latest_checkpoint, new_run_dir
 from .run_errors import report_exception
-from .run_record import finish_record, read_record, start_record
+from .run_record import finish_record, note_data_files, read_record, start_record
 from .run_sets import parse_sets
 
 # The contract with the runtime (forgather.ml.training_script) and with the processes of a launch.
@@ -168,6 +168,8 @@ def _plan(args, build_dir: Path, manifest: dict, given: dict) -> _Plan:
     declared = manifest.get("variables", {})
     source_is_run = is_run_dir(build_dir)
     recorded = dict(read_record(build_dir).get("sets") or {}) if source_is_run else {}
+    if not args.resume:
+        recorded.pop(OUTPUT_DIR_VARIABLE, None)  # a re-run goes to a new directory of its own
     if args.output_dir is not None:
         plan.run_dir = explicit_run_dir(Path(args.output_dir).absolute(), args.resume)
         if args.resume:
@@ -185,8 +187,7 @@ def _plan(args, build_dir: Path, manifest: dict, given: dict) -> _Plan:
                 "(`fgc run RUN_DIR --resume`, or --output-dir RUN_DIR --resume)"
             )
         plan.run_dir = build_dir
-    elif source_is_run:
-        recorded.pop(OUTPUT_DIR_VARIABLE, None)  # a re-run goes next to the run it repeats
+    elif source_is_run:  # a re-run goes next to the run it repeats
         root = Path(str(given[OUTPUT_DIR_VARIABLE])) if OUTPUT_DIR_VARIABLE in given else build_dir.parent
         plan.run_dir = new_run_dir(root.absolute())
     elif OUTPUT_DIR_VARIABLE in declared:
@@ -273,7 +274,10 @@ def run(args) -> int:
         plan = _Plan()
         plan.sets = json.loads(os.environ[_LAUNCH_SETS_ENV])
         plan.run_dir = Path(os.environ[RUN_DIR_ENV]) if RUN_DIR_ENV in os.environ else None
-        return _run_target(args, build_dir, manifest, plan, record=False)
+        code = _run_target(args, build_dir, manifest, plan, record=False)
+        if plan.run_dir is not None and os.environ.get("RANK", "0") == "0":
+            note_data_files(plan.run_dir)  # the launching process writes the rest of the record
+        return code
 
     if args.nproc is not None and args.nproc > 1:
         # The trainer classes are looked up before any run directory is made.
@@ -359,6 +363,8 @@ def _run_target(args, build_dir: Path, manifest: dict, plan: _Plan, record: bool
 
     if record:
         _begin(args, build_dir, manifest, plan)
+    if is_run_dir(build_dir) and plan.run_dir != build_dir:
+        sys.dont_write_bytecode = True  # a re-run adds nothing to the run it repeats (__pycache__)
     os.environ[BUILD_DIR_ENV] = str(build_dir)
     if plan.run_dir is not None:
         os.environ[RUN_DIR_ENV] = str(plan.run_dir)

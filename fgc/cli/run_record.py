@@ -132,16 +132,25 @@ def start_record(
     return record
 
 
+def _read_files() -> dict:
+    inputs = sys.modules.get("forgather.ml.run_inputs")  # only when the run used the runtime
+    return inputs.read_files() if inputs is not None else {}
+
+
+def note_data_files(run_dir: Path) -> None:
+    """Add the files this process read to the record (a launched process of `--nproc`)."""
+    record = read_record(run_dir)
+    if record:
+        record["data_files"] = {**(record.get("data_files") or {}), **_read_files()}
+        write_record(run_dir, record)
+
+
 def finish_record(run_dir: Path, status: str, exit_code: int, error: str | None = None) -> dict:
     """Mark the run (and its latest session) as ended, with the files it read."""
     record = read_record(run_dir)
     end = now()
     record.update({"status": status, "exit_code": exit_code, "error": error, "end_time": end})
-    data_files = dict(record.get("data_files") or {})
-    inputs = sys.modules.get("forgather.ml.run_inputs")  # only when the run used the runtime
-    if inputs is not None:
-        data_files.update(inputs.read_files())
-    record["data_files"] = data_files
+    record["data_files"] = {**(record.get("data_files") or {}), **_read_files()}
     if record.get("sessions"):
         record["sessions"][-1].update({"end_time": end, "status": status, "exit_code": exit_code})
     write_record(run_dir, record)

@@ -76,9 +76,5 @@ def sha256(path: Path) -> str:
 
 
 def tree_digest(root: Path) -> dict[str, str]:
-    """sha256 of every file under `root` (Python's bytecode caches left out)."""
-    return {
-        p.relative_to(root).as_posix(): sha256(p)
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and "__pycache__" not in p.parts
-    }
+    """sha256 of every file under `root` (a file added, removed or changed changes it)."""
+    return {p.relative_to(root).as_posix(): sha256(p) for p in sorted(root.rglob("*")) if p.is_file()}
