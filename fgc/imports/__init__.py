@@ -135,11 +135,16 @@ def check_values(graph: Graph, imports: Imports, bound: list[tuple[Node, Resolve
     checker = Checker(graph)
     bindings = model_bindings(graph, imports)
     diags: list[Diagnostic] = []
+    reported: set = set()
     for node, res in bound:
         sig = res.signature
         assert sig is not None
         params = [(p.name, p.kind) for p in sig.params]
-        diags.extend(check_node(sig.types(), params, node, res.spec.text, checker, bindings))
+        for d in check_node(sig.types(), params, node, res.spec.text, checker, bindings):
+            # One value reaching several parameters (`hidden_size` feeds every block) is one mistake.
+            if d.span not in reported:
+                reported.add(d.span)
+                diags.append(d)
     return diags
 
 

@@ -89,3 +89,13 @@ def test_the_corrected_experiment_checks_clean(tmp_path):
         capture_output=True, text=True, env=dict(os.environ, FGC_CACHE_DIR=str(tmp_path / "cache")),
     )
     assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_one_report_for_a_hyperparameter_that_feeds_every_block(tmp_path):
+    import fgc as api
+
+    path = tmp_path / "exp.fg"
+    path.write_text(EXPERIMENT.replace("num_hidden_layers: two", "hidden_size: big"))
+    found = [(d.span.line, d.span.col) for d in api.check(path) if d.code == "FG0620"]
+    assert found.count((11, 18)) == 1  # d_model of input encoder, attention, norms, head...
+    assert found == [(11, 18), (17, 34)]
