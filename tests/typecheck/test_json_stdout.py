@@ -87,3 +87,19 @@ def test_usage_error_in_human_format_is_one_line_on_stderr(project):
     done = fgc("check", "missing.fg", cwd=project)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == "fgc: error: no such file: missing.fg\n"
+
+
+def test_internal_error_as_json(project, monkeypatch, capsys):
+    """A bug in fgc (here: a subcommand that raises) is FG0002 on stdout, exit code 3."""
+    import fgc.cli.check
+    from fgc.cli.main import main
+
+    def broken(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(fgc.cli.check, "run", broken)
+    assert main(["check", str(project / "exp.fg"), "--format", "json"]) == 3
+    out = capsys.readouterr()
+    (d,) = json_lines(out.out)
+    assert d["code"] == "FG0002" and d["message"].startswith("internal error: RuntimeError: a bug")
+    assert "This is a bug in fgc" in out.err  # the human report stays on stderr
