@@ -165,6 +165,7 @@ def _scalar(value: Any) -> str:
 
 
 def top_level_sets(node: TemplateNode) -> list[Assignment]:
+    """The `set`s of a template that assign its variables: outside every statement but `if`."""
     out: list[Assignment] = []
     open_: list[str] = []  # keywords of the open statements; "[toml]" for a TOML block
 
@@ -219,7 +220,7 @@ def _read_set(tag, template: str, conditional: bool, line_statement: bool) -> li
     if isinstance(target, nodes.Tuple):
         names = [i.name for i in target.items if isinstance(i, nodes.Name)]
     value = None if block else body.split("=", 1)[1].strip()
-    read = set() if block else _names_read(value)
+    read = set() if block else {n.name for n in parsed.node.find_all(nodes.Name) if n.ctx == "load"}
     lone = len(names) == 1
     return [
         Assignment(
@@ -233,15 +234,6 @@ def _read_set(tag, template: str, conditional: bool, line_statement: bool) -> li
         )
         for name in names
     ]
-
-
-def _names_read(expression: str) -> set[str]:
-    from jinja2 import nodes
-
-    parsed = _parse_statement(f"set _ = {expression}")
-    if not isinstance(parsed, nodes.Assign):
-        return set()
-    return {n.name for n in parsed.node.find_all(nodes.Name) if n.ctx == "load"}
 
 
 def _name_span(tag, name: str) -> Span:
