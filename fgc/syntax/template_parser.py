@@ -190,7 +190,7 @@ class _Builder(Transformer):
     """Builds AST nodes from the line tokens of one parse (one builder per parse)."""
 
     def __init__(self, ctx: _Context) -> None:
-        super().__init__()
+        super().__init__(visit_tokens=False)  # no token callbacks: faster
         self.ctx = ctx
 
     # -- lines ---------------------------------------------------------------------------------
