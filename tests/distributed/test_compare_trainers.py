@@ -1,0 +1,65 @@
+"""examples/compare_trainers: each child (Trainer, AccelTrainer on one and on two processes,
+transformers.Trainer) trains a few steps through `fgc run`, and the loss curves agree within the
+tolerance its README states. The two-process run is `fgc run BUILD --nproc 2`: one run directory
+for the whole job, written once."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+import fgc
+
+sys.path.insert(0, str(Path(__file__).parent))
+from launcher import run_job, worker_env  # noqa: E402
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "compare_trainers"
+sys.path.insert(0, str(EXAMPLE))
+from compare import largest_relative_difference, loss_curve  # noqa: E402
+
+STEPS = 4
+RTOL = 1e-4  # the README's tolerance between trainers (same data order, same global batch)
+
+
+def fgc_run(build: Path, *args: str, cwd: Path):
+    return run_job([sys.executable, "-m", "fgc", "run", str(build), "--set", f"max_steps={STEPS}", *args],
+                   cwd=cwd, env=worker_env())
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    work = tmp_path_factory.mktemp("compare")
+    out = {}
+    for child in ("trainer", "accel_trainer", "hf_trainer"):
+        build = work / f"build_{child}"
+        fgc.compile(EXAMPLE / f"{child}.fg", build)
+        fgc_run(build, "--output-dir", str(work / child), cwd=work)
+        out[child] = work / child
+    # the global batch of 8 as 2 processes x 4, in the run directory fgc run makes
+    fgc_run(work / "build_accel_trainer", "--nproc", "2", "--set", "batch_size=4", cwd=work)
+    out["accel_trainer_2proc"] = work / "runs" / "compare_accel_trainer"
+    return out
+
+
+def test_one_run_directory_for_the_whole_job(runs):
+    root = runs["accel_trainer_2proc"]
+    made = sorted(p.name for p in root.iterdir())
+    assert len(made) == 2 and "latest" in made, made  # one run + the `latest` link
+    run = root / "latest"
+    record = json.loads((run / "fgc-run.json").read_text())
+    assert record["status"] == "completed"
+    logs = list(run.glob("**/trainer_logs.jsonl"))
+    assert len(logs) == 1, logs  # the main process logs; the other does not
+    steps = [json.loads(line)["global_step"] for line in logs[0].read_text().splitlines()
+             if json.loads(line).get("event") == "log" and "loss" in json.loads(line)]
+    assert steps == list(range(1, STEPS + 1))
+    assert (run / "model.safetensors").is_file() and (run / "loss.png").is_file()
+
+
+@pytest.mark.parametrize("child", ["accel_trainer", "hf_trainer", "accel_trainer_2proc"])
+def test_loss_curves_agree(runs, child):
+    reference = loss_curve(runs["trainer"])
+    assert sorted(reference) == list(range(1, STEPS + 1))
+    curve = loss_curve(runs[child] / "latest" if child.endswith("2proc") else runs[child])
+    assert largest_relative_difference(reference, curve) <= RTOL, (reference, curve)
