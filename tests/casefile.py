@@ -58,16 +58,15 @@ from pathlib import Path
 CASES_DIR = Path(__file__).parent / "cases"
 
 _HEADER = re.compile(r"^(===|---) (case|file|expect) (\S.*?)\s*$")
-_SEVERITIES = ("error", "warning", "note")
+_SEVERITY = "(?P<severity>error|warning|note)"  # as fgc.diagnostics.Severity prints them
+_CODE = "(?P<code>[A-Z]+[0-9]+)"
 # Where the annotations of a line start: ` ### error ...`, or `### error ...` at column 1.
 _ANNOTATION_START = re.compile(r"(?:^| )### (?=(?:error|warning|note) )")
 _ANNOTATION = re.compile(
-    r'(?P<severity>error|warning|note) (?P<code>[A-Z]+[0-9]+)(?: @(?P<col>[0-9]+))?'
-    r'(?: "(?P<pattern>(?:[^"\\]|\\.)*)")?[ \t]*(?:$|### )'
+    _SEVERITY + " " + _CODE + r'(?: @(?P<col>[0-9]+))?(?: "(?P<pattern>(?:[^"\\]|\\.)*)")?[ \t]*(?:$|### )'
 )
 _EXPLICIT = re.compile(
-    r"^(?:-|(?P<file>\S+?):(?P<line>[0-9]+)(?::(?P<col>[0-9]+))?): "
-    r"(?P<severity>error|warning|note)\[(?P<code>[A-Z]+[0-9]+)\](?:: ?(?P<pattern>.*))?$"
+    r"^(?:-|(?P<file>\S+?):(?P<line>[0-9]+)(?::(?P<col>[0-9]+))?): " + _SEVERITY + r"\[" + _CODE + r"\](?:: ?(?P<pattern>.*))?$"
 )
 
 
