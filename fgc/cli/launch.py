@@ -156,8 +156,9 @@ def torchrun_command(args, child: list[str]) -> list[str]:
     """`python -m torch.distributed.run ... <child>` for the launch options in ``args``.
 
     Raises ValueError for an inconsistent combination (reported as a usage error)."""
-    nnodes = getattr(args, "nnodes", 1) or 1
-    node_rank = getattr(args, "node_rank", 0) or 0
+    nnodes = getattr(args, "nnodes", None)
+    nnodes = 1 if nnodes is None else nnodes
+    node_rank = getattr(args, "node_rank", None) or 0
     master_addr = getattr(args, "master_addr", None)
     master_port = getattr(args, "master_port", None)
     if nnodes < 1:
@@ -166,6 +167,11 @@ def torchrun_command(args, child: list[str]) -> list[str]:
         raise ValueError(f"--node-rank {node_rank} is not in 0..{nnodes - 1} (--nnodes {nnodes})")
     if nnodes > 1 and not master_addr:
         raise ValueError("--nnodes > 1 needs --master-addr (the address of the node with --node-rank 0)")
+    if nnodes > 1 and not getattr(args, "output_dir", None):
+        raise ValueError(
+            "--nnodes > 1 needs --output-dir RUN_DIR, the same on every node (on a shared file "
+            "system): node 0 makes the run directory, the other nodes' processes write into it"
+        )
     cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={args.nproc}"]
     if master_addr:
         cmd += [f"--nnodes={nnodes}", f"--node-rank={node_rank}", f"--master-addr={master_addr}",

@@ -293,6 +293,14 @@ def run(args) -> int:
         if refusal:
             print_diagnostics([error("FG0708", refusal)])
             return EXIT_USAGE
+    if args.nproc is not None and args.node_rank > 0:
+        # Another node of a multi-node job: node 0 makes the run directory and its record; the
+        # processes of this node write into the same directory (a shared file system).
+        plan = _Plan()
+        plan.sets, plan.run_dir = given, Path(args.output_dir).absolute()
+        plan.run_dir.mkdir(parents=True, exist_ok=True)
+        plan.resume_from = latest_checkpoint(plan.run_dir) if args.resume else None
+        return _torchrun(args, plan)
     try:
         plan = _plan(args, build_dir, manifest, given)
     except RunDirError as e:

@@ -60,3 +60,24 @@ def torchrun(script: str, *args: str, nproc: int = 2, **kw) -> subprocess.Comple
 
 def _text(data) -> str:
     return data.decode(errors="replace") if isinstance(data, bytes) else (data or "")
+
+
+def run_jobs_together(cmds: list[list[str]], *, cwd=None, env=None) -> None:
+    """Start every command at once (e.g. one per simulated node); fail with all their output
+    unless every one exits 0."""
+    procs = [subprocess.Popen(c, cwd=cwd, env=env or worker_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for c in cmds]
+    outputs, codes = [], []
+    for proc in procs:
+        try:
+            out, _ = proc.communicate(timeout=HANG_GUARD_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+            out += f"\n[hung for {HANG_GUARD_S}s, killed]"
+        outputs.append(out)
+        codes.append(proc.returncode)
+    if any(codes):
+        report = "\n".join(f"=== {' '.join(map(str, c))}: exit {code}\n{out}"
+                           for c, code, out in zip(cmds, codes, outputs))
+        pytest.fail(report)
