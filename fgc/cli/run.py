@@ -199,11 +199,30 @@ def _plan(args, build_dir: Path, manifest: dict, given: dict) -> _Plan:
             )
         plan.run_dir = new_run_dir(Path(str(root)).absolute())
     if args.resume:
+        _refuse_a_live_run(plan.run_dir)
         plan.resume_from = latest_checkpoint(plan.run_dir)
         if plan.resume_from is None:
             raise RunDirError(f"--resume: {plan.run_dir} has no checkpoint to continue from")
     plan.sets = {**recorded, **given}
     return plan
+
+
+def _refuse_a_live_run(run_dir: Path) -> None:
+    """Two processes never write one run: a run still marked running by a live process of this
+    host is refused."""
+    import socket
+
+    rec = read_record(run_dir)
+    pid = (rec.get("host") or {}).get("pid")
+    if rec.get("status") != "running" or rec["host"].get("hostname") != socket.gethostname() or not pid:
+        return
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return  # killed without a chance to mark the record: safe to continue
+    except PermissionError:
+        pass
+    raise RunDirError(f"--resume: {run_dir} is still running (pid {pid})")
 
 
 def _torchrun(args, plan: _Plan) -> int:

@@ -16,7 +16,7 @@ built and updated when it ends (each write to a temporary file, then renamed ove
     packages       every installed distribution: {"name": "version"} (what `pip freeze` lists)
     data_files     local files the run read: {"path": {"bytes", "sha256"}}
     sessions       one entry per `fgc run` on this directory (the first run, then each --resume):
-                   command, sets, start_time, end_time, status, exit_code, resumed_from
+                   command, sets, start_time, end_time, status, exit_code, resumed_from, host
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ def session(argv: list[str], sets: dict, resumed_from: str | None) -> dict:
         "status": "running",
         "exit_code": None,
         "resumed_from": resumed_from,
+        "host": host(),
     }
 
 

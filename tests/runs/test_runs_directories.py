@@ -4,6 +4,7 @@ writes, what is refused, how a failed or interrupted run is marked, what the rec
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import json
 import socket
 from pathlib import Path
@@ -199,3 +200,12 @@ def test_a_file_called_latest_is_never_replaced(tmp_path):
     (tmp_path / "latest").write_text("mine")
     new_run_dir(tmp_path)
     assert (tmp_path / "latest").read_text() == "mine"
+
+
+def test_resume_refuses_a_run_that_is_still_running(build, tmp_path):
+    assert fgc("run", build, "--output-dir", tmp_path / "run").returncode == 0
+    rec = record(tmp_path / "run")
+    rec["status"], rec["host"]["pid"] = "running", os.getpid()  # this test process: alive
+    (tmp_path / "run" / "fgc-run.json").write_text(json.dumps(rec))
+    done = fgc("run", tmp_path / "run", "--resume")
+    assert done.returncode == 2 and f"is still running (pid {os.getpid()})" in done.stderr
