@@ -191,13 +191,17 @@ def _plan(args, build_dir: Path, manifest: dict, given: dict) -> _Plan:
         root = Path(str(given[OUTPUT_DIR_VARIABLE])) if OUTPUT_DIR_VARIABLE in given else build_dir.parent
         plan.run_dir = new_run_dir(root.absolute())
     elif OUTPUT_DIR_VARIABLE in declared:
-        root = given.get(OUTPUT_DIR_VARIABLE, declared[OUTPUT_DIR_VARIABLE].get("default"))
-        if not isinstance(root, (str, os.PathLike)) or not str(root):
+        entry = declared[OUTPUT_DIR_VARIABLE]
+        root = given.get(OUTPUT_DIR_VARIABLE, entry.get("default"))
+        if root is None and (OUTPUT_DIR_VARIABLE in given or "default" in entry):
+            pass  # `output_dir: ~`: the config writes no output, so there is no run directory
+        elif not isinstance(root, str) or not root:
             raise RunDirError(
                 f"the build's `{OUTPUT_DIR_VARIABLE}` variable has no directory as its value; "
                 f"pass --set {OUTPUT_DIR_VARIABLE}=DIR or --output-dir RUN_DIR"
             )
-        plan.run_dir = new_run_dir(Path(str(root)).absolute())
+        else:
+            plan.run_dir = new_run_dir(Path(root).absolute())
     if args.resume:
         _refuse_a_live_run(plan.run_dir)
         plan.resume_from = latest_checkpoint(plan.run_dir)

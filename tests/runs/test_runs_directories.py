@@ -209,3 +209,29 @@ def test_resume_refuses_a_run_that_is_still_running(build, tmp_path):
     (tmp_path / "run" / "fgc-run.json").write_text(json.dumps(rec))
     done = fgc("run", tmp_path / "run", "--resume")
     assert done.returncode == 2 and f"is still running (pid {os.getpid()})" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "declaration, sets, made, message",
+    [
+        ("!var { name: output_dir, default: ~ }", [], False, None),  # writes nowhere: no run directory
+        ("!var { name: output_dir, default: out }", [], True, None),
+        ("!var output_dir", [], False, "has no directory as its value"),  # required, not given
+        ("!var output_dir", ["--set", "output_dir=given"], True, None),
+        ("!var { name: output_dir, default: 3 }", [], False, "has no directory as its value"),
+    ],
+)
+def test_the_output_dir_variable_decides_the_runs_root(tmp_path, declaration, sets, made, message):
+    write(tmp_path / "src", {"exp.fg": f"main: !singleton:dict {{ output_dir: {declaration} }}\n"})
+    assert fgc("compile", tmp_path / "src/exp.fg", "-o", tmp_path / "src/build").returncode == 0
+    (tmp_path / "cwd").mkdir()
+    done = fgc("run", tmp_path / "src/build", *sets, cwd=tmp_path / "cwd")
+    if message:
+        assert done.returncode == 2 and message in done.stderr
+    else:
+        assert done.returncode == 0, done.stderr
+    roots = [p for p in (tmp_path / "cwd").iterdir()]
+    assert bool(roots) == made
+    if made:
+        [run_dir] = run_dirs(roots[0])
+        assert record(run_dir)["variables"]["output_dir"] == str(run_dir)
