@@ -14,7 +14,9 @@ EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 
 def add_input_options(p: argparse.ArgumentParser) -> None:
     """FILE, -I DIR and -D name=value: how a template and its variables are found."""
-    p.add_argument("file", metavar="FILE", help="the experiment template (.fg, or .yaml of the reference dialect)")
+    p.add_argument(
+        "file", metavar="FILE", help="the experiment template (.fg, or .yaml of the reference dialect)"
+    )
     p.add_argument(
         "-I",
         dest="include_dirs",
@@ -45,6 +47,7 @@ def add_format_option(p: argparse.ArgumentParser) -> None:
 
 class UsageError(Exception):
     """A bad command line: reported in one line (FG0001), exit code 2."""
+
 
 USAGE_CODE, INTERNAL_CODE = "FG0001", "FG0002"
 

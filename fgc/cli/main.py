@@ -109,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
             from .common import INTERNAL_CODE
 
             message = f"internal error: {type(exc).__name__}: {exc} (at {where}; fgc {__version__})"
-            sys.stdout.write(render_json([error(INTERNAL_CODE, message, hint="this is a bug in fgc; please report it")]))
+            sys.stdout.write(
+                render_json([error(INTERNAL_CODE, message, hint="this is a bug in fgc; please report it")])
+            )
         print(
             f"fgc: internal error: {type(exc).__name__}: {exc}\n"
             f"  at {where}\n"

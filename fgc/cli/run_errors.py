@@ -85,14 +85,18 @@ def user_module_frames(exc: BaseException, manifest: dict, build_dir: Path) -> l
             continue
         original = entry.get("path")
         try:
-            unchanged = bool(original) and os.path.isfile(original) and sha256_file(original) == entry.get("sha256")
+            unchanged = (
+                bool(original) and os.path.isfile(original) and sha256_file(original) == entry.get("sha256")
+            )
         except OSError:
             unchanged = False
         line = frame.lineno or 1
         col, end_col = 1, 2
         if getattr(frame, "colno", None) is not None and frame.end_lineno == frame.lineno:
             col, end_col = frame.colno + 1, max(frame.colno + 2, (frame.end_colno or frame.colno) + 1)
-        out.append(ModuleFrame(frame.filename, original if unchanged else None, line, col, end_col, frame.name))
+        out.append(
+            ModuleFrame(frame.filename, original if unchanged else None, line, col, end_col, frame.name)
+        )
     return out
 
 
@@ -120,7 +124,9 @@ def _config_lines(build_dir: Path) -> list[YamlLine]:
         m = _ORIGIN.match(text)
         if m and not text.startswith("#"):
             body = m.group("text")
-            out.append(YamlLine(len(body) - len(body.lstrip()), body.strip(), m.group("name"), int(m.group("line"))))
+            out.append(
+                YamlLine(len(body) - len(body.lstrip()), body.strip(), m.group("name"), int(m.group("line")))
+            )
     return out
 
 
@@ -180,7 +186,12 @@ def exception_diagnostic(exc: BaseException, what: str, manifest: dict, build_di
         for g in frames:
             if g is f and f.original is None:
                 continue  # the primary position already is this copy
-            related.append(Related(Span(g.copy, g.line, g.col, g.line, g.end_col), f"the build's copy ran here, in {g.function}()"))
+            related.append(
+                Related(
+                    Span(g.copy, g.line, g.col, g.line, g.end_col),
+                    f"the build's copy ran here, in {g.function}()",
+                )
+            )
 
     if origins:
         message += f"\n  while building {origins[0][3]}"
@@ -216,7 +227,9 @@ def exception_diagnostic(exc: BaseException, what: str, manifest: dict, build_di
     return Diagnostic("FG0710", Severity.ERROR, message, span, tuple(related), hint)
 
 
-def report_exception(exc: BaseException, what: str, manifest: dict, build_dir: Path, show_traceback: bool) -> None:
+def report_exception(
+    exc: BaseException, what: str, manifest: dict, build_dir: Path, show_traceback: bool
+) -> None:
     if show_traceback:
         traceback.print_exception(exc, file=sys.stderr)
     print_diagnostics([exception_diagnostic(exc, what, manifest, build_dir)])

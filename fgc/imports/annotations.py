@@ -313,10 +313,14 @@ class Checker:
             if default is MISSING:
                 var = self.graph.variables.get(node.var or "")
                 default = var.default if var is not None else MISSING
-                default_span = next((n.default_span for n in var.nodes if n.default_span), None) if var else None
+                default_span = (
+                    next((n.default_span for n in var.nodes if n.default_span), None) if var else None
+                )
             if default is MISSING:
                 return None
-            return self.check(d, default, default_span or span, _join(where, f"the default of variable `{node.var}`"))
+            return self.check(
+                d, default, default_span or span, _join(where, f"the default of variable `{node.var}`")
+            )
         if node.kind in (Kind.LIST, Kind.TUPLE, Kind.DLIST):
             if isinstance(d, list) and (d[0] in SEQUENCE_HEADS or d[0] == "tuple_of"):
                 spans = [node.value_spans.get(i, span) for i in range(len(node.args))]
@@ -324,7 +328,9 @@ class Checker:
             return Mismatch(d, node, where, span)
         if node.kind == Kind.DICT:
             if isinstance(d, list) and d[0] == "mapping":
-                return self._entries(d, node.kwargs, {k: node.value_spans.get(k, span) for k in node.kwargs}, where)
+                return self._entries(
+                    d, node.kwargs, {k: node.value_spans.get(k, span) for k in node.kwargs}, where
+                )
             return Mismatch(d, node, where, span)
         return None  # a callable node: its result's type is not known here
 
@@ -406,7 +412,9 @@ def check_node(
     for key, value in node.call_kwargs.items():
         name = key if key in by_name else var_kw
         if name is not None:  # a **kwargs value is named by its key, as the user wrote it
-            pairs.append((name, key, value, node.value_spans.get(key) or node.kwarg_spans.get(key, node.span)))
+            pairs.append(
+                (name, key, value, node.value_spans.get(key) or node.kwarg_spans.get(key, node.span))
+            )
     diags = []
     for name, label, value, span in pairs:
         d = types_.get(name)

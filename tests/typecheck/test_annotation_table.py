@@ -88,7 +88,11 @@ CASES = [
     ("int", "!partial:len", OK),
     ("int", '!var "n"', OK),
     ("int", "!var { name: n, default: 3 }", OK),
-    ("int", "!var { name: n, default: many }", "expects int for the default of variable `n`, got the string 'many'"),
+    (
+        "int",
+        "!var { name: n, default: many }",
+        "expects int for the default of variable `n`, got the string 'many'",
+    ),
 ]
 
 MODULE = """\

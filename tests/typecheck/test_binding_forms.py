@@ -61,15 +61,30 @@ CASES = [
     ("!singleton:.mod:pos [1, a, x]", ("x", "`c` of `.mod:pos` expects float, got the string 'x'")),
     ("!singleton:.mod:star [1, 2, 3]", None),
     ("!singleton:.mod:star [1, z]", ("z", "`*items` of `.mod:star` expects int, got the string 'z'")),
-    ("!singleton:.mod:star { verbose: 1 }", ("1", "`verbose` of `.mod:star` expects bool, got the integer 1")),
+    (
+        "!singleton:.mod:star { verbose: 1 }",
+        ("1", "`verbose` of `.mod:star` expects bool, got the integer 1"),
+    ),
     ("!singleton:.mod:implicit { n: null, m: null }", None),
-    ("!singleton:.mod:implicit { n: x }", ("x", "`n` of `.mod:implicit` expects int | None, got the string 'x'")),
+    (
+        "!singleton:.mod:implicit { n: x }",
+        ("x", "`n` of `.mod:implicit` expects int | None, got the string 'x'"),
+    ),
     ("!singleton:.mod:hidden { x: 1, y: 2 }", None),
     ("!singleton:.mod:hidden { x: 1, y: b }", ("b", "`y` of `.mod:hidden` expects int, got the string 'b'")),
-    ("!singleton:.mod:Child { size: big }", ("big", "`size` of `.mod:Child` expects int, got the string 'big'")),
+    (
+        "!singleton:.mod:Child { size: big }",
+        ("big", "`size` of `.mod:Child` expects int, got the string 'big'"),
+    ),
     ("!singleton:.base:Args { steps: 2, rate: 1, mode: b }", None),
-    ("!singleton:.base:Args { steps: 2.5 }", ("2.5", "`steps` of `.base:Args` expects int, got the float 2.5")),
-    ("!partial:.base:Args { rate: fast }", ("fast", "`rate` of `.base:Args` expects float, got the string 'fast'")),
+    (
+        "!singleton:.base:Args { steps: 2.5 }",
+        ("2.5", "`steps` of `.base:Args` expects int, got the float 2.5"),
+    ),
+    (
+        "!partial:.base:Args { rate: fast }",
+        ("fast", "`rate` of `.base:Args` expects float, got the string 'fast'"),
+    ),
     ("!factory:.base:Base [x]", ("x", "`size` of `.base:Base` expects int, got the string 'x'")),
 ]
 
@@ -90,7 +105,9 @@ def test_binding_form(tmp_path, body, expected):
     assert found == [(1, line.rindex(token) + 1, message)]  # at the offending value
 
 
-@pytest.mark.parametrize("value,hint", [('"4"', "a quoted number is a string: write it without quotes"), ("four", None)])
+@pytest.mark.parametrize(
+    "value,hint", [('"4"', "a quoted number is a string: write it without quotes"), ("four", None)]
+)
 def test_quoted_number_hint(tmp_path, value, hint):
     (tmp_path / "mod.py").write_text("def f(n: int):\n    return n\n")
     (tmp_path / "exp.fg").write_text(f"main: !singleton:.mod:f\n    n: {value}\n")

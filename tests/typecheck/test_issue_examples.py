@@ -86,7 +86,9 @@ def test_the_corrected_experiment_checks_clean(tmp_path):
     path.write_text(EXPERIMENT.replace(": two", ": 2").replace(": four", ": 4"))
     done = subprocess.run(
         [sys.executable, "-m", "fgc", "check", str(path)],
-        capture_output=True, text=True, env=dict(os.environ, FGC_CACHE_DIR=str(tmp_path / "cache")),
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, FGC_CACHE_DIR=str(tmp_path / "cache")),
     )
     assert (done.returncode, done.stderr) == (0, "")
 

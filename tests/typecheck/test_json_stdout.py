@@ -68,7 +68,10 @@ def test_render_output_is_a_json_line(project):
     "argv,message",
     [
         (["check", "missing.fg", "--format", "json"], "no such file: missing.fg"),
-        (["check", "exp.fg", "--format", "json", "-D", "1x=2"], "expected NAME=VALUE with NAME an identifier"),
+        (
+            ["check", "exp.fg", "--format", "json", "-D", "1x=2"],
+            "expected NAME=VALUE with NAME an identifier",
+        ),
         (["check", "exp.fg", "--format=json", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
         (["compile", "exp.fg", "--format", "json"], "the following arguments are required: -o/--output"),
         (["check", "--format", "json"], "the following arguments are required: FILE"),

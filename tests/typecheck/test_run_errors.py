@@ -62,7 +62,9 @@ WALSH_BLOCK = """\
 
 def fgc(*args, cwd):
     env = dict(os.environ)
-    return subprocess.run([sys.executable, "-m", "fgc", *args], capture_output=True, text=True, cwd=cwd, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "fgc", *args], capture_output=True, text=True, cwd=cwd, env=env
+    )
 
 
 def compile_and_run(tmp_path, *run_args, edit=None):
@@ -123,7 +125,10 @@ def test_user_block_inside_a_model_at_its_original_line(tmp_path):
     assert primary(err) == "walsh_pe.py:10:13"
     found = notes(err)
     assert found[0] == ("the build's copy ran here, in __init__()", "build/model/walsh_pe.py:10:13")
-    assert found[1][0] == "!singleton:forgather.ml.models.dynamic:DynamicCausalLM@model, written in the template library"
+    assert (
+        found[1][0]
+        == "!singleton:forgather.ml.models.dynamic:DynamicCausalLM@model, written in the template library"
+    )
 
 
 @pytest.mark.parametrize("heads", [5])

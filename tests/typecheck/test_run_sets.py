@@ -62,12 +62,18 @@ def test_fgc_run_set_abc_exits_2_naming_the_variable(tmp_path):
     env = dict(os.environ)
     done = subprocess.run(
         [sys.executable, "-m", "fgc", "compile", str(QUICKSTART), "-o", str(build)],
-        capture_output=True, text=True, env=env, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     done = subprocess.run(
         [sys.executable, "-m", "fgc", "run", str(build), "--set", "max_steps=abc"],
-        capture_output=True, text=True, env=env, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
     )
     assert done.returncode == 2, done.stderr
     assert (
