@@ -12,6 +12,7 @@ from typing import Any
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
+from ..run_inputs import note_file
 from .text import DataError, as_documents
 
 BOS, EOS, PAD, UNK = "<|BOS|>", "<|EOS|>", "<|PAD|>", "<|UNK|>"
@@ -100,4 +101,8 @@ def load_tokenizer(path: str | os.PathLike) -> PreTrainedTokenizerFast:
     path = Path(path)
     if not (path / "tokenizer.json").is_file():
         raise DataError(f"{path}: no tokenizer.json here (train one with train_bpe_tokenizer)")
-    return PreTrainedTokenizerFast.from_pretrained(str(path))
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(str(path))
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (path / name).is_file():
+            note_file(path / name)  # for the run record: what the run read
+    return tokenizer
