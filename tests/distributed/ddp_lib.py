@@ -53,13 +53,14 @@ class StopAt(TrainerCallback):
 
 
 def train(trainer_class, out: Path, *, batch: int, ga: int, steps: int, stop_at: int | None = None,
-          resume: bool = False, save_steps: int | None = None, **extra):
-    """Train the tiny model for ``steps`` steps with SGD (smooth in the gradients); return the trainer."""
+          resume: bool = False, save_steps: int | None = None, arguments: dict | None = None, **extra):
+    """Train the tiny model for ``steps`` steps with SGD (smooth in the gradients); return the trainer.
+    ``arguments`` adds TrainingArguments fields, ``extra`` trainer keywords."""
     args = TrainingArguments(
         output_dir=str(out), max_steps=steps, per_device_train_batch_size=batch, per_device_eval_batch_size=3,
         gradient_accumulation_steps=ga, logging_steps=1, max_grad_norm=1.0, seed=7, disable_tqdm=True,
         save_strategy="steps" if save_steps else "no", save_steps=save_steps or 500, eval_strategy="no",
-        lr_scheduler_type="linear", report_to="jsonl",
+        lr_scheduler_type="linear", report_to="jsonl", **(arguments or {}),
     )
     callbacks = [StopAt(stop_at)] if stop_at else []
     trainer = trainer_class(

@@ -3,6 +3,7 @@ transformers.Trainer) trains a few steps through `fgc run`, and the loss curves 
 tolerance its README states. The two-process run is `fgc run BUILD --nproc 2`: one run directory
 for the whole job, written once."""
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -15,8 +16,18 @@ sys.path.insert(0, str(Path(__file__).parent))
 from launcher import run_job, worker_env  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "compare_trainers"
-sys.path.insert(0, str(EXAMPLE))
-from compare import largest_relative_difference, loss_curve  # noqa: E402
+
+
+def _example_module(name: str):
+    """The example's own script, imported from its file (no generic module name on sys.path)."""
+    spec = importlib.util.spec_from_file_location(f"compare_trainers_{name}", EXAMPLE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+compare = _example_module("compare")
+largest_relative_difference, loss_curve = compare.largest_relative_difference, compare.loss_curve
 
 STEPS = 4
 RTOL = 1e-4  # the README's tolerance between trainers (same data order, same global batch)
@@ -51,6 +62,8 @@ def test_one_run_directory_for_the_whole_job(runs):
     assert record["status"] == "completed"
     logs = list(run.glob("**/trainer_logs.jsonl"))
     assert len(logs) == 1, logs  # the main process logs; the other does not
+    begin = json.loads(logs[0].read_text().splitlines()[0])
+    assert begin["event"] == "train_begin" and begin["world_size"] == 2
     steps = [json.loads(line)["global_step"] for line in logs[0].read_text().splitlines()
              if json.loads(line).get("event") == "log" and "loss" in json.loads(line)]
     assert steps == list(range(1, STEPS + 1))

@@ -1,7 +1,7 @@
-"""stdlib/trainers: trainer.fg builds Forgather's Trainer, accel_trainer.fg its AccelTrainer, hf_trainer.fg transformers' from the
-same fields; both take the project's optimizer and schedule, train, and take a child's amendments
-(arguments, callbacks added and removed by label). Built from the same data and model, the two
-templates train the same losses."""
+"""stdlib/trainers: trainer.fg builds Forgather's Trainer, accel_trainer.fg its AccelTrainer,
+hf_trainer.fg transformers' from the same fields; each takes the project's optimizer and schedule,
+trains, and takes a child's amendments (arguments, callbacks added and removed by label). Built
+from the same data and model, the templates train the same losses."""
 
 from __future__ import annotations
 

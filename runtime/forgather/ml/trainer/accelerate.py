@@ -79,6 +79,9 @@ class AccelerateEngine(Engine):
     def setup(self, trainer: Trainer) -> torch.nn.Module:
         args = trainer.args
         if self.accelerator is None:
+            if args.fp16 and (args.use_cpu or not torch.cuda.is_available()):
+                raise ValueError("fp16 mixed precision needs a CUDA device (the trainer runs on cpu); "
+                                 "use bf16=True on the CPU")
             self.accelerator = make_accelerator(args)
         accelerator = self.accelerator
         check_accelerator(accelerator, args)

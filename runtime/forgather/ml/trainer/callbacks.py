@@ -105,8 +105,9 @@ class ProgressCallback(TrainerCallback):
 class JsonLinesLogger(TrainerCallback):
     """Append every log record as one JSON object per line to ``<logging_dir>/trainer_logs.jsonl``.
 
-    The first record of each ``train()`` holds the training arguments and ``experiment_info``
-    (e.g. config name and versions). Lines are flushed as written, so a crash leaves a valid file.
+    The first record of each ``train()`` holds the training arguments, the number of processes
+    (``world_size``) and ``experiment_info`` (e.g. config name and versions). Only the main
+    process writes. Lines are flushed as written, so a crash leaves a valid file.
     """
 
     def __init__(self, path: str | os.PathLike | None = None, **experiment_info: Any) -> None:
@@ -127,7 +128,8 @@ class JsonLinesLogger(TrainerCallback):
         self._file = open(path, "a", encoding="utf-8")
         self.path = path
         self._write({"event": "train_begin", "time": time.time(), "global_step": state.global_step,
-                     "args": args_to_dict(args), **self.experiment_info})
+                     "args": args_to_dict(args), "world_size": getattr(args, "world_size", 1),
+                     **self.experiment_info})
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         self._write({"event": "log", "time": time.time(), "global_step": state.global_step,

@@ -1,0 +1,69 @@
+"""AccelTrainer in one process: it trains as Trainer does, mixed precision comes from the
+arguments through Accelerate, and an Accelerator whose settings would silently change the
+training is refused with a message saying what to do."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ddp_lib import losses, train  # noqa: E402
+
+from forgather.ml.trainer import Trainer  # noqa: E402
+from forgather.ml.trainer.accelerate import AccelTrainer  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def fresh_accelerate_state():
+    """Accelerate keeps its state in a process-wide singleton: each test starts from none."""
+    AcceleratorState._reset_state(reset_partial_state=True)
+    yield
+    AcceleratorState._reset_state(reset_partial_state=True)
+
+
+def test_one_process_trains_as_trainer(tmp_path):
+    accel = train(AccelTrainer, tmp_path / "accel", batch=4, ga=2, steps=3)
+    plain = train(Trainer, tmp_path / "plain", batch=4, ga=2, steps=3)
+    assert accel.args.world_size == 1 and accel.accelerator.num_processes == 1
+    assert losses(accel) == pytest.approx(losses(plain), rel=1e-6)
+    for (name, a), b in zip(accel.model.named_parameters(), plain.model.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6, msg=name)
+
+
+def test_bf16_through_accelerate(tmp_path):
+    dtypes = []
+
+    class Probe(AccelTrainer):
+        def _post_init(self):
+            super()._post_init()
+            self.model.lm_head.register_forward_hook(lambda m, i, o: dtypes.append(o.dtype))
+
+    trainer = train(Probe, tmp_path, batch=4, ga=1, steps=2, arguments={"bf16": True})
+    assert str(trainer.accelerator.mixed_precision) == "bf16"
+    assert dtypes and set(dtypes) == {torch.bfloat16}  # the forward ran under Accelerate's autocast
+    assert next(trainer.model.parameters()).dtype == torch.float32  # master weights stay float32
+    assert all(torch.isfinite(torch.tensor(losses(trainer))))
+
+
+REFUSED = [
+    (dict(gradient_accumulation_steps=2), {}, "set gradient_accumulation_steps in the TrainingArguments"),
+    (dict(mixed_precision="bf16"), {}, "mixed_precision='bf16' disagrees with the arguments"),
+    (dict(), {"bf16": True}, "mixed_precision='no' disagrees with the arguments"),
+]
+
+
+@pytest.mark.parametrize("accelerator_options,arguments,message", REFUSED)
+def test_accelerator_settings_that_would_change_training_are_refused(tmp_path, accelerator_options, arguments,
+                                                                     message):
+    accelerator = Accelerator(cpu=True, **accelerator_options)
+    with pytest.raises(ValueError, match=message):
+        train(AccelTrainer, tmp_path, batch=2, ga=1, steps=1, accelerator=accelerator, arguments=arguments)
+
+
+def test_fp16_on_the_cpu_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="fp16 mixed precision needs a CUDA device .* use bf16=True"):
+        train(AccelTrainer, tmp_path, batch=2, ga=1, steps=1, arguments={"fp16": True})
