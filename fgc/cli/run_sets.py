@@ -9,7 +9,7 @@ checked against the type of the variable's default recorded in the manifest.
 from __future__ import annotations
 
 from ..diagnostics import did_you_mean
-from ..imports.annotations import describe_value
+from ..imports.typecheck import describe_value
 from .common import UsageError, parse_scalar
 
 # type of the default -> (what it accepts, in words; the check)

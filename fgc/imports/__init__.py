@@ -5,7 +5,8 @@
     cache      on-disk signature cache (a warm check imports nothing it has seen)
     resolve    spec -> exists? callable? signature
     signature  signatures as data; binding with diagnostics at each argument's position
-    annotations  annotations as cached type descriptors; literal values checked against them
+    annotations  annotations as type descriptors (JSON, cached with the signature)
+    typecheck  literal values and `!var` defaults checked against them (FG0620)
 
 Diagnostics FG06xx. `import_modules=False` (`--no-import`) parses specs and finds local
 module files but imports nothing and checks no signature.
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, error
 from ..graph import SUBMODULE_SEARCHPATH, Graph, Kind, Node, walk_nodes
-from .annotations import Checker, check_node
+from .typecheck import Checker, check_node
 from .cache import SignatureCache, default_cache_dir
 from .locate import Location, NotFound, forget_local_modules, locate
 from .resolve import Resolved, ResolveError, Resolver
