@@ -29,6 +29,14 @@ the number of target tokens in the whole GLOBAL step (counted on every rank and 
 back-propagates ``loss * world_size`` (`grad_scale`) and the averaged gradient equals that of one
 batch of all ranks' samples. The loss is never divided by the accumulation steps a second time.
 
+What an engine may use of the trainer: ``args``, ``model`` (the plain module: saved, handed to
+callbacks), ``model_wrapped`` (what ``setup`` returned), ``compute_micro_loss(batch, num_items,
+mean_divisor)`` (forward + loss of one micro-batch on the device), ``substep_end()`` (between
+micro-batches), ``eval_loss(module, batch)``, ``optimizer``, ``lr_scheduler``,
+``train_dataloader``, ``state``. A trainer picks its engine in ``create_engine()``; the engine's
+``world_size``/``process_index`` are what ``TrainingArguments.world_size``/``process_index``/
+``should_save`` report.
+
 A new engine subclasses `Engine` and overrides what differs. `SingleDeviceEngine` is the first
 engine (one process, CUDA if available, else CPU); ``accelerate.AccelerateEngine`` is data
 parallel; a pipeline engine overrides ``forward_backward`` (the schedule runs the micro-batches)
