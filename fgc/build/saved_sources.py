@@ -48,15 +48,21 @@ def saved_input(build_dir: str | Path) -> Iterator[SavedInput]:
     try:
         shutil.copytree(sources, tree, dirs_exist_ok=True)
         if (build_dir / "modules").is_dir():
-            shutil.copytree(build_dir / "modules", tree, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                build_dir / "modules", tree, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__")
+            )
         tops = [p.name for p in tree.iterdir() if p.is_dir()]
         includes = sorted((n for n in tops if re.fullmatch(r"include-\d+", n)), key=_include_number)
         include_dirs = [tree / n for n in includes]
         if (tree / "stdlib").is_dir():
             include_dirs.append(tree / "stdlib")
         external = [
-            name for name in [*manifest.get("sources", {}), *manifest.get("modules", {})] if name.startswith("external/")
+            name
+            for name in [*manifest.get("sources", {}), *manifest.get("modules", {})]
+            if name.startswith("external/")
         ]
-        yield SavedInput(tree / manifest["input"], include_dirs, dict(manifest.get("template_variables") or {}), external)
+        yield SavedInput(
+            tree / manifest["input"], include_dirs, dict(manifest.get("template_variables") or {}), external
+        )
     finally:
         shutil.rmtree(tree, ignore_errors=True)

@@ -20,7 +20,15 @@ from pathlib import Path
 RUN_RECORD = "fgc-run.json"
 LATEST = "latest"
 # What `fgc compile` writes that documents a run (TrainingScript copies the same entries).
-SNAPSHOT_ENTRIES = ("config.py", "config.yaml", "fgc-manifest.json", "graph.json", "sources", "modules", "model")
+SNAPSHOT_ENTRIES = (
+    "config.py",
+    "config.yaml",
+    "fgc-manifest.json",
+    "graph.json",
+    "sources",
+    "modules",
+    "model",
+)
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 

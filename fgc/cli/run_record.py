@@ -113,7 +113,11 @@ def start_record(
         {
             "fgc_run": FORMAT,
             "run_dir": str(run_dir),
-            "build": {"dir": str(build_dir), "config_sha256": manifest.get("config_sha256"), "input": manifest.get("input")},
+            "build": {
+                "dir": str(build_dir),
+                "config_sha256": manifest.get("config_sha256"),
+                "input": manifest.get("input"),
+            },
             "command": {"argv": argv, "cwd": os.getcwd()},
             "sets": sets,
             "variables": variables,

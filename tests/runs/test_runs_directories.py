@@ -84,7 +84,10 @@ def test_the_record(build, tmp_path):
     assert rec["packages"]["torch"] == importlib.metadata.version("torch")
     assert len(rec["packages"]) == len({d.metadata["Name"] for d in importlib.metadata.distributions()})
     assert rec["build"]["dir"] == str(build)
-    assert rec["build"]["config_sha256"] == json.loads((build / "fgc-manifest.json").read_text())["config_sha256"]
+    assert (
+        rec["build"]["config_sha256"]
+        == json.loads((build / "fgc-manifest.json").read_text())["config_sha256"]
+    )
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,10 @@ def _digest(data: bytes) -> str:
         ({"a.txt": "alpha"}, lambda d: read_text_file(d / "a.txt")),
         ({"b.jsonl": '{"text": "x"}\n'}, lambda d: read_jsonl(d / "b.jsonl")),
         ({"c/1.txt": "one", "c/2.txt": "two", "c/skip.md": "no"}, lambda d: read_documents(d / "c")),
-        ({"d.txt": "d", "e.jsonl": '{"text": "e"}\n'}, lambda d: read_documents([d / "d.txt", d / "e.jsonl"])),
+        (
+            {"d.txt": "d", "e.jsonl": '{"text": "e"}\n'},
+            lambda d: read_documents([d / "d.txt", d / "e.jsonl"]),
+        ),
     ],
 )
 def test_readers_note_what_they_read(tmp_path, files, read):

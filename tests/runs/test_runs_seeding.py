@@ -57,7 +57,9 @@ def draw_torch(seed):
 @pytest.mark.parametrize("generator", ["random", "numpy", "torch"])
 def test_every_generator_is_seeded_before_construction(tmp_path, generator):
     """A target that draws a number while it is built draws the same one at every construct()."""
-    path = write(tmp_path, f"main: !singleton:.draws:draw_{generator}\n    seed: !var {{ name: seed, default: 7 }}\n")
+    path = write(
+        tmp_path, f"main: !singleton:.draws:draw_{generator}\n    seed: !var {{ name: seed, default: 7 }}\n"
+    )
     write(tmp_path, DRAWS, "draws.py")
     built = fgc.load(fgc.compile(path, tmp_path / "build").dir)
     assert built.construct() == built.construct()

@@ -47,7 +47,14 @@ def first_run(project) -> Path:
 def test_a_run_writes_a_new_run_directory_with_a_latest_pointer(first_run):
     latest = first_run.parent / "latest"
     assert latest.is_symlink() and latest.resolve() == first_run
-    for name in ("fgc-run.json", "fgc-manifest.json", "config.py", "sources", "model.safetensors", "checkpoint-20"):
+    for name in (
+        "fgc-run.json",
+        "fgc-manifest.json",
+        "config.py",
+        "sources",
+        "model.safetensors",
+        "checkpoint-20",
+    ):
         assert (first_run / name).exists(), name
     assert len(losses(first_run)) == 20
 
@@ -91,7 +98,11 @@ def test_an_interrupted_run_is_marked_and_resume_continues_it(project, first_run
     continues from checkpoint 10 and ends with the weights of the uninterrupted run."""
     run_dir, marker = tmp_path / "interrupted", tmp_path / "paused"
     proc = start_fgc(
-        "run", project, *_sets(*TRAIN_SETS), "--output-dir", run_dir,
+        "run",
+        project,
+        *_sets(*TRAIN_SETS),
+        "--output-dir",
+        run_dir,
         env={"FORGATHER_TEST_PAUSE_IN_CHECKPOINT": f"20:{marker}"},
     )
     while not marker.exists():
