@@ -15,6 +15,7 @@ import safetensors.torch
 import torch
 
 from forgather.ml.trainer import Trainer, TrainingArguments
+from forgather.ml.trainer.pipeline_checkpoint import load_merged
 from pipeline_testlib import TokenRows, build_model, run_workers, training_arguments, worker_env, write_package
 
 TOL = 1e-5
@@ -96,6 +97,13 @@ def test_resume_n_plus_n_equals_2n(tmp_path):
     assert sorted(p.name for p in checkpoint.glob("model-*.safetensors")) == [
         "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
     assert {p.name for p in checkpoint.glob("optimizer_*.pt")} == {"optimizer_0.pt", "optimizer_1.pt"}
+    # the stage shards merge into the whole model: the weights the first run ended with
+    merged = build_model(tmp_path, tie=True)
+    load_merged(merged, checkpoint)
+    first_weights = safetensors.torch.load_file(str(tmp_path / "first" / "weights.safetensors"))
+    for key, value in first_weights.items():
+        torch.testing.assert_close(merged.state_dict()[key], value, atol=0, rtol=0, msg=key)
+    assert merged.model.output_head.weight is merged.model.input_encoder.embedding.weight
     second, second_weights = pipeline_run(
         tmp_path, {**base, "save_steps": 2, "output_dir": str(out), "resume": True}, "second")
     for rank in range(2):

@@ -396,8 +396,8 @@ class PipelineTrainer(Trainer):
     Every process builds the whole model from the same seed (so the copies of a tied weight start
     equal) and trains its stages; `save_model` merges the stages into one ordinary model
     directory on rank 0. Checkpoints hold one safetensors shard per stage under the whole
-    model's names (`pipeline_checkpoint`), so a resumed run may use another split or schedule.
-    """
+    model's names (`pipeline_checkpoint`): the weights load into any split; the optimizer state
+    needs the same split and number of ranks (another schedule with the same placement resumes)."""
 
     supports_multi_process = True  # `fgc run --nproc` launches it on several processes
 
