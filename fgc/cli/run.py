@@ -69,7 +69,7 @@ is constructed, so two runs of one build with one seed give the same numbers on 
 EPILOG = """\
 examples:
   fgc run build                          train with the defaults
-  fgc run build --set max_steps=20 --set lr=1e-3
+  fgc run build --set max_steps=20 --set batch_size=8
   fgc run runs/quickstart/latest         the same run again, in a new run directory
   fgc run runs/quickstart/latest --resume
   fgc run build --output-dir /tmp/try1   this exact (new or empty) run directory
