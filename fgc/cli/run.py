@@ -265,7 +265,10 @@ def run(args) -> int:
         manifest = read_manifest(build_dir)
         changed = modified_files(build_dir, manifest)
     except BuildError as e:
-        print_diagnostics([e.diagnostic])
+        diagnostic = e.diagnostic
+        if (build_dir / "latest").is_dir():  # a runs root, not a run
+            diagnostic = error(diagnostic.code, diagnostic.message, hint=f"did you mean `{Path(args.build) / 'latest'}`?")
+        print_diagnostics([diagnostic])
         return EXIT_INPUT
     if changed:
         if not args.force:

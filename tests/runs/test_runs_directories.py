@@ -238,3 +238,13 @@ def test_the_output_dir_variable_decides_the_runs_root(tmp_path, declaration, se
     if made:
         [run_dir] = run_dirs(roots[0])
         assert record(run_dir)["variables"]["output_dir"] == str(run_dir)
+
+
+def test_a_runs_root_is_not_a_run_but_latest_is(build, tmp_path):
+    assert fgc("run", build, cwd=tmp_path).returncode == 0
+    done = fgc("run", "runs/demo", cwd=tmp_path)
+    assert done.returncode == 1 and "is not an fgc build" in done.stderr
+    assert "did you mean `runs/demo/latest`?" in done.stderr
+    done = fgc("run", "runs/demo/latest", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(run_dirs(tmp_path / "runs/demo")) == 2
