@@ -23,8 +23,11 @@ def main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     out = Path(spec["out"])
     root = Path(spec["root"])
+    import os
+
+    seed = int(os.environ["RANK"]) + 10 if spec.get("model_seed_by_rank") else 0
     trainer = PipelineTrainer(
-        model_init=lambda: build_model(root, tie=spec.get("tie", False), num_layers=spec.get("num_layers", 4)),
+        model_init=lambda: build_model(root, seed=seed, tie=spec.get("tie", False), num_layers=spec.get("num_layers", 4)),
         args=TrainingArguments(**training_arguments(spec)),
         train_dataset=TokenRows(spec.get("rows", 24), ragged=spec.get("ragged", False)),
         eval_dataset=TokenRows(spec.get("eval_rows", 10), seed=7, ragged=spec.get("ragged", False)),
@@ -40,6 +43,9 @@ def main(spec_path: str) -> None:
         "grad_norms": [e["grad_norm"] for e in trainer.state.log_history if "grad_norm" in e],
         "global_step": output.global_step,
         "stages": trainer.engine.stage_ids,
+        # this rank's copy of each parameter that stages on several ranks hold (a tied embedding)
+        "shared_copies": {s.name: trainer.model.state_dict()[s.name].flatten().tolist()
+                          for s in trainer.engine.split.shared},
     }
     if spec.get("eval"):
         result["eval_loss"] = trainer.evaluate()["eval_loss"]

@@ -200,6 +200,10 @@ class PipelineEngine(Engine):
             param = params[shared.name]
             if self.rank in ranks and id(param) in local:
                 mine.append((param, groups[ranks]))
+                # The copies start from the owning stage's value, even if the ranks built the
+                # model from different seeds.
+                with torch.no_grad():
+                    dist.broadcast(param.data, src=self._stage_rank[shared.stages[0]], group=groups[ranks])
         return mine
 
     def data_shard(self) -> tuple[int, int]:
