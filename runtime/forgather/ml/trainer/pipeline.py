@@ -397,8 +397,8 @@ class PipelineTrainer(Trainer):
     - ``split_points``: the first layer of stages 1..S-1 (S = world size x stages_per_rank);
       default an even split.
 
-    Every process builds the whole model from the same seed (so the copies of a tied weight start
-    equal) and trains its stages; `save_model` merges the stages into one ordinary model
+    Every process builds the whole model and trains its stages (the copies of a tied weight start
+    from the first stage's value); `save_model` merges the stages into one ordinary model
     directory on rank 0. Checkpoints hold one safetensors shard per stage under the whole
     model's names (`pipeline_checkpoint`): the weights load into any split; the optimizer state
     needs the same split and number of ranks (another schedule with the same placement resumes)."""
