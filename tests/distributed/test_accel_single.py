@@ -67,3 +67,36 @@ def test_accelerator_settings_that_would_change_training_are_refused(tmp_path, a
 def test_fp16_on_the_cpu_is_refused(tmp_path):
     with pytest.raises(ValueError, match="fp16 mixed precision needs a CUDA device .* use bf16=True"):
         train(AccelTrainer, tmp_path, batch=2, ga=1, steps=1, arguments={"fp16": True})
+
+
+class Counter:
+    """A stateful object a user registers with Accelerate: it counts optimizer steps."""
+
+    def __init__(self) -> None:
+        self.steps = torch.zeros((), dtype=torch.int64)
+
+    def state_dict(self):
+        return {"steps": self.steps.clone()}
+
+    def load_state_dict(self, state):
+        self.steps = state["steps"].clone()
+
+
+class CountingAccelTrainer(AccelTrainer):
+    def _post_init(self):
+        super()._post_init()
+        self.counter = Counter()
+        self.accelerator.register_for_checkpointing(self.counter)
+
+    def _optimizer_step(self):
+        super()._optimizer_step()
+        self.counter.steps += 1
+
+
+def test_objects_registered_with_accelerate_are_checkpointed(tmp_path):
+    out = tmp_path / "run"
+    first = train(CountingAccelTrainer, out, batch=2, ga=1, steps=4, stop_at=2, save_steps=2)
+    assert (out / "checkpoint-2" / "custom_checkpoint_0.pt").is_file()
+    AcceleratorState._reset_state(reset_partial_state=True)
+    resumed = train(CountingAccelTrainer, out, batch=2, ga=1, steps=4, resume=True)
+    assert int(first.counter.steps) == 2 and int(resumed.counter.steps) == 4

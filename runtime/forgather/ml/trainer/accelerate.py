@@ -19,9 +19,10 @@ process is also fine. `AccelerateEngine` is the engine (see `engine.py`):
   every process runs the callbacks, so the control flags (log, evaluate, save, stop) agree;
 * evaluation: each process evaluates its shard, loss sums and token counts are summed across
   processes;
-* checkpoints: the state of the prepared optimizer and of Accelerate's grad scaler, saved by the
-  main process through the checkpoint manager (safetensors weights, ``weights_only`` loads),
-  plus one RNG state per process. (``Accelerator.save_state`` is not used: it pickles the RNG
+* checkpoints: the state of the prepared optimizer, of Accelerate's grad scaler and of every
+  object registered with ``accelerator.register_for_checkpointing``, saved by the main process
+  through the checkpoint manager (safetensors weights, ``weights_only`` loads), plus one RNG
+  state per process. (``Accelerator.save_state`` is not used: it pickles the RNG
   states and loads them with ``weights_only=False``.)
 
 FSDP: pass an ``Accelerator(fsdp_plugin=...)``; Accelerate enables it only on accelerators (CUDA,
@@ -154,13 +155,21 @@ class AccelerateEngine(Engine):
         }
         if self.accelerator.scaler is not None:
             shared["scaler"] = self.accelerator.scaler.state_dict()
+        shared.update(self._registered_objects())
         return shared, {"rng_state": capture_rng_state()}
+
+    def _registered_objects(self) -> dict[str, Any]:
+        """Objects registered with ``accelerator.register_for_checkpointing``, saved and restored
+        as Accelerate's ``save_state`` would (as ``custom_checkpoint_<i>``)."""
+        registered = getattr(self.accelerator, "_custom_objects", [])  # Accelerate keeps them here
+        return {f"custom_checkpoint_{i}": obj for i, obj in enumerate(registered)}
 
     def load_checkpoint(self, trainer: Trainer, manager: Any, path: Any) -> Any:
         loaded = manager.load(
             path,
             model=trainer.model,
-            objects={"optimizer": trainer.optimizer, "scheduler": trainer.lr_scheduler},
+            objects={"optimizer": trainer.optimizer, "scheduler": trainer.lr_scheduler,
+                     **self._registered_objects()},
             process_index=self.process_index,
             world_size=self.world_size,
         )
