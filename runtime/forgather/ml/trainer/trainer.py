@@ -51,7 +51,8 @@ class TrainingPlan:
 
 
 class Trainer(BaseTrainer):
-    """Train, evaluate, checkpoint and save a model on one device (CUDA if available, else CPU).
+    """Train, evaluate, checkpoint and save a model; on one device (CUDA if available, else CPU)
+    with the default engine, on several processes with a subclass's (``create_engine``).
 
     ``Trainer(model, args, data_collator, train_dataset, eval_dataset, processing_class, *,
     model_init, compute_loss_func, callbacks, optimizer_factory, lr_scheduler_factory)``.
