@@ -3,8 +3,6 @@ one-process gloo group (real torch.distributed, world size 1)."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch.distributed as dist
 
