@@ -1,10 +1,10 @@
 """fgc: the Forgather compiler.
 
-The pipeline (see docs/architecture.md): load -> parse templates -> template pass -> render
-(with a source map) -> config parse -> semantic passes -> codegen -> build directory.
+The pipeline (see docs/architecture.md): parse templates -> load -> template pass -> render
+(with a source map) -> config parse -> semantic passes -> imports -> codegen -> build directory.
 """
 
-__version__ = "0.1.0"
+from .version import __version__
 
 
 def check(path, include_dirs=(), variables=None, import_modules=True):

@@ -25,16 +25,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
-
-from typing import TYPE_CHECKING
+from typing import Iterator, Sequence
 
 from .diagnostics import Diagnostic, Related, Span, error, warning
 from .syntax.template_ast import Chunk, Template
 from .syntax.template_parser import normalize_newlines, parse_template
-
-if TYPE_CHECKING:
-    from .render.markers import MarkerTable
 
 _CANDIDATE_LIMIT = 20000  # files listed per search root for did-you-mean
 _SKIP_DIRS = {".git", "__pycache__", ".venv", "node_modules", ".hg", ".svn"}
@@ -66,12 +61,15 @@ class LoadedFile:
     path: str  # absolute
     text: str  # with normalized line breaks
     template: Template
-    marker_base: int | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @property
     def lines(self) -> list[str]:
         return self.text.split("\n")
+
+    @property
+    def line_count(self) -> int:
+        return self.text.count("\n") + 1
 
 
 @dataclass(eq=False)
@@ -97,11 +95,8 @@ class LoadedChunk:
 class Loader:
     """Finds, reads and parses templates for one compilation; the sub-template registry."""
 
-    def __init__(self, search_path: list[Path], markers: "MarkerTable | None" = None) -> None:
-        from .render.markers import MarkerTable
-
+    def __init__(self, search_path: list[Path]) -> None:
         self.search_path = [Path(p) for p in search_path]
-        self.markers = markers or MarkerTable()
         self.files: dict[str, LoadedFile] = {}  # by absolute path
         self.subtemplates: dict[str, LoadedChunk] = {}
         self.by_name: dict[str, LoadedChunk] = {}  # names resolved so far
@@ -135,8 +130,7 @@ class Loader:
                 self.diagnostics.append(error("FG0109", f"cannot read template `{name}`: {e.strerror or e}", where))
                 return None
             template, diags = parse_template(text, key, name, check_jinja=False)
-            base = self.markers.register(key, text.count("\n") + 1)
-            loaded = LoadedFile(key, text, template, base, diags)
+            loaded = LoadedFile(key, text, template, diags)
             self.files[key] = loaded
             self.diagnostics.extend(diags)
             self._register_subtemplates(loaded)
@@ -227,15 +221,32 @@ def _list_files(root: Path) -> list[str]:
     return out
 
 
-def search_path(input_file: Path, include_dirs: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
-    """The input's directory, each -I directory, then stdlib/; warnings for missing dirs."""
+@dataclass(frozen=True)
+class SearchPath:
+    """Where template names are looked up: the input's directory, each `-I DIR` in order, then
+    the template stdlib. Computed once per compilation (`search_path`) and carried to the build's
+    layout and manifest."""
+
+    input_dir: Path
+    include_dirs: tuple[Path, ...]
+    stdlib: Path
+
+    @property
+    def roots(self) -> list[Path]:
+        return [self.input_dir, *self.include_dirs, self.stdlib]
+
+
+def search_path(input_file: str | Path, include_dirs: Sequence[str | Path] = ()) -> tuple[SearchPath, list[Diagnostic]]:
+    """The search path of `input_file` with `include_dirs`; warnings for missing directories."""
     from .resources import stdlib_dir
 
     diags: list[Diagnostic] = []
-    path = [Path(os.path.abspath(input_file)).parent]
     for d in include_dirs:
         if not Path(d).is_dir():
             diags.append(warning("FG0100", f"search path entry `{d}` is not a directory"))
-        path.append(Path(os.path.abspath(d)))
-    path.append(stdlib_dir())
-    return path, diags
+    search = SearchPath(
+        Path(os.path.abspath(input_file)).parent,
+        tuple(Path(os.path.abspath(d)) for d in include_dirs),
+        stdlib_dir(),
+    )
+    return search, diags

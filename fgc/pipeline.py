@@ -90,7 +90,6 @@ def analyze(front: Frontend, override_notes: bool = False):
 
 def backend(
     front: Frontend,
-    include_dirs: Sequence[str | Path] = (),
     import_modules: bool = True,
     generate_code: bool = True,
     use_black: bool = True,
@@ -105,7 +104,7 @@ def backend(
     """
     from .build.layout import Layout
 
-    comp = Compilation(front, layout=Layout.for_input(front.path, include_dirs))
+    comp = Compilation(front, layout=Layout(front.render.search))
     comp.diagnostics.extend(front.diagnostics)
     if not front.ok or front.document is None:
         return comp
@@ -147,4 +146,4 @@ def compile_file(
 ) -> Compilation:
     """Front end + back end of one input file (see `backend` for the options)."""
     front = frontend(path, include_dirs, variables)
-    return backend(front, include_dirs, **options)
+    return backend(front, **options)

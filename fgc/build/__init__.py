@@ -28,9 +28,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .. import __version__
+from ..version import __version__
 from ..diagnostics import Diagnostic, error
 from .config_yaml import resolved_yaml
+from .model_package import PackageError, write_model_package
 from .modules import local_module_files
 
 MANIFEST = "fgc-manifest.json"
@@ -235,8 +236,6 @@ def _write_contents(comp, root: Path, template_vars: dict[str, Any]) -> dict[str
 
     # model/
     for package in comp.models.packages:
-        from forgather.ml.models.package import PackageError, write_model_package
-
         try:
             write_model_package(root / package.directory, package.modeling, package.user_modules)
         except PackageError as e:
@@ -248,10 +247,7 @@ def _write_contents(comp, root: Path, template_vars: dict[str, Any]) -> dict[str
             if not rel.startswith("sources/"):
                 hashes[rel] = sha256_file(path)
 
-    search_path = [layout.input_dir, *layout.include_dirs]
-    from ..resources import stdlib_dir
-
-    search_path.append(str(stdlib_dir()))
+    search_path = [str(p) for p in layout.search.roots]
     manifest = {
         "fgc_manifest": 1,
         "fgc_version": __version__,

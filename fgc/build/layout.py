@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from ..resources import stdlib_dir
+from ..loader import SearchPath
 
 
 def _below(path: str, root: str) -> str | None:
@@ -28,16 +27,16 @@ def _below(path: str, root: str) -> str | None:
 
 @dataclass
 class Layout:
-    input_dir: str
-    include_dirs: list[str] = field(default_factory=list)
+    search: SearchPath  # the compilation's, as rendering computed it
     _names: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
-    @staticmethod
-    def for_input(path: str | Path, include_dirs=()) -> "Layout":
-        return Layout(
-            os.path.dirname(os.path.abspath(path)),
-            [os.path.abspath(d) for d in include_dirs],
-        )
+    @property
+    def input_dir(self) -> str:
+        return str(self.search.input_dir)
+
+    @property
+    def include_dirs(self) -> list[str]:
+        return [str(d) for d in self.search.include_dirs]
 
     def name(self, path: str) -> str:
         """The build-relative name of a file or directory (POSIX separators)."""
@@ -49,7 +48,7 @@ class Layout:
         path = os.path.abspath(path)
         rel = _below(path, self.input_dir)
         if rel is None:
-            rel = _below(path, str(stdlib_dir().resolve()))
+            rel = _below(path, str(self.search.stdlib.resolve()))
             if rel is not None:
                 rel = "stdlib" if rel == "." else f"stdlib/{rel}"
         if rel is None:

@@ -11,7 +11,7 @@ import importlib
 import sys
 import traceback
 
-from .. import __version__
+from ..version import __version__
 
 # Subcommand name -> module under fgc.cli, in --help order.
 COMMANDS = {

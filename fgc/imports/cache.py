@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from ..version import __version__
 
 FORMAT = 2  # 2: parameters carry their annotation's type descriptor
 

@@ -1,1 +1,2 @@
-"""Passes over the typed ASTs: the template pass and the config semantic passes."""
+"""The semantic passes over the config AST (after rendering and the config parse); `semantic.py`
+runs them and `lower.py` turns the result into the config graph."""

@@ -6,10 +6,10 @@ The stages, each with its diagnostics:
 
 1. load and parse the input (`fgc.loader`, `fgc.syntax.template_parser`);
 2. the template pass resolves every static reference, loading and parsing what it names, and
-   checks inheritance (`fgc.passes.template_pass`);
+   checks inheritance (`fgc.inheritance.template_pass`);
 3. every loaded template is lowered to canonical Jinja with origin markers
-   (`fgc.render.lower`) and parsed by jinja2 (syntax errors get exact positions,
-   `fgc.syntax.jinja_check`);
+   (`fgc.syntax.jinja_source`, the ids from `fgc.render.markers`) and parsed by jinja2 (syntax
+   errors get exact positions, `fgc.syntax.jinja_check`);
 4. jinja2 renders the input in a fresh sandboxed environment (`fgc.render.environment`),
    loading templates named only at render time (dynamic `extends`) the same way; errors map
    back to file:line:col (`fgc.render.errors`);
@@ -28,11 +28,14 @@ import jinja2
 from jinja2 import exceptions as jx
 
 from ..diagnostics import Diagnostic, has_errors, sort_key
-from ..loader import BadName, LoadedChunk, Loader, search_path
+from ..inheritance.knobs import knob_pass
+from ..inheritance.template_pass import TemplateGraph, add_dynamic_references, template_pass
+from ..loader import BadName, LoadedChunk, Loader, SearchPath, search_path
 from ..sourcemap import SourceMap
+from ..syntax.jinja_check import check_chunk
+from ..syntax.jinja_source import lower_chunk
 from .environment import make_environment
 from .errors import LoadFailed, render_error, unique
-from .lower import lower_chunk
 from .markers import MarkerTable, unmark
 
 
@@ -42,10 +45,11 @@ class RenderResult:
 
     text: str | None  # the rendered YAML without markers; None when there were errors
     source_map: SourceMap | None
-    graph: Any = None  # fgc.passes.template_pass.TemplateGraph
+    graph: TemplateGraph | None = None
     templates: list[Path] = field(default_factory=list)  # every template file used
     diagnostics: list[Diagnostic] = field(default_factory=list)
     root: str | None = None  # the input's template name
+    search: SearchPath | None = None  # where templates were looked up (the build records it)
 
     @property
     def ok(self) -> bool:
@@ -64,8 +68,8 @@ class Compilation:
     """One rendering: its loader (and sub-template registry), markers and Jinja environment."""
 
     def __init__(self, search: list[Path]) -> None:
-        self.markers = MarkerTable()
-        self.loader = Loader(search, self.markers)
+        self.markers = MarkerTable()  # ids given out as templates are lowered
+        self.loader = Loader(search)
         self.env = make_environment(_JinjaLoader(self))
         self.env.on_reference = self._on_reference
         self.references: list[tuple[str, str]] = []  # (referencing template, target) at render
@@ -76,9 +80,7 @@ class Compilation:
         """(jinja2 AST or None, diagnostics) of a chunk lowered with its markers."""
         key = id(chunk.chunk)
         if key not in self._prepared:
-            from ..syntax.jinja_check import check_chunk
-
-            lowered = lower_chunk(chunk.chunk, chunk.file.marker_base)
+            lowered = lower_chunk(chunk.chunk, self.markers.line_marks(chunk.file.path, chunk.file.line_count))
             self._prepared[key] = check_chunk(
                 chunk.chunk, lowered, self.env, chunk.file.diagnostics, chunk.jinja_filename
             )
@@ -135,16 +137,13 @@ def render_file(
 ) -> RenderResult:
     """Render the template file `path` (its search path: its directory, `include_dirs`, stdlib/)
     with the template variables `variables`; the text, its source map and diagnostics."""
-    from ..passes.knobs import knob_pass
-    from ..passes.template_pass import add_dynamic_references, template_pass
-
     path = Path(path)
     variables = dict(variables or {})
-    search, diags = search_path(path, [Path(d) for d in include_dirs])
-    comp = Compilation(search)
+    search, diags = search_path(path, include_dirs)
+    comp = Compilation(search.roots)
     loader = comp.loader
     root = loader.load_root(path)
-    result = RenderResult(None, None, root=root.name if root else None)
+    result = RenderResult(None, None, root=root.name if root else None, search=search)
     if root is None:
         result.diagnostics = _finish(diags + loader.diagnostics)
         return result

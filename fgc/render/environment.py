@@ -17,9 +17,10 @@ import re
 from typing import Any, Callable
 
 import jinja2
-from jinja2 import StrictUndefined, Undefined
+from jinja2 import Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from ..syntax.jinja_env import SETTINGS
 from .markers import is_marker
 
 # --------------------------------------------------------------------------------------------
@@ -233,25 +234,9 @@ class FgcEnvironment(SandboxedEnvironment):
         return template
 
 
-SETTINGS = dict(
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=False,
-    keep_trailing_newline=False,
-    autoescape=False,
-    auto_reload=False,
-)
-
-
 def make_environment(loader: jinja2.BaseLoader | None = None) -> FgcEnvironment:
     """A fresh environment for one compilation (never shared: no stale templates)."""
     env = FgcEnvironment(loader=loader, **SETTINGS)
     env.globals.update(GLOBALS)
     env.filters.update(FILTERS)
     return env
-
-
-@functools.cache
-def parse_environment() -> FgcEnvironment:
-    """An environment used only to parse (its lexer settings are those of every compilation)."""
-    return make_environment()

@@ -12,7 +12,9 @@ without a marker of its own is part of a multi-line value spliced into the next 
 from __future__ import annotations
 
 import bisect
+import functools
 import re
+from typing import Callable
 
 from ..sourcemap import Origin, SourceMap
 
@@ -48,6 +50,11 @@ class MarkerTable:
         self._by_file[file] = base
         self._next += max(line_count, 1)
         return base
+
+    def line_marks(self, file: str, line_count: int) -> Callable[[int], str] | None:
+        """The marker of each line of `file` (registered on first use); None once ids run out."""
+        base = self.register(file, line_count)
+        return None if base is None else functools.partial(MarkerTable.marker, base)
 
     @staticmethod
     def marker(base: int, line: int) -> str:

@@ -263,8 +263,8 @@ def _name_span(node, m: re.Match) -> Span:
 
 def check_template(template: Template, known: list[Diagnostic] = ()) -> list[Diagnostic]:
     """Parse every chunk of `template` with jinja2 (unmarked lowering); the new diagnostics."""
-    from ..render.environment import parse_environment
-    from ..render.lower import lower_chunk
+    from .jinja_env import parse_environment
+    from .jinja_source import lower_chunk
 
     env = parse_environment()
     out: list[Diagnostic] = []

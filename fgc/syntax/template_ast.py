@@ -1,7 +1,7 @@
 """The typed template AST: one template file, as written, every node with its `Span`.
 
 Produced by `fgc.syntax.template_parser.parse_template`; lowered to canonical Jinja by
-`fgc.render.lower`; read by the template pass (`fgc.passes.template_pass`) and, later, by the
+`fgc.syntax.jinja_source`; read by the template pass (`fgc.inheritance.template_pass`) and, later, by the
 language server (go-to-definition on `extends 'x'`, block names, sub-templates).
 
 A file holds a main chunk and any number of sub-templates (`#--- name ---` splits). A chunk is

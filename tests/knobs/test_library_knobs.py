@@ -13,9 +13,8 @@ import pytest
 import fgc
 from fgc import resources
 from fgc.loader import Loader, search_path
-from fgc.passes.knobs import top_level_sets as sets_of
-from fgc.passes.template_pass import template_pass
-from fgc.render.markers import MarkerTable
+from fgc.inheritance.knobs import top_level_sets as sets_of
+from fgc.inheritance.template_pass import template_pass
 
 REPO = Path(__file__).resolve().parents[2]
 STDLIB = resources.stdlib_dir()
@@ -25,7 +24,7 @@ FILES = sorted(STDLIB.rglob("*.fg")) + sorted(EXAMPLES.rglob("*.fg"))
 
 def template_graph(path: Path):
     search, _ = search_path(path, [])
-    loader = Loader(search, MarkerTable())
+    loader = Loader(search.roots)
     return template_pass(loader, loader.load_root(path))[0]
 
 

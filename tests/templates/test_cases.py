@@ -6,7 +6,7 @@ import pytest
 from casefile import all_cases, check_diagnostics, params
 
 from fgc.render import render_file
-from fgc.render.lower import lower_chunk
+from fgc.syntax.jinja_source import lower_chunk
 from fgc.syntax.template_ast import SubTemplate, dump
 from fgc.syntax.template_parser import parse_template
 

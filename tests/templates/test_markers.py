@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fgc.render.environment import trim
-from fgc.render.lower import lower_chunk
+from fgc.syntax.jinja_source import lower_chunk
 from fgc.render.markers import CAPACITY, MARKER, MarkerTable, unmark
 from fgc.syntax.template_parser import parse_template
 
@@ -50,7 +50,7 @@ def test_lowering_is_line_for_line():
                 continue
             template, _ = parse_template(text, name, name)
             for chunk in template.chunks:
-                lowered = lower_chunk(chunk, base=0)
+                lowered = lower_chunk(chunk, MarkerTable().line_marks(name, text.count("\n") + 1))
                 lines = max(chunk.line_count, 1) + chunk.trailing_newline
                 assert lowered.count("\n") + 1 == lines, (case, name, chunk.name)
 

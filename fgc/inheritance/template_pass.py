@@ -15,17 +15,17 @@ Diagnostics:
     FG0205  a `required` block that the rendered template does not override
     FG0206  `super()` in a block that no parent template defines
 (and the loader's FG0107 for a target name with `..`; FG0207, a knob an ancestor's `set`
-replaces, is `fgc.passes.knobs`, run on this graph once the `-D` names are known)
+replaces, is `fgc.inheritance.knobs`, run on this graph once the `-D` names are known)
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
 import re
 from dataclasses import dataclass, field
 from ..diagnostics import Diagnostic, Related, Span, did_you_mean, display_path, error, warning
 from ..loader import BadName, LoadedChunk, Loader
+from ..syntax.jinja_env import parse_statement
 from ..syntax.template_ast import (
     Chunk,
     Expression,
@@ -204,25 +204,6 @@ class TemplateGraph:
 # Reading one template
 
 
-@functools.cache
-def _jinja_env():
-    from ..render.environment import parse_environment
-
-    return parse_environment()
-
-
-def _parse_statement(body: str):
-    """jinja2's node for one statement, or None when it does not parse (reported elsewhere)."""
-    from jinja2.exceptions import TemplateSyntaxError
-    from jinja2.parser import Parser
-
-    try:
-        tree = Parser(_jinja_env(), "{% " + body + " %}").parse()
-    except TemplateSyntaxError:
-        return None
-    return tree.body[0] if tree.body else None
-
-
 def _target_span(tag, body: str, kw: str, expression: str) -> Span:
     """The span of the target expression inside a statement's body."""
     s = tag.body_span
@@ -239,7 +220,7 @@ def _reference(tag, source: str, conditional: bool) -> Reference | None:
 
     body = tag.body
     kw = keyword_of(body)
-    node = _parse_statement(body)
+    node = parse_statement(body)
     if node is None:
         return None
     template = getattr(node, "template", None)

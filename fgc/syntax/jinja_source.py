@@ -1,4 +1,4 @@
-"""Lowering: a template chunk's AST -> canonical Jinja, line for line.
+"""Lowering: a template chunk's AST -> its canonical Jinja source, line for line.
 
 Line N of the output is line `chunk.first_line + N - 1` of the file, so jinja2's line numbers
 are file lines (offset by the chunk's first line). The translation is the reference's:
@@ -11,7 +11,8 @@ and a TOML-style block closes by appending, to the last line before its end,
 `{{'\\n'}}` (when that line is not empty) `{% endblock name +%}` (`{% endfilter %}` too for `!`).
 Trailing ` ##` comments are gone (the parser cut them outside quotes).
 
-With a marker base, each text line also gets its origin marker (`fgc.render.markers`):
+With a `mark` function (line -> text), each text line also gets its origin marker (the renderer
+passes `fgc.render.markers`; the syntax checks pass none):
 after its last non-blank character, or, when the line ends with a tag whose line break
 trim_blocks or `-` would eat, after its indentation (none when the line starts with a tag: its
 output is marked where it was written, or joins the next line). Blank lines and the bodies of
@@ -21,8 +22,10 @@ whitespace control or trim_blocks removes.
 
 from __future__ import annotations
 
-from ..syntax.jinja_check import is_block_set
-from ..syntax.template_ast import (
+from typing import Callable
+
+from .jinja_check import is_block_set
+from .template_ast import (
     BadLine,
     BlankLine,
     Chunk,
@@ -37,15 +40,17 @@ from ..syntax.template_ast import (
     TomlBlock,
     keyword_of,
 )
-from .markers import MarkerTable
 
 _CLOSE_NEWLINE = "{{'\\n'}}"
 
 
-def lower_chunk(chunk: Chunk, base: int | None = None) -> str:
-    """The Jinja source of `chunk`; origin markers when `base` (a MarkerTable base) is given."""
+Mark = Callable[[int], str]  # file line -> the marker to append to it
+
+
+def lower_chunk(chunk: Chunk, mark: Mark | None = None) -> str:
+    """The Jinja source of `chunk`; origin markers from `mark` when it is given."""
     out: list[str] = []
-    state = _State(base)
+    state = _State(mark)
     _lower_items(chunk.items, out, state, at_end=chunk.trailing_newline)
     text = "\n".join(out)
     if chunk.trailing_newline and not state.final_line_used:
@@ -54,15 +59,15 @@ def lower_chunk(chunk: Chunk, base: int | None = None) -> str:
 
 
 class _State:
-    def __init__(self, base: int | None) -> None:
-        self.base = base
+    def __init__(self, mark: Mark | None) -> None:
+        self._mark = mark
         self.set_depth = 0  # open `{% set x %}` bodies: their text is a value, not output
         self.final_line_used = False  # blocks open at the end closed on the empty last line
 
     def mark(self, line: int) -> str:
-        if self.base is None or self.set_depth:
+        if self._mark is None or self.set_depth:
             return ""
-        return MarkerTable.marker(self.base, line)
+        return self._mark(line)
 
     def track(self, body: str) -> None:
         kw = keyword_of(body)

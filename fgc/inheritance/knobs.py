@@ -27,7 +27,8 @@ from typing import Any, Mapping
 from ..diagnostics import Diagnostic, Related, Span, warning
 from ..syntax.jinja_check import is_block_set
 from ..syntax.template_ast import Item, JinjaPiece, PieceKind, Statement, TextLine, TomlBlock, keyword_of
-from .template_pass import TemplateGraph, TemplateNode, _parse_statement
+from ..syntax.jinja_env import parse_statement
+from .template_pass import TemplateGraph, TemplateNode
 
 CODE = "FG0207"
 
@@ -212,7 +213,7 @@ def _read_set(tag, template: str, conditional: bool, line_statement: bool) -> li
 
     body = tag.body
     block = is_block_set(body)
-    parsed = _parse_statement(body + (" %}{% endset" if block else ""))
+    parsed = parse_statement(body + (" %}{% endset" if block else ""))
     if not isinstance(parsed, (nodes.Assign, nodes.AssignBlock)):
         return []
     target = parsed.target

@@ -1,0 +1,41 @@
+"""The jinja2 settings of the template layer, and an environment that only parses with them.
+
+Whether a template parses depends only on the lexer settings (delimiters, `trim_blocks`, line
+handling), not on globals or filters, so the syntax checks, the template pass and the renderer
+share these settings and rendering adds the rest (`fgc.render.environment`).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from jinja2 import StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+SETTINGS = dict(
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=False,
+    keep_trailing_newline=False,
+    autoescape=False,
+    auto_reload=False,
+)
+
+
+@functools.cache
+def parse_environment() -> SandboxedEnvironment:
+    """An environment used only to parse (never to render: it has no globals or filters)."""
+    return SandboxedEnvironment(**SETTINGS)
+
+
+def parse_statement(body: str):
+    """jinja2's node for one statement `{% body %}`, or None when it does not parse (the syntax
+    checks report that)."""
+    from jinja2.exceptions import TemplateSyntaxError
+    from jinja2.parser import Parser
+
+    try:
+        tree = Parser(parse_environment(), "{% " + body + " %}").parse()
+    except TemplateSyntaxError:
+        return None
+    return tree.body[0] if tree.body else None
