@@ -163,5 +163,6 @@ def training_arguments(spec: dict) -> dict:
         seed=spec.get("seed", 3),
         disable_tqdm=True,
         use_cpu=True,
+        bf16=spec.get("bf16", False),
         overwrite_output_dir=True,
     )
