@@ -38,6 +38,7 @@ def make(tmp_path, args=None, **kwargs):
         ({"per_device_eval_batch_size": 3}, {"n_microbatches": 2}, "per_device_eval_batch_size=3 is not a multiple"),
         ({}, {"schedule": "1F1B", "stages_per_rank": 2}, "cannot run stages_per_rank=2"),
         ({}, {"schedule": "Interleaved1F1B", "stages_per_rank": 0}, "cannot run stages_per_rank=0"),
+        ({}, {"n_microbatches": 0}, "n_microbatches must be >= 1"),
         ({"fp16": True}, {}, "fp16=True is not supported"),
         ({"torch_compile": True}, {}, "torch_compile=True is not supported"),
         ({}, {"schedule": "GPipe", "split_points": [1]}, r"give 0 split points"),

@@ -110,6 +110,8 @@ class PipelineEngine(Engine):
                 "(GPipe and 1F1B run one stage per rank; Interleaved1F1B, LoopedBFS and the "
                 "zero-bubble schedules several)"
             )
+        if n_microbatches is not None and n_microbatches < 1:
+            raise ValueError(f"n_microbatches must be >= 1 (or None: one per stage), got {n_microbatches}")
         self.multi = multi
         self.split_points = split_points
         init_process_group(use_cpu)
