@@ -14,7 +14,7 @@ import torch
 from transformers import LlamaConfig, LlamaForCausalLM, TrainerCallback
 
 from forgather.ml.data import DataCollatorForCausalLM
-from forgather.ml.trainer import Trainer, TrainingArguments
+from forgather.ml.trainer import TrainingArguments
 
 VOCAB = 48
 
