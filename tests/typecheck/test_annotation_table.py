@@ -53,6 +53,7 @@ CASES = [
     ("list[int]", "5", "expects list[int], got the integer 5"),
     ("list[int]", "!list [1, x]", "expects int for item 1, got the string 'x'"),
     ("list[int]", "!tuple [1, 2]", OK),
+    ("list[int]", "[1, !var { name: a, default: z }]", "expects int for item 1, the default of variable `a`, got the string 'z'"),
     ("list", "[a, 1]", OK),
     ("list", "abc", "expects list, got the string 'abc'"),
     ("tuple", "abc", "expects tuple, got the string 'abc'"),
@@ -129,7 +130,8 @@ def test_annotation_value(tmp_path, annotation, value, expected, future):
     assert d.message == f"`x` of `.mod:f` {expected}"
     assert d.span.line == 2
     if "default of variable" in expected:
-        assert d.span.col == len("    x: !var { name: n, default: ") + 1
+        text = f"    x: {value}"
+        assert d.span.col == text.index("default: ") + len("default: ") + 1
     elif value.startswith("[") or value.startswith("{") or value.startswith("!"):
         assert d.span.col >= len("    x: ") + 1  # the failing item, inside the value
     else:
