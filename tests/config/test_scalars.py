@@ -158,6 +158,10 @@ def test_tagged_scalar_errors(tag, text):
 def test_cli_defines_use_the_core_schema():
     from fgc.cli.common import parse_defines
 
-    assert parse_defines(["lr=1e-3", "name=tiny", "n=10", "flag=true", "none=~", "s='x'"]) == {
-        "lr": 0.001, "name": "tiny", "n": 10, "flag": True, "none": None, "s": "'x'",
+    # a quoted value is a YAML quoted scalar: the string without its quotes ('10' is a string)
+    assert parse_defines(
+        ["lr=1e-3", "name=tiny", "n=10", "flag=true", "none=~", "s='x'", "q='10'", 'd="a b"']
+    ) == {
+        "lr": 0.001, "name": "tiny", "n": 10, "flag": True, "none": None, "s": "x", "q": "10",
+        "d": "a b",
     }
