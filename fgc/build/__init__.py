@@ -137,7 +137,16 @@ def _refuse_to_replace(out: Path) -> None:
     """Raise unless `out` is absent, empty, or holds a build and nothing else (nothing is lost)."""
     if not out.exists() and not out.is_symlink():
         return
-    if not out.is_dir() or out.is_symlink():
+    if out.is_symlink():
+        # e.g. a runs/<name>/latest pointer: replacing it would not replace what it points at
+        raise BuildError(
+            error(
+                "FG0701",
+                f"`{out}` is a symbolic link (to `{os.readlink(out)}`); refusing to replace it",
+                hint="choose another -o directory",
+            )
+        )
+    if not out.is_dir():
         raise BuildError(error("FG0701", f"`{out}` exists and is not a directory; refusing to replace it", hint="choose another -o directory"))
     if not any(out.iterdir()):
         return
