@@ -32,6 +32,7 @@ XPU, ...): on the CPU it keeps ``DistributedType.MULTI_CPU`` and the model is tr
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 from typing import TYPE_CHECKING, Any, Iterable
@@ -86,6 +87,8 @@ class AccelerateEngine(Engine):
             self.accelerator = make_accelerator(args)
         accelerator = self.accelerator
         check_accelerator(accelerator, args)
+        if accelerator.num_processes > 1 and not _EXIT_HOOK:
+            _EXIT_HOOK.append(atexit.register(_destroy_process_group))
         self.device = accelerator.device
         if args.fp16 and self.device.type != "cuda":
             raise ValueError(
@@ -176,6 +179,17 @@ class AccelerateEngine(Engine):
         if self.accelerator.scaler is not None and loaded.scaler_state:
             self.accelerator.scaler.load_state_dict(loaded.scaler_state)
         return loaded
+
+
+_EXIT_HOOK: list = []  # registered once per process
+
+
+def _destroy_process_group() -> None:
+    """At exit, before the interpreter tears down: a gloo process group left to its destructor
+    can abort the process ("terminate called without an active exception", SIGABRT) when it
+    exits before the others. Local: no collective, so a failing process never waits here."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 def make_accelerator(args: Any) -> "Accelerator":
