@@ -6,6 +6,7 @@ merged model) into the spec's "out" directory.
 """
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -23,8 +24,6 @@ def main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     out = Path(spec["out"])
     root = Path(spec["root"])
-    import os
-
     seed = int(os.environ["RANK"]) + 10 if spec.get("model_seed_by_rank") else 0
     trainer = PipelineTrainer(
         model_init=lambda: build_model(root, seed=seed, tie=spec.get("tie", False), num_layers=spec.get("num_layers", 4)),
