@@ -1,19 +1,22 @@
-"""`fgc run --nproc`: the torchrun command line for one node and several, its usage errors, and a
+"""`fgc run --nproc`: the torchrun command line for one node and several, its usage errors, a
 two-node job simulated on one machine (two `fgc run` commands, one process each, static
-rendezvous on a fresh local port) writing one run directory."""
+rendezvous on a fresh local port) writing one run directory, and `--resume` of a two-process run."""
 
 import json
+import shutil
 import sys
 from argparse import Namespace
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors.torch import load_file
 
 import fgc
 from fgc.cli.launch import torchrun_command
 
 sys.path.insert(0, str(Path(__file__).parent))
-from launcher import free_port, run_jobs_together  # noqa: E402
+from launcher import free_port, run_job, run_jobs_together, worker_env  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "compare_trainers"
 
@@ -79,3 +82,23 @@ def test_two_nodes_write_one_run_directory(tmp_path):
     losses = [json.loads(line) for line in logs[0].read_text().splitlines()]
     assert [r["global_step"] for r in losses if r.get("event") == "log" and "loss" in r] == [1, 2]
     assert not list(run_dir.glob(".tmp-*"))
+
+
+def test_resumed_two_process_run_ends_with_the_uninterrupted_weights(tmp_path):
+    """`fgc run RUN_DIR --resume --nproc 2` from the step-2 checkpoint of a 4-step run gives the
+    4-step weights bit for bit (each process restores its own RNG state and data shard)."""
+    build = tmp_path / "build"
+    fgc.compile(EXAMPLE / "accel_trainer.fg", build)
+    run_dir = tmp_path / "run"
+    common = ["--nproc", "2", "--set", "batch_size=4"]
+    run_job([sys.executable, "-m", "fgc", "run", str(build), *common, "--output-dir", str(run_dir),
+             "--set", "max_steps=4", "--set", "save_strategy=steps", "--set", "save_steps=2"],
+            cwd=tmp_path, env=worker_env())
+    uninterrupted = load_file(run_dir / "model.safetensors")
+    shutil.rmtree(run_dir / "checkpoint-4")
+    run_job([sys.executable, "-m", "fgc", "run", str(run_dir), "--resume", *common], cwd=tmp_path, env=worker_env())
+    resumed = load_file(run_dir / "model.safetensors")
+    assert resumed.keys() == uninterrupted.keys()
+    for name, value in uninterrupted.items():
+        assert torch.equal(resumed[name], value), name
+    assert (run_dir / "checkpoint-4").is_dir()
