@@ -1,5 +1,5 @@
 """examples/compare_trainers: each child (Trainer, AccelTrainer on one and on two processes,
-transformers.Trainer) trains a few steps through `fgc run`, and the loss curves agree within the
+PipelineTrainer on two processes, transformers.Trainer) trains a few steps through `fgc run`, and the loss curves agree within the
 tolerance its README states. The two-process run is `fgc run BUILD --nproc 2`: one run directory
 for the whole job, written once."""
 
@@ -50,6 +50,10 @@ def runs(tmp_path_factory):
     # the global batch of 8 as 2 processes x 4, in the run directory fgc run makes
     fgc_run(work / "build_accel_trainer", "--nproc", "2", "--set", "batch_size=4", cwd=work)
     out["accel_trainer_2proc"] = work / "runs" / "compare_accel_trainer"
+    # PipelineTrainer: 2 stages on 2 processes (batch_size is the whole batch: every rank reads it)
+    fgc.compile(EXAMPLE / "pipeline_trainer.fg", work / "build_pipeline_trainer")
+    fgc_run(work / "build_pipeline_trainer", "--nproc", "2", cwd=work)
+    out["pipeline_trainer_2proc"] = work / "runs" / "compare_pipeline_trainer"
     return out
 
 
@@ -70,7 +74,7 @@ def test_one_run_directory_for_the_whole_job(runs):
     assert (run / "model.safetensors").is_file() and (run / "loss.png").is_file()
 
 
-@pytest.mark.parametrize("child", ["accel_trainer", "hf_trainer", "accel_trainer_2proc"])
+@pytest.mark.parametrize("child", ["accel_trainer", "hf_trainer", "accel_trainer_2proc", "pipeline_trainer_2proc"])
 def test_loss_curves_agree(runs, child):
     reference = loss_curve(runs["trainer"])
     assert sorted(reference) == list(range(1, STEPS + 1))
