@@ -46,8 +46,12 @@ def main(spec_path: str) -> None:
         "shared_copies": {s.name: trainer.model.state_dict()[s.name].flatten().tolist()
                           for s in trainer.engine.split.shared},
     }
+    # samples trained and evaluated, as the throughput metrics count them
+    result["train_samples"] = output.metrics["train_samples_per_second"] * output.metrics["train_runtime"]
     if spec.get("eval"):
-        result["eval_loss"] = trainer.evaluate()["eval_loss"]
+        metrics = trainer.evaluate()
+        result["eval_loss"] = metrics["eval_loss"]
+        result["eval_samples"] = metrics["eval_samples_per_second"] * metrics["eval_runtime"]
     merged = trainer.engine.merged_state()
     if merged is not None:
         safetensors.torch.save_file({k: v.contiguous() for k, v in merged.items()}, str(out / "weights.safetensors"))

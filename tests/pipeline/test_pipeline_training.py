@@ -73,6 +73,10 @@ def test_pipeline_matches_single_process(tmp_path, case):
         assert result["losses"] == pytest.approx(ref["losses"], abs=TOL), f"rank {rank}"
         assert result["grad_norms"] == pytest.approx(ref["grad_norms"], abs=TOL), f"rank {rank}"
         assert result["eval_loss"] == pytest.approx(ref["eval_loss"], abs=TOL), f"rank {rank}"
+        # throughput counts each sample once, though every rank reads it
+        steps_samples = 4 * spec.get("ga", 1) * 4
+        assert result["train_samples"] == pytest.approx(steps_samples, rel=0.02)
+        assert result["eval_samples"] == pytest.approx(10, rel=0.02)
     # every canonical tensor of the whole model, merged from the stages
     expected_keys = {k for k in ref["weights"] if not (spec.get("tie") and k.endswith("output_head.weight"))}
     assert set(weights) == expected_keys

@@ -405,7 +405,7 @@ class Trainer(BaseTrainer):
         runtime = time.time() - start_time
         train_loss = self._loss_total / max(steps, 1)
         samples = (steps * self.args.per_device_train_batch_size * self.args.gradient_accumulation_steps
-                   * self.engine.world_size)
+                   * self.engine.data_shard()[0])  # data shards, not processes: pipeline ranks share a batch
         metrics = {
             "train_runtime": round(runtime, 4),
             "train_samples_per_second": round(samples / runtime, 3) if runtime else 0.0,
@@ -463,7 +463,8 @@ class Trainer(BaseTrainer):
             self.model.train(was_training)
         sums = self.engine.reduce_sum(torch.stack([total, weight, torch.tensor(float(samples), dtype=torch.float64,
                                                                                device=self.device)]))
-        total, weight, samples = sums[0], sums[1], int(sums[2].item())
+        # every process of a shard saw its samples (pipeline ranks read the same batches)
+        total, weight, samples = sums[0], sums[1], int(sums[2].item()) * num_shards // self.engine.world_size
         runtime = time.time() - start
         metrics = {
             f"{metric_key_prefix}_loss": (total / weight.clamp(min=1)).item(),
