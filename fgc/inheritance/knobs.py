@@ -25,15 +25,13 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..diagnostics import Diagnostic, Related, Span, warning
-from ..syntax.jinja_check import is_block_set
-from ..syntax.template_ast import Item, JinjaPiece, PieceKind, Statement, TextLine, TomlBlock, keyword_of
+from ..syntax.pairing import is_tag, jinja_nodes
+from ..syntax.template_ast import Statement, keyword_of
 from ..syntax.jinja_env import parse_statement
 from .template_pass import TemplateGraph, TemplateNode
 
 CODE = "FG0207"
 
-# Statements that open a scope or a condition (closed by `end<keyword>`).
-_OPENERS = frozenset({"if", "for", "block", "macro", "call", "filter", "with", "autoescape", "raw", "set"})
 _SET_TARGETS = re.compile(r"\s*set\s+")
 
 
@@ -167,52 +165,24 @@ def _scalar(value: Any) -> str:
 
 def top_level_sets(node: TemplateNode) -> list[Assignment]:
     """The `set`s of a template that assign its variables: outside every statement but `if`."""
+    structure = node.chunk.structure
     out: list[Assignment] = []
-    open_: list[str] = []  # keywords of the open statements; "[toml]" for a TOML block
-
-    def items(seq: list[Item]) -> None:
-        for item in seq:
-            if isinstance(item, Statement):
-                tag(item, True)
-            elif isinstance(item, TextLine):
-                for p in item.parts:
-                    if isinstance(p, JinjaPiece) and p.kind is PieceKind.STATEMENT:
-                        tag(p, False)
-            elif isinstance(item, TomlBlock):
-                depth = len(open_)
-                open_.append("[toml]")
-                items(item.items)
-                del open_[depth:]  # the block ends with its items; so does anything left open
-
-    def tag(t, line_statement: bool) -> None:
-        body = t.body
-        kw = keyword_of(body)
-        if open_ and open_[-1] == "raw":
-            if kw == "endraw":
-                open_.pop()
-            return
-        if kw == "set":
-            if all(k == "if" for k in open_):
-                out.extend(_read_set(t, node.name, conditional=bool(open_), line_statement=line_statement))
-            if is_block_set(body):
-                open_.append("set")
-        elif kw in _OPENERS:
-            open_.append(kw)
-        elif kw.startswith("end") and kw[3:] in _OPENERS:
-            if kw[3:] in open_:  # unbalanced statements are FG0111's business
-                while open_.pop() != kw[3:]:
-                    pass
-
-    items(node.chunk.items)
+    for t in jinja_nodes(node.chunk.items):
+        if not is_tag(t) or keyword_of(t.body) != "set" or structure.is_text(t):
+            continue
+        around = structure.enclosing(t)  # a TOML block is a pair too: its sets are local
+        if all(p.keyword == "if" for p in around):
+            block = structure.pair_of(t) is not None
+            out.extend(_read_set(t, node.name, block, conditional=bool(around), line_statement=isinstance(t, Statement)))
     return out
 
 
-def _read_set(tag, template: str, conditional: bool, line_statement: bool) -> list[Assignment]:
-    """The names a `set` statement assigns (none for `ns.x`), with their spans."""
+def _read_set(tag, template: str, block: bool, conditional: bool, line_statement: bool) -> list[Assignment]:
+    """The names a `set` statement (a block set when `block`) assigns (none for `ns.x`), with
+    their spans."""
     from jinja2 import nodes
 
     body = tag.body
-    block = is_block_set(body)
     parsed = parse_statement(body + (" %}{% endset" if block else ""))
     if not isinstance(parsed, (nodes.Assign, nodes.AssignBlock)):
         return []

@@ -26,21 +26,12 @@ from dataclasses import dataclass, field
 from ..diagnostics import Diagnostic, Related, Span, did_you_mean, display_path, error, warning
 from ..loader import BadName, LoadedChunk, Loader
 from ..syntax.jinja_env import parse_statement
-from ..syntax.template_ast import (
-    Chunk,
-    Expression,
-    Item,
-    JinjaPiece,
-    PieceKind,
-    Statement,
-    TextLine,
-    TomlBlock,
-    keyword_of,
-)
+from ..syntax.pairing import Pair, is_tag, jinja_nodes
+from ..syntax.template_ast import Chunk, TomlBlock, keyword_of
 
 REFERENCE_KINDS = ("extends", "include", "import", "from")
 _SUPER = re.compile(r"\bsuper\s*\(")
-_BLOCK = re.compile(r"\s*block\s+([A-Za-z_]\w*)((?:\s+(?:scoped|required))*)\s*$")
+_BLOCK = re.compile(r"\s*block\s+([A-Za-z_]\w*)((?:\s+(?:scoped|required))*)\s*$")  # `required`
 _STRING = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*\"""")
 _CONDITIONAL = frozenset({"if", "for", "macro", "call"})
 
@@ -268,91 +259,74 @@ def _expression_text(body: str, kw: str) -> str:
 
 
 class _Reader:
-    """Walks one chunk: its references, blocks and `super()` calls."""
+    """Reads one chunk through its statement pairing: references, blocks and `super()` calls."""
 
     def __init__(self, node: TemplateNode, diagnostics: list[Diagnostic]) -> None:
         self.node = node
         self.diags = diagnostics
-        self.blocks: list[BlockDef] = []  # open blocks
-        self.control: list[str] = []  # open control statements (if/for/macro/call...)
+        self.structure = node.chunk.structure
+        self.defs: dict[int, BlockDef] = {}  # id(block pair) -> its definition
 
     def run(self) -> None:
-        self.items(self.node.chunk.items)
+        for n in jinja_nodes(self.node.chunk.items):
+            if isinstance(n, TomlBlock):
+                pair = self.structure.pair_of(n)
+                if pair is not None:
+                    self.define(pair, n.header_span, toml=True)
+            elif is_tag(n):
+                if not self.structure.is_text(n):
+                    self.tag(n)
+            elif not _in_raw(self.structure.enclosing(n)):
+                self.supers(n.body, n.body_span, self.structure.enclosing(n))
 
-    def items(self, items: list[Item]) -> None:
-        for item in items:
-            if isinstance(item, Statement):
-                self.tag(item)
-            elif isinstance(item, Expression):
-                self.supers(item.body, item.body_span)
-            elif isinstance(item, TextLine):
-                for p in item.parts:
-                    if isinstance(p, JinjaPiece):
-                        if p.kind is PieceKind.STATEMENT:
-                            self.tag(p)
-                        elif p.kind is PieceKind.EXPRESSION:
-                            self.supers(p.body, p.body_span)
-            elif isinstance(item, TomlBlock):
-                block = self.define(item.name, item.header_span, item.name_span, toml=True)
-                depth = len(self.blocks)
-                self.blocks.append(block)
-                self.items(item.items)
-                del self.blocks[depth:]
-
-    def define(self, name: str, span: Span, name_span: Span, toml: bool = False, required: bool = False) -> BlockDef:
+    def define(self, pair: Pair, span: Span, toml: bool = False, required: bool = False) -> None:
+        parent = next((p for p in reversed(self.structure.enclosing(pair.opener)) if p.is_block), None)
         block = BlockDef(
-            name,
+            pair.name,
             self.node.name,
             span,
-            name_span,
+            pair.name_span,
             required=required,
             toml=toml,
-            parent=self.blocks[-1].name if self.blocks else None,
+            parent=parent.name if parent is not None else None,
         )
-        self.node.blocks.setdefault(name, block)
-        return block
+        self.defs[id(pair)] = block
+        self.node.blocks.setdefault(pair.name, block)
 
     def tag(self, tag) -> None:
         body = tag.body
         kw = keyword_of(body)
+        pair = self.structure.pair_of(tag)
         if kw in REFERENCE_KINDS:
-            ref = _reference(tag, self.node.name, conditional=bool(self.control))
+            conditional = any(p.keyword in _CONDITIONAL for p in self.structure.enclosing(tag))
+            ref = _reference(tag, self.node.name, conditional=conditional)
             if ref is not None:
                 self.node.references.append(ref)
-        elif kw == "block":
+        elif kw == "block" and pair is not None and pair.opener is tag and pair.name:
             m = _BLOCK.match(body)
-            if m:
-                s = tag.body_span
-                lead = len(body) - len(body.lstrip())
-                col = s.col - lead + m.start(1)
-                name_span = Span(s.file, s.line, col, s.line, col + len(m.group(1)))
-                block = self.define(m.group(1), tag.span, name_span, required="required" in m.group(2).split())
-                self.blocks.append(block)
-        elif kw == "endblock":
-            if self.blocks and not self.blocks[-1].toml:
-                self.blocks.pop()
-        elif kw in _CONDITIONAL:
-            self.control.append(kw)
-        elif kw.startswith("end") and kw[3:] in _CONDITIONAL:
-            if self.control:
-                self.control.pop()
-        self.supers(body, tag.body_span)
+            self.define(pair, tag.span, required=bool(m) and "required" in m.group(2).split())
+        self.supers(body, tag.body_span, self.structure.open_after(tag))
 
-    def supers(self, body: str, span: Span) -> None:
+    def supers(self, body: str, span: Span, open_pairs) -> None:
         if "super" not in body:
             return
+        block = next((self.defs.get(id(p)) for p in reversed(open_pairs) if p.is_block), None)
         for m in _SUPER.finditer(body):
             if _inside_string(body, m.start()):
                 continue
             lead = len(body) - len(body.lstrip())
             col = span.col - lead + m.start()
             at = Span(span.file, span.line, col, span.line, col + len("super"))
-            if not self.blocks:
+            if block is None:
                 self.diags.append(
                     error("FG0204", "`super()` outside a block: it calls the parent's version of the enclosing block", at)
                 )
             else:
-                self.blocks[-1].super_calls.append(at)
+                block.super_calls.append(at)
+
+
+def _in_raw(open_pairs) -> bool:
+    return bool(open_pairs) and open_pairs[-1].keyword == "raw"
 
 
 def _inside_string(text: str, index: int) -> bool:

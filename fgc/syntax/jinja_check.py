@@ -3,8 +3,8 @@
 Two checks:
 
 * `check_structure(chunk)`: the block structure of the statements (`if`/`endif`, `for`,
-  `block`, `macro`, ...) and its interplay with TOML-style blocks, which end implicitly.
-  Pure Python over the AST; runs on every parse.
+  `block`, `macro`, ...) and its interplay with TOML-style blocks, which end implicitly: the
+  diagnostics of the chunk's pairing (`fgc.syntax.pairing`); runs on every parse.
 * `check_chunk(chunk, lowered, env)`: jinja2's own parser on the chunk's canonical Jinja. When it
   fails, every statement and expression of the chunk is parsed alone, wrapped minimally, to find
   each error's exact column (jinja2 reports lines only; the column comes from the token where
@@ -20,28 +20,12 @@ Codes:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Iterator
 
-from ..diagnostics import Diagnostic, Related, Span, error
-from .template_ast import (
-    Chunk,
-    Expression,
-    Item,
-    JinjaPiece,
-    PieceKind,
-    Statement,
-    Template,
-    TextLine,
-    TomlBlock,
-    keyword_of,
-)
+from ..diagnostics import Diagnostic, Span, error
+from .pairing import CLOSERS, MIDDLES, OPENERS, is_block_set
+from .template_ast import Chunk, Expression, JinjaPiece, PieceKind, Statement, Template, TextLine, TomlBlock, keyword_of
 
-_OPENERS = frozenset({"if", "for", "block", "macro", "call", "filter", "with", "raw", "autoescape", "set"})
-_MIDDLES = {"elif": ("if",), "else": ("if", "for")}
-_CLOSERS = {f"end{k}": k for k in _OPENERS}
-_BLOCK_NAME = re.compile(r"\s*block\s+([A-Za-z_]\w*)")
-_END_NAME = re.compile(r"\s*end(?:block|macro)\s+([A-Za-z_]\w*)")
 _AT = re.compile(r" at (\d+)$")
 _HINTS = {
     "do": "the `do` extension is not enabled (as in the reference); use `-- set _ = x.append(y)`",
@@ -50,211 +34,14 @@ _HINTS = {
 }
 
 
-def is_block_set(body: str) -> bool:
-    """`set x` (a block assignment, closed by `endset`) rather than `set x = value`."""
-    return keyword_of(body) == "set" and "=" not in body
-
-
-# --------------------------------------------------------------------------------------------
-# Block structure
-
-
-@dataclass
-class _Frame:
-    keyword: str  # "if", "for", ... or "[toml]"
-    node: object  # the opening Statement/JinjaPiece, or the TomlBlock
-    name: str = ""  # block name for `block`
-
-
-def _span_of(node) -> Span:
-    return node.body_span if isinstance(node, (Statement, JinjaPiece)) else node.header_span
-
-
-def _describe(frame: _Frame) -> str:
-    s = _span_of(frame.node)
-    what = f"block `[{frame.name}]`" if frame.keyword == "[toml]" else f"`{frame.keyword}`"
-    return f"{what} opened at line {s.line}"
-
-
 def check_structure(chunk: Chunk) -> list[Diagnostic]:
     """Balanced statements, statements inside TOML blocks, no block defined twice."""
-    diags: list[Diagnostic] = []
-    stack: list[_Frame] = []
-    orphans: list[_Frame] = []  # statements already reported open at the end of a TOML block
-    blocks: dict[str, Span] = {}
-    in_raw = False
-
-    def define_block(name: str, span: Span) -> None:
-        if name in blocks:
-            diags.append(
-                error(
-                    "FG0113",
-                    f"block `{name}` is defined twice in this template",
-                    span,
-                    related=(Related(blocks[name], "first defined here"),),
-                )
-            )
-        else:
-            blocks[name] = span
-
-    def tag(node) -> None:
-        nonlocal in_raw
-        body = node.body
-        kw = keyword_of(body)
-        if in_raw:
-            if kw == "endraw":
-                in_raw = False
-                _pop_to(stack, "raw")
-            return
-        if kw in _OPENERS:
-            if kw == "set" and not is_block_set(body):
-                return
-            name = ""
-            if kw == "block":
-                m = _BLOCK_NAME.match(body)
-                name = m.group(1) if m else ""
-                if name:
-                    define_block(name, _name_span(node, m))
-            stack.append(_Frame(kw, node, name))
-            in_raw = kw == "raw"
-        elif kw in _MIDDLES:
-            top = stack[-1] if stack else None
-            if top is None or top.keyword not in _MIDDLES[kw]:
-                wanted = " or ".join(f"`{k}`" for k in _MIDDLES[kw])
-                inside = f" (inside {_describe(top)})" if top else ""
-                diags.append(error("FG0111", f"`{kw}` outside {wanted}{inside}", node.body_span))
-        elif kw in _CLOSERS:
-            _close(node, kw, _CLOSERS[kw])
-
-    def _close(node, kw: str, opener: str) -> None:
-        top = stack[-1] if stack else None
-        if top is not None and top.keyword == opener:
-            stack.pop()
-            if opener == "block":
-                m = _END_NAME.match(node.body)
-                if m and top.name and m.group(1) != top.name:
-                    diags.append(
-                        error(
-                            "FG0111",
-                            f"`endblock {m.group(1)}` closes block `{top.name}`",
-                            node.body_span,
-                            related=(Related(_span_of(top.node), f"block `{top.name}` opened here"),),
-                        )
-                    )
-            return
-        # Is the opener further down, inside the current TOML block, or outside it?
-        for depth in range(len(stack) - 1, -1, -1):
-            frame = stack[depth]
-            if frame.keyword == "[toml]":
-                outside = [i for i, f in enumerate(stack[:depth]) if f.keyword == opener]
-                if outside:
-                    opened = stack.pop(outside[-1])
-                    diags.append(
-                        error(
-                            "FG0112",
-                            f"`{kw}` closes the `{opener}` of line {_span_of(opened.node).line}, "
-                            f"outside block `[{frame.name}]`",
-                            node.body_span,
-                            hint="a TOML-style block ends only at the next header: close the statement "
-                            "inside the block, or use `-- block`/`-- endblock`",
-                            related=(Related(frame.node.header_span, f"block `[{frame.name}]` starts here"),),
-                        )
-                    )
-                    return
-                break
-            if frame.keyword == opener:
-                diags.append(
-                    error(
-                        "FG0111",
-                        f"`{kw}` found while {_describe(top)} is still open",
-                        node.body_span,
-                        related=(Related(_span_of(top.node), f"`{top.keyword}` opened here"),),
-                    )
-                )
-                del stack[depth:]
-                return
-        for i, frame in enumerate(orphans):
-            if frame.keyword == opener:
-                del orphans[i]
-                return
-        diags.append(error("FG0111", f"`{kw}` without an open `{opener}`", node.body_span))
-
-    def items(xs: list[Item]) -> None:
-        for item in xs:
-            if isinstance(item, Statement):
-                tag(item)
-            elif isinstance(item, TextLine):
-                for p in item.parts:
-                    if isinstance(p, JinjaPiece) and p.kind is PieceKind.STATEMENT:
-                        tag(p)
-            elif isinstance(item, TomlBlock):
-                if in_raw:
-                    continue
-                define_block(item.name, item.name_span)
-                stack.append(_Frame("[toml]", item, item.name))
-                items(item.items)
-                while stack and stack[-1].keyword != "[toml]":
-                    frame = stack.pop()
-                    orphans.append(frame)
-                    diags.append(
-                        error(
-                            "FG0112",
-                            f"`{frame.keyword}` is still open where block `[{item.name}]` ends",
-                            _span_of(frame.node),
-                            hint="a TOML-style block ends at the next header at the same or a smaller "
-                            "indentation: close the statement before it",
-                            related=(Related(item.header_span, f"block `[{item.name}]` starts here"),),
-                        )
-                    )
-                if stack:
-                    stack.pop()
-
-    items(chunk.items)
-    for frame in stack:
-        end = f"end{frame.keyword}"
-        diags.append(
-            error(
-                "FG0111",
-                f"`{frame.keyword}` is never closed: no `{end}` before the end of the template",
-                _span_of(frame.node),
-            )
-        )
-    return diags
+    return list(chunk.structure.diagnostics)
 
 
-def raw_lines(chunk: Chunk) -> set[int]:
+def raw_lines(chunk: Chunk) -> frozenset[int]:
     """Lines inside `{% raw %}...{% endraw %}`: jinja2 reads them as plain text."""
-    out: set[int] = set()
-    start = None
-    for item in chunk.walk():
-        tags = [item] if isinstance(item, Statement) else (
-            [p for p in item.parts if isinstance(p, JinjaPiece) and p.kind is PieceKind.STATEMENT]
-            if isinstance(item, TextLine) else []
-        )
-        if start is not None and not tags:
-            out.update(range(item.span.line, item.span.end_line + 1))
-        for tag in tags:
-            kw = keyword_of(tag.body)
-            if kw == "raw" and start is None:
-                start = tag.span.line
-            elif kw == "endraw" and start is not None:
-                out.update(range(start + 1, tag.span.line))
-                start = None
-    return out
-
-
-def _pop_to(stack: list[_Frame], keyword: str) -> None:
-    for depth in range(len(stack) - 1, -1, -1):
-        if stack[depth].keyword == keyword:
-            del stack[depth:]
-            return
-
-
-def _name_span(node, m: re.Match) -> Span:
-    s = node.body_span
-    lead = len(node.body) - len(node.body.lstrip())
-    col = s.col - lead + m.start(1)
-    return Span(s.file, s.line, col, s.line, col + len(m.group(1)))
+    return chunk.structure.raw_lines
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,12 +115,12 @@ def _wrap(node) -> tuple[str, int, str] | None:
     if isinstance(node, Expression) or (isinstance(node, JinjaPiece) and node.kind is PieceKind.EXPRESSION):
         return "{{ " + body + " }}", 3, body
     kw = keyword_of(body)
-    if kw in _MIDDLES:
+    if kw in MIDDLES:
         return "{% if 0 %}{% " + body + " %}{% endif %}", 13, body
-    if kw in _CLOSERS or kw == "raw":
+    if kw in CLOSERS or kw == "raw":
         return None
     suffix = ""
-    if kw in _OPENERS and (kw != "set" or is_block_set(body)):
+    if kw in OPENERS and (kw != "set" or is_block_set(body)):
         suffix = "{% end" + kw + " %}"
     return "{% " + body + " %}" + suffix, 3, body
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .jinja_check import is_block_set
 from .template_ast import (
     BadLine,
     BlankLine,
@@ -38,7 +37,6 @@ from .template_ast import (
     Statement,
     TextLine,
     TomlBlock,
-    keyword_of,
 )
 
 _CLOSE_NEWLINE = "{{'\\n'}}"
@@ -50,7 +48,7 @@ Mark = Callable[[int], str]  # file line -> the marker to append to it
 def lower_chunk(chunk: Chunk, mark: Mark | None = None) -> str:
     """The Jinja source of `chunk`; origin markers from `mark` when it is given."""
     out: list[str] = []
-    state = _State(mark)
+    state = _State(chunk, mark)
     _lower_items(chunk.items, out, state, at_end=chunk.trailing_newline)
     text = "\n".join(out)
     if chunk.trailing_newline and not state.final_line_used:
@@ -59,22 +57,17 @@ def lower_chunk(chunk: Chunk, mark: Mark | None = None) -> str:
 
 
 class _State:
-    def __init__(self, mark: Mark | None) -> None:
+    def __init__(self, chunk: Chunk, mark: Mark | None) -> None:
         self._mark = mark
-        self.set_depth = 0  # open `{% set x %}` bodies: their text is a value, not output
+        self.structure = chunk.structure
         self.final_line_used = False  # blocks open at the end closed on the empty last line
 
-    def mark(self, line: int) -> str:
-        if self._mark is None or self.set_depth:
+    def mark(self, item: Item) -> str:
+        """The marker of `item`'s line: none inside a `{% set x %}` body (its text is a value,
+        not output) as it stands after the item's own statements."""
+        if self._mark is None or any(p.keyword == "set" for p in self.structure.open_after(item)):
             return ""
-        return self._mark(line)
-
-    def track(self, body: str) -> None:
-        kw = keyword_of(body)
-        if kw == "set" and is_block_set(body):
-            self.set_depth += 1
-        elif kw == "endset" and self.set_depth:
-            self.set_depth -= 1
+        return self._mark(item.span.line)
 
 
 def _lower_items(items: list[Item], out: list[str], state: _State, at_end: bool = False) -> None:
@@ -85,7 +78,6 @@ def _lower_items(items: list[Item], out: list[str], state: _State, at_end: bool 
         if isinstance(item, TextLine):
             out.append(_text(item, state))
         elif isinstance(item, Statement):
-            state.track(item.body)
             left = "-" if item.prefix == "<<" else ""
             right = "-" if item.prefix == ">>" else ""
             out.append("{%" + left + " " + item.body + " " + right + "%}")
@@ -98,7 +90,7 @@ def _lower_items(items: list[Item], out: list[str], state: _State, at_end: bool 
                 code = "{{ (" + item.body + ")|trim('\\n') }}"
             else:
                 code = "{{ " + item.body + " }}"
-            out.append(code + state.mark(item.span.line))
+            out.append(code + state.mark(item))
         elif isinstance(item, TomlBlock):
             opener = "{% block " + item.name + " %}"
             out.append("{% filter trim %}" + opener if item.trim else opener)
@@ -121,11 +113,7 @@ def _lower_items(items: list[Item], out: list[str], state: _State, at_end: bool 
 
 def _text(item: TextLine, state: _State) -> str:
     text = item.text
-    if "{" in text:
-        for p in item.parts:
-            if isinstance(p, JinjaPiece) and p.kind is PieceKind.STATEMENT:
-                state.track(p.body)
-    marker = state.mark(item.span.line)
+    marker = state.mark(item)
     if not marker:
         return text
     if len(item.parts) == 1 and type(item.parts[0]) is LiteralText:  # plain text: the usual line
