@@ -164,5 +164,6 @@ def training_arguments(spec: dict) -> dict:
         disable_tqdm=True,
         use_cpu=True,
         bf16=spec.get("bf16", False),
+        gradient_checkpointing=spec.get("gradient_checkpointing", False),
         overwrite_output_dir=True,
     )

@@ -42,6 +42,8 @@ def main(spec_path: str) -> None:
         "grad_norms": [e["grad_norm"] for e in trainer.state.log_history if "grad_norm" in e],
         "global_step": output.global_step,
         "stages": trainer.engine.stage_ids,
+        "checkpointing": [trainer.engine.split.stages[i].layer_stack.gradient_checkpointing
+                          for i in trainer.engine.stage_ids],
         # this rank's copy of each parameter that stages on several ranks hold (a tied embedding)
         "shared_copies": {s.name: trainer.model.state_dict()[s.name].flatten().tolist()
                           for s in trainer.engine.split.shared},

@@ -1,8 +1,9 @@
 """PipelineTrainer on 2 real gloo processes against single-process training of the same model on
 the same global batches: losses, gradient norms, eval loss and final weights within 1e-5 (float32
 sums in a different order: different micro-batch shapes round differently), for single-stage,
-interleaved and V schedules, tied and untied embeddings, accumulation and ragged batches; resume
-N + N == 2N; the merged model loads as an ordinary model and through AutoModelForCausalLM."""
+interleaved and V schedules, tied and untied embeddings, accumulation, activation checkpointing
+and ragged batches; resume N + N == 2N; the merged model loads as an ordinary model and through
+AutoModelForCausalLM."""
 
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ CASES = {
     # name: spec overrides
     "gpipe-ragged": dict(schedule="GPipe", n_microbatches=2, ragged=True, rows=10),
     "1f1b-tied": dict(schedule="1F1B", n_microbatches=2, tie=True),
-    "1f1b-accumulation-uneven-split": dict(schedule="1F1B", n_microbatches=4, ga=2, split_points=[1]),
+    "1f1b-accumulation-uneven-split-checkpointing": dict(
+        schedule="1F1B", n_microbatches=4, ga=2, split_points=[1], gradient_checkpointing=True),
     "interleaved-tied": dict(schedule="Interleaved1F1B", stages_per_rank=2, n_microbatches=2, tie=True),
-    "zbv-tied": dict(schedule="ZBVZeroBubble", stages_per_rank=2, n_microbatches=2, tie=True),
+    "zbv-tied-checkpointing": dict(
+        schedule="ZBVZeroBubble", stages_per_rank=2, n_microbatches=2, tie=True, gradient_checkpointing=True),
     "looped-bfs": dict(schedule="LoopedBFS", stages_per_rank=2, n_microbatches=2),
     "interleaved-zero-bubble-tied": dict(schedule="InterleavedZeroBubble", stages_per_rank=2, n_microbatches=2, tie=True),
     "dualpipev-tied": dict(schedule="DualPipeV", stages_per_rank=2, n_microbatches=4, tie=True),
@@ -70,6 +73,7 @@ def test_pipeline_matches_single_process(tmp_path, case):
     ref = reference(tmp_path, spec)
     for rank, result in enumerate(results):
         assert result["global_step"] == 4
+        assert set(result["checkpointing"]) == {spec.get("gradient_checkpointing", False)}
         assert result["losses"] == pytest.approx(ref["losses"], abs=TOL), f"rank {rank}"
         assert result["grad_norms"] == pytest.approx(ref["grad_norms"], abs=TOL), f"rank {rank}"
         assert result["eval_loss"] == pytest.approx(ref["eval_loss"], abs=TOL), f"rank {rank}"
