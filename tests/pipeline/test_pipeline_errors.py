@@ -49,10 +49,29 @@ def test_bad_arguments_are_explained(tmp_path, one_process_group, args, kwargs, 
         make(tmp_path, args, **kwargs)
 
 
-def test_one_process_pipeline_trains(tmp_path, one_process_group):
-    """World size 1: one stage holding the whole model (the degenerate pipeline) trains."""
+@pytest.mark.parametrize("launched", [True, False])
+def test_one_process_pipeline_trains(tmp_path, one_process_group, monkeypatch, launched):
+    """World size 1: one stage holding the whole model (the degenerate pipeline) trains, under
+    torchrun's environment or without it (`fgc run BUILD` without --nproc)."""
+    if not launched:
+        for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+            monkeypatch.delenv(name)
     trainer = make(tmp_path, {"max_steps": 2, "per_device_train_batch_size": 4, "save_strategy": "no"},
                    schedule="GPipe", n_microbatches=2)
     assert trainer.engine.stage_ids == [0] and trainer.supports_multi_process
     output = trainer.train()
     assert output.global_step == 2 and 0 < output.training_loss < 10
+
+
+def test_one_process_runs_several_stages(tmp_path, one_process_group):
+    """A multi-stage schedule on one rank: every stage local, the tied embedding one tensor."""
+    model = build_model(tmp_path, tie=True)
+    trainer = PipelineTrainer(
+        model=model,
+        args=TrainingArguments(output_dir=str(tmp_path / "out"), use_cpu=True, disable_tqdm=True, max_steps=2,
+                               per_device_train_batch_size=4, save_strategy="no"),
+        train_dataset=TokenRows(8), schedule="Interleaved1F1B", n_microbatches=2)
+    assert trainer.engine.stage_ids == [0, 1]
+    assert trainer.engine._shared_groups == []  # both holders of the tied weight are here
+    assert trainer.train().global_step == 2
+    assert model.model.output_head.weight is model.model.input_encoder.embedding.weight

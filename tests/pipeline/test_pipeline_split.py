@@ -110,10 +110,3 @@ def test_unknown_schedule_names_the_available_ones():
     with pytest.raises(ValueError, match="unknown pipeline schedule 'OneFOneB'.*GPipe, 1F1B, Interleaved1F1B"):
         PipelineTrainer(model_init=lambda: None, schedule="OneFOneB")
     assert resolve_schedule("gpipe").__name__ == "ScheduleGPipe"
-
-
-def test_without_a_process_group_the_launch_is_explained(tmp_path, monkeypatch):
-    monkeypatch.delenv("RANK", raising=False)
-    monkeypatch.delenv("WORLD_SIZE", raising=False)
-    with pytest.raises(RuntimeError, match="launch it with `fgc run BUILD --nproc N`"):
-        PipelineTrainer(model_init=lambda: build_model(tmp_path))

@@ -55,18 +55,20 @@ MAX_SCHEDULES = 8  # schedules kept for distinct batch shapes (a schedule infers
 
 
 def init_process_group(use_cpu: bool = False) -> bool:
-    """Join the process group that torchrun describes in the environment; True if created here."""
+    """Join the process group that torchrun describes in the environment, or, launched without
+    it, make a one-process group (a one-rank pipeline: the whole model as one stage, or as
+    several stages on this process); True if created here."""
     if dist.is_initialized():
         return False
-    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
-        raise RuntimeError(
-            "PipelineTrainer runs one process per pipeline rank: launch it with `fgc run BUILD "
-            "--nproc N` (or torchrun --nproc-per-node N); RANK/WORLD_SIZE are not set"
-        )
     cuda = torch.cuda.is_available() and not use_cpu
-    if cuda:
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-    dist.init_process_group("nccl" if cuda else "gloo")
+    backend = "nccl" if cuda else "gloo"
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
+        if cuda:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+        dist.init_process_group(backend)
+    else:
+        logger.info("PipelineTrainer without torchrun: one pipeline rank (launch N with `fgc run BUILD --nproc N`)")
+        dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
     atexit.register(_destroy_process_group)
     return True
 
