@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Union
 
 from ..diagnostics import Diagnostic, Related, Span, error
-from .template_ast import Chunk, Expression, Item, JinjaPiece, PieceKind, Statement, TextLine, TomlBlock, keyword_of
+from .template_ast import Chunk, Expression, Item, JinjaPiece, PieceKind, Statement, Tag, TextLine, TomlBlock, keyword_of
 
 OPENERS = frozenset({"if", "for", "block", "macro", "call", "filter", "with", "raw", "autoescape", "set"})
 MIDDLES = {"elif": ("if",), "else": ("if", "for")}
@@ -32,7 +32,6 @@ TOML = "[toml]"
 _BLOCK_NAME = re.compile(r"\s*block\s+([A-Za-z_]\w*)")
 _END_NAME = re.compile(r"\s*end(?:block|macro)\s+([A-Za-z_]\w*)")
 
-Tag = Union[Statement, JinjaPiece]  # anything that lowers to `{% ... %}`
 Opener = Union[Statement, JinjaPiece, TomlBlock]
 
 
