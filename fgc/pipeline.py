@@ -11,6 +11,7 @@ has errors does not run.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -65,7 +66,7 @@ class Compilation:
     layout: Any = None  # fgc.build.layout.Layout
     graph: Any = None  # fgc.graph.Graph
     imports: Any = None  # fgc.imports.Imports
-    models: Any = None  # fgc.codegen.model.ModelPlan
+    compile_time: Any = None  # fgc.codegen.compile_time_node.CompileTimePlan
     generated: Any = None  # fgc.codegen.Generated
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -112,26 +113,32 @@ def backend(
     comp.diagnostics.extend(diags)
     if has_errors(diags) or stop_after == "graph":
         return comp
+    from .codegen.compile_time_node import plan_compile_time, var_bindings
+    from .compile_time import KINDS
     from .imports import resolve_imports
 
-    comp.imports, diags = resolve_imports(comp.graph, import_modules=import_modules, cache=cache)
+    comp.imports, diags = resolve_imports(
+        comp.graph,
+        import_modules=import_modules,
+        cache=cache,
+        var_bindings=functools.partial(var_bindings, KINDS),
+    )
     comp.diagnostics.extend(diags)
     if has_errors(diags) or stop_after == "imports" or not generate_code:
         return comp
     from .codegen import generate
-    from .codegen.model import plan_models
 
-    comp.models, diags = plan_models(comp.graph, comp.imports, use_black=use_black)
+    comp.compile_time, diags = plan_compile_time(KINDS, comp.graph, comp.imports, use_black=use_black)
     comp.diagnostics.extend(diags)
     if has_errors(diags):
         return comp
     comp.generated = generate(
-        comp.models.graph,
+        comp.compile_time.graph,
         comp.imports,
         source_name=comp.layout.source_name,
         local_dir_name=comp.layout.module_dir_name,
         title=comp.layout.source_name(str(front.path)),
-        hook=comp.models.hook,
+        compile_time=comp.compile_time.planned,
         use_black=use_black,
         text=code_text,
     )

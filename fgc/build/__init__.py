@@ -6,7 +6,8 @@
     fgc-manifest.json    versions, sources with sha256, search path, variables, git state, hashes
     sources/             the templates used (relative layout kept, see layout.py)
     modules/             local Python modules (imported from here by config.py)
-    model/               generated model package of a DynamicCausalLM node (when there is one)
+    model/               generated model package of a DynamicCausalLM node (when there is one;
+                         files of compile-time nodes: fgc/codegen/compile_time_node.py)
 
 `load(build_dir)` imports a build's config.py (after checking it against the manifest).
 """
@@ -31,7 +32,7 @@ from typing import Any
 from ..version import __version__
 from ..diagnostics import Diagnostic, error
 from .config_yaml import resolved_yaml
-from .model_package import PackageError, write_model_package
+from ..codegen.compile_time_node import FilesError
 from .modules import local_module_files
 
 MANIFEST = "fgc-manifest.json"
@@ -102,8 +103,8 @@ def _package_versions(comp) -> dict[str, str | None]:
         if spec.form == Form.MODULE and spec.module and not (loc and loc.is_local):
             tops.add(spec.module.split(".")[0])
     versions = {t: distribution_version(t) for t in sorted(tops)}
-    for name in ("torch", "transformers"):
-        if comp.models and comp.models.packages:
+    for planned in comp.compile_time.planned.values() if comp.compile_time else ():
+        for name in planned.distributions:
             versions.setdefault(name, distribution_version(name))
     return versions
 
@@ -222,7 +223,7 @@ def _write_contents(comp, root: Path, template_vars: dict[str, Any]) -> dict[str
     write("config.py", generated.text)
     write("graph.json", json.dumps(comp.graph.to_json(), indent=1, ensure_ascii=False) + "\n")
     title = layout.source_name(str(comp.path))
-    write("config.yaml", resolved_yaml(comp.models.graph or comp.graph, layout.source_name, title))
+    write("config.yaml", resolved_yaml(comp.compile_time.graph or comp.graph, layout.source_name, title))
 
     # sources/
     templates = [str(Path(p).absolute()) for p in (getattr(comp.front.render, "templates", None) or [])]
@@ -243,12 +244,12 @@ def _write_contents(comp, root: Path, template_vars: dict[str, Any]) -> dict[str
         copy(src, f"modules/{rel}")
         modules[rel] = {"path": src, "sha256": sha256_file(src)}
 
-    # model/
-    for package in comp.models.packages:
+    # what compile-time nodes add (model/ of a DynamicCausalLM)
+    for planned in comp.compile_time.planned.values():
         try:
-            write_model_package(root / package.directory, package.modeling, package.user_modules)
-        except PackageError as e:
-            raise BuildError(error("FG0724", f"cannot write {package.directory}/: {e}", package.node.span)) from None
+            planned.write_files(root)
+        except FilesError as e:
+            raise BuildError(e.diagnostic) from None
 
     for path in sorted(root.rglob("*")):
         if path.is_file():

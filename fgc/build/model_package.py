@@ -15,6 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Iterable
 
+from ..pyast import parse_python
+
 ALWAYS = ("hf_causal",)  # the wrapper base every modeling.py builds on
 _SOURCE_BLOCKS = Path(__file__).resolve().parents[2] / "runtime" / "forgather" / "ml" / "models"
 
@@ -38,7 +40,7 @@ def blocks_dir() -> Path:
 def sibling_imports(source: str, filename: str) -> list[str]:
     """The sibling modules `source` imports (`from .x import y`, `from . import x`)."""
     try:
-        tree = ast.parse(source, filename)
+        tree = parse_python(source, filename)
     except SyntaxError as err:
         raise PackageError(f"{filename}:{err.lineno}: syntax error: {err.msg}") from None
     names: list[str] = []

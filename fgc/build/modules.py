@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from ..imports.locate import Location
+from ..pyast import parse_python
 
 
 def _find(roots: list[str], dotted: str) -> tuple[str, str] | None:
@@ -31,7 +32,7 @@ def _find(roots: list[str], dotted: str) -> tuple[str, str] | None:
 def _relative_imports(file: str, dotted: str) -> list[str]:
     """Dotted names (inside the package) of the modules `file` imports relatively."""
     try:
-        tree = ast.parse(Path(file).read_text(encoding="utf-8"), file)
+        tree = parse_python(Path(file).read_text(encoding="utf-8"), file)
     except (OSError, SyntaxError, ValueError):
         return []
     is_package = os.path.basename(file) == "__init__.py"

@@ -1,9 +1,14 @@
 """Code generation: the config graph -> one Python module (`config.py` of a build).
 
-emit     the module as an `ast` tree: imports, support code, construct(), Construction
-format   ast.unparse + black, and the ORIGINS table (code position -> template position)
-support  runtime helpers copied into every module (standard library only)
-model    DynamicCausalLM nodes: build/model/ (modeling.py + copied block modules)
+members    which nodes become members (named, shared) and their names: one rule for both modules
+writer     values and nodes as expressions, one rule for both modules
+importing  the writer's two import strategies: module imports (config.py), relative (modeling.py)
+pytree     small constructors of `ast` nodes
+emit       config.py as an `ast` tree: imports, support code, construct(), Construction
+format     ast.unparse + black, and the ORIGINS table (code position -> template position)
+support    runtime helpers copied into every module (standard library only)
+model      modeling.py of a model package (a DynamicCausalLM's `definition`)
+compile_time_node  the protocol of compile-time nodes (kinds registered in fgc/compile_time/)
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ from typing import Callable
 
 from ..graph import Graph
 from ..imports import Imports
-from .emit import ModelHook, emit_module
+from ..pyast import compile_python
+from ..graph import Node
+from .compile_time_node import Planned
+from .emit import emit_module
 from .format import render
 
 
@@ -30,7 +38,7 @@ def generate(
     source_name: Callable[[str], str] = str,
     local_dir_name: Callable[[str], str] = str,
     title: str = "config",
-    hook: ModelHook | None = None,
+    compile_time: dict[Node, Planned] | None = None,
     use_black: bool = True,
     text: bool = True,
 ) -> Generated:
@@ -38,8 +46,8 @@ def generate(
     (and in the build's sources/), `local_dir_name` a local module directory to its folder
     under the build's modules/. With `text=False` (`fgc check`) the module is only compiled by
     Python, to prove it valid, and no source text is produced."""
-    emitted = emit_module(graph, imports, source_name, local_dir_name, title, hook)
+    emitted = emit_module(graph, imports, source_name, local_dir_name, title, compile_time)
     if not text:
-        compile(emitted.module, "config.py", "exec")
+        compile_python(emitted.module, "config.py")
         return Generated("", emitted.targets, emitted.variables)
     return Generated(render(emitted, use_black), emitted.targets, emitted.variables)

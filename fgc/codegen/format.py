@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import functools
 
+from ..pyast import parse_python
 from .emit import Emitted
 
 
@@ -67,7 +68,7 @@ def render(emitted: Emitted, use_black: bool = True) -> str:
         text = "\n\n".join(t.rstrip("\n") + "\n" for t in texts)
     else:
         text = "\n\n\n".join(texts) + "\n"
-    formatted = ast.parse(text)
+    formatted = parse_python(text, "config.py")
     mapping = _parallel(emitted.module, formatted)
     rows = []
     for code, origin in emitted.marks:

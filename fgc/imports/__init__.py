@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
-from ..diagnostics import Diagnostic, error
-from ..graph import SUBMODULE_SEARCHPATH, Graph, Kind, Node, walk_nodes
+from ..diagnostics import Diagnostic, Span, error
+from ..graph import SUBMODULE_SEARCHPATH, Graph, Kind, Node
 from .typecheck import Checker, check_node
 from .cache import SignatureCache, default_cache_dir
 from .locate import Location, NotFound, forget_local_modules, locate
@@ -26,7 +27,7 @@ from .resolve import Resolved, ResolveError, Resolver
 from .signature import bind
 from .specs import Form, Spec, SpecError, parse_spec
 
-__all__ = ["Imports", "resolve_imports", "Spec", "Form", "Location", "Resolved"]
+__all__ = ["Imports", "VarBindings", "resolve_imports", "Spec", "Form", "Location", "Resolved"]
 
 
 @dataclass
@@ -43,6 +44,11 @@ class Imports:
         )
 
 
+# The values that bind `!var`s inside compile-time nodes: `!var` node -> (value, its position,
+# how messages name it).
+VarBindings = Callable[[Graph, Imports], dict[Node, tuple[Any, Span, str]]]
+
+
 def search_dirs(node: Node) -> tuple[str, ...]:
     """The node's `submodule_searchpath`, absolute (relative to the template that wrote it)."""
     value = node.kwargs.get(SUBMODULE_SEARCHPATH)
@@ -55,7 +61,11 @@ def resolve_imports(
     graph: Graph,
     import_modules: bool = True,
     cache: SignatureCache | None = None,
+    var_bindings: VarBindings | None = None,
 ) -> tuple[Imports, list[Diagnostic]]:
+    """`var_bindings` names the values that bind `!var`s inside compile-time nodes (e.g. a
+    DynamicCausalLM's hyper-parameters, fgc/codegen/compile_time_node.py), so that those values
+    are checked against the annotations at their own position."""
     out = Imports()
     diags: list[Diagnostic] = []
     if cache is None:
@@ -122,19 +132,20 @@ def resolve_imports(
         diags.extend(bind(res.signature, node, partial=node.kind == Kind.PARTIAL, what=spec.text))
         bound.append((node, res))
     cache.flush()
-    diags.extend(check_values(graph, out, bound))
+    bindings = var_bindings(graph, out) if var_bindings is not None else {}
+    diags.extend(check_values(graph, bound, bindings))
     return out, diags
 
 
-def check_values(graph: Graph, imports: Imports, bound: list[tuple[Node, Resolved]]) -> list[Diagnostic]:
+def check_values(
+    graph: Graph, bound: list[tuple[Node, Resolved]], bindings: dict[Node, tuple]
+) -> list[Diagnostic]:
     """FG0620: literal values (and `!var` defaults) that the parameter's annotation rejects.
 
-    A `!var` inside a DynamicCausalLM's `definition` is a model hyper-parameter: the value that
-    binds it is the model node's keyword of the same name (written in the user's
-    [hyperparameters]), so that value is what gets checked, at its position.
+    A `!var` in `bindings` (one inside a compile-time node, such as a DynamicCausalLM's
+    hyper-parameter) is checked through the value that binds it, at that value's position.
     """
     checker = Checker(graph)
-    bindings = model_bindings(graph, imports)
     diags: list[Diagnostic] = []
     reported: set = set()
     for node, res in bound:
@@ -147,24 +158,6 @@ def check_values(graph: Graph, imports: Imports, bound: list[tuple[Node, Resolve
                 reported.add(d.span)
                 diags.append(d)
     return diags
-
-
-def model_bindings(graph: Graph, imports: Imports) -> dict[Node, tuple]:
-    from ..codegen.model import is_dynamic_model  # the model contract lives with its codegen
-
-    out: dict[Node, tuple] = {}
-    for node in imports.specs:
-        if not is_dynamic_model(node, imports):
-            continue
-        definition = node.kwargs.get("definition", node.args[0] if node.args else None)
-        if not isinstance(definition, Node):
-            continue
-        hparams = {k: v for k, v in node.call_kwargs.items() if k != "definition"}
-        for n in walk_nodes(definition):
-            if n.kind == Kind.VAR and n.var in hparams:
-                span = node.value_spans.get(n.var) or node.kwarg_spans.get(n.var, node.span)
-                out[n] = (hparams[n.var], span, f"hyper-parameter `{n.var}`")
-    return out
 
 
 def _maybe_local(spec: Spec, node: Node) -> bool:

@@ -24,6 +24,8 @@ import types
 import typing
 from typing import Any
 
+from ..pyast import compile_python, parse_python
+
 Descriptor = Any  # None | str | list (see the module docstring)
 
 SEQUENCE_HEADS = ("list", "tuple", "sequence")
@@ -171,12 +173,12 @@ def _evaluate(text: str, namespace: dict | None):
     if namespace is None:
         return inspect.Parameter.empty
     try:
-        tree = ast.parse(text, mode="eval")
+        tree = parse_python(text, "<annotation>", mode="eval")
         if not all(isinstance(n, _ALLOWED_AST) for n in ast.walk(tree)):
             return inspect.Parameter.empty
         if any(isinstance(n, ast.BinOp) and not isinstance(n.op, ast.BitOr) for n in ast.walk(tree)):
             return inspect.Parameter.empty
-        return eval(compile(tree, "<annotation>", "eval"), {"__builtins__": builtins, **namespace})
+        return eval(compile_python(tree, "<annotation>", "eval"), {"__builtins__": builtins, **namespace})
     except Exception:
         return inspect.Parameter.empty
 

@@ -8,17 +8,13 @@ to one directory per case; each thread compiles its own half of them, several ro
 CPython 3.11 converts between Python AST objects and its internal AST with a recursion
 counter kept per interpreter, not per thread (python/cpython#106905), so two threads in
 `ast.parse` or `compile(tree)` at once can fail with "SystemError: AST constructor recursion
-depth mismatch". This test found that through fgc's code generator (fgc/codegen/emit.py,
-fgc/codegen/__init__.py, fgc/codegen/format.py; also fgc/imports/annotations.py and
-fgc/build/modules.py). Until the compiler guards those calls itself, the pipeline test lets
-one thread at a time into them, so that it tests fgc's own state.
+depth mismatch". This test found that through fgc's code generator; the compiler now makes
+every such call through `fgc/pyast.py`, which lets one thread at a time in, and this test runs
+the compilations with nothing serialised by the test itself.
 """
 
 from __future__ import annotations
 
-import ast
-import builtins
-import contextlib
 import os
 import sys
 import threading
@@ -115,27 +111,6 @@ def _run_concurrently(work: list[list], fn, rounds: int) -> list[dict]:
     return results
 
 
-@contextlib.contextmanager
-def _one_thread_at_a_time_in_python_ast():
-    """ast.parse and compile() behind one lock (see the module's docstring)."""
-    lock = threading.RLock()  # ast.parse calls compile()
-    real_parse, real_compile = ast.parse, builtins.compile
-
-    def parse(*args, **kwargs):
-        with lock:
-            return real_parse(*args, **kwargs)
-
-    def compile_(*args, **kwargs):
-        with lock:
-            return real_compile(*args, **kwargs)
-
-    ast.parse, builtins.compile = parse, compile_
-    try:
-        yield
-    finally:
-        ast.parse, builtins.compile = real_parse, real_compile
-
-
 def _compare(work, results, serial) -> None:
     for k, items in enumerate(work):
         for item in items:
@@ -170,6 +145,5 @@ def test_pipeline_is_reentrant(tmp_path):
     items = _inputs(tmp_path)
     serial = {item[0]: _compile(item) for item in items}
     work = [items[0::2], items[1::2][::-1]]
-    with _one_thread_at_a_time_in_python_ast():
-        results = _run_concurrently(work, _compile, ROUNDS["pipeline"])
+    results = _run_concurrently(work, _compile, ROUNDS["pipeline"])
     _compare(work, results, serial)

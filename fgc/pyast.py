@@ -1,0 +1,29 @@
+"""Python's `ast.parse` and `compile(tree)`, one thread at a time.
+
+CPython 3.11 converts between Python AST objects and its internal AST with a recursion counter
+kept per interpreter, not per thread (python/cpython#106905): two threads in `ast.parse` or
+`compile(<ast tree>)` at once can fail with "SystemError: AST constructor recursion depth
+mismatch". The compiler runs in several threads (a language server compiles while it parses), so
+every such call in `fgc/` goes through these two functions. Compiling source text (not a tree)
+is unaffected and needs no lock.
+"""
+
+from __future__ import annotations
+
+import ast
+import threading
+from types import CodeType
+
+_LOCK = threading.Lock()
+
+
+def parse_python(text: str, filename: str = "<unknown>", mode: str = "exec") -> ast.AST:
+    """`ast.parse(text, filename, mode)`, never concurrently with another AST conversion."""
+    with _LOCK:
+        return ast.parse(text, filename, mode)
+
+
+def compile_python(tree: ast.AST, filename: str, mode: str = "exec") -> CodeType:
+    """`compile(tree, filename, mode)` of an AST tree, never concurrently with another."""
+    with _LOCK:
+        return compile(tree, filename, mode)
