@@ -1,7 +1,8 @@
 """`TrainingScript`: the usual ``main`` target of a training config.
 
 ``run()`` creates the run directory, copies the build's snapshot into it, trains, evaluates,
-saves the final model, draws ``loss.png`` and prints where everything is. It drives our
+saves the final model, draws ``loss.png``, writes a greedy sample (``sample.txt``) when given a
+prompt, and prints where everything is. It drives our
 `Trainer` or a ``transformers.Trainer`` alike.
 """
 
@@ -34,7 +35,9 @@ class TrainingScript:
         do_train, do_eval, do_save, do_plot: which stages to run.
         resume_from_checkpoint: passed to ``trainer.train`` (True = latest checkpoint); when
             None, ``$FGC_RESUME_FROM_CHECKPOINT`` (set by ``fgc run --resume``) if it is set.
-        config_name, description: printed in the summary.
+        config_name, description: printed in the summary (the name also titles ``loss.png``).
+        sample_prompt: when set, the trained model continues it greedily for ``sample_tokens``
+            tokens; the text is printed at the end and written to ``sample.txt``.
     """
 
     def __init__(
@@ -50,6 +53,8 @@ class TrainingScript:
         resume_from_checkpoint: str | bool | None = None,
         config_name: str | None = None,
         description: str | None = None,
+        sample_prompt: str | None = None,
+        sample_tokens: int = 64,
     ) -> None:
         self.trainer = trainer
         self.output_dir = Path(output_dir or trainer.args.output_dir)
@@ -63,6 +68,8 @@ class TrainingScript:
         self.resume_from_checkpoint = resume_from_checkpoint
         self.config_name = config_name
         self.description = description
+        self.sample_prompt = sample_prompt
+        self.sample_tokens = sample_tokens
 
     def run(self) -> dict[str, Any]:
         """Snapshot, train, evaluate, save, plot; returns the paths and metrics it produced.
@@ -81,7 +88,11 @@ class TrainingScript:
         if self.do_save:
             result["model_dir"] = str(self.save_model())
         if self.do_plot and main:
-            result["loss_plot"] = str(plot_losses(self.trainer.state.log_history, self.output_dir / "loss.png"))
+            title = ": ".join(t for t in (self.config_name, self.description) if t)
+            path = plot_losses(self.trainer.state.log_history, self.output_dir / "loss.png", title=title)
+            result["loss_plot"] = str(path)
+        if self.sample_prompt and main:
+            result["sample"] = self.write_sample()
         if main:
             self.print_summary(result)
         return result
@@ -118,6 +129,20 @@ class TrainingScript:
             copied.append(name)
         return copied
 
+    def write_sample(self) -> str:
+        """The prompt and its greedy continuation by the trained model, also in ``sample.txt``."""
+        tokenizer = getattr(self.trainer, "processing_class", None)
+        if tokenizer is None or not hasattr(self.trainer.model, "generate"):
+            raise TypeError("sample_prompt needs a model with .generate() and the trainer's tokenizer")
+        text = self.sample_prompt + greedy_continuation(
+            self.trainer.model, tokenizer, self.sample_prompt, self.sample_tokens
+        )
+        path = self.output_dir / "sample.txt"
+        tmp = path.with_name(f".tmp-{path.name}")
+        tmp.write_text(text + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+        return text
+
     def save_model(self) -> Path:
         """Our models are exported stand-alone; others use the trainer's ``save_model``."""
         return save_final_model(self.trainer, self.output_dir)
@@ -148,6 +173,9 @@ class TrainingScript:
             if key in result:
                 metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in result[key].items())
                 lines.append(f"  {key.replace('_', ' '):<15}: {metrics}")
+        if "sample" in result:
+            lines.append(f"  sample         : {self.output_dir / 'sample.txt'} (greedy, {self.sample_tokens} tokens)")
+            lines += ["", result["sample"]]
         print("\n".join(lines), flush=True)
 
 
@@ -177,7 +205,29 @@ def _is_main_process(trainer: Any) -> bool:
     return bool(check()) if callable(check) else True
 
 
-def plot_losses(log_history: list[dict[str, Any]], path: str | os.PathLike) -> Path:
+def greedy_continuation(model: Any, tokenizer: Any, prompt: str, max_new_tokens: int) -> str:
+    """The text ``model`` appends to ``prompt`` by greedy decoding (eval mode, then restored)."""
+    import torch
+
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            encoded = tokenizer(prompt, return_tensors="pt").to(device)
+            output = model.generate(
+                **encoded,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+            )
+    finally:
+        model.train(was_training)
+    return tokenizer.decode(output[0, encoded["input_ids"].shape[1]:], skip_special_tokens=True)
+
+
+def plot_losses(log_history: list[dict[str, Any]], path: str | os.PathLike, title: str | None = None) -> Path:
     """Draw train and eval loss against the step into ``path`` (PNG, written atomically)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -197,6 +247,8 @@ def plot_losses(log_history: list[dict[str, Any]], path: str | os.PathLike) -> P
     axes.set_xlabel("step")
     axes.set_ylabel("loss")
     axes.grid(True, alpha=0.3)
+    if title:
+        axes.set_title(title)
     if train or evals:
         axes.legend()
     figure.tight_layout()
