@@ -42,11 +42,14 @@ def main(spec_path: str) -> None:
         "grad_norms": [e["grad_norm"] for e in trainer.state.log_history if "grad_norm" in e],
         "global_step": output.global_step,
         "stages": trainer.engine.stage_ids,
+        # the parameters this rank holds memory for (its stages'); the rest are meta tensors
+        "kept": sorted(n for n, p in trainer.model.named_parameters() if not p.is_meta),
         "checkpointing": [trainer.engine.split.stages[i].layer_stack.gradient_checkpointing
                           for i in trainer.engine.stage_ids],
         # this rank's copy of each parameter that stages on several ranks hold (a tied embedding)
         "shared_copies": {s.name: trainer.model.state_dict()[s.name].flatten().tolist()
-                          for s in trainer.engine.split.shared},
+                          for s in trainer.engine.split.shared
+                          if not trainer.model.state_dict()[s.name].is_meta},
     }
     # samples trained and evaluated, as the throughput metrics count them
     result["train_samples"] = output.metrics["train_samples_per_second"] * output.metrics["train_runtime"]

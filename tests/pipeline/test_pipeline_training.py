@@ -81,6 +81,12 @@ def test_pipeline_matches_single_process(tmp_path, case):
         steps_samples = 4 * spec.get("ga", 1) * 4
         assert result["train_samples"] == pytest.approx(steps_samples, rel=0.02)
         assert result["eval_samples"] == pytest.approx(10, rel=0.02)
+    # each rank holds the weights of its own stages only; only shared ones are on both
+    kept = [set(r["kept"]) for r in results]
+    all_params = {n for n, _ in build_model(tmp_path, tie=spec.get("tie", False)).named_parameters()}
+    assert kept[0] | kept[1] == all_params and kept[0] != all_params and kept[1] != all_params
+    v = spec["schedule"] in ("ZBVZeroBubble", "DualPipeV")  # the first and last stage on rank 0
+    assert kept[0] & kept[1] == ({"model.input_encoder.embedding.weight"} if spec.get("tie") and not v else set())
     # every canonical tensor of the whole model, merged from the stages
     expected_keys = {k for k in ref["weights"] if not (spec.get("tie") and k.endswith("output_head.weight"))}
     assert set(weights) == expected_keys
@@ -90,7 +96,6 @@ def test_pipeline_matches_single_process(tmp_path, case):
     initial = build_model(tmp_path, tie=spec.get("tie", False)).state_dict()
     assert max((weights[k] - initial[k]).abs().max().item() for k in weights) > 1e-3
     if spec.get("stages_per_rank") == 2:
-        v = spec["schedule"] in ("ZBVZeroBubble", "DualPipeV")
         assert [r["stages"] for r in results] == ([[0, 3], [1, 2]] if v else [[0, 2], [1, 3]])
 
 

@@ -78,6 +78,21 @@ def _destroy_process_group() -> None:
         dist.destroy_process_group()
 
 
+def replace_parameters(model: torch.nn.Module, make: Callable[[str, torch.nn.Parameter], Any]) -> None:
+    """Replace each parameter ``p`` (state-dict name ``name``) for which ``make(name, p)`` returns
+    a new one, in every module holding it, so a tied parameter stays one tensor."""
+    new_for: dict[int, tuple[torch.nn.Parameter, Any]] = {}  # keeps the old one alive: ids stay unique
+    for prefix, module in model.named_modules(remove_duplicate=False):
+        for name, p in list(module._parameters.items()):
+            if p is None:
+                continue
+            if id(p) not in new_for:
+                new_for[id(p)] = (p, make(f"{prefix}.{name}" if prefix else name, p))
+            new = new_for[id(p)][1]
+            if new is not None:
+                module._parameters[name] = new
+
+
 def resolve_schedule(name: str | type) -> type:
     """A schedule class from its name ("1F1B", "gpipe", ...) or the class itself."""
     if isinstance(name, type):
@@ -160,7 +175,6 @@ class PipelineEngine(Engine):
                 )
         cuda = torch.cuda.is_available() and not args.use_cpu
         self.device = torch.device("cuda", self._local_rank) if cuda else torch.device("cpu")
-        trainer.model.to(self.device)
         self.precision = MixedPrecision(self.device, bf16=args.bf16, fp16=args.fp16)
         self.batch_rows = {True: args.per_device_train_batch_size, False: args.per_device_eval_batch_size}
         self._loss_func = trainer.compute_loss_func
@@ -170,6 +184,9 @@ class PipelineEngine(Engine):
         self.has_first = 0 in self.stage_ids
         self.has_last = self.num_stages - 1 in self.stage_ids
         self.local = self._local_parameters()
+        self._release_other_stages(trainer.model)
+        for i in self.stage_ids:
+            self.split.stages[i].to(self.device)
         self._shared_groups = self._make_shared_groups(trainer.model)
         logger.info(
             "pipeline rank %d/%d: stages %s of %d (layers %s), %s with %d micro-batches",
@@ -188,6 +205,16 @@ class PipelineEngine(Engine):
                     seen.add(id(p))
                     named.append((self.split.prefix + name, p))
         return named
+
+    def _release_other_stages(self, model: torch.nn.Module) -> None:
+        """Each rank keeps the weights of its own stages only: the other parameters become meta
+        tensors (no memory), until `save_model` brings the merged weights back on rank 0."""
+        local = {id(p) for _, p in self.local}
+        replace_parameters(
+            model,
+            lambda name, p: None if id(p) in local
+            else torch.nn.Parameter(torch.empty_like(p, device="meta"), requires_grad=p.requires_grad),
+        )
 
     def _make_shared_groups(self, model: torch.nn.Module) -> list[tuple[torch.nn.Parameter, Any]]:
         """(parameter, process group) for each shared parameter that this and other ranks hold."""
@@ -401,8 +428,8 @@ class PipelineTrainer(Trainer):
     - ``split_points``: the first layer of stages 1..S-1 (S = world size x stages_per_rank);
       default an even split.
 
-    Every process builds the whole model and trains its stages (the copies of a tied weight start
-    from the first stage's value); `save_model` merges the stages into one ordinary model
+    Every process builds the whole model, keeps the weights of its own stages (the others become
+    meta tensors) and trains them (the copies of a tied weight start from the first stage's value); `save_model` merges the stages into one ordinary model
     directory on rank 0. Checkpoints hold one safetensors shard per stage under the whole
     model's names (`pipeline_checkpoint`): the weights load into any split; the optimizer state
     needs the same split and number of ranks (another schedule with the same placement resumes)."""
@@ -486,11 +513,19 @@ class PipelineTrainer(Trainer):
         output_dir = Path(output_dir or self.args.output_dir)
         merged = self.engine.merged_state()
         if merged is not None:
-            model_state = self.model.state_dict()
-            missing = {self.engine.split.canonical[k] for k in model_state} - set(merged)
+            canonical = self.engine.split.canonical
+            missing = {canonical[k] for k in self.model.state_dict(keep_vars=True)} - set(merged)
             if missing:
                 raise RuntimeError(f"merging the pipeline stages: no stage holds {sorted(missing)}")
+            device = self.engine.device
+            # Other ranks' stages were released at setup: they come back as new parameters.
+            replace_parameters(
+                self.model,
+                lambda name, p: torch.nn.Parameter(merged[canonical[name]].to(device), requires_grad=p.requires_grad)
+                if p.is_meta else None,
+            )
             with torch.no_grad():
+                model_state = self.model.state_dict(keep_vars=True)
                 for key, value in merged.items():
                     model_state[key].copy_(value)
             super().save_model(output_dir)
