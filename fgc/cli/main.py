@@ -22,6 +22,8 @@ COMMANDS = {
     "graph": "graph",
     "targets": "targets",
     "run": "run",
+    "new": "new",
+    "ls": "ls",
 }
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3

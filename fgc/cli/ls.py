@@ -1,0 +1,99 @@
+"""`fgc ls DIR`: the experiments of a folder, with their descriptions.
+
+An experiment is a `.fg` file; its description is the first sentence of its header (the `##`
+comment at its top, without the leading `name.fg:`). A file that another file of the folder
+extends is marked `base`. Only the files' first lines are read: nothing is compiled.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .common import EXIT_OK, UsageError, add_format_option
+
+# `-- extends 'name'` / `-- include "name"` (a line statement naming a literal template)
+_REFERENCE = re.compile(r"""^\s*--\s*(?:extends|include)\s+(['"])([^'"]+)\1""")
+_SUBTEMPLATE = re.compile(r"^#---\s.*---\s*$")
+WIDTH = 100  # a description longer than this is cut
+
+
+@dataclass
+class Experiment:
+    path: str  # relative to the listed folder, `/`-separated
+    description: str
+    base: bool  # another file of the folder extends or includes it
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "ls",
+        help="list the experiments of a folder with their descriptions",
+        description=(
+            "List every .fg file under DIR (recursively) with the first sentence of its header "
+            "comment; files that another file there extends or includes are marked `base`."
+        ),
+    )
+    p.add_argument("dir", metavar="DIR", help="the folder to list (e.g. examples)")
+    add_format_option(p)
+    p.set_defaults(handler=run)
+
+
+def header(text: str) -> str:
+    """The first paragraph of the leading `##` comment, without its `name.fg:` prefix."""
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if _SUBTEMPLATE.match(stripped):
+            break
+        if stripped.startswith("--") and not lines:  # the extends before the header
+            continue
+        if not stripped.startswith("##"):
+            break
+        body = stripped[2:].strip()
+        if not body:
+            if lines:
+                break
+            continue
+        lines.append(body)
+    paragraph = " ".join(lines)
+    paragraph = re.sub(r"^[\w./-]+\.fg:\s*", "", paragraph)
+    sentence = re.split(r"(?<=[.!?])\s|:\s", paragraph, maxsplit=1)[0].rstrip(".")
+    return sentence if len(sentence) <= WIDTH else sentence[: WIDTH - 3].rstrip() + "..."
+
+
+def list_experiments(folder: Path) -> list[Experiment]:
+    """Every `.fg` file under `folder`, sorted by folder then name, with its description."""
+    files = sorted(folder.rglob("*.fg"), key=lambda p: (p.parent.as_posix(), p.name))
+    texts = {p: p.read_text(encoding="utf-8", errors="replace") for p in files}
+    referenced: set[Path] = set()
+    for path, text in texts.items():
+        for line in text.splitlines():
+            match = _REFERENCE.match(line)
+            if match:
+                referenced.add((path.parent / match.group(2)).resolve())
+    return [
+        Experiment(p.relative_to(folder).as_posix(), header(texts[p]), p.resolve() in referenced)
+        for p in files
+    ]
+
+
+def run(args) -> int:
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        raise UsageError(f"fgc ls: {folder}: not a directory")
+    experiments = list_experiments(folder)
+    if args.format == "json":
+        sys.stdout.write(json.dumps([asdict(e) for e in experiments], indent=1) + "\n")
+        return EXIT_OK
+    if not experiments:
+        print(f"{folder}: no experiments (.fg files)")
+        return EXIT_OK
+    width = max(len(e.path) for e in experiments)
+    for e in experiments:
+        mark = "base  " if e.base else "      "
+        print(f"{e.path.ljust(width)}  {mark}{e.description}")
+    return EXIT_OK
