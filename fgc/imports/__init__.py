@@ -18,11 +18,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..diagnostics import Diagnostic, Span, error
+from ..diagnostics import Diagnostic, Span, error, warning
 from ..graph import SUBMODULE_SEARCHPATH, Graph, Kind, Node
 from .typecheck import Checker, check_node
 from .cache import SignatureCache, default_cache_dir
-from .locate import Location, NotFound, forget_local_modules, locate
+from .locate import Location, NotFound, forget_local_modules, locate, split_colonless
 from .resolve import Resolved, ResolveError, Resolver
 from .signature import bind
 from .specs import Form, Spec, SpecError, parse_spec
@@ -84,6 +84,13 @@ def resolve_imports(
         except SpecError as e:
             diags.append(error("FG0600", str(e), node.span, hint=e.hint))
             continue
+        if spec.colonless:
+            spec = split_colonless(spec, node.template_dir)
+            written = f"{spec.module}:{spec.attr}"
+            diags.append(
+                warning("FG0605", f"`{spec.text}` has no `:` between module and name; read as `{written}`",
+                        node.span, hint=f"write `{written}`")
+            )
         out.specs[node] = spec
         search = search_dirs(node)
         if not import_modules:

@@ -71,12 +71,17 @@ def locate(spec: Spec, template_dir: str, search: tuple[str, ...] = ()) -> Locat
         return _local(directory, spec.module or "", spec.path, search)
     if spec.form == Form.RELATIVE:
         assert spec.module
-        file = _local_file(template_dir, spec.module)
-        if file is None:
-            raise NotFound(
-                f"no module `{spec.module}` next to the template (in {template_dir})", _py_names(template_dir)
-            )
-        return _local(template_dir, spec.module, file, search)
+        # Next to the template, else in the node's `submodule_searchpath` (the reference's
+        # `.causal_lm:CausalLM` with `submodule_searchpath: [model_src]`): the private package's
+        # path is the template's directory and the search directories together.
+        for directory in (template_dir, *search):
+            file = _local_file(directory, spec.module)
+            if file is not None:
+                return _local(template_dir, spec.module, file, search)
+        where = f"no module `{spec.module}` next to the template (in {template_dir})"
+        if search:
+            where += f" or in its submodule_searchpath ({', '.join(search)})"
+        raise NotFound(where, sorted({n for d in (template_dir, *search) for n in _py_names(d)}))
     assert spec.module
     top = spec.module.split(".")[0]
     found = _find_top(top)
@@ -101,6 +106,22 @@ def locate(spec: Spec, template_dir: str, search: tuple[str, ...] = ()) -> Locat
         file = sub.origin if sub.has_location else None
         locations = sub.submodule_search_locations
     return Location(spec.module, file)
+
+
+def split_colonless(spec: Spec, template_dir: str) -> Spec:
+    """The MODULE spec a dotted spec without `:` means: the longest prefix that is a module
+    (found without importing), the rest the attribute path; `a.b.C` -> `a.b:C` when no prefix is
+    found (the resolver then reports what is missing)."""
+    assert spec.colonless and spec.module is not None
+    parts = (*spec.module.split("."), *spec.attrs)
+    for cut in range(len(parts) - 1, 0, -1):
+        candidate = Spec(spec.text, Form.MODULE, ".".join(parts[:cut]), parts[cut:], colonless=True)
+        try:
+            locate(candidate, template_dir)
+        except NotFound:
+            continue
+        return candidate
+    return spec
 
 
 def _find_top(top: str) -> tuple[str | None, list[str] | None] | None:

@@ -4,8 +4,10 @@
     helper      getitem items keys values call      the reference's graph helpers
                 named_list named_tuple named_dict
     module      torch.optim:AdamW, torch:optim.AdamW
+                torch.nn.SiLU (no `:`, not a builtin: accepted with a warning, split by locate)
     file        path/to/file.py:Attr                relative to the template that wrote it
-    relative    .module:Attr, .pkg.module:Attr      a module next to that template
+    relative    .module:Attr, .pkg.module:Attr      a module next to that template, else in a
+                                                    directory of the node's submodule_searchpath
 
 Parsing needs no import. A module spec whose top-level package is not installed but exists next
 to the template (`my_optim:MyOptimizer` beside `my_optim.py`) is a local module too; that is
@@ -37,6 +39,10 @@ class Spec:
     module: str | None  # dotted module name (MODULE, RELATIVE without the dot), None otherwise
     attrs: tuple[str, ...]  # attribute path inside the module (or in builtins for BUILTIN)
     path: str | None = None  # FILE: absolute path of the .py file
+    # A dotted name without `:` that is not a builtin (`torch.nn.SiLU`): a MODULE spec whose
+    # split between module and name is decided by `locate.split_colonless` (the reference's
+    # projects write such specs; they are accepted with a warning naming the `:` form).
+    colonless: bool = False
 
     @property
     def attr(self) -> str:
@@ -72,10 +78,9 @@ def parse_spec(text: str, template_dir: str) -> Spec:
         if len(attrs) == 1 and text in HELPERS:
             return Spec(text, Form.HELPER, None, attrs)
         if not hasattr(builtins, attrs[0]):
-            hint = None
-            if len(attrs) > 1:
-                hint = f"did you mean `{'.'.join(attrs[:-1])}:{attrs[-1]}`?"
-            raise SpecError(f"`{text}` is not a builtin; a module needs a `:` before the name", hint)
+            if len(attrs) > 1:  # `torch.nn.SiLU`: the module's name and the attribute's
+                return Spec(text, Form.MODULE, ".".join(attrs[:-1]), attrs[-1:], colonless=True)
+            raise SpecError(f"`{text}` is not a builtin; a module needs a `:` before the name")
         return Spec(text, Form.BUILTIN, None, attrs)
     left, right = text.split(":")
     attrs = _dotted(right)

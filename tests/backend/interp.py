@@ -42,8 +42,18 @@ def resolve(spec: str, base_dir: str, search: list[str] = ()):
     if ":" not in spec:
         if spec in HELPERS:
             return HELPERS[spec]
+        parts = spec.split(".")
+        if not hasattr(builtins, parts[0]):  # `os.path.join`: the longest importable prefix
+            for cut in range(len(parts) - 1, 0, -1):
+                try:
+                    obj = importlib.import_module(".".join(parts[:cut]))
+                except ImportError:
+                    continue
+                for part in parts[cut:]:
+                    obj = getattr(obj, part)
+                return obj
         obj = builtins
-        for part in spec.split("."):
+        for part in parts:
             obj = getattr(obj, part)
         return obj
     module, attr = spec.split(":")
