@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from .diagnostics import Diagnostic, Related, Span, error, warning
 from .syntax.template_ast import Chunk, Template
@@ -33,6 +33,32 @@ from .syntax.template_parser import normalize_newlines, parse_template
 
 _CANDIDATE_LIMIT = 20000  # files listed per search root for did-you-mean
 _SKIP_DIRS = {".git", "__pycache__", ".venv", "node_modules", ".hg", ".svn"}
+
+
+ParseFn = Callable[[str, str, str], "tuple[Template, list[Diagnostic]]"]  # (text, path, name)
+
+
+def read_disk_text(path: str) -> str:
+    """A template file's text (UTF-8; raises OSError or UnicodeDecodeError)."""
+    return Path(path).read_bytes().decode("utf-8")
+
+
+def parse_unchecked(text: str, path: str, name: str) -> tuple[Template, list[Diagnostic]]:
+    """Stage 1 as the loader runs it: Jinja bodies are checked later, once lowered."""
+    return parse_template(text, path, name, check_jinja=False)
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    """Where the loader's text and parse trees come from. The default reads the disk and parses
+    every time; a long-lived workspace (fgc/workspace) passes one that answers with an editor's
+    unsaved text for open files and from a parse cache keyed by the text's hash."""
+
+    read_text: Callable[[str], str] = read_disk_text  # abs path -> text; OSError/UnicodeDecodeError
+    parse: ParseFn = parse_unchecked
+
+
+DISK = TemplateSource()
 
 
 class BadName(ValueError):
@@ -95,8 +121,9 @@ class LoadedChunk:
 class Loader:
     """Finds, reads and parses templates for one compilation; the sub-template registry."""
 
-    def __init__(self, search_path: list[Path]) -> None:
+    def __init__(self, search_path: list[Path], source: "TemplateSource | None" = None) -> None:
         self.search_path = [Path(p) for p in search_path]
+        self.source = source or DISK
         self.files: dict[str, LoadedFile] = {}  # by absolute path
         self.subtemplates: dict[str, LoadedChunk] = {}
         self.by_name: dict[str, LoadedChunk] = {}  # names resolved so far
@@ -119,8 +146,7 @@ class Loader:
         loaded = self.files.get(key)
         if loaded is None:
             try:
-                raw = Path(key).read_bytes()
-                text = normalize_newlines(raw.decode("utf-8"))
+                text = normalize_newlines(self.source.read_text(key))
             except UnicodeDecodeError as e:
                 self.diagnostics.append(
                     error("FG0109", f"cannot read template `{name}`: not UTF-8 text ({e.reason} at byte {e.start})", where)
@@ -129,7 +155,7 @@ class Loader:
             except OSError as e:
                 self.diagnostics.append(error("FG0109", f"cannot read template `{name}`: {e.strerror or e}", where))
                 return None
-            template, diags = parse_template(text, key, name, check_jinja=False)
+            template, diags = self.source.parse(text, key, name)
             loaded = LoadedFile(key, text, template, diags)
             self.files[key] = loaded
             self.diagnostics.extend(diags)

@@ -37,13 +37,15 @@ def frontend(
     path: str | Path,
     include_dirs: Sequence[str | Path] = (),
     variables: Mapping[str, Any] | None = None,
+    source: Any = None,  # fgc.loader.TemplateSource; None: the disk
+    globals: Mapping[str, Any] | None = None,  # environment globals (a project's, fgc/project/)
 ) -> Frontend:
     """Render `path` through its template hierarchy and parse the result into the config AST."""
     from .render import render_file
     from .syntax.config_parser import parse_config
 
     result = Frontend(Path(path))
-    rendered = render_file(path, [Path(d) for d in include_dirs], dict(variables or {}))
+    rendered = render_file(path, [Path(d) for d in include_dirs], dict(variables or {}), source, globals)
     result.render = rendered
     result.diagnostics.extend(rendered.diagnostics)
     if rendered.text is None or has_errors(rendered.diagnostics):
@@ -149,8 +151,9 @@ def compile_file(
     path: str | Path,
     include_dirs: Sequence[str | Path] = (),
     variables: Mapping[str, Any] | None = None,
+    globals: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> Compilation:
     """Front end + back end of one input file (see `backend` for the options)."""
-    front = frontend(path, include_dirs, variables)
+    front = frontend(path, include_dirs, variables, globals=globals)
     return backend(front, **options)

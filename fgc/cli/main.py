@@ -24,6 +24,7 @@ COMMANDS = {
     "run": "run",
     "new": "new",
     "ls": "ls",
+    "lsp": "lsp",
 }
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -91,13 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_USAGE
-    from .common import UsageError, usage_error
+    from .common import InputDiagnostics, UsageError, report, usage_error
 
     fmt = getattr(args, "format", fmt)
     try:
         return int(args.handler(args) or 0)
     except UsageError as e:  # a bad FILE, -D or --set: one line, exit code 2
         return usage_error(str(e), fmt)
+    except InputDiagnostics as e:  # a project that cannot be read: its diagnostics, exit code 1
+        return report(e.diagnostics, fmt)
     except KeyboardInterrupt:
         print("fgc: interrupted", file=sys.stderr)
         return 130

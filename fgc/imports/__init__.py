@@ -23,7 +23,7 @@ from ..graph import SUBMODULE_SEARCHPATH, Graph, Kind, Node
 from .typecheck import Checker, check_node
 from .cache import SignatureCache, default_cache_dir
 from .locate import Location, NotFound, forget_local_modules, locate, split_colonless
-from .resolve import Resolved, ResolveError, Resolver
+from .resolve import NotCached, Resolved, ResolveError, Resolver
 from .signature import bind
 from .specs import Form, Spec, SpecError, parse_spec
 
@@ -122,9 +122,11 @@ def resolve_imports(
         if key not in memo:
             try:
                 memo[key] = resolver.resolve(spec, node.template_dir, search)
-            except ResolveError as e:
+            except (ResolveError, NotCached) as e:
                 memo[key] = e
         res = memo[key]
+        if isinstance(res, NotCached):
+            continue  # not known without importing it, and importing is not allowed: unchecked
         if isinstance(res, ResolveError):
             diags.append(error(res.code, str(res), node.span, hint=res.hint))
             continue

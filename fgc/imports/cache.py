@@ -50,8 +50,11 @@ def distribution_version(top_level: str) -> str | None:
 
 
 class SignatureCache:
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, import_on_miss: bool = True) -> None:
         self.directory = directory
+        # False: a miss is answered "not known" instead of importing the module (the language
+        # server's `fgc.lsp.import = cached-only`, for folders whose code is not trusted).
+        self.import_on_miss = import_on_miss
         self._files: dict[str, dict] = {}
         self._dirty: set[str] = set()
 

@@ -26,6 +26,10 @@ class Resolved:
     from_cache: bool = False
 
 
+class NotCached(Exception):
+    """The signature cache does not know the spec and may not import its module."""
+
+
 class ResolveError(Exception):
     def __init__(self, code: str, message: str, hint: str | None = None) -> None:
         super().__init__(message)
@@ -73,6 +77,8 @@ class Resolver:
             if cached is not None:
                 sig = Signature.from_json(cached["signature"]) if cached["signature"] is not None else None
                 return Resolved(spec, loc, cached["callable"], cached["type"], sig, from_cache=True)
+        if not self.cache.import_on_miss:
+            raise NotCached(spec.text)
         try:
             module = import_location(loc)
         except Exception as e:  # the module's own code failed: report, do not crash

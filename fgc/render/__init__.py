@@ -30,7 +30,7 @@ from jinja2 import exceptions as jx
 from ..diagnostics import Diagnostic, has_errors, sort_key
 from ..inheritance.knobs import knob_pass
 from ..inheritance.template_pass import TemplateGraph, add_dynamic_references, template_pass
-from ..loader import BadName, LoadedChunk, Loader, SearchPath, search_path
+from ..loader import BadName, LoadedChunk, Loader, SearchPath, TemplateSource, search_path
 from ..sourcemap import SourceMap
 from ..syntax.jinja_check import check_chunk
 from ..syntax.jinja_source import lower_chunk
@@ -67,9 +67,9 @@ class _Internal(Exception):
 class Compilation:
     """One rendering: its loader (and sub-template registry), markers and Jinja environment."""
 
-    def __init__(self, search: list[Path]) -> None:
+    def __init__(self, search: list[Path], source: TemplateSource | None = None) -> None:
         self.markers = MarkerTable()  # ids given out as templates are lowered
-        self.loader = Loader(search)
+        self.loader = Loader(search, source)
         self.env = make_environment(_JinjaLoader(self))
         self.env.on_reference = self._on_reference
         self.references: list[tuple[str, str]] = []  # (referencing template, target) at render
@@ -134,13 +134,19 @@ def render_file(
     path: str | Path,
     include_dirs: Sequence[str | Path] = (),
     variables: Mapping[str, Any] | None = None,
+    source: TemplateSource | None = None,
+    globals: Mapping[str, Any] | None = None,
 ) -> RenderResult:
     """Render the template file `path` (its search path: its directory, `include_dirs`, stdlib/)
-    with the template variables `variables`; the text, its source map and diagnostics."""
+    with the template variables `variables`; the text, its source map and diagnostics. `source`
+    (default: the disk) is where templates are read and parsed (the language server's overlay)."""
     path = Path(path)
     variables = dict(variables or {})
     search, diags = search_path(path, include_dirs)
-    comp = Compilation(search.roots)
+    comp = Compilation(search.roots, source)
+    # A project's globals (`project_dir`, `hostname`, ..., fgc/project/): seen by every template,
+    # imported macros included, and not knobs as `-D` variables are.
+    comp.env.globals.update(globals or {})
     loader = comp.loader
     root = loader.load_root(path)
     result = RenderResult(None, None, root=root.name if root else None, search=search)

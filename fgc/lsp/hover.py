@@ -1,0 +1,194 @@
+"""Hover: what the thing under the cursor is, in Markdown.
+
+    a template name (extends/include/import)  the file it resolves to
+    `super()`                                 the text of the parent's block
+    a block header                            where it is defined and overridden
+    a tag                                     the callable's signature and docstring summary
+    a `!var`                                  its default and its uses
+    a mapping key                             its resolved value and every line that set it
+"""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from ..diagnostics import Span, display_path
+from ..graph import MISSING, Kind
+from ..imports.specs import SpecError, parse_spec
+from ..syntax import config_ast as ca
+from . import cursor
+from .pysource import find_definition, first_paragraph
+from .query import Query, query
+
+
+def _where(span: Span) -> str:
+    return f"`{display_path(span.file)}:{span.line}`"
+
+
+def _line_of(q: Query, span: Span) -> str:
+    return q.positions.index(span.file).line(span.line).strip()
+
+
+def describe_value(node: ca.Node) -> str:
+    """A short YAML rendering of a config value."""
+    if isinstance(node, ca.Scalar):
+        return node.raw if node.raw else repr(node.value)
+    if isinstance(node, ca.Tagged):
+        body = describe_value(node.body) if not (isinstance(node.body, ca.Scalar) and node.body.raw == "") else ""
+        return f"{node.tag.raw} {body}".strip()
+    if isinstance(node, ca.Mapping):
+        keys = [cursor_key for e in node.entries if (cursor_key := _key(e)) is not None]
+        shown = ", ".join(keys[:6]) + (", ..." if len(keys) > 6 else "")
+        return "{" + shown + "}"
+    if isinstance(node, ca.Sequence):
+        return f"[{len(node.items)} items]"
+    if isinstance(node, ca.Anchor):
+        return f"&{node.name} {describe_value(node.node)}"
+    if isinstance(node, ca.Alias):
+        return f"*{node.name}"
+    return "?"
+
+
+def _key(e: ca.Entry) -> str | None:
+    return str(e.key.value) if isinstance(e.key, ca.Scalar) else None
+
+
+def hover_reference(q: Query) -> str | None:
+    graph = q.analysis.template_graph if q.analysis else None
+    ref = cursor.reference_at(graph, q.path, q.line, q.col)
+    if ref is None or graph is None:
+        return None
+    out = [f"**{ref.kind}** `{ref.expression}`"]
+    for name in ref.resolved:
+        node = graph.templates.get(name)
+        if node is not None:
+            out.append(f"- `{name}` → `{display_path(node.file)}`")
+    if ref.dynamic and not ref.resolved:
+        out.append("- chosen when rendering")
+    return "\n".join(out)
+
+
+def hover_super(q: Query) -> str | None:
+    graph = q.analysis.template_graph if q.analysis else None
+    block = cursor.super_call_at(graph, q.path, q.line, q.col)
+    if block is None or graph is None:
+        return None
+    parents = graph.overridden(block)
+    if not parents:
+        return f"`super()` of block `{block.name}`: no parent template defines it"
+    parent = parents[0]
+    node = graph.templates[parent.template]
+    lines = q.positions.index(parent.span.file).lines
+    start, end = cursor.block_extent(node, parent, lines)
+    text = "\n".join(lines[start - 1 : min(end, start + 30)])
+    return f"`super()`: block `{block.name}` of {_where(parent.span)}\n```\n{text}\n```"
+
+
+def hover_block(q: Query) -> str | None:
+    graph = q.analysis.template_graph if q.analysis else None
+    block = cursor.block_at(graph, q.path, q.line, q.col)
+    if block is None or graph is None:
+        return None
+    out = [f"**block** `{block.name}`{' (required)' if block.required else ''}, defined at {_where(block.name_span)}"]
+    for parent in graph.overridden(block):
+        out.append(f"- overrides {_where(parent.name_span)} (`{parent.template}`)")
+    for child in graph.overrides(block):
+        out.append(f"- overridden at {_where(child.name_span)} (`{child.template}`)")
+    return "\n".join(out)
+
+
+def hover_tag(q: Query) -> str | None:
+    m = cursor.match_at(cursor.TAG, q.text, q.col)
+    if m is None:
+        return None
+    analysis = q.analysis
+    node = analysis.index.node_at(q.path, q.line, q.col) if analysis else None
+    if node is not None and node.kind == Kind.VAR and analysis is not None and analysis.graph is not None:
+        var = analysis.graph.variables.get(node.var or "")
+        out = [f'**!var** `{node.var}`']
+        if var is not None:
+            out.append("required (no default)" if var.default is MISSING else f"default: `{var.default!r}`")
+            out.extend(f"- used at {_where(span)}" for span in var.uses)
+        return "\n".join(out)
+    spec_text = m.group("spec")
+    if not spec_text:
+        return f"`!{m.group('kind')}`"
+    out = [f"`!{m.group('kind')}:{spec_text}`"]
+    imports = analysis.imports if analysis else None
+    resolved = imports.resolved.get(node) if imports is not None and node is not None else None
+    if resolved is not None and resolved.signature is not None:
+        out.append(f"```python\n{spec_text.rpartition(':')[2]}{resolved.signature}\n```")
+    definition = definition_of_spec(q, spec_text, node)
+    if definition is not None:
+        summary = first_paragraph(definition.docstring)
+        if summary:
+            out.append(summary)
+        out.append(f"defined in {_where(Span.point(definition.file, definition.line))}")
+    return "\n\n".join(out)
+
+
+def definition_of_spec(q: Query, spec_text: str, node=None):
+    """The Python definition of a tag's callable, read from source (never imported here)."""
+    import os
+
+    from ..imports.locate import NotFound, locate
+    from ..imports.specs import Form
+
+    try:
+        spec = parse_spec(spec_text, os.path.dirname(q.path))
+    except SpecError:
+        return None
+    if spec.form in (Form.BUILTIN, Form.HELPER):
+        return None
+    loc = None
+    imports = q.analysis.imports if q.analysis else None
+    if imports is not None and node is not None:
+        loc = imports.locations.get(node)
+    if loc is None:
+        try:
+            loc = locate(spec, os.path.dirname(q.path))
+        except (NotFound, Exception):  # locate reads the file system only; any failure: unknown
+            return None
+    if loc is None or loc.file is None:
+        return None
+    return find_definition(loc.file, spec.attrs)
+
+
+def hover_key(q: Query) -> str | None:
+    if q.analysis is None:
+        return None
+    index = q.analysis.index
+    entry = index.entry_at(q.path, q.line, q.col)
+    if entry is None:
+        return None
+    chain = index.entries_with_path(entry.path)
+    winner = chain[-1] if chain else entry
+    out = [f"`{'.'.join(entry.path)}` = `{describe_value(winner.entry.value)}`"]
+    if len(chain) > 1:
+        for i, ke in enumerate(chain):
+            role = "set" if i == 0 else ("overridden, wins" if i == len(chain) - 1 else "overridden")
+            out.append(f"- {role} at {_where(ke.key_span)}: `{_line_of(q, ke.key_span)}`")
+    else:
+        out.append(f"- set at {_where(winner.key_span)}")
+    return "\n".join(out)
+
+
+def hover(q: Query) -> str | None:
+    for feature in (hover_reference, hover_super, hover_block, hover_tag, hover_key):
+        text = feature(q)
+        if text:
+            return text
+    return None
+
+
+def register(server, guarded) -> None:
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    @guarded
+    def on_hover(ls, params: types.HoverParams) -> types.Hover | None:
+        q = query(ls, params.text_document, params.position)
+        if q is None:
+            return None
+        text = hover(q)
+        if text is None:
+            return None
+        return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, text))

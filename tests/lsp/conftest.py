@@ -1,0 +1,90 @@
+"""A real language-server client (pytest-lsp) talking to `python -m fgc lsp` over stdio.
+
+Each test gets a fresh server whose signature cache is a directory of its own, and writes its
+project into `tmp_path`. `client` takes its initializationOptions from indirect
+parametrization (`@pytest.mark.parametrize("client", [{...}], indirect=True)`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+_CACHE = tempfile.mkdtemp(prefix="fgc-lsp-test-cache-")
+SERVER = ClientServerConfig(
+    server_command=[sys.executable, "-m", "fgc", "lsp"],
+    server_env={**os.environ, "FGC_CACHE_DIR": _CACHE, "PYTHONUTF8": "1"},
+)
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def client(lsp_client: LanguageClient, request, tmp_path: Path):
+    # A fresh signature cache per test, so that `cached-only` starts from nothing.
+    options = getattr(request, "param", {}) or {}
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(),
+            root_uri=tmp_path.as_uri(),
+            initialization_options=options,
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+def write(root: Path, files: dict[str, str]) -> dict[str, Path]:
+    out = {}
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        out[name] = path
+    return out
+
+
+def open_doc(client: LanguageClient, path: Path, text: str | None = None, version: int = 1) -> str:
+    uri = path.as_uri()
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri, "forgather", version, path.read_text(encoding="utf-8") if text is None else text)
+        )
+    )
+    return uri
+
+
+def replace_all(client: LanguageClient, path: Path, text: str, version: int) -> None:
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=version, uri=path.as_uri()),
+            [types.TextDocumentContentChangeWholeDocument(text=text)],
+        )
+    )
+
+
+async def diagnostics_until(
+    client: LanguageClient,
+    uri: str,
+    predicate: Callable[[list[types.Diagnostic]], bool],
+    notifications: int = 40,
+) -> list[types.Diagnostic]:
+    """The diagnostics of `uri` once `predicate` holds, waiting through at most `notifications`
+    publications (a bound by count, not by time)."""
+    for _ in range(notifications):
+        current = list(client.diagnostics.get(uri, []))
+        if uri in client.diagnostics and predicate(current):
+            return current
+        await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    current = list(client.diagnostics.get(uri, []))
+    assert predicate(current), f"diagnostics of {uri} never matched; last: {current}"
+    return current
+
+
+def codes(diags: list[types.Diagnostic]) -> list[str]:
+    return sorted(str(d.code) for d in diags)
