@@ -4,17 +4,21 @@ CPython 3.11 converts between Python AST objects and its internal AST with a rec
 kept per interpreter, not per thread (python/cpython#106905): two threads in `ast.parse` or
 `compile(<ast tree>)` at once can fail with "SystemError: AST constructor recursion depth
 mismatch". The compiler runs in several threads (a language server compiles while it parses), so
-every such call in `fgc/` goes through these two functions. Compiling source text (not a tree)
-is unaffected and needs no lock.
+every such call in `fgc/` goes through these functions, and so does `inspect.signature`, which
+parses the text signatures of C builtins with `ast.parse`. Compiling source text (not a tree) is
+unaffected and needs no lock. Third-party code that converts ASTs while a module is imported
+during import resolution is not covered.
 """
 
 from __future__ import annotations
 
 import ast
+import inspect
 import threading
 from types import CodeType
 
-_LOCK = threading.Lock()
+# Reentrant: a `__signature__` property may itself parse Python.
+_LOCK = threading.RLock()
 
 
 def parse_python(text: str, filename: str = "<unknown>", mode: str = "exec") -> ast.AST:
@@ -27,3 +31,9 @@ def compile_python(tree: ast.AST, filename: str, mode: str = "exec") -> CodeType
     """`compile(tree, filename, mode)` of an AST tree, never concurrently with another."""
     with _LOCK:
         return compile(tree, filename, mode)
+
+
+def signature(obj) -> inspect.Signature:
+    """`inspect.signature(obj)`, never concurrently with another AST conversion."""
+    with _LOCK:
+        return inspect.signature(obj)

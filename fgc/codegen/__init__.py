@@ -16,12 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from ..graph import Graph
+from ..graph import Graph, Node
 from ..imports import Imports
 from ..pyast import compile_python
-from ..graph import Node
 from .compile_time_node import Planned
-from .emit import emit_module
+from .emit import Emitter
 from .format import render
 
 
@@ -46,7 +45,7 @@ def generate(
     (and in the build's sources/), `local_dir_name` a local module directory to its folder
     under the build's modules/. With `text=False` (`fgc check`) the module is only compiled by
     Python, to prove it valid, and no source text is produced."""
-    emitted = emit_module(graph, imports, source_name, local_dir_name, title, compile_time)
+    emitted = Emitter(graph, imports, source_name, local_dir_name, title, compile_time).emit()
     if not text:
         compile_python(emitted.module, "config.py")
         return Generated("", emitted.targets, emitted.variables)

@@ -406,14 +406,3 @@ def _describe_value(value: Value) -> str:
     if isinstance(value, Node):
         return value.describe()
     return type(value).__name__ if value is not None else "None"
-
-
-def emit_module(
-    graph: Graph,
-    imports: Imports,
-    source_name: Callable[[str], str],
-    local_dir_name: Callable[[str], str],
-    title: str,
-    compile_time: dict[Node, Planned] | None = None,
-) -> Emitted:
-    return Emitter(graph, imports, source_name, local_dir_name, title, compile_time).emit()

@@ -157,7 +157,7 @@ class ExpressionWriter(ABC):
             args.append(ast.Starred(py.name("args"), ast.Load()))
         pairs = [(k, self.expr(v)) for k, v in kwargs.items()]
         if latent_code is None and not extra:
-            return args, py.keywords(pairs) if pairs else []
+            return args, py.keywords(pairs)
         keys: list[ast.expr | None] = [ast.Constant(k) for k, _ in pairs]
         values = [v for _, v in pairs]
         if latent_code is not None:

@@ -24,7 +24,7 @@ import types
 import typing
 from typing import Any
 
-from ..pyast import compile_python, parse_python
+from ..pyast import compile_python, parse_python, signature as python_signature
 
 Descriptor = Any  # None | str | list (see the module docstring)
 
@@ -137,7 +137,7 @@ def _function_of(obj, sig: inspect.Signature):
     for f in candidates:
         try:
             f = inspect.unwrap(f)
-            if names <= set(inspect.signature(f).parameters):
+            if names <= set(python_signature(f).parameters):
                 return f
         except Exception:
             continue

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, did_you_mean, error
 from ..graph import LATENT_ARGS, Node
+from ..pyast import signature as python_signature
 
 POSITIONAL_ONLY, POSITIONAL_OR_KEYWORD, VAR_POSITIONAL, KEYWORD_ONLY, VAR_KEYWORD = (
     "positional_only",
@@ -65,7 +66,7 @@ _KINDS = {
 def signature_of(obj) -> Signature | None:
     """The signature of a callable, or None when it cannot be inspected (many C builtins)."""
     try:
-        sig = inspect.signature(obj)
+        sig = python_signature(obj)
     except Exception:  # ValueError/TypeError for C builtins; anything from odd __signature__s
         return None
     from .annotations import parameter_types
