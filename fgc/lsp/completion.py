@@ -15,7 +15,7 @@ import re
 from lsprotocol import types
 
 from ..imports.signature import KEYWORD_ONLY, POSITIONAL_OR_KEYWORD
-from ..loader import Loader
+from ..loader import Loader, search_path
 from .query import Query, query
 
 _BLOCK_HEADER = re.compile(r"^\s*\[(\w*)$")
@@ -45,7 +45,7 @@ def block_names(q: Query) -> list[types.CompletionItem]:
 def template_names(q: Query) -> list[types.CompletionItem]:
     roots = q.analysis.search_roots if q.analysis else []
     if not roots:
-        return []
+        roots = search_path(q.path, q.include_dirs)[0].roots
     names = Loader(roots).candidates()
     return [types.CompletionItem(n, kind=types.CompletionItemKind.File) for n in names if n.endswith((".fg", ".yaml"))]
 

@@ -14,7 +14,7 @@ from lsprotocol import types
 from ..diagnostics import Span
 from ..syntax import config_ast as ca
 from . import cursor
-from .hover import definition_of_spec
+from .hover import block_relatives, definition_of_spec
 from .query import Query, query
 
 
@@ -63,7 +63,8 @@ def references(q: Query) -> list[Span]:
     graph = q.analysis.template_graph if q.analysis else None
     block = cursor.block_at(graph, q.path, q.line, q.col)
     if block is not None and graph is not None:
-        return [b.name_span for b in graph.definitions(block.name)]
+        overridden, overrides = block_relatives(q, block)
+        return sorted({block.name_span, *overridden, *overrides})
     m = cursor.match_at(cursor.ALIAS, q.text, q.col) or cursor.match_at(cursor.ANCHOR, q.text, q.col)
     if m is not None:
         anchors, aliases = _anchors_and_aliases(q, m.group("name"))

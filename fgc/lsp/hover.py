@@ -90,11 +90,24 @@ def hover_block(q: Query) -> str | None:
     if block is None or graph is None:
         return None
     out = [f"**block** `{block.name}`{' (required)' if block.required else ''}, defined at {_where(block.name_span)}"]
-    for parent in graph.overridden(block):
-        out.append(f"- overrides {_where(parent.name_span)} (`{parent.template}`)")
-    for child in graph.overrides(block):
-        out.append(f"- overridden at {_where(child.name_span)} (`{child.template}`)")
+    overridden, overrides = block_relatives(q, block)
+    out.extend(f"- overrides {_where(s)}" for s in overridden)
+    out.extend(f"- overridden at {_where(s)}" for s in overrides)
     return "\n".join(out)
+
+
+def block_relatives(q: Query, block) -> tuple[list[Span], list[Span]]:
+    """(the definitions `block` overrides, those that override it), from every open
+    experiment that reads its file: a parent's own check does not know its children."""
+    overridden: list[Span] = []
+    overrides: list[Span] = []
+    for graph in q.template_graphs():
+        same = cursor.block_at(graph, block.name_span.file, block.name_span.line, block.name_span.col)
+        if same is None:
+            continue
+        overridden += [b.name_span for b in graph.overridden(same) if b.name_span not in overridden]
+        overrides += [b.name_span for b in graph.overrides(same) if b.name_span not in overrides]
+    return overridden, overrides
 
 
 def hover_tag(q: Query) -> str | None:

@@ -22,6 +22,16 @@ class Query:
     col: int
     analysis: Analysis | None
     positions: Positions
+    include_dirs: list[str]
+    reaching: list[Analysis]  # every open experiment's check that read the file
+
+    def template_graphs(self):
+        """The template graphs that know this file: its own and its children's."""
+        seen = []
+        for a in [self.analysis, *self.reaching]:
+            if a is not None and a.template_graph is not None and a.template_graph not in seen:
+                seen.append(a.template_graph)
+        return seen
 
     @property
     def lines(self) -> list[str]:
@@ -39,4 +49,5 @@ def query(ls: "FgcServer", document: types.TextDocumentIdentifier, position: typ
         return None
     positions = Positions(ls.fg.overlay.read_text)
     line, col = positions.position(path, position)
-    return Query(path, line, col, ls.analysis_for(path), positions)
+    reaching = [ls.fg.analyses[e] for e in ls.fg.affected_by(path) if e in ls.fg.analyses]
+    return Query(path, line, col, ls.analysis_for(path), positions, [str(d) for d in ls.fg.include_dirs], reaching)

@@ -139,15 +139,16 @@ class FgcServer(LanguageServer):
 
     def analysis_for(self, path: str) -> Analysis | None:
         """The analysis to answer a question about `path`: its own check when that got as far as
-        a config graph, else the check of an open experiment that read it."""
+        a config graph, else the check of an open experiment that read it, else its own last
+        good check (the buffer is broken while the user types), else whatever it has."""
         own = self.fg.analyses.get(path)
         if own is not None and own.graph is not None and own.graph.targets:
             return own
         for experiment in self.fg.affected_by(path):
             other = self.fg.analyses.get(experiment)
-            if other is not None and other is not own and other.graph is not None:
+            if other is not None and other is not own and other.graph is not None and other.graph.targets:
                 return other
-        return own
+        return self.fg.last_good.get(path) or own
 
 
 server = FgcServer()

@@ -96,6 +96,10 @@ class Workspace:
         self.parses = ParseCache()
         self.reverse = ReverseIndex()
         self.analyses: dict[str, Analysis] = {}
+        # The last analysis of each experiment that got as far as a config graph: while the
+        # user types, the buffer is often broken, and completion still needs the blocks,
+        # variables and signatures of a moment ago.
+        self.last_good: dict[str, Analysis] = {}
         self.include_dirs = [Path(d) for d in include_dirs]
         self.variables = dict(variables or {})
         self.set_import_mode(import_mode)
@@ -122,12 +126,15 @@ class Workspace:
         files = [str(p) for p in front.render.templates] if front.render is not None else []
         analysis = Analysis(key, list(comp.diagnostics), comp, files)
         self.analyses[key] = analysis
+        if comp.graph is not None and comp.graph.targets:
+            self.last_good[key] = analysis
         self.reverse.record(key, files)
         return analysis
 
     def forget(self, path: str | Path) -> None:
         key = os.path.abspath(path)
         self.analyses.pop(key, None)
+        self.last_good.pop(key, None)
         self.reverse.forget(key)
 
     def affected_by(self, file: str | Path) -> list[str]:
