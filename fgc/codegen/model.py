@@ -23,7 +23,7 @@ from __future__ import annotations
 import ast
 
 from ..diagnostics import error
-from ..graph import MISSING, Kind, Node, Value, walk_nodes
+from ..graph import LATENT_ARGS, MISSING, Kind, Node, Value, walk_nodes
 from ..imports import Imports
 from . import pytree as py
 from .importing import RelativeImports, Refused
@@ -76,7 +76,7 @@ class ModelingWriter(ExpressionWriter):
         return py.name(self.members[node])  # the local function is the partial
 
     def latent_expr(self, node: Node, latent: Value) -> ast.expr:
-        span = node.kwarg_spans.get("latent_args", node.span)
+        span = node.kwarg_spans.get(LATENT_ARGS, node.span)
         raise Refused(error("FG0723", "`latent_args` must be a plain mapping inside a model definition", span))
 
     def _binding(self, n: Node) -> ast.stmt:
