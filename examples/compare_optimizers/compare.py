@@ -4,8 +4,7 @@
 
 Reads each run directory's trainer_logs.jsonl (the JSON-lines logger of the stdlib trainer
 templates; base.fg's OptimizerStats callback adds `optimizer_state_bytes` and `step_seconds` to
-its records), prints one row per run (final train loss, eval loss, optimizer state, mean step
-time) and draws every training-loss curve into one PNG.
+its records), prints one row per run (final train loss, optimizer state, mean step time) and draws every training-loss curve into one PNG.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ def read_run(run_dir: Path) -> dict:
     logs = sorted(run_dir.glob("**/trainer_logs.jsonl"), key=lambda p: p.stat().st_mtime)
     if not logs:
         raise SystemExit(f"{run_dir}: no trainer_logs.jsonl (is it a run directory of this example?)")
-    run = {"name": run_name(run_dir), "curve": {}, "state_bytes": None, "step_seconds": [], "eval_loss": None}
+    run = {"name": run_name(run_dir), "curve": {}, "state_bytes": None, "step_seconds": []}
     for number, line in enumerate(logs[-1].read_text().splitlines(), 1):
         try:
             record = json.loads(line)
@@ -43,13 +42,11 @@ def read_run(run_dir: Path) -> dict:
             run["state_bytes"] = int(record["optimizer_state_bytes"])
         if "step_seconds" in record:
             run["step_seconds"].append(float(record["step_seconds"]))
-        if "eval_loss" in record:
-            run["eval_loss"] = float(record["eval_loss"])
     return run
 
 
 def table(runs: list[dict]) -> str:
-    rows = [("run", "final loss", "eval loss", "optimizer state", "step time")]
+    rows = [("run", "final loss", "optimizer state", "step time")]
     for run in runs:
         final = run["curve"][max(run["curve"])] if run["curve"] else None
         # the first window holds the warm-up of the kernels and allocator: left out when possible
@@ -57,7 +54,6 @@ def table(runs: list[dict]) -> str:
         rows.append((
             run["name"],
             f"{final:.3f}" if final is not None else "-",
-            f"{run['eval_loss']:.3f}" if run["eval_loss"] is not None else "-",
             f"{run['state_bytes'] / 1024:.0f} KiB" if run["state_bytes"] is not None else "-",
             f"{1000 * sum(times) / len(times):.1f} ms" if times else "-",
         ))

@@ -48,6 +48,6 @@ def test_quickstart_compiles_and_trains(tmp_path):
     assert (run_dir / "config.json").is_file() and (run_dir / "loss.png").is_file()
     config = json.loads((run_dir / "config.json").read_text())
     assert (
-        config["hidden_size"] == 64
+        config["hidden_size"] == 128
         and config["auto_map"]["AutoModelForCausalLM"] == "modeling.DynamicCausalLMForCausalLM"
     )

@@ -112,7 +112,7 @@ def test_untouched_knobs_keep_the_project_defaults(project, tmp_path, capsys):
 
 # Who wins: (the child's line for max_steps or None, -D max_steps or None) -> the value built.
 PRECEDENCE = {
-    "the project's default": (None, None, {"quickstart": 60, "causal_lm": 1000}),
+    "the project's default": (None, None, {"quickstart": 600, "causal_lm": 1000}),
     "a child's set": ("-- set max_steps = 30", None, 30),
     "-D": (None, 40, 40),
     "-D over a deferring child": ("-- set max_steps = max_steps | default(30)", 40, 40),

@@ -1,6 +1,7 @@
 """The stdlib templates under stdlib/optimizers compile with fgc (every key binds to the
 callable's signature), construct what they document, and take overrides by repeated keys."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,10 @@ def compile_config(tmp_path: Path, include: str, anchor: str, overrides: dict):
 
 
 def template_defaults(path: Path) -> dict:
-    """The keys of the template's mapping, as written (the template is plain YAML + comments)."""
-    body = [line for line in path.read_text().splitlines() if line.startswith("    ")]
+    """The keys of the template's mapping, as written (the template is plain YAML + comments; a
+    knob, `!var { name: lr, default: {{ lr | toyaml(1.0e-3) }} }`, counts as its default)."""
+    knob = re.compile(r"!var \{ name: \w+, default: \{\{ \w+ \| toyaml\((.*?)\) \}\} \}")
+    body = [knob.sub(r"\1", line) for line in path.read_text().splitlines() if line.startswith("    ")]
     return yaml.safe_load("\n".join(line[4:] for line in body))
 
 

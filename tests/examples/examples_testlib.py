@@ -1,0 +1,42 @@
+"""Helpers of the example tests: run `fgc` and the examples' scripts in a subprocess, as a user
+would, and read what a run left."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+# One thread: CI's two cores are shared by the test workers.
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def run(args: list, cwd: Path, python: str = sys.executable) -> subprocess.CompletedProcess:
+    done = subprocess.run([python, *map(str, args)], capture_output=True, text=True, env=ENV, cwd=cwd)
+    assert done.returncode == 0, f"{args}: exit {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+    return done
+
+
+def fgc(*args, cwd: Path) -> subprocess.CompletedProcess:
+    return run(["-m", "fgc", *args], cwd)
+
+
+def train(experiment: Path, tmp_path: Path, *sets: str, steps: int = 3) -> Path:
+    """Compile `experiment` and run it for a few steps; returns the run directory."""
+    build = tmp_path / "build" / experiment.stem
+    fgc("compile", experiment, "-o", build, cwd=tmp_path)
+    run_dir = tmp_path / "runs" / experiment.stem
+    settings = [x for s in (f"max_steps={steps}", "logging_steps=1", *sets) for x in ("--set", s)]
+    fgc("run", build, *settings, "--output-dir", run_dir, cwd=tmp_path)
+    return run_dir
+
+
+def losses(run_dir: Path) -> list[float]:
+    """The training losses logged in a run directory, in step order."""
+    (logs,) = run_dir.glob("**/trainer_logs.jsonl")
+    records = [json.loads(line) for line in logs.read_text().splitlines()]
+    return [r["loss"] for r in records if r.get("event") == "log" and "loss" in r]

@@ -1,0 +1,90 @@
+"""Every example of this issue runs for a few steps through `fgc compile` + `fgc run`, with the
+checks its README promises. (examples/compare_trainers and examples/pipeline_parallel have their
+own tests in tests/distributed and tests/pipeline; quickstart in test_quickstart_install.py.)"""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+
+import pytest
+
+from examples_testlib import EXAMPLES, run, train, losses
+
+SMALL = ("corpus_files=8",)  # the stdlib-corpus examples: a few files are enough for 3 steps
+
+
+@pytest.mark.parametrize("name", ["override_hparam/experiment.fg", "override_hparam/knob.fg"])
+def test_override_hparam(name, tmp_path):
+    run_dir = train(EXAMPLES / name, tmp_path, *SMALL)
+    args = [json.loads(line) for line in next(run_dir.glob("**/trainer_logs.jsonl")).read_text().splitlines()]
+    assert all(math.isfinite(x) for x in losses(run_dir)) and len(losses(run_dir)) == 3
+    config = (run_dir / "config.yaml").read_text()
+    assert "lr: 1.0e-3" in config or "default: 0.001" in config, config
+    assert args  # the logger wrote its records
+
+
+@pytest.mark.parametrize("name", ["swap_optimizer/experiment.fg", "swap_optimizer/my_optimizer.fg"])
+def test_swap_optimizer(name, tmp_path):
+    run_dir = train(EXAMPLES / name, tmp_path, *SMALL)
+    assert len(losses(run_dir)) == 3 and all(math.isfinite(x) for x in losses(run_dir))
+    if name.endswith("my_optimizer.fg"):
+        assert (run_dir / "modules" / "lion.py").is_file()  # the user's optimizer travels with the run
+
+
+def test_walsh_pe_trains_and_loads_with_plain_transformers(tmp_path):
+    run_dir = train(EXAMPLES / "walsh_pe" / "experiment.fg", tmp_path, *SMALL)
+    assert (run_dir / "walsh_pe.py").is_file() and "from .walsh_pe import WalshPE" in (run_dir / "modeling.py").read_text()
+    script = NO_FORGATHER + textwrap.dedent(f"""
+        from transformers import AutoModelForCausalLM
+        model = AutoModelForCausalLM.from_pretrained({str(run_dir)!r}, trust_remote_code=True)
+        print(type(model.model.positional_encoder).__name__)
+        """)
+    assert run(["-c", script], tmp_path).stdout.split()[-1] == "WalshPE"
+
+
+# Refuse to import fgc or forgather: the exported model must not need them.
+NO_FORGATHER = textwrap.dedent("""
+    import sys
+    class _Refuse:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("fgc", "forgather"):
+                raise ImportError(f"{name} must not be imported here")
+    sys.meta_path.insert(0, _Refuse())
+    """)
+
+
+def test_custom_model_exports_and_loads_with_plain_transformers(tmp_path):
+    run_dir = train(EXAMPLES / "custom_model" / "experiment.fg", tmp_path, *SMALL)
+    assert (run_dir / "parallel_layer.py").is_file() and (run_dir / "sample.txt").is_file()
+    load = (EXAMPLES / "custom_model" / "load.py").read_text()
+    out = run(["-c", NO_FORGATHER + load.replace('if __name__ == "__main__":', "if True:"), str(run_dir),
+               "--tokens", "5"], tmp_path).stdout
+    assert "layer ParallelLayer" in out and "DynamicCausalLMForCausalLM" in out
+
+
+@pytest.mark.parametrize("name", ["text_folder.fg", "jsonl.fg"])
+def test_local_data(name, tmp_path):
+    made = run([EXAMPLES / "local_data" / "make_data.py"], tmp_path).stdout
+    assert "train files" in made and (tmp_path / "data/local_data/train.jsonl").is_file()
+    run_dir = train(EXAMPLES / "local_data" / name, tmp_path)
+    assert len(losses(run_dir)) == 3
+    snapshot = (run_dir / "config.yaml").read_text()
+    assert ("train.jsonl" if name == "jsonl.fg" else "text/train") in snapshot
+
+
+OPTIMIZERS = ["adamw", "sgd", "adafactor", "galore", "apollo", "apollo_mini"]
+
+
+def test_compare_optimizers(tmp_path):
+    runs = [train(EXAMPLES / "compare_optimizers" / f"{o}.fg", tmp_path, *SMALL) for o in OPTIMIZERS]
+    out = run([EXAMPLES / "compare_optimizers" / "compare.py", *runs, "--plot", tmp_path / "all.png"], tmp_path).stdout
+    assert (tmp_path / "all.png").read_bytes().startswith(b"\x89PNG")
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:-1]] for line in out.splitlines()[2:]
+            if line.startswith("|")}
+    assert set(rows) == set(OPTIMIZERS), out  # run directories named by the example's file
+    kib = {name: float(row[1].split()[0]) for name, row in rows.items()}
+    # AdamW keeps two moments per parameter, SGD one, Adafactor factored statistics only
+    assert kib["adafactor"] < kib["sgd"] < kib["adamw"] and kib["apollo_mini"] < kib["adamw"], out
+    assert all(row[2].endswith(" ms") for row in rows.values())

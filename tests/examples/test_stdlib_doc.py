@@ -1,0 +1,37 @@
+"""docs/stdlib.md is what docs/make_stdlib_md.py writes from the templates: a template, block or
+knob added, renamed or removed without regenerating it fails here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from examples_testlib import REPO
+
+GENERATOR = REPO / "docs" / "make_stdlib_md.py"
+
+
+def test_stdlib_md_is_in_sync():
+    done = subprocess.run([sys.executable, GENERATOR, "--check"], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+
+
+def test_stdlib_md_documents_every_template_block_and_knob():
+    sys.path.insert(0, str(GENERATOR.parent))
+    try:
+        import make_stdlib_md
+    finally:
+        sys.path.pop(0)
+    text = make_stdlib_md.render()
+    from fgc import resources
+
+    stdlib = resources.stdlib_dir()
+    for path in stdlib.rglob("*.fg"):
+        assert f"\n## {path.relative_to(stdlib).as_posix()}\n" in text
+    llama = text.split("\n## models/llama.fg\n")[1].split("\n## ")[0]
+    assert "`[rotary_hyperparameters]` (in `[hyperparameters]`)" in llama and "extends `models/causal_lm.fg`" in llama
+    script = text.split("\n## scripts/causal_lm.fg\n")[1].split("\n## ")[0]
+    for knob in ("`hidden_size` (512)", "`max_steps` (1000)", "`sample_prompt` (None)"):
+        assert knob in script, knob
+    assert "`gradient_accumulation_steps` (1)" in text.split("\n## trainers/trainer.fg\n")[1]
+    assert "`lr` (1.0e-3)" in text.split("\n## optimizers/adamw.fg\n")[1].split("\n## ")[0]
