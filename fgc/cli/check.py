@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from .. import pipeline
+from ..diagnostics import has_errors
 from .common import (
+    add_dynamic_args_option,
     add_format_option,
     add_input_options,
-    read_input,
+    diagnostic_stream,
+    read_target,
     report,
 )
 
@@ -29,19 +32,55 @@ def add_parser(sub) -> None:
         "clean (warnings allowed), 1 when the input has errors.",
     )
     add_input_options(p)
+    add_dynamic_args_option(p)
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="with PROJECT_DIR: check every config of the project in one process, one summary line "
+        "per config; exit code 1 if any has errors",
+    )
     add_no_import_option(p)
     add_format_option(p)
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    path, variables = read_input(args)
+    if args.all:
+        return _check_all(args)
+    inp = read_target(args)
     comp = pipeline.compile_file(
-        path,
-        args.include_dirs,
-        variables,
+        inp.path,
+        inp.include_dirs,
+        inp.variables,
+        globals=inp.globals,
         import_modules=not args.no_import,
         use_black=False,
         code_text=False,
     )
-    return report(comp.diagnostics, args.format)
+    return report(inp.diagnostics + comp.diagnostics, args.format)
+
+
+def _check_all(args) -> int:
+    """`--all`: every config's diagnostics, then `name: ok | N errors, M warnings` per config."""
+    import sys
+    from pathlib import Path
+
+    from ..diagnostics import print_diagnostics, summary
+    from ..project.batch import check_all
+    from .common import EXIT_INPUT, EXIT_OK, UsageError, load_project_or_report, parse_defines
+
+    if not Path(args.file).is_dir() or args.config is not None:
+        raise UsageError("--all checks every config of a PROJECT_DIR (without -t)")
+    project, meta_diags = load_project_or_report(args.file)
+    variables = parse_defines(args.defines)
+    results = check_all(project, variables, [Path(d) for d in args.include_dirs], not args.no_import)
+    everything = meta_diags + [d for r in results for d in r.diagnostics]
+    print_diagnostics(everything, args.format, diagnostic_stream(args.format))
+    if args.format == "human":
+        width = max((len(r.name) for r in results), default=0)
+        for r in results:
+            verdict = summary(r.diagnostics).strip() if r.diagnostics else "ok"
+            print(f"{r.name.ljust(width)}  {verdict}", file=sys.stderr)
+        bad = sum(not r.ok for r in results)
+        print(f"fgc: {len(results)} configs checked, {bad} with errors", file=sys.stderr)
+    return EXIT_INPUT if has_errors(everything) else EXIT_OK

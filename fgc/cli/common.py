@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,19 @@ EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 def add_input_options(p: argparse.ArgumentParser) -> None:
     """FILE, -I DIR and -D name=value: how a template and its variables are found."""
     p.add_argument(
-        "file", metavar="FILE", help="the experiment template (.fg, or .yaml of the reference dialect)"
+        "file",
+        metavar="FILE",
+        help="the experiment template (.fg, or .yaml of the reference dialect), or PROJECT_DIR: a "
+        "project of the reference layout (a directory at or below one with meta.yaml, in a workspace)",
+    )
+    p.add_argument(
+        "-t",
+        "--config-template",
+        dest="config",
+        metavar="CONFIG",
+        default=None,
+        help="with PROJECT_DIR: the config to use, relative to the project's config prefix "
+        "(default: meta.yaml's default_config)",
     )
     p.add_argument(
         "-I",
@@ -32,6 +45,18 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         help="set a template variable; VALUE is read as a YAML scalar (1e-3 is a float)",
+    )
+
+
+def add_dynamic_args_option(p: argparse.ArgumentParser) -> None:
+    """`-- OPTION ...`: the config's own options, declared by its `dynamic_args` target. main()
+    takes the words after `--` off the command line before argparse sees it (an optional
+    positional after FILE would swallow nothing, argparse matching it early) and sets
+    `args.dynamic_words`; a command without this option refuses them."""
+    p.set_defaults(dynamic_words=[])
+    p.epilog = (
+        "after `--`: options that the config declares in its dynamic_args, passed as template "
+        "variables (e.g. `-- --max-steps 100`); `-- --help` lists them"
     )
 
 
@@ -90,6 +115,82 @@ def check_input_file(path: str) -> Path:
 def read_input(args) -> tuple[Path, dict[str, Any]]:
     """FILE and the -D variables of a command line (UsageError when either is bad)."""
     return check_input_file(args.file), parse_defines(args.defines)
+
+
+class InputDiagnostics(Exception):
+    """The input cannot be compiled at all (a project whose meta.yaml has errors, an unknown
+    `-t CONFIG`): main() reports the diagnostics, exit code 1."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__("; ".join(str(d) for d in diagnostics))
+        self.diagnostics = diagnostics
+
+
+@dataclass
+class Input:
+    """What to compile: a template file, its search path, variables and globals (a project's)."""
+
+    path: Path
+    include_dirs: list[Path]
+    variables: dict[str, Any]
+    globals: dict[str, Any] = field(default_factory=dict)
+    project: Any = None  # fgc.project.Project when FILE is a PROJECT_DIR
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # warnings of meta.yaml
+
+
+def load_project_or_report(directory: str) -> tuple[Any, list[Diagnostic]]:
+    """The project at `directory` (fgc.project.Project); InputDiagnostics when it has errors."""
+    from ..project import load_project
+
+    project, diags = load_project(directory)
+    if project is None:
+        raise InputDiagnostics(diags)
+    return project, diags
+
+
+def read_target(args) -> Input:
+    """FILE or PROJECT_DIR [-t CONFIG], -I and -D of a command line. A project gives the config's
+    file, meta.yaml's searchdir (then -I) and the project globals."""
+    variables = parse_defines(args.defines)
+    include = [Path(d) for d in args.include_dirs]
+    config = getattr(args, "config", None)
+    if not Path(args.file).is_dir():
+        if config is not None:
+            raise UsageError("-t CONFIG needs a PROJECT_DIR, not a file")
+        inp = Input(check_input_file(args.file), include, variables)
+        return with_dynamic_args(inp, getattr(args, "dynamic_words", None) or [])
+    project, diags = load_project_or_report(args.file)
+    path, missing = project.config_file(config)
+    if path is None:
+        raise InputDiagnostics(diags + missing)
+    inp = Input(path, [*project.include_dirs, *include], variables, dict(project.globals), project, diags)
+    return with_dynamic_args(inp, getattr(args, "dynamic_words", None) or [])
+
+
+def with_dynamic_args(inp: Input, words: list[str]) -> Input:
+    """The variables that the words after `--` give through the config's `dynamic_args`
+    (fgc/project/dynamic_args.py); the config is read once without them to learn its options."""
+    if not words:
+        return inp
+    from .. import pipeline
+    from ..project.dynamic_args import DynamicArgsError, parse_words, read_options
+
+    front = pipeline.frontend(inp.path, inp.include_dirs, inp.variables, globals=inp.globals)
+    diags = list(front.diagnostics)
+    options = []
+    if front.ok:
+        graph, more = pipeline.analyze(front)
+        diags.extend(more)
+        options, more = read_options(graph)
+        diags.extend(more)
+    if has_errors(diags):
+        raise InputDiagnostics(inp.diagnostics + diags)
+    try:
+        given = parse_words(options, words, prog=f"fgc ... {inp.path.name} --")
+    except DynamicArgsError as e:
+        raise UsageError(str(e)) from None
+    inp.variables = {**inp.variables, **given}
+    return inp
 
 
 def diagnostic_stream(fmt: str):

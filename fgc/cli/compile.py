@@ -8,12 +8,13 @@ from .. import pipeline
 from ..diagnostics import print_diagnostics
 from .check import add_no_import_option
 from .common import (
+    add_dynamic_args_option,
     EXIT_INPUT,
     EXIT_OK,
     add_format_option,
     add_input_options,
     diagnostic_stream,
-    read_input,
+    read_target,
     report,
 )
 
@@ -30,6 +31,7 @@ def add_parser(sub) -> None:
         "again with the -D variables it recorded, e.g. `fgc compile runs/quickstart/latest -o rebuilt`.",
     )
     add_input_options(p)
+    add_dynamic_args_option(p)
     p.add_argument(
         "-o", "--output", dest="output", metavar="DIR", required=True, help="the build directory to write"
     )
@@ -41,10 +43,14 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    if Path(args.file).is_dir():
+    from ..project import is_project_dir
+
+    d = Path(args.file)
+    saved = any((d / f).is_file() for f in ("fgc-manifest.json", "fgc-run.json"))
+    if d.is_dir() and (saved or not is_project_dir(d)):  # a build or run directory (runs may lie in a project)
         return _recompile(args)
-    path, variables = read_input(args)
-    return _compile(args, path, args.include_dirs, variables)
+    inp = read_target(args)  # FILE, or PROJECT_DIR [-t CONFIG]
+    return _compile(args, inp.path, inp.include_dirs, inp.variables, inp.globals, inp.diagnostics)
 
 
 def _recompile(args) -> int:
@@ -70,10 +76,13 @@ def _recompile(args) -> int:
         return report([e.diagnostic], args.format)
 
 
-def _compile(args, path, include_dirs, variables) -> int:
+def _compile(args, path, include_dirs, variables, globals=None, diagnostics=()) -> int:
     from ..build import BuildError, write_build
 
-    comp = pipeline.compile_file(path, include_dirs, variables, import_modules=not args.no_import)
+    comp = pipeline.compile_file(
+        path, include_dirs, variables, globals=globals, import_modules=not args.no_import
+    )
+    comp.diagnostics[:0] = diagnostics
     if not comp.ok:
         return report(comp.diagnostics, args.format)
     try:

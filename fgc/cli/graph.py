@@ -10,10 +10,11 @@ from ..diagnostics import has_errors, print_diagnostics
 from ..graph import MISSING, Graph, Kind, Node
 from .check import add_no_import_option
 from .common import (
+    add_dynamic_args_option,
     EXIT_INPUT,
     EXIT_OK,
     add_input_options,
-    read_input,
+    read_target,
 )
 
 
@@ -26,20 +27,23 @@ def add_parser(sub) -> None:
         "graph.json format. With --no-import nothing is imported (the modules need not be installed).",
     )
     add_input_options(p)
+    add_dynamic_args_option(p)
     p.add_argument("--json", action="store_true", help="print graph.json")
     add_no_import_option(p)
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    path, variables = read_input(args)
+    inp = read_target(args)
     comp = pipeline.compile_file(
-        path,
-        args.include_dirs,
-        variables,
+        inp.path,
+        inp.include_dirs,
+        inp.variables,
+        globals=inp.globals,
         import_modules=not args.no_import,
         stop_after="graph" if args.no_import else "imports",
     )
+    comp.diagnostics[:0] = inp.diagnostics
     if comp.diagnostics:
         print_diagnostics(comp.diagnostics, "human", sys.stderr)
     graph = comp.graph

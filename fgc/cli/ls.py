@@ -37,7 +37,11 @@ def add_parser(sub) -> None:
             "comment; files that another file there extends or includes are marked `base`."
         ),
     )
-    p.add_argument("dir", metavar="DIR", help="the folder to list (e.g. examples)")
+    p.add_argument(
+        "dir",
+        metavar="DIR",
+        help="the folder to list (e.g. examples), or a project directory (it holds meta.yaml): its configs",
+    )
     add_format_option(p)
     p.set_defaults(handler=run)
 
@@ -85,6 +89,8 @@ def run(args) -> int:
     folder = Path(args.dir)
     if not folder.is_dir():
         raise UsageError(f"fgc ls: {folder}: not a directory")
+    if (folder / "meta.yaml").is_file():
+        return _list_project(folder, args.format)
     experiments = list_experiments(folder)
     if args.format == "json":
         sys.stdout.write(json.dumps([asdict(e) for e in experiments], indent=1) + "\n")
@@ -97,3 +103,25 @@ def run(args) -> int:
         mark = "base  " if e.base else "      "
         print(f"{e.path.ljust(width)}  {mark}{e.description}")
     return EXIT_OK
+
+
+def _list_project(folder: Path, fmt: str) -> int:
+    """A project (DIR holds meta.yaml): its configs, with the names and descriptions their `meta`
+    declares, the default marked, a broken config with its first error (fgc/project/listing.py)."""
+    from ..diagnostics import has_errors
+    from ..project.listing import list_configs
+    from .common import EXIT_INPUT, load_project_or_report
+
+    project, diags = load_project_or_report(str(folder))
+    entries = list_configs(project)
+    if fmt == "json":
+        listing = {"project": project.name, "description": project.meta.description, "configs": [asdict(e) for e in entries]}
+        sys.stdout.write(json.dumps(listing, indent=1) + "\n")
+    else:
+        print(f"{project.name}: {project.meta.description or ''}".rstrip(": "))
+        width = max((len(e.config) for e in entries), default=0)
+        for e in entries:
+            mark = "[default]" if e.default else ""
+            what = f"ERROR {e.error}" if e.error else ": ".join(x for x in (e.name, e.description) if x)
+            print(f"  {e.config.ljust(width)}  {mark:9}  {what}".rstrip())
+    return EXIT_INPUT if has_errors(diags) or any(e.error for e in entries) else EXIT_OK

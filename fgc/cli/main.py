@@ -87,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     fmt = _Parser.output_format = requested_format(argv)
+    # The words after `--` are the config's own options (its dynamic_args, fgc/cli/common.py).
+    words = argv[argv.index("--") + 1 :] if "--" in argv else None
+    if words is not None:
+        argv = argv[: argv.index("--")]
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -95,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     from .common import InputDiagnostics, UsageError, report, usage_error
 
     fmt = getattr(args, "format", fmt)
+    if words is not None:
+        if not hasattr(args, "dynamic_words"):
+            return usage_error(f"fgc {args.command}: takes no options after `--`", fmt)
+        args.dynamic_words = words
     try:
         return int(args.handler(args) or 0)
     except UsageError as e:  # a bad FILE, -D or --set: one line, exit code 2

@@ -11,9 +11,10 @@ from __future__ import annotations
 from ..diagnostics import display_path
 from ..sourcemap import SourceMap
 from .common import (
+    add_dynamic_args_option,
     add_format_option,
     add_input_options,
-    read_input,
+    read_target,
     report,
     write_output,
 )
@@ -30,6 +31,7 @@ def add_parser(sub) -> None:
         "errors (diagnostics on stderr).",
     )
     add_input_options(p)
+    add_dynamic_args_option(p)
     p.add_argument(
         "--origins",
         action="store_true",
@@ -64,8 +66,9 @@ def annotate(text: str, source_map: SourceMap) -> str:
 def run(args) -> int:
     from ..render import render_file
 
-    path, variables = read_input(args)
-    result = render_file(path, args.include_dirs, variables)
+    inp = read_target(args)
+    result = render_file(inp.path, inp.include_dirs, inp.variables, globals=inp.globals)
+    result.diagnostics[:0] = inp.diagnostics
     if result.text is not None:
         out = annotate(result.text, result.source_map) if args.origins else result.text
         write_output(out + "\n", args.format)

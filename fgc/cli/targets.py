@@ -9,10 +9,11 @@ from ..diagnostics import has_errors, print_diagnostics
 from ..graph import Node
 from .check import add_no_import_option
 from .common import (
+    add_dynamic_args_option,
     EXIT_INPUT,
     EXIT_OK,
     add_input_options,
-    read_input,
+    read_target,
 )
 
 
@@ -23,15 +24,22 @@ def add_parser(sub) -> None:
         description="List the targets (top-level keys) of FILE: name, what it builds, and where it is defined.",
     )
     add_input_options(p)
+    add_dynamic_args_option(p)
     add_no_import_option(p)
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    path, variables = read_input(args)
+    inp = read_target(args)
     comp = pipeline.compile_file(
-        path, args.include_dirs, variables, import_modules=not args.no_import, stop_after="imports"
+        inp.path,
+        inp.include_dirs,
+        inp.variables,
+        globals=inp.globals,
+        import_modules=not args.no_import,
+        stop_after="imports",
     )
+    comp.diagnostics[:0] = inp.diagnostics
     if comp.diagnostics:
         print_diagnostics(comp.diagnostics, "human", sys.stderr)
     graph = comp.graph
