@@ -39,13 +39,14 @@ def frontend(
     variables: Mapping[str, Any] | None = None,
     source: Any = None,  # fgc.loader.TemplateSource; None: the disk
     globals: Mapping[str, Any] | None = None,  # environment globals (a project's, fgc/project/)
+    reuse: Any = None,  # fgc.render.Reuse: lowered templates shared across calls (fgc/workspace)
 ) -> Frontend:
     """Render `path` through its template hierarchy and parse the result into the config AST."""
     from .render import render_file
     from .syntax.config_parser import parse_config
 
     result = Frontend(Path(path))
-    rendered = render_file(path, [Path(d) for d in include_dirs], dict(variables or {}), source, globals)
+    rendered = render_file(path, [Path(d) for d in include_dirs], dict(variables or {}), source, globals, reuse)
     result.render = rendered
     result.diagnostics.extend(rendered.diagnostics)
     if rendered.text is None or has_errors(rendered.diagnostics):

@@ -57,6 +57,7 @@ class FgcServer(LanguageServer):
         self.root: Path | None = None
         self.fg = Workspace()
         self._pending: set[str] = set()
+        self._full = False  # whether the pending checks include code generation
         self._timer: asyncio.TimerHandle | None = None
         self._published: dict[str, tuple] = {}  # uri -> what was last sent there
 
@@ -82,7 +83,10 @@ class FgcServer(LanguageServer):
     # -- checks ---------------------------------------------------------------------------------
 
     def schedule(self, paths: list[str], immediately: bool = False) -> None:
+        """Check `paths` after the debounce (at once for open and save, which also run code
+        generation, the last stage of `fgc check`; a change stops before it)."""
         self._pending.update(paths)
+        self._full = self._full or immediately
         if self._timer is not None:
             self._timer.cancel()
         delay = 0 if immediately else self.settings.debounce_ms / 1000
@@ -91,17 +95,18 @@ class FgcServer(LanguageServer):
     def run_pending(self) -> None:
         self._timer = None
         paths, self._pending = sorted(self._pending), set()
+        full, self._full = self._full, False
         checked = []
         for path in paths:
             if not self.fg.overlay.is_open(path):
                 continue
-            self.check(path)
+            self.check(path, full)
             checked.append(path)
         self.publish(checked)
 
-    def check(self, path: str) -> None:
+    def check(self, path: str, generate_code: bool = True) -> None:
         try:
-            self.fg.check(path)
+            self.fg.check(path, generate_code)
         except Exception as exc:  # a bug in fgc: log it, show it, keep serving
             where = traceback.format_exc(limit=-3)
             self.show_log(f"fgc: internal error checking {path}:\n{where}", types.MessageType.Error)

@@ -64,11 +64,25 @@ class _Internal(Exception):
         self.original = original
 
 
+@dataclass
+class Reuse:
+    """What a long-lived caller (fgc/workspace) lets its renderings share: one marker table, so
+    that an unchanged template lowers to the same text every time, and by that text the jinja2
+    parse (with its diagnostics) and the compiled code of each lowered template. The lowered
+    text holds the template's whole content and its markers, so it is the whole cache key."""
+
+    markers: MarkerTable = field(default_factory=MarkerTable)
+    prepared: dict[tuple[str, str, str], tuple[Any, list[Diagnostic]]] = field(default_factory=dict)
+    compiled: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+
+
 class Compilation:
     """One rendering: its loader (and sub-template registry), markers and Jinja environment."""
 
-    def __init__(self, search: list[Path], source: TemplateSource | None = None) -> None:
-        self.markers = MarkerTable()  # ids given out as templates are lowered
+    def __init__(self, search: list[Path], source: TemplateSource | None = None, reuse: Reuse | None = None) -> None:
+        self.reuse = reuse
+        self.markers = reuse.markers if reuse is not None else MarkerTable()  # ids given out as templates are lowered
+        self._keys: dict[int, tuple[str, str, str]] = {}  # chunk -> its key in `reuse`
         self.loader = Loader(search, source)
         self.env = make_environment(_JinjaLoader(self))
         self.env.on_reference = self._on_reference
@@ -81,9 +95,13 @@ class Compilation:
         key = id(chunk.chunk)
         if key not in self._prepared:
             lowered = lower_chunk(chunk.chunk, self.markers.line_marks(chunk.file.path, chunk.file.line_count))
-            self._prepared[key] = check_chunk(
-                chunk.chunk, lowered, self.env, chunk.file.diagnostics, chunk.jinja_filename
-            )
+            shared = self._keys[key] = (chunk.jinja_filename, chunk.name, lowered)
+            prepared = self.reuse.prepared.get(shared) if self.reuse is not None else None
+            if prepared is None:
+                prepared = check_chunk(chunk.chunk, lowered, self.env, chunk.file.diagnostics, chunk.jinja_filename)
+                if self.reuse is not None:
+                    self.reuse.prepared[shared] = prepared
+            self._prepared[key] = prepared
         return self._prepared[key]
 
     def check_loaded(self) -> list[Diagnostic]:
@@ -108,7 +126,12 @@ class Compilation:
         tree, diags = self.prepare(chunk)
         if tree is None or has_errors(new):
             raise LoadFailed(new + diags)
-        code = self.env.compile(tree, chunk.name, chunk.jinja_filename)
+        shared = self._keys[id(chunk.chunk)]
+        code = self.reuse.compiled.get(shared) if self.reuse is not None else None
+        if code is None:
+            code = self.env.compile(tree, chunk.name, chunk.jinja_filename)
+            if self.reuse is not None:
+                self.reuse.compiled[shared] = code
         return self.env.template_class.from_code(self.env, code, globals, lambda: True)
 
     def _on_reference(self, target: str, parent: str) -> None:
@@ -136,14 +159,16 @@ def render_file(
     variables: Mapping[str, Any] | None = None,
     source: TemplateSource | None = None,
     globals: Mapping[str, Any] | None = None,
+    reuse: Reuse | None = None,
 ) -> RenderResult:
     """Render the template file `path` (its search path: its directory, `include_dirs`, stdlib/)
     with the template variables `variables`; the text, its source map and diagnostics. `source`
-    (default: the disk) is where templates are read and parsed (the language server's overlay)."""
+    (default: the disk) is where templates are read and parsed (the language server's overlay);
+    `reuse` lets renderings share lowered and compiled templates (see `Reuse`)."""
     path = Path(path)
     variables = dict(variables or {})
     search, diags = search_path(path, include_dirs)
-    comp = Compilation(search.roots, source)
+    comp = Compilation(search.roots, source, reuse)
     # A project's globals (`project_dir`, `hostname`, ..., fgc/project/): seen by every template,
     # imported macros included, and not knobs as `-D` variables are.
     comp.env.globals.update(globals or {})

@@ -36,20 +36,28 @@ class MarkerTable:
         self._bases: list[int] = []
         self._files: list[str] = []
         self._by_file: dict[str, int] = {}
+        self._sizes: dict[str, int] = {}  # lines of each file's current range
         self._next = 0
 
     def register(self, file: str, line_count: int) -> int | None:
         """The base id of `file` (line L has id base + L - 1); None once ids run out."""
-        if file in self._by_file:
+        if file in self._by_file and line_count <= self._sizes[file]:
             return self._by_file[file]
+        # New, or grown since a table shared across renderings (fgc.render.Reuse) gave it a
+        # range: a fresh range; the old one still names the file's lines for older texts.
         if self._next + line_count > CAPACITY:
             return None
         base = self._next
         self._bases.append(base)
         self._files.append(file)
         self._by_file[file] = base
+        self._sizes[file] = max(line_count, 1)
         self._next += max(line_count, 1)
         return base
+
+    def remaining(self) -> int:
+        """Ids not yet given out."""
+        return CAPACITY - self._next
 
     def line_marks(self, file: str, line_count: int) -> Callable[[int], str] | None:
         """The marker of each line of `file` (registered on first use); None once ids run out."""

@@ -25,10 +25,15 @@ from ..diagnostics import Diagnostic
 from ..imports.cache import SignatureCache, default_cache_dir
 from ..inheritance.template_pass import TemplateGraph
 from ..loader import TemplateSource
+from ..render import Reuse
 from .overlay import SourceOverlay
 from .parse_cache import ParseCache
 from .reverse_index import ReverseIndex
 from .source_index import SourceIndex
+
+
+REUSE_LIMIT = 2000  # lowered templates kept for reuse
+MARKER_RESERVE = 100_000  # origin-marker ids kept free
 
 
 class ImportMode(str, enum.Enum):
@@ -104,6 +109,7 @@ class Workspace:
         self.variables = dict(variables or {})
         self.set_import_mode(import_mode)
         self.source = TemplateSource(read_text=self.overlay.read_text, parse=self.parses.parse)
+        self.reuse = Reuse()  # stable origin markers; lowered and compiled templates by their text
 
     def set_import_mode(self, mode: ImportMode) -> None:
         self.import_mode = mode
@@ -112,16 +118,21 @@ class Workspace:
         directory = default_cache_dir() if mode != ImportMode.OFF else None
         self.signatures = SignatureCache(directory, import_on_miss=mode == ImportMode.ON)
 
-    def check(self, path: str | Path) -> Analysis:
-        """Every diagnostic `fgc check` would report for `path`, reading the overlay."""
+    def check(self, path: str | Path, generate_code: bool = True) -> Analysis:
+        """Every diagnostic `fgc check` would report for `path`, reading the overlay.
+        `generate_code=False` stops after imports and signatures: code generation only proves
+        the module valid (FG07xx, rare) and costs as much as the rest together, so the server
+        leaves it to open and save and skips it while the user types."""
         key = os.path.abspath(path)
-        front = pipeline.frontend(key, self.include_dirs, self.variables, self.source)
+        self._bound_reuse()
+        front = pipeline.frontend(key, self.include_dirs, self.variables, self.source, reuse=self.reuse)
         comp = pipeline.backend(
             front,
             import_modules=self.import_mode != ImportMode.OFF,
             cache=self.signatures,
             use_black=False,
             code_text=False,
+            generate_code=generate_code,
         )
         files = [str(p) for p in front.render.templates] if front.render is not None else []
         analysis = Analysis(key, list(comp.diagnostics), comp, files)
@@ -130,6 +141,12 @@ class Workspace:
             self.last_good[key] = analysis
         self.reverse.record(key, files)
         return analysis
+
+    def _bound_reuse(self) -> None:
+        """Every edit adds a lowered text to the render cache and may take a new marker range:
+        start afresh before either grows without bound (the next check lowers everything)."""
+        if len(self.reuse.prepared) > REUSE_LIMIT or self.reuse.markers.remaining() < MARKER_RESERVE:
+            self.reuse = Reuse()
 
     def forget(self, path: str | Path) -> None:
         key = os.path.abspath(path)
