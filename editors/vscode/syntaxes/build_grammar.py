@@ -44,10 +44,13 @@ JINJA_GLOBALS = ["super", "range", "dict", "lipsum", "cycler", "joiner", "namesp
 # A YAML node may start at the start of a line, after whitespace or after a flow indicator:
 # "not preceded by anything else" (a negative look-behind also holds at the line start).
 NODE_START = r"(?<![^ \t\[{,])"
+# A value may also follow a JSON-style quoted key directly: `{"a":1}`.
+VALUE_START = r"""(?:(?<![^ \t\[{,])|(?<=["']:))"""
 # fgc opens a quoted scalar also right after `:` or `-` (template_parser._QUOTE_AFTER).
 QUOTE_START = r"(?<![^ \t\[{,:\-])"
-# Where a plain scalar ends: the line end, a comment, or (in flow) the next indicator.
-SCALAR_END = r"(?=[ \t]*$|[ \t]+#|[ \t]*[,\]}])"
+# Where a plain scalar ends: the line end, a comment, (in flow) the next indicator, or a Jinja
+# statement or comment, which renders as nothing (`debug: true{% endif %}`).
+SCALAR_END = r"(?=[ \t]*$|[ \t]+#|[ \t]*[,\]}]|[ \t]*\{[%#])"
 
 DQ_KEY = r'"(?:[^"\\]|\\.)*"'
 SQ_KEY = r"'(?:[^']|'')*'"
@@ -336,11 +339,11 @@ yaml = {
                   2: "punctuation.separator.key-value.mapping.yaml"}),
     "constant": {"patterns": [
         rule("constant.language.null.yaml",
-             match=NODE_START + r"(?:null|Null|NULL|~)" + SCALAR_END),
+             match=VALUE_START + r"(?:null|Null|NULL|~)" + SCALAR_END),
         rule("constant.language.boolean.yaml",
-             match=NODE_START + r"(?:true|True|TRUE|false|False|FALSE)" + SCALAR_END),
+             match=VALUE_START + r"(?:true|True|TRUE|false|False|FALSE)" + SCALAR_END),
         rule("constant.numeric.yaml",
-             match=NODE_START + r"(?:[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+             match=VALUE_START + r"(?:[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
                    r"|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))" + SCALAR_END),
     ]},
 }
