@@ -236,6 +236,11 @@ def on_close(ls: FgcServer, params: types.DidCloseTextDocumentParams) -> None:
 @guarded
 def on_watched_files(ls: FgcServer, params: types.DidChangeWatchedFilesParams) -> None:
     paths = [p for c in params.changes if (p := path_of(c.uri))]
+    if any(c.type != types.FileChangeType.Changed for c in params.changes):
+        # A created or deleted template may be one that a check looked for and did not find
+        # (the reverse index knows only the files that were read): check every open experiment.
+        ls.schedule(ls.fg.overlay.open_paths(), immediately=True)
+        return
     ls.schedule([e for p in paths for e in ls.fg.affected_by(p)], immediately=True)
 
 

@@ -112,3 +112,26 @@ async def test_bad_input_gets_diagnostics_and_the_server_keeps_serving(client, t
     await diagnostics_until(client, uri, lambda d: d != diags)
     clean = open_doc(client, write(tmp_path, {"child.fg": CHILD})["child.fg"])
     assert await diagnostics_until(client, clean, lambda d: True) == []
+
+
+@pytest.mark.parametrize("client", [{"includePaths": ["lib"]}], indirect=True)
+async def test_include_paths_from_the_initialization_options(client, tmp_path):
+    files = write(tmp_path, {"lib/base.fg": BASE, "exp/child.fg": CHILD})
+    uri = open_doc(client, files["exp/child.fg"])
+    assert await diagnostics_until(client, uri, lambda d: True) == []
+
+
+async def test_a_created_parent_is_found_and_a_configuration_change_applies(client, tmp_path):
+    files = write(tmp_path, {"child.fg": CHILD.replace("numerator: 5", "numeratr: 5")})
+    uri = open_doc(client, files["child.fg"])
+    assert codes(await diagnostics_until(client, uri, lambda d: len(d) > 0)) == ["FG0201"]  # no base.fg
+    write(tmp_path, {"base.fg": BASE})
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams([types.FileEvent((tmp_path / "base.fg").as_uri(), types.FileChangeType.Created)])
+    )
+    assert codes(await diagnostics_until(client, uri, lambda d: codes(d) != ["FG0201"])) == ["FG0611"]
+    # fgc.lsp.import = off: no signatures, so the misspelt argument goes unnoticed.
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"fgc": {"lsp": {"import": "off"}}})
+    )
+    assert await diagnostics_until(client, uri, lambda d: d == []) == []
