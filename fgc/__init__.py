@@ -26,3 +26,10 @@ def load(build_dir, force=False):
     from .api import load as _load
 
     return _load(build_dir, force)
+
+
+def from_project(project_dir, config_template=None, targets="", pp_debug=False, pp_kwargs=None, **config_kwargs):
+    """Construct targets of another project's config, compiled on the fly. See fgc.api.from_project."""
+    from .api import from_project as _from_project
+
+    return _from_project(project_dir, config_template, targets, pp_debug, pp_kwargs, **config_kwargs)

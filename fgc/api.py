@@ -79,3 +79,55 @@ def load(build_dir: str | Path, force: bool = False) -> ModuleType:
     from .build import load as load_build
 
     return load_build(build_dir, force=force)
+
+
+def from_project(
+    project_dir: str | Path,
+    config_template: str | None = None,
+    targets: str | Sequence[str] = "",
+    pp_debug: bool = False,
+    pp_kwargs: Mapping[str, Any] | None = None,
+    **config_kwargs: Any,
+) -> Any:
+    """The reference's `from_project`, at run time: compile the project's config (template
+    variables `pp_kwargs`) into a temporary build and construct `targets` (a name: its value; a
+    list: a dict {target: value}; "": `main`) with `config_kwargs` as its variables.
+
+    A config's `!call:forgather:from_project` with literal arguments is linked when it is
+    compiled and never comes here; with arguments known only at run time (a `!var`), its build
+    calls this, which needs fgc and the project where the build runs (warned at compile time,
+    FG0808, and here). `pp_debug` is accepted for the reference's signature and does nothing.
+    """
+    import tempfile
+    import warnings
+
+    from .build import write_build
+    from .pipeline import compile_file
+    from .project import load_project
+
+    warnings.warn(
+        f"from_project({str(project_dir)!r}) compiles the project at run time; link it statically "
+        "with literal arguments",
+        stacklevel=2,
+    )
+    project, diags = load_project(project_dir)
+    if project is None:
+        raise CompileError(diags)
+    path, missing = project.config_file(config_template)
+    if path is None:
+        raise CompileError(diags + missing)
+    variables = dict(pp_kwargs or {})
+    comp = compile_file(path, project.include_dirs, variables, globals=project.globals)
+    if not comp.ok:
+        raise CompileError(list(comp.diagnostics))
+    import atexit
+    import shutil
+
+    root = Path(tempfile.mkdtemp(prefix="fgc-from-project-"))
+    atexit.register(shutil.rmtree, root, True)  # the module imports from it while the process lives
+    build_dir = root / "build"
+    module = write_build(comp, build_dir, variables).load()
+    if isinstance(targets, str):
+        return module.construct(targets or "main", **config_kwargs)
+    names = tuple(targets)
+    return dict(zip(names, module.construct(names, **config_kwargs)))

@@ -117,7 +117,15 @@ def backend(
     if has_errors(diags) or stop_after == "graph":
         return comp
     from .codegen.compile_time_node import plan_compile_time, var_bindings
-    from .compile_time import KINDS
+    from .compile_time import KINDS as BUILTIN_KINDS
+    from .compile_time.from_project import FromProject
+    from .project.link import link_project
+
+    # from_project compiles another project: the driver gives it the pipeline, with these options.
+    link = functools.partial(
+        link_project, import_modules=import_modules, use_black=use_black, cache=cache, code_text=code_text
+    )
+    KINDS = (*BUILTIN_KINDS, FromProject(link))
     from .imports import resolve_imports
 
     comp.imports, diags = resolve_imports(

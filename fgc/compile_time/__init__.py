@@ -4,8 +4,13 @@ fgc/codegen/compile_time_node.py).
     dynamic_model   `forgather.ml.models.dynamic:DynamicCausalLM`: its `definition` becomes
                     build/model/, and config.py builds the model from that package
 
-A new kind (e.g. `from_project`, linking another project's targets at compile time) is one more
-module here and one more entry in `KINDS`; the pipeline asks every registered kind.
+    from_project    `forgather:from_project`: another project's targets, compiled into
+                    build/linked/ (fgc/compile_time/from_project.py). It needs the whole
+                    pipeline to compile the other project, so the driver registers it with that
+                    function (pipeline.backend, fgc/project/link.py) instead of `KINDS`.
+
+A new kind is one more module here and one more entry in `KINDS`; the pipeline asks every
+registered kind.
 """
 
 from __future__ import annotations

@@ -105,6 +105,16 @@ HELPER_SIGNATURES: dict[str, Signature] = {
     "named_list": _sig(("items", VAR_POSITIONAL, False)),
     "named_tuple": _sig(("items", VAR_POSITIONAL, False)),
     "named_dict": _sig(("items", VAR_KEYWORD, False)),
+    # The reference's signature; the keyword arguments beyond these are the linked config's
+    # context variables (fgc/compile_time/from_project.py).
+    "forgather:from_project": _sig(
+        ("project_dir", POSITIONAL_OR_KEYWORD, True),
+        ("config_template", POSITIONAL_OR_KEYWORD, False),
+        ("targets", POSITIONAL_OR_KEYWORD, False),
+        ("pp_debug", POSITIONAL_OR_KEYWORD, False),
+        ("pp_kwargs", POSITIONAL_OR_KEYWORD, False),
+        ("config_kwargs", VAR_KEYWORD, False),
+    ),
 }
 
 

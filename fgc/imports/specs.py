@@ -3,6 +3,7 @@
     builtin     dict, len, dict.fromkeys            a (dotted) name of `builtins`
     helper      getitem items keys values call      the reference's graph helpers
                 named_list named_tuple named_dict
+                forgather:from_project              another project's targets, linked by fgc
     module      torch.optim:AdamW, torch:optim.AdamW
                 torch.nn.SiLU (no `:`, not a builtin: accepted with a warning, split by locate)
     file        path/to/file.py:Attr                relative to the template that wrote it
@@ -22,6 +23,9 @@ import os
 from dataclasses import dataclass
 
 HELPERS = frozenset({"getitem", "items", "keys", "values", "call", "named_list", "named_tuple", "named_dict"})
+# The reference's `!call:forgather:from_project`: a helper whose signature fgc knows (no import);
+# fgc links it at compile time (fgc/compile_time/from_project.py), never through the runtime.
+FROM_PROJECT = "forgather:from_project"
 
 
 class Form(str, enum.Enum):
@@ -67,6 +71,8 @@ def parse_spec(text: str, template_dir: str) -> Spec:
     text = text.strip()
     if not text:
         raise SpecError("empty callable spec")
+    if text == FROM_PROJECT:
+        return Spec(text, Form.HELPER, None, ("from_project",))
     if text.count(":") > 1:
         raise SpecError(
             f"`{text}` is not a callable spec: expected `module:Name` with one `:`",
