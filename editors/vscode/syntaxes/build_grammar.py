@@ -27,11 +27,10 @@ from pathlib import Path
 
 OUT = Path(__file__).with_name("forgather.tmLanguage.json")
 
-# The tag kinds of fgc (fgc.syntax.config_ast.FORGATHER_TAGS, scalars.STANDARD_TAGS); a test
-# keeps these lists equal to fgc's.
+# The tag kinds of fgc (fgc.syntax.config_ast.FORGATHER_TAGS; a test keeps them equal). Any
+# other `!kind` is scoped storage.type.tag.unknown.forgather.
 FORGATHER_TAGS = ["call", "singleton", "factory", "partial", "lambda", "meta",
                   "dict", "list", "tuple", "dlist", "var"]
-STANDARD_TAGS = ["str", "int", "float", "bool", "null", "map", "seq"]
 
 # The globals of fgc's Jinja environment (docs/language.md, "Environment") and Jinja's own.
 JINJA_GLOBALS = ["super", "range", "dict", "lipsum", "cycler", "joiner", "namespace",
