@@ -58,6 +58,7 @@ class FgcServer(LanguageServer):
         self.fg = Workspace()
         self._pending: set[str] = set()
         self._full = False  # whether the pending checks include code generation
+        self._last_check = float("-inf")  # loop time at which the last check started
         self._timer: asyncio.TimerHandle | None = None
         self._published: dict[str, tuple] = {}  # uri -> what was last sent there
 
@@ -83,17 +84,23 @@ class FgcServer(LanguageServer):
     # -- checks ---------------------------------------------------------------------------------
 
     def schedule(self, paths: list[str], immediately: bool = False) -> None:
-        """Check `paths` after the debounce (at once for open and save, which also run code
-        generation, the last stage of `fgc check`; a change stops before it)."""
+        """Check `paths` soon: open and save at once (they also run code generation, the last
+        stage of `fgc check`; a change stops before it); a change at once too when no check ran
+        in the last `debounce_ms`, else when that much time has passed since the last one, so
+        that a burst of keystrokes costs one check at its end, not one per key, and a single
+        edit is not delayed at all."""
         self._pending.update(paths)
         self._full = self._full or immediately
         if self._timer is not None:
             self._timer.cancel()
-        delay = 0 if immediately else self.settings.debounce_ms / 1000
-        self._timer = asyncio.get_running_loop().call_later(delay, self.run_pending)
+        loop = asyncio.get_running_loop()
+        quiet_until = self._last_check + self.settings.debounce_ms / 1000
+        delay = 0.0 if immediately else max(0.0, quiet_until - loop.time())
+        self._timer = loop.call_later(delay, self.run_pending)
 
     def run_pending(self) -> None:
         self._timer = None
+        self._last_check = asyncio.get_running_loop().time()
         paths, self._pending = sorted(self._pending), set()
         full, self._full = self._full, False
         checked = []

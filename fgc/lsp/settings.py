@@ -13,7 +13,7 @@ from typing import Any
 
 from ..workspace import ImportMode
 
-DEFAULT_DEBOUNCE_MS = 30  # coalesces a burst of keystrokes into one check
+DEFAULT_DEBOUNCE_MS = 30  # changes within this of the last check wait and go as one
 
 
 @dataclass
