@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from .. import pipeline
 from ..diagnostics import has_errors
 from .common import (
@@ -44,7 +46,7 @@ def add_parser(sub) -> None:
     p.set_defaults(handler=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.all:
         return _check_all(args)
     inp = read_target(args)
@@ -60,7 +62,7 @@ def run(args) -> int:
     return report(inp.diagnostics + comp.diagnostics, args.format)
 
 
-def _check_all(args) -> int:
+def _check_all(args: argparse.Namespace) -> int:
     """`--all`: every config's diagnostics, then `name: ok | N errors, M warnings` per config."""
     import sys
     from pathlib import Path

@@ -148,7 +148,7 @@ def load_project_or_report(directory: str) -> tuple[Any, list[Diagnostic]]:
     return project, diags
 
 
-def read_target(args) -> Input:
+def read_target(args: argparse.Namespace) -> Input:
     """FILE or PROJECT_DIR [-t CONFIG], -I and -D of a command line. A project gives the config's
     file, meta.yaml's searchdir (then -I) and the project globals."""
     variables = parse_defines(args.defines)
@@ -173,11 +173,11 @@ def with_dynamic_args(inp: Input, words: list[str]) -> Input:
     if not words:
         return inp
     from .. import pipeline
-    from ..project.dynamic_args import DynamicArgsError, parse_words, read_options
+    from ..project.dynamic_args import DynamicArgsError, Option, parse_words, read_options
 
     front = pipeline.frontend(inp.path, inp.include_dirs, inp.variables, globals=inp.globals)
     diags = list(front.diagnostics)
-    options = []
+    options: list[Option] = []
     if front.ok:
         graph, more = pipeline.analyze(front)
         diags.extend(more)

@@ -213,8 +213,9 @@ class FromProject(CompileTimeNode):
                 continue
             assert isinstance(a.project_dir, str)
             project_dir = os.path.normpath(os.path.join(node.template_dir, a.project_dir))
+            variables = a.pp_kwargs if isinstance(a.pp_kwargs, dict) else {}
             request = LinkRequest(
-                project_dir, a.config if isinstance(a.config, str) else None, dict(a.pp_kwargs or {}), node.span
+                project_dir, a.config if isinstance(a.config, str) else None, dict(variables), node.span
             )
             linked, link_diags = self.link(request)
             diags.extend(link_diags)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 from ..diagnostics import Diagnostic, Span, error
 from ..graph import Graph, Kind, Node
@@ -54,7 +54,7 @@ class DynamicArgsError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # never exit from inside fgc's own command line handling
+    def error(self, message: str) -> NoReturn:  # never exit from inside fgc's own command line handling
         raise DynamicArgsError(f"{self.prog}: {message}")
 
 
@@ -63,7 +63,8 @@ def read_options(graph: Graph) -> tuple[list[Option], list[Diagnostic]]:
     value: Any = graph.values.get("dynamic_args")
     target_span = graph.target_spans.get("dynamic_args")
     if isinstance(value, Node) and value.kind in (Kind.DLIST, Kind.LIST):
-        entries = list(zip(value.args, value.arg_spans or [value.span] * len(value.args)))
+        spans: list[Span | None] = list(value.arg_spans) or [value.span] * len(value.args)
+        entries: list[tuple[Any, Span | None]] = list(zip(value.args, spans))
     elif isinstance(value, list):
         entries = [(v, target_span) for v in value]
     elif value is None:
