@@ -15,6 +15,7 @@ module files but imports nothing and checks no signature.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -26,6 +27,8 @@ from .locate import Location, NotFound, forget_local_modules, locate, split_colo
 from .resolve import NotCached, Resolved, ResolveError, Resolver
 from .signature import bind
 from .specs import Form, Spec, SpecError, parse_spec
+
+_IMPORT_LOCK = threading.RLock()
 
 __all__ = ["Imports", "VarBindings", "resolve_imports", "Spec", "Form", "Location", "Resolved"]
 
@@ -66,6 +69,18 @@ def resolve_imports(
     """`var_bindings` names the values that bind `!var`s inside compile-time nodes (e.g. a
     DynamicCausalLM's hyper-parameters, fgc/codegen/compile_time_node.py), so that those values
     are checked against the annotations at their own position."""
+    # sys.modules is one per process: a compilation that forgets and re-imports local modules
+    # must not run beside another doing the same (tests/syntax/test_reentrant.py).
+    with _IMPORT_LOCK:
+        return _resolve_imports(graph, import_modules, cache, var_bindings)
+
+
+def _resolve_imports(
+    graph: Graph,
+    import_modules: bool,
+    cache: SignatureCache | None,
+    var_bindings: VarBindings | None,
+) -> tuple[Imports, list[Diagnostic]]:
     out = Imports()
     diags: list[Diagnostic] = []
     if cache is None:

@@ -189,5 +189,5 @@ def import_location(loc: Location) -> types.ModuleType:
 
 def forget_local_modules() -> None:
     """Drop every module imported from a local directory (the next compilation re-reads them)."""
-    for name in [n for n in sys.modules if n.startswith("_fgc_local_")]:
+    for name in [n for n in list(sys.modules) if n.startswith("_fgc_local_")]:
         del sys.modules[name]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import traceback
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,7 @@ def _compile(item) -> tuple:
 def _run_concurrently(work: list[list], fn, rounds: int) -> list[dict]:
     """Run fn over each list of items in its own thread; {item name: [outcome per round]}."""
     results: list[dict] = [{} for _ in work]
-    errors: list[BaseException] = []
+    errors: list[str] = []
     start = threading.Barrier(len(work))
 
     def worker(k: int) -> None:
@@ -93,9 +94,8 @@ def _run_concurrently(work: list[list], fn, rounds: int) -> list[dict]:
             for _ in range(rounds):
                 for item in work[k]:
                     results[k].setdefault(item[0], []).append(fn(item))
-        except BaseException as e:  # reported below, with the thread's traceback
-            errors.append(e)
-            raise
+        except BaseException:  # reported below, with the thread's traceback
+            errors.append(traceback.format_exc())
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(len(work))]
     interval = sys.getswitchinterval()
@@ -107,7 +107,7 @@ def _run_concurrently(work: list[list], fn, rounds: int) -> list[dict]:
             t.join()
     finally:
         sys.setswitchinterval(interval)
-    assert not errors, errors
+    assert not errors, "\n".join(errors)
     return results
 
 
