@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -54,14 +53,19 @@ def test_unknown_variable_and_malformed_item():
         parse_sets(["max_steps"], {"max_steps": {"default": 1}})
 
 
-QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart" / "experiment.fg"
+# A fixed experiment of its own (not an example whose sizes change): one integer variable.
+EXPERIMENT = """\
+main: !singleton:builtins:dict
+    max_steps: !var { name: max_steps, default: 60 }
+"""
 
 
 def test_fgc_run_set_abc_exits_2_naming_the_variable(tmp_path):
     build = tmp_path / "build"
+    (tmp_path / "experiment.fg").write_text(EXPERIMENT)
     env = dict(os.environ)
     done = subprocess.run(
-        [sys.executable, "-m", "fgc", "compile", str(QUICKSTART), "-o", str(build)],
+        [sys.executable, "-m", "fgc", "compile", "experiment.fg", "-o", str(build)],
         capture_output=True,
         text=True,
         env=env,
