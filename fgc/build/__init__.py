@@ -175,8 +175,12 @@ def _refuse_to_replace(out: Path) -> None:
         )
 
 
-def write_build(comp, out_dir: str | Path, variables: dict[str, Any] | None = None) -> Build:
+def write_build(
+    comp, out_dir: str | Path, variables: dict[str, Any] | None = None, globals: dict[str, Any] | None = None
+) -> Build:
     """Write the build of a successful compilation to `out_dir` (replacing an older build there).
+    `globals` are the environment globals it rendered with (a project's), kept in the manifest so
+    that a recompile from the saved sources renders the same.
 
     Replaces only a directory that holds a build and nothing else: a run directory or any
     directory with other files is refused (FG0701) and left as it is.
@@ -188,7 +192,7 @@ def write_build(comp, out_dir: str | Path, variables: dict[str, Any] | None = No
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-        _write_contents(comp, tmp, variables or {})
+        _write_contents(comp, tmp, variables or {}, globals or {})
         old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
         if out.exists():
             out.rename(old)
@@ -205,7 +209,17 @@ def write_build(comp, out_dir: str | Path, variables: dict[str, Any] | None = No
     return Build(out, dict(comp.generated.targets), dict(comp.generated.variables))
 
 
-def _write_contents(comp, root: Path, template_vars: dict[str, Any]) -> dict[str, str]:
+def _jsonable_globals(values: dict[str, Any]) -> dict[str, Any]:
+    """`uname` (platform.uname_result) by its field names; the rest is plain data already."""
+    out = dict(values)
+    if isinstance(out.get("uname"), tuple) and hasattr(out["uname"], "_fields"):
+        out["uname"] = dict(zip(out["uname"]._fields, out["uname"]))
+    return out
+
+
+def _write_contents(
+    comp, root: Path, template_vars: dict[str, Any], template_globals: dict[str, Any]
+) -> dict[str, str]:
     layout = comp.layout
     generated = comp.generated
     hashes: dict[str, str] = {}
@@ -265,6 +279,7 @@ def _write_contents(comp, root: Path, template_vars: dict[str, Any]) -> dict[str
         "input_path": str(comp.path.absolute()),
         "search_path": search_path,
         "template_variables": template_vars,
+        **({"template_globals": _jsonable_globals(template_globals)} if template_globals else {}),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "packages": _package_versions(comp),

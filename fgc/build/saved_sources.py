@@ -12,6 +12,7 @@ one as long as the compiler is the same. Files that were outside all of those di
 
 from __future__ import annotations
 
+import platform
 import re
 import shutil
 import tempfile
@@ -30,10 +31,20 @@ class SavedInput:
     include_dirs: list[Path] = field(default_factory=list)
     variables: dict[str, Any] = field(default_factory=dict)
     external: list[str] = field(default_factory=list)  # saved files outside the known directories
+    globals: dict[str, Any] = field(default_factory=dict)  # the environment globals it rendered with
 
 
 def _include_number(name: str) -> int:
     return int(re.match(r"include-(\d+)", name).group(1))
+
+
+def _restored_globals(saved: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's `template_globals` as they were: `uname` back to platform.uname_result."""
+    out = dict(saved)
+    if isinstance(out.get("uname"), dict):
+        fields = ("system", "node", "release", "version", "machine")  # `processor` is computed
+        out["uname"] = platform.uname_result(*(out["uname"].get(f, "") for f in fields))
+    return out
 
 
 @contextmanager
@@ -62,7 +73,11 @@ def saved_input(build_dir: str | Path) -> Iterator[SavedInput]:
             if name.startswith("external/")
         ]
         yield SavedInput(
-            tree / manifest["input"], include_dirs, dict(manifest.get("template_variables") or {}), external
+            tree / manifest["input"],
+            include_dirs,
+            dict(manifest.get("template_variables") or {}),
+            external,
+            _restored_globals(manifest.get("template_globals") or {}),
         )
     finally:
         shutil.rmtree(tree, ignore_errors=True)

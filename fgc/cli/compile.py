@@ -71,7 +71,7 @@ def _recompile(args) -> int:
                 )
             variables = {**saved.variables, **parse_defines(args.defines)}
             include_dirs = [*saved.include_dirs, *args.include_dirs]
-            return _compile(args, saved.path, include_dirs, variables)
+            return _compile(args, saved.path, include_dirs, variables, saved.globals or None)
     except BuildError as e:
         return report([e.diagnostic], args.format)
 
@@ -86,7 +86,7 @@ def _compile(args, path, include_dirs, variables, globals=None, diagnostics=()) 
     if not comp.ok:
         return report(comp.diagnostics, args.format)
     try:
-        build = write_build(comp, args.output, variables)
+        build = write_build(comp, args.output, variables, dict(globals or {}))
     except BuildError as e:
         return report(list(comp.diagnostics) + [e.diagnostic], args.format)
     if comp.diagnostics:

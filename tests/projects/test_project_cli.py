@@ -112,3 +112,18 @@ def test_project_globals_never_import_torch():
         "assert 'torch' in p.globals['versions'] and 'torch' not in sys.modules, sorted(sys.modules)\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_a_project_build_recompiles_from_its_saved_sources_with_the_project_globals(capsys, tmp_path):
+    """The manifest keeps the globals (project_dir, workspace_root, uname, ...) the config
+    rendered with, so recompiling the build renders the same without the project."""
+    assert fgc(capsys, "compile", WORKSPACE / "tiny", "-o", tmp_path / "first")[0] == 0
+    manifest = json.loads((tmp_path / "first" / "fgc-manifest.json").read_text())
+    assert manifest["template_globals"]["project_dir"] == str(WORKSPACE / "tiny")
+    code, _, err = fgc(capsys, "compile", tmp_path / "first", "-o", tmp_path / "again")
+    assert code == 0, err
+    first, again = ((tmp_path / d / "config.py").read_text() for d in ("first", "again"))
+    assert again == first
+    assert json.loads((tmp_path / "again" / "fgc-manifest.json").read_text())["template_globals"] == (
+        manifest["template_globals"]
+    )
