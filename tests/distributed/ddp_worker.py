@@ -35,8 +35,8 @@ class RecordingAccelTrainer(AccelTrainer):
     def _post_init(self) -> None:
         super()._post_init()
         self.sync = SyncRecorder()
-        if isinstance(self.model_wrapped, torch.nn.parallel.DistributedDataParallel):
-            self.sync.ddp = self.model_wrapped
+        if isinstance(self.forward_module, torch.nn.parallel.DistributedDataParallel):
+            self.sync.ddp = self.forward_module
         self.model.register_forward_pre_hook(self.sync, with_kwargs=True)
 
 

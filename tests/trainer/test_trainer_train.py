@@ -118,7 +118,7 @@ def test_fp16_needs_cuda(tmp_path):
 
 def test_torch_compile(tmp_path):
     trainer = trainer_for(tmp_path, torch_compile=True, torch_compile_backend="eager", max_steps=2)
-    assert isinstance(trainer.compiled_model, torch._dynamo.eval_frame.OptimizedModule)
+    assert isinstance(trainer.forward_module, torch._dynamo.eval_frame.OptimizedModule)
     trainer.train()
     assert not any("_orig_mod" in k for k in trainer.model.state_dict())
     reference = trainer_for(tmp_path / "eager", max_steps=2)

@@ -30,7 +30,7 @@ back-propagates ``loss * world_size`` (`grad_scale`) and the averaged gradient e
 batch of all ranks' samples. The loss is never divided by the accumulation steps a second time.
 
 What an engine may use of the trainer: ``args``, ``model`` (the plain module: saved, handed to
-callbacks), ``model_wrapped`` (what ``setup`` returned), ``compute_micro_loss(batch, num_items,
+callbacks), ``forward_module`` (what ``setup`` returned), ``compute_micro_loss(batch, num_items,
 mean_divisor)`` (forward + loss of one micro-batch on the device), ``substep_end()`` (between
 micro-batches), ``eval_loss(module, batch)``, ``optimizer``, ``lr_scheduler``,
 ``train_dataloader``, ``state``. A trainer picks its engine in ``create_engine()``; the engine's
@@ -159,7 +159,7 @@ class Engine:
         step_loss = torch.zeros((), device=self.device)
         for i, batch in enumerate(micro_batches):
             is_last = i == len(micro_batches) - 1
-            with self.accumulate(trainer.model_wrapped, is_last):
+            with self.accumulate(trainer.forward_module, is_last):
                 loss = trainer.compute_micro_loss(self.to_device(batch), num_items, mean_divisor)
                 self.backward(loss)
             step_loss += loss.detach()
@@ -171,7 +171,7 @@ class Engine:
         """(summed token loss, target tokens) of one eval batch of this process, in float64.
         Evaluation calls the unwrapped module: no collective per batch, so shards may differ
         in length."""
-        return trainer.eval_loss(self.unwrap(trainer.model_wrapped), self.to_device(batch))
+        return trainer.eval_loss(self.unwrap(trainer.forward_module), self.to_device(batch))
 
     def unscale_(self, optimizer: torch.optim.Optimizer) -> None:
         self.precision.unscale_(optimizer)

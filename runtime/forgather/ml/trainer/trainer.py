@@ -83,9 +83,9 @@ class Trainer(BaseTrainer):
                     "gradient_checkpointing_enable()"
                 )
             enable()
-        # The module a step calls (compiled, wrapped for data parallelism); self.model stays the
-        # plain module that is saved and handed to callbacks.
-        self.model_wrapped = self.engine.setup(self)
+        # The module a step calls forward on (compiled, wrapped for data parallelism); self.model
+        # stays the plain module that is saved and handed to callbacks.
+        self.forward_module = self.engine.setup(self)
         self.device = self.engine.device
         self.args.bind_topology(self.engine)
         self.checkpoints = CheckpointManager(
@@ -98,10 +98,6 @@ class Trainer(BaseTrainer):
     @property
     def precision(self):
         return self.engine.precision
-
-    @property
-    def compiled_model(self) -> torch.nn.Module:  # the name before the engine seam
-        return self.model_wrapped
 
     # ------------------------------------------------------------------------ building blocks
 
@@ -289,7 +285,7 @@ class Trainer(BaseTrainer):
         its own mean loss, that loss divided by ``mean_divisor``."""
         labels = batch.pop("labels", None) if num_items is not None else None
         with self.engine.autocast():
-            outputs = self.model_wrapped(**batch)
+            outputs = self.forward_module(**batch)
             if labels is None:
                 return _loss_of(outputs) / mean_divisor
             if self.compute_loss_func is not None:
