@@ -5,11 +5,14 @@ own tests in tests/distributed and tests/pipeline; quickstart in test_quickstart
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
-from examples_testlib import EXAMPLES, run, train, losses
+from examples_testlib import ENV, EXAMPLES, REPO, fgc, losses, run, train
 
 SMALL = ("corpus_files=8",)  # the stdlib-corpus examples: a few files are enough for 3 steps
 
@@ -99,3 +102,28 @@ def test_compare_optimizers(tmp_path):
     # AdamW keeps two moments per parameter, SGD one, Adafactor factored statistics only
     assert kib["adafactor"] < kib["sgd"] < kib["adamw"] and kib["apollo_mini"] < kib["adamw"], out
     assert all(row[2].endswith(" ms") for row in rows.values())
+
+
+# Run-time sizes for a child of scripts/causal_lm.fg (its model sizes are `!var`s too): tiny.
+TINY = ("corpus_files=8", "vocab_size=300", "block_size=32", "hidden_size=32", "num_hidden_layers=1",
+        "num_attention_heads=2", "num_key_value_heads=1", "intermediate_size=64", "batch_size=4",
+        "eval_batch_size=4", "sample_tokens=4")
+
+
+@pytest.mark.parametrize("template", ["scripts/causal_lm.fg", "examples/quickstart/base.fg"])
+def test_fgc_new_child_runs_unchanged(template, tmp_path):
+    """The child `fgc new` writes runs as it is, by the command its header gives (with -I for a
+    template outside the library), for three steps of a tiny model."""
+    source = REPO / template if template.startswith("examples/") else template
+    fgc("new", "child", "--from", source, cwd=tmp_path)
+    lines = (tmp_path / "child.fg").read_text().splitlines()
+    command = lines[lines.index("## and runs as it is:") + 1].removeprefix("##     ")
+    assert command.startswith("fgc compile child.fg ") and command.endswith(" && fgc run build/child"), command
+    sets = " ".join(f"--set {s}" for s in ("max_steps=3", "logging_steps=1", *TINY))
+    done = subprocess.run(f"{command} {sets}", shell=True, capture_output=True, text=True, cwd=tmp_path,
+                          env={**ENV, "PATH": f"{Path(sys.executable).parent}:{ENV['PATH']}"})
+    assert done.returncode == 0, done.stderr[-4000:]
+    run_dir = (tmp_path / "runs" / "child" / "latest").resolve()
+    assert (run_dir / "config.json").is_file() and (run_dir / "model.safetensors").is_file()
+    curve = losses(run_dir)
+    assert len(curve) == 3 and all(math.isfinite(x) for x in curve)
