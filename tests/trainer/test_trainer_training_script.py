@@ -9,7 +9,7 @@ from trainer_testlib import Subset, params_equal, tiny_llama
 
 from forgather.ml.data import DataCollatorForCausalLM
 from forgather.ml.trainer import Trainer, TrainingArguments
-from forgather.ml.training_script import BUILD_DIR_ENV, TrainingScript, plot_losses
+from forgather.ml.training_script import BUILD_DIR_ENV, TrainingScript, loss_figure, plot_losses
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -91,6 +91,16 @@ def test_plot_losses(tmp_path):
                {"train_runtime": 1.0, "step": 2}]
     assert plot_losses(history, tmp_path / "a.png").read_bytes().startswith(PNG)
     assert plot_losses([], tmp_path / "empty.png").read_bytes().startswith(PNG)
+
+
+@pytest.mark.parametrize("title", ["tiny", "quickstart: a 1M-parameter Llama-like model on the Python standard library",
+                                   "a" * 30 + " " + "b" * 30 + " " + "c" * 40])
+def test_loss_figure_title_fits_the_figure(title):
+    figure = loss_figure([{"loss": 3.0, "step": 1}, {"loss": 2.5, "step": 2}], title)
+    renderer = figure.canvas.get_renderer()
+    box, frame = figure.axes[0].title.get_window_extent(renderer), figure.bbox
+    assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and box.y1 <= frame.y1, (box, frame)
+    assert figure.axes[0].title.get_text().replace("\n", " ") == title
 
 
 # A model package as `fgc compile` emits it (build/model/): generated modeling.py over the

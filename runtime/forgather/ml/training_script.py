@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import shutil
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -229,10 +230,19 @@ def greedy_continuation(model: Any, tokenizer: Any, prompt: str, max_new_tokens:
 
 def plot_losses(log_history: list[dict[str, Any]], path: str | os.PathLike, title: str | None = None) -> Path:
     """Draw train and eval loss against the step into ``path`` (PNG, written atomically)."""
+    path = Path(path)
+    figure = loss_figure(log_history, title)
+    tmp = path.with_name(f".tmp-{path.name}")
+    figure.savefig(tmp, format="png")
+    os.replace(tmp, path)
+    return path
+
+
+def loss_figure(log_history: list[dict[str, Any]], title: str | None = None):
+    """The matplotlib Figure of :func:`plot_losses`; a long title is wrapped to fit its width."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    path = Path(path)
     train = [(r["step"], r["loss"]) for r in log_history if "loss" in r and "step" in r]
     evals = [(r["step"], r["eval_loss"]) for r in log_history if "eval_loss" in r and "step" in r]
     figure = Figure(figsize=(7, 4.5), dpi=100)
@@ -248,14 +258,15 @@ def plot_losses(log_history: list[dict[str, Any]], path: str | os.PathLike, titl
     axes.set_ylabel("loss")
     axes.grid(True, alpha=0.3)
     if title:
-        axes.set_title(title)
+        axes.set_title(textwrap.fill(title, TITLE_WIDTH))
     if train or evals:
         axes.legend()
     figure.tight_layout()
-    tmp = path.with_name(f".tmp-{path.name}")
-    figure.savefig(tmp, format="png")
-    os.replace(tmp, path)
-    return path
+    return figure
+
+
+# Characters per line of loss.png's title: about the width of the 7-inch figure at 12 points.
+TITLE_WIDTH = 64
 
 
 def _fmt(value: Any) -> str:
