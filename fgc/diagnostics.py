@@ -5,12 +5,13 @@ column of the first character, and the 1-based line and column just past the las
 A `Diagnostic` is one finding: a stable code, a severity, a message, the primary span, related
 spans ("overridden here", "inherited from") and an optional hint ("did you mean `lr`?").
 
-Codes are grouped by stage (see docs/diagnostics.md):
+Codes are grouped by stage; every code is registered, with its meaning, in
+fgc/diagnostic_codes.py (and docs/diagnostics.md):
     FG00xx  command line and internal
     FG01xx  loading and template syntax        FG02xx  template pass (inheritance)
     FG03xx  rendering (Jinja)                  FG04xx  config syntax (YAML layer)
     FG05xx  semantic passes                    FG06xx  imports and signatures
-    FG07xx  codegen, build directory and run
+    FG07xx  codegen, build directory and run   FG08xx  projects and from_project
 """
 
 from __future__ import annotations
