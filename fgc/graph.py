@@ -258,11 +258,11 @@ def values_equal(a: Value, b: Value) -> bool:
         return a is b
     if type(a) is not type(b):
         return False
-    if isinstance(a, list):
+    if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(values_equal(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict):
+    if isinstance(a, dict) and isinstance(b, dict):
         return list(a) == list(b) and all(values_equal(a[k], b[k]) for k in a)
-    if isinstance(a, float) and math.isnan(a) and math.isnan(b):
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
     return a == b
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from .diagnostics import Diagnostic, Related, Span, error, warning
-from .syntax.template_ast import Chunk, Template
+from .syntax.template_ast import Chunk, SubTemplate, Template
 from .syntax.template_parser import normalize_newlines, parse_template
 
 _CANDIDATE_LIMIT = 20000  # files listed per search root for did-you-mean
@@ -172,6 +172,7 @@ class Loader:
             if previous is None:
                 self.subtemplates[sub.name] = chunk
             elif previous.file is not loaded:
+                assert isinstance(previous.chunk, SubTemplate)  # only sub-templates are registered
                 self.diagnostics.append(
                     warning(
                         "FG0108",
@@ -195,17 +196,18 @@ class Loader:
             return chunk
         norm = normalize_name(name)
         if norm in self.subtemplates:
-            chunk = self.subtemplates[norm]
+            found = self.subtemplates[norm]
         else:
             path = self.find_file(norm)
             if path is None:
                 return None
-            chunk = self._load_file(path, norm, where)
-            if chunk is None:
+            loaded = self._load_file(path, norm, where)
+            if loaded is None:
                 self.unreadable.add(name)
                 return None
-        self.by_name[name] = chunk
-        return chunk
+            found = loaded
+        self.by_name[name] = found
+        return found
 
     def find_file(self, name: str) -> Path | None:
         for root in self.search_path:

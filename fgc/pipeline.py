@@ -49,7 +49,7 @@ def frontend(
     rendered = render_file(path, [Path(d) for d in include_dirs], dict(variables or {}), source, globals, reuse)
     result.render = rendered
     result.diagnostics.extend(rendered.diagnostics)
-    if rendered.text is None or has_errors(rendered.diagnostics):
+    if rendered.text is None or rendered.source_map is None or has_errors(rendered.diagnostics):
         return result
     document, diags = parse_config(rendered.text, rendered.source_map)
     result.document = document

@@ -27,7 +27,7 @@ def parse_python(text: str, filename: str = "<unknown>", mode: str = "exec") -> 
         return ast.parse(text, filename, mode)
 
 
-def compile_python(tree: ast.AST, filename: str, mode: str = "exec") -> CodeType:
+def compile_python(tree: ast.Module | ast.Expression, filename: str, mode: str = "exec") -> CodeType:
     """`compile(tree, filename, mode)` of an AST tree, never concurrently with another."""
     with _LOCK:
         return compile(tree, filename, mode)

@@ -99,6 +99,7 @@ class SourceMap:
                 best = (quality, origin, c)
             if quality == 2:
                 break
+        assert best is not None  # origins is not empty
         return best[1], best[2]
 
     def _nearest(self, line: int) -> tuple[int, Origin] | None:

@@ -244,10 +244,10 @@ def _write_contents(
     if str(comp.path.absolute()) not in templates:
         templates.insert(0, str(comp.path.absolute()))
     sources: dict[str, dict] = {}
-    for path in dict.fromkeys(templates):
-        name = layout.source_name(path)
-        copy(path, f"sources/{name}")
-        sources[name] = {"path": path, "sha256": sha256_file(path)}
+    for template in dict.fromkeys(templates):
+        name = layout.source_name(template)
+        copy(template, f"sources/{name}")
+        sources[name] = {"path": template, "sha256": sha256_file(template)}
 
     # modules/
     module_files = local_module_files(comp.imports.local_locations())

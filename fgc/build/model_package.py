@@ -59,14 +59,14 @@ def sibling_imports(source: str, filename: str) -> list[str]:
 def package_files(modeling: str, user_modules: Iterable[str]) -> dict[str, Path]:
     """Module name -> file for everything `modeling` needs: each sibling import is looked for next
     to the file that imports it, then among `user_modules`, then among the runtime's blocks."""
-    user = {}
-    for path in map(Path, user_modules):
-        if not path.is_file():
-            raise PackageError(f"module file not found: {path}")
-        user[path.stem] = path.resolve()
+    user: dict[str, Path] = {}
+    for given in map(Path, user_modules):
+        if not given.is_file():
+            raise PackageError(f"module file not found: {given}")
+        user[given.stem] = given.resolve()
     blocks = blocks_dir()
     found: dict[str, Path] = {}
-    todo = [(name, "modeling.py", None) for name in [*sibling_imports(modeling, "modeling.py"), *ALWAYS]]
+    todo: list[tuple[str, str, Path | None]] = [(name, "modeling.py", None) for name in [*sibling_imports(modeling, "modeling.py"), *ALWAYS]]
     while todo:
         name, importer, here = todo.pop()
         candidates = ([here / f"{name}.py"] if here else []) + ([user[name]] if name in user else [])

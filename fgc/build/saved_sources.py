@@ -35,7 +35,9 @@ class SavedInput:
 
 
 def _include_number(name: str) -> int:
-    return int(re.match(r"include-(\d+)", name).group(1))
+    m = re.match(r"include-(\d+)", name)
+    assert m is not None, name  # called on the names that match
+    return int(m.group(1))
 
 
 def _restored_globals(saved: dict[str, Any]) -> dict[str, Any]:

@@ -68,11 +68,11 @@ def resolve_callable(spec_text: str, build_dir: Path):
         return None
     module = None
     try:
-        if spec.form == Form.MODULE:
+        if spec.form == Form.MODULE and spec.module is not None:
             module = importlib.import_module(spec.module)
-        elif spec.form == Form.RELATIVE:
+        elif spec.form == Form.RELATIVE and spec.module is not None:
             module = _local_module(build_dir, spec.module.rpartition(".")[2])
-        elif spec.form == Form.FILE:
+        elif spec.form == Form.FILE and spec.path is not None:
             module = _local_module(build_dir, Path(spec.path).stem)
     except Exception:  # a module that fails to import is reported by the run itself
         return None

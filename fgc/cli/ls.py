@@ -48,7 +48,7 @@ def add_parser(sub) -> None:
 
 def header(text: str) -> str:
     """The first paragraph of the leading `##` comment, without its `name.fg:` prefix."""
-    lines = []
+    lines: list[str] = []
     for line in text.splitlines():
         stripped = line.strip()
         if _SUBTEMPLATE.match(stripped):

@@ -67,7 +67,11 @@ def chain_of(path: Path):
     """The template graph of `path` and its extends chain, the file itself first."""
     search, _ = search_path(path, [])
     loader = Loader(search.roots)
-    graph = template_pass(loader, loader.load_root(path))[0]
+    root = loader.load_root(path)
+    if root is None:  # unreadable: the loader says why
+        reason = loader.diagnostics[0].message if loader.diagnostics else "cannot read it"
+        raise UsageError(f"fgc new: {path}: {reason}")
+    graph = template_pass(loader, root)[0]
     return graph, [graph.templates[graph.root]] + graph.ancestors(graph.root)
 
 

@@ -70,6 +70,6 @@ def run(args) -> int:
     result = render_file(inp.path, inp.include_dirs, inp.variables, globals=inp.globals)
     result.diagnostics[:0] = inp.diagnostics
     if result.text is not None:
-        out = annotate(result.text, result.source_map) if args.origins else result.text
+        out = annotate(result.text, result.source_map) if args.origins and result.source_map else result.text
         write_output(out + "\n", args.format)
     return report(result.diagnostics, args.format)

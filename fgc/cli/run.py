@@ -203,6 +203,8 @@ def _plan(args, build_dir: Path, manifest: dict, given: dict) -> _Plan:
         else:
             plan.run_dir = new_run_dir(Path(root).absolute())
     if args.resume:
+        if plan.run_dir is None:  # `output_dir: ~`
+            raise RunDirError(f"--resume: the build's `{OUTPUT_DIR_VARIABLE}` is null, so there is no run to continue")
         _refuse_a_live_run(plan.run_dir)
         plan.resume_from = latest_checkpoint(plan.run_dir)
         if plan.resume_from is None:

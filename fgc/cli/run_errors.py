@@ -92,7 +92,7 @@ def user_module_frames(exc: BaseException, manifest: dict, build_dir: Path) -> l
             unchanged = False
         line = frame.lineno or 1
         col, end_col = 1, 2
-        if getattr(frame, "colno", None) is not None and frame.end_lineno == frame.lineno:
+        if frame.colno is not None and frame.end_lineno == frame.lineno:
             col, end_col = frame.colno + 1, max(frame.colno + 2, (frame.end_colno or frame.colno) + 1)
         out.append(
             ModuleFrame(frame.filename, original if unchanged else None, line, col, end_col, frame.name)
@@ -222,8 +222,8 @@ def exception_diagnostic(exc: BaseException, what: str, manifest: dict, build_di
     if span is None and not frames:
         tb = traceback.extract_tb(exc.__traceback__)
         if tb:
-            f = tb[-1]
-            hint = f"raised at {f.filename}:{f.lineno} in {f.name} (--traceback shows the whole traceback)"
+            last = tb[-1]
+            hint = f"raised at {last.filename}:{last.lineno} in {last.name} (--traceback shows the whole traceback)"
     return Diagnostic("FG0710", Severity.ERROR, message, span, tuple(related), hint)
 
 

@@ -43,7 +43,7 @@ from .writer import ExpressionWriter
 
 SUPPORT_FILE = Path(__file__).with_name("support.py")
 # Globals of support.py that the generated module defines itself.
-_SUPPORT_PLACEHOLDERS = {"ORIGINS", "VARIABLES"}
+_SUPPORT_PLACEHOLDERS = {"ORIGINS", "VARIABLES", "TARGETS"}
 # Attributes of support.BaseConstruction: node members may not use these names.
 _BASE_MEMBERS = {"variables", "build", "target", "var", "unknown_target", "default"}
 
@@ -53,7 +53,7 @@ Origin = tuple  # (template file, line, col, description)
 @dataclass
 class Emitted:
     module: ast.Module
-    marks: list[tuple[ast.AST, Origin]] = field(default_factory=list)  # node code -> template origin
+    marks: list[tuple[ast.expr, Origin]] = field(default_factory=list)  # node code -> template origin
     targets: dict[str, str] = field(default_factory=dict)
     variables: dict[str, dict] = field(default_factory=dict)
     support: tuple[int, int] = (0, 0)  # module.body[a:b] is the support code (the same in every module)
@@ -116,7 +116,7 @@ class Emitter(ExpressionWriter):
         self.module_names = Namer(reserved | BUILTIN_NAMES)
         self.importer = ModuleImports(self.module_names, local_dir_name)
         super().__init__(imports, self.importer)
-        self.marks: list[tuple[ast.AST, Origin]] = []
+        self.marks: list[tuple[ast.expr, Origin]] = []
         self.call_methods: dict[Node, str] = {}
         self.target_members: dict[str, str] = {}
 
@@ -130,7 +130,7 @@ class Emitter(ExpressionWriter):
         g = self.graph
         defaults = [var.default for var in g.variables.values() if var.default is not MISSING]
         roots = [g.values[t] for t in g.targets] + defaults
-        target_nodes = {g.values[t] for t in g.targets if isinstance(g.values[t], Node)}
+        target_nodes = {v for v in (g.values[t] for t in g.targets) if isinstance(v, Node)}
         found = choose_members(roots, self._children, always=target_nodes, opaque=set(self.compile_time))
         self.per_call = found.per_call
         order = found.references.pre_order
@@ -266,8 +266,8 @@ class Emitter(ExpressionWriter):
         for t in g.targets:
             if t in self.target_members:
                 where = f"{self.source_name(g.target_spans[t].file)}:{g.target_spans[t].line}"
-                body = [py.doc(f"Target `{t}` ({where})"), ast.Return(self.expr(g.values[t]))]
-                members.append(_cached(self.target_members[t], body))
+                getter = [py.doc(f"Target `{t}` ({where})"), ast.Return(self.expr(g.values[t]))]
+                members.append(_cached(self.target_members[t], getter))
         for node in self.members:
             members.extend(self._member(node))
         dispatch = self._dispatch()

@@ -73,7 +73,7 @@ def render(emitted: Emitted, use_black: bool = True) -> str:
     rows = []
     for code, origin in emitted.marks:
         node = mapping.get(id(code))
-        if node is None or getattr(node, "end_lineno", None) is None:
+        if not isinstance(node, ast.expr) or node.end_lineno is None or node.end_col_offset is None:
             continue
         rows.append((node.lineno, node.col_offset, node.end_lineno, node.end_col_offset, *origin))
     rows.sort()

@@ -92,7 +92,7 @@ class ModelingWriter(ExpressionWriter):
         for n in walk_nodes(self.definition):
             if n.kind == Kind.META:
                 raise Refused(error("FG0723", "`!meta` cannot be part of a model definition", n.span))
-        var_names = list(dict.fromkeys(n.var for n in walk_nodes(self.definition) if n.kind == Kind.VAR))
+        var_names = list(dict.fromkeys(n.var for n in walk_nodes(self.definition) if n.kind == Kind.VAR and n.var is not None))
         self.names.reserve(*var_names)
         found = choose_members(node_children(self.definition))  # the definition is called once per call
         self.per_call = found.per_call
@@ -100,7 +100,7 @@ class ModelingWriter(ExpressionWriter):
         self.members = name_members(order, found.members, self.names)
         body: list[ast.stmt] = [self._binding(n) for n in order if n in self.members]
         body.append(ast.Return(self.call(self.definition)))
-        defaults = []
+        defaults: list[ast.expr | None] = []
         for name in var_names:
             v = self.hparams.get(name, MISSING)
             defaults.append(None if v is MISSING or any(True for _ in walk_nodes(v)) else py.literal(v))
@@ -110,7 +110,7 @@ class ModelingWriter(ExpressionWriter):
             header.append(ast.Import(names=[ast.alias("operator")]))
         base_names = [ast.alias("ForgatherCausalLMConfig"), ast.alias("ForgatherCausalLM")]
         header.append(ast.ImportFrom(module="hf_causal", names=base_names, level=1))
-        classes = [
+        classes: list[ast.stmt] = [
             ast.ClassDef(
                 name=CONFIG_CLASS,
                 bases=[py.name("ForgatherCausalLMConfig")],

@@ -23,7 +23,7 @@ def identifier(text: str, fallback: str = "value") -> str:
 class Namer:
     """Hands out unique names within one scope."""
 
-    def __init__(self, reserved: set[str] = frozenset()) -> None:
+    def __init__(self, reserved: set[str] | frozenset[str] = frozenset()) -> None:
         self.used: set[str] = set(reserved)
 
     def take(self, wanted: str, fallback: str = "value") -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 ORIGINS: tuple = ()  # replaced in the generated module
 VARIABLES: dict = {}  # replaced in the generated module
+TARGETS: dict = {}  # replaced in the generated module
 
 
 class _Sentinel:
@@ -50,6 +51,8 @@ class NotExecutedError(ConfigError):
 
 class partial(functools.partial):
     """functools.partial whose failing calls name the template node that defined it."""
+
+    origin: tuple | None
 
     def __new__(cls, func, /, *args, **kwargs):
         self = super().__new__(cls, func, *args, **kwargs)
@@ -87,6 +90,10 @@ class BaseConstruction:
             raise
 
     def target(self, name):
+        raise NotImplementedError
+
+    def default(self, name):
+        """The default of a variable that is built from the config (generated when there are any)."""
         raise NotImplementedError
 
     def var(self, name):

@@ -89,7 +89,7 @@ def _resolve_imports(
     # Local modules are read afresh by every compilation (a long-lived process such as the
     # language server must see edits); installed modules stay imported.
     forget_local_modules()
-    memo: dict[tuple, Resolved | ResolveError] = {}
+    memo: dict[tuple, Resolved | ResolveError | NotCached] = {}
     bound: list[tuple[Node, Resolved]] = []
     for node in graph.nodes():
         if node.kind not in (Kind.SINGLETON, Kind.FACTORY, Kind.PARTIAL, Kind.META) or not node.callable:

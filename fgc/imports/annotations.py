@@ -174,6 +174,7 @@ def _evaluate(text: str, namespace: dict | None):
         return inspect.Parameter.empty
     try:
         tree = parse_python(text, "<annotation>", mode="eval")
+        assert isinstance(tree, ast.Expression)
         if not all(isinstance(n, _ALLOWED_AST) for n in ast.walk(tree)):
             return inspect.Parameter.empty
         if any(isinstance(n, ast.BinOp) and not isinstance(n.op, ast.BitOr) for n in ast.walk(tree)):

@@ -177,7 +177,8 @@ def _top_level_names() -> list[str]:
 def import_location(loc: Location) -> types.ModuleType:
     """Import the module of `loc` (creating the private package of a local module)."""
     if loc.is_local:
-        pkg = loc.import_name[: -len(loc.local_name) - 1]  # type: ignore[operator]
+        assert loc.local_name is not None  # a local module's name inside its directory
+        pkg = loc.import_name[: -len(loc.local_name) - 1]
         if pkg not in sys.modules:
             package = types.ModuleType(pkg)
             package.__path__ = [loc.directory, *loc.search]  # type: ignore[list-item]

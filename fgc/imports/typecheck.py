@@ -54,10 +54,11 @@ class Checker:
             return None
         if isinstance(d, list) and d[0] == "union":
             results = [self.check(m, value, span, where) for m in d[1:]]
-            if any(r is None for r in results):
+            failed = [r for r in results if r is not None]
+            if len(failed) < len(results):  # one member of the union accepts it
                 return None
-            deepest = max(results, key=lambda r: len(r.where))  # type: ignore[union-attr]
-            if all(r.where == deepest.where for r in results):  # type: ignore[union-attr]
+            deepest = max(failed, key=lambda r: len(r.where))
+            if all(r.where == deepest.where for r in failed):
                 return Mismatch(d, deepest.value, deepest.where, deepest.span)
             return deepest
         if isinstance(value, Node):

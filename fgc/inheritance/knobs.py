@@ -67,7 +67,7 @@ class _Value:
 def knob_pass(graph: TemplateGraph, variables: Mapping[str, Any]) -> list[Diagnostic]:
     """FG0207 for every knob that an ancestor's top-level `set` replaces."""
     sets: dict[str, list[Assignment]] = {}
-    diags: dict[Span, Diagnostic] = {}
+    diags: dict[Span | None, Diagnostic] = {}
     # The input first, then include targets, each seeded with what its includers' chains leave.
     incoming: dict[str, dict[str, _Value]] = {graph.root: {}}
     queue, done = [graph.root], set()
@@ -191,7 +191,7 @@ def _read_set(tag, template: str, block: bool, conditional: bool, line_statement
     if isinstance(target, nodes.Tuple):
         names = [i.name for i in target.items if isinstance(i, nodes.Name)]
     value = None if block else body.split("=", 1)[1].strip()
-    read = set() if block else {n.name for n in parsed.node.find_all(nodes.Name) if n.ctx == "load"}
+    read = {n.name for n in parsed.node.find_all(nodes.Name) if n.ctx == "load"} if isinstance(parsed, nodes.Assign) else set()
     lone = len(names) == 1
     return [
         Assignment(
@@ -211,7 +211,9 @@ def _name_span(tag, name: str) -> Span:
     """The span of `name` among the targets of a `set` (the statement's when it spans lines)."""
     body, s = tag.body, tag.body_span
     m = _SET_TARGETS.match(body)
-    found = re.search(rf"\b{re.escape(name)}\b", body[m.end() :]) if m else None
+    if m is None:
+        return s
+    found = re.search(rf"\b{re.escape(name)}\b", body[m.end() :])
     if found is None:
         return s
     start = m.end() + found.start()

@@ -223,10 +223,10 @@ def _reference(tag, source: str, conditional: bool) -> Reference | None:
     dynamic = True
     if isinstance(template, nodes.Const) and isinstance(template.value, str):
         targets, dynamic = [template.value], False
-    elif isinstance(template, (nodes.List, nodes.Tuple)) and all(
-        isinstance(i, nodes.Const) and isinstance(i.value, str) for i in template.items
-    ):
-        targets, dynamic = [i.value for i in template.items], False
+    elif isinstance(template, (nodes.List, nodes.Tuple)):
+        names = [i.value for i in template.items if isinstance(i, nodes.Const) and isinstance(i.value, str)]
+        if len(names) == len(template.items):
+            targets, dynamic = names, False
     if not dynamic and isinstance(template, nodes.Const) and literal:
         expression = literal.group()
     else:
@@ -285,7 +285,7 @@ class _Reader:
             pair.name,
             self.node.name,
             span,
-            pair.name_span,
+            pair.name_span if pair.name_span is not None else span,  # a named pair has its name's span
             required=required,
             toml=toml,
             parent=parent.name if parent is not None else None,
@@ -304,7 +304,7 @@ class _Reader:
                 self.node.references.append(ref)
         elif kw == "block" and pair is not None and pair.opener is tag and pair.name:
             m = _BLOCK.match(body)
-            self.define(pair, tag.span, required=bool(m) and "required" in m.group(2).split())
+            self.define(pair, tag.span, required=m is not None and "required" in m.group(2).split())
         self.supers(body, tag.body_span, self.structure.open_after(tag))
 
     def supers(self, body: str, span: Span, open_pairs) -> None:
@@ -502,7 +502,8 @@ def _check_blocks(graph: TemplateGraph, diags: list[Diagnostic]) -> None:
         for block in node.blocks.values():
             defined_above = block.name in inherited
             if node.extends and static and block.parent is None and not defined_above:
-                hint, related = did_you_mean(block.name, sorted(inherited)), ()
+                hint = did_you_mean(block.name, sorted(inherited))
+                related: tuple[Related, ...] = ()
                 included = _included_block(graph, ancestors, block.name)
                 if included is not None:  # a block of a template a parent includes: not inherited
                     owner, includer = included

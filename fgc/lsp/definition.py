@@ -52,8 +52,8 @@ def definitions(q: Query) -> list[Span]:
         return _anchors_and_aliases(q, alias.group("name"))[0]
     tag = cursor.match_at(cursor.TAG, q.text, q.col)
     if tag is not None and tag.group("spec"):
-        node = q.analysis.index.node_at(q.path, q.line, q.col) if q.analysis else None
-        found = definition_of_spec(q, tag.group("spec"), node)
+        config_node = q.analysis.index.node_at(q.path, q.line, q.col) if q.analysis else None
+        found = definition_of_spec(q, tag.group("spec"), config_node)
         if found is not None:
             return [Span.point(found.file, found.line, found.col)]
     return []

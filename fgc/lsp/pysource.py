@@ -40,7 +40,7 @@ def find_definition(file: str, attrs: tuple[str, ...], depth: int = 0) -> PyDefi
     if tree is None or not attrs:
         return None
     body: list[ast.stmt] = tree.body
-    found: ast.AST | None = None
+    found: ast.stmt | None = None
     for name in attrs:
         found = None
         for stmt in body:

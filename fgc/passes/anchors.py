@@ -68,7 +68,8 @@ class _Resolver(Rewriter):
         target = self.resolved.get(node.name)
         if target is None:
             later = self.all_anchors.get(node.name)
-            related, hint = (), None
+            related: tuple[Related, ...] = ()
+            hint = None
             if later is not None:
                 related = (Related(later.name_span, "the anchor is defined later, here"),)
                 hint = "an anchor must come before its aliases: move the definition up"

@@ -52,7 +52,7 @@ class _Merger(Rewriter):
                             "a merge key `<<` takes a mapping or a sequence of mappings "
                             "(usually an alias such as `<<: *base`)",
                             e.key.span if aliased else src.span,
-                            related=(Related(src.name_span, "the aliased value"),) if aliased else (),
+                            related=(Related(src.name_span, "the aliased value"),) if isinstance(src, Anchor) else (),
                         )
                     )
                     continue

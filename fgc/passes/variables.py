@@ -7,13 +7,13 @@ since `construct()` has one keyword parameter per variable.
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic, Related, error
-from ..graph import MISSING, Graph, Kind, Variable, values_equal
+from ..graph import MISSING, Graph, Kind, Node, Variable, values_equal
 
 
 def collect_variables(graph: Graph) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     graph.variables = {}
-    first_default: dict[str, object] = {}
+    first_default: dict[str, Node] = {}
     for node in graph.nodes():
         if node.kind != Kind.VAR or not node.var:
             continue

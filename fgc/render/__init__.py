@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, MutableMapping, Sequence
 
 import jinja2
 from jinja2 import exceptions as jx
@@ -111,7 +111,7 @@ class Compilation:
             out.extend(self.prepare(chunk)[1])
         return out
 
-    def jinja_template(self, name: str, globals: Mapping[str, Any]) -> jinja2.Template:
+    def jinja_template(self, name: str, globals: MutableMapping[str, Any]) -> jinja2.Template:
         if not isinstance(name, str):
             raise jx.TemplateNotFound(repr(name), f"a template name is a string, not {type(name).__name__} {name!r}")
         try:

@@ -92,6 +92,16 @@ _TAG_KIND = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NON_SPACE = re.compile(r"\S*")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
+
+
+def _end(pattern: re.Pattern[str], text: str, pos: int) -> int:
+    """Where `pattern` ends when matched at `pos`; for the patterns above that match the empty
+    string, so they always match."""
+    m = pattern.match(text, pos)
+    assert m is not None, pattern.pattern
+    return m.end()
+
+
 _WS_END = frozenset(" \t\n")
 _FLOW_INDICATORS = frozenset(",[]{}")
 
@@ -183,7 +193,7 @@ class ConfigLexer:
     def _fail(self, code: str, message: str, line: int | None = None, col: int | None = None,
               length: int = 1, **kw) -> None:
         """Report a structural error and stop the token stream."""
-        if line is None:
+        if line is None or col is None:
             line, col = self.line, self.col
         self._report(code, message, line, col, length, **kw)
         raise _Fatal
@@ -269,7 +279,7 @@ class ConfigLexer:
         text, n = self.text, self.n
         while True:
             start = self.pos
-            self.pos = _BLANKS.match(text, start).end()
+            self.pos = _end(_BLANKS, text, start)
             pos = self.pos
             if pos < n and text[pos] == "#":
                 if pos > 0 and pos == start and text[pos - 1] not in _WS_END and pos != self.line_start:
@@ -332,7 +342,7 @@ class ConfigLexer:
         self._unwind(-1)
         self.document_ended = True
         self.pos += 3
-        rest = _BLANKS.match(self.text, self.pos).end()
+        rest = _end(_BLANKS, self.text, self.pos)
         if rest < self.n and self.text[rest] not in "#\n":
             self.pos = rest
             self._fail(C.SYNTAX, "found content after the document end marker `...`",
@@ -611,7 +621,7 @@ class ConfigLexer:
         nxt = self.text[end] if end < self.n else "\n"
         ok = m is not None and (nxt in _WS_END or nxt == ":" or (self.flows and nxt in ",]}"))
         if not ok:
-            bad_end = (_TAG_FLOW if self.flows else _TAG_BLOCK).match(self.text, start + 1).end()
+            bad_end = _end(_TAG_FLOW if self.flows else _TAG_BLOCK, self.text, start + 1)
             bad = self.text[start:bad_end]
             self.pos = bad_end
             self._report(C.ANCHOR_NAME, f"invalid {what} name `{_short(bad)}`", line, col, max(1, bad_end - start),
@@ -644,7 +654,7 @@ class ConfigLexer:
             self._report(C.UNSUPPORTED, "verbatim tags (`!<...>`) are not supported", line, col, end - start)
             value = None
         else:
-            self.pos = (_TAG_FLOW if self.flows else _TAG_BLOCK).match(text, start).end()
+            self.pos = _end(_TAG_FLOW if self.flows else _TAG_BLOCK, text, start)
             value = self._classify_tag(text[start:self.pos], line, col)
         self.tokens.append(self._tok(TAG, value, start, line, col, raw=text[start:self.pos]))
         self.allow_key = False
@@ -653,14 +663,14 @@ class ConfigLexer:
         """A Forgather Tag, a standard tag name ("float"), or None after reporting an error."""
         length = len(raw)
         if raw.startswith("!!"):
-            name = raw[2:]
-            if name in STANDARD_TAGS:
-                return name
-            if name in UNSUPPORTED_STANDARD_TAGS or name.startswith("python/"):
+            standard = raw[2:]
+            if standard in STANDARD_TAGS:
+                return standard
+            if standard in UNSUPPORTED_STANDARD_TAGS or standard.startswith("python/"):
                 self._report(C.UNSUPPORTED, f"the standard tag `{raw}` is not supported", line, col, length,
                              hint="supported standard tags: " + ", ".join(f"`!!{t}`" for t in sorted(STANDARD_TAGS)))
                 return None
-            hint = did_you_mean(name, STANDARD_TAGS)
+            hint = did_you_mean(standard, STANDARD_TAGS)
             self._report(C.UNKNOWN_TAG, f"found undefined standard tag `{raw}`", line, col, length,
                          hint=hint.replace("`", "`!!", 1) if hint else
                          "standard tags: " + ", ".join(f"`!!{t}`" for t in sorted(STANDARD_TAGS)))
@@ -717,16 +727,16 @@ class ConfigLexer:
         m = pattern.match(text, start)
         end = m.end() if m else start
         if end == start:  # a character no piece can start with (reported by the caller)
-            end = _NON_SPACE.match(text, start).end() or start + 1
+            end = _end(_NON_SPACE, text, start) or start + 1
         chunks = [text[start:end]]
         min_col = self.indent + 1
         seg_line, seg_col = line, col
         while True:
-            j = _BLANKS.match(text, end).end()
+            j = _end(_BLANKS, text, end)
             if j >= n or text[j] != "\n":
                 break
             # Fast exit, the usual case: the next line is a less indented sibling or parent.
-            k = _SPACES.match(text, j + 1).end()
+            k = _end(_SPACES, text, j + 1)
             if k - (j + 1) < min_col and k < n and text[k] not in " \t\n":
                 break
             # The scalar may continue on the next non-blank line if it is indented enough.
@@ -734,7 +744,7 @@ class ConfigLexer:
             k = j
             while True:
                 ls = k + 1
-                p = _BLANKS.match(text, ls).end()
+                p = _end(_BLANKS, text, ls)
                 if p < n and text[p] == "\n":
                     breaks += 1
                     k = p
@@ -742,7 +752,7 @@ class ConfigLexer:
                 break
             if p >= n or text[p] == "#":
                 break
-            indentation = _SPACES.match(text, ls).end() - ls
+            indentation = _end(_SPACES, text, ls) - ls
             if indentation < min_col:
                 break
             if p == ls and text.startswith(("---", "..."), p) and (p + 3 >= n or text[p + 3] in _WS_END):
@@ -815,7 +825,7 @@ class ConfigLexer:
                 i += 1
                 break
             if ch in " \t":
-                j = _BLANKS.match(text, i).end()
+                j = _end(_BLANKS, text, i)
                 if j < n and text[j] == "\n":
                     i = j  # blanks before a line break are folded away
                 else:
@@ -848,14 +858,14 @@ class ConfigLexer:
         while True:
             i += 1  # past "\n"
             ls = i
-            i = _BLANKS.match(text, i).end()
+            i = _end(_BLANKS, text, i)
             if i < n and text[i] == "\n":
                 breaks += 1
                 continue
             break
         if i >= n:
             return i, False
-        indentation = _SPACES.match(text, ls).end() - ls
+        indentation = _end(_SPACES, text, ls) - ls
         if i == ls and text.startswith(("---", "..."), i) and (i + 3 >= n or text[i + 3] in _WS_END):
             return i, False
         if indentation <= self.indent and text[i] != quote:
@@ -946,7 +956,7 @@ class ConfigLexer:
                                  *self._position(i), 1)
                 increment = int(c) or 1
                 i += 1
-        j = _BLANKS.match(text, i).end()
+        j = _end(_BLANKS, text, i)
         if j < n and text[j] == "#" and j == i:
             self._report(C.COMMENT, "a comment needs whitespace before `#`", *self._position(j), 1,
                          severity=Severity.WARNING)
@@ -968,7 +978,7 @@ class ConfigLexer:
         else:
             max_indent = 0
             while self.pos < n:
-                self.pos = _SPACES.match(text, self.pos).end()
+                self.pos = _end(_SPACES, text, self.pos)
                 max_indent = max(max_indent, self.col)
                 if self.pos < n and text[self.pos] == "\n":
                     breaks.append("\n")

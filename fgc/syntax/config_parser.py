@@ -148,6 +148,7 @@ class _Builder:
         std = tag.value if tag is not None and isinstance(tag.value, str) else None
         if std is not None:
             node = built[0]
+            assert isinstance(node, Scalar)  # what _empty builds
             node.std_tag = tag.raw
             node.value = self._tagged_value(tag, std, "", node.span)
             tag = None

@@ -20,7 +20,7 @@ Codes:
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from ..diagnostics import Diagnostic, Span, error
 from .pairing import CLOSERS, MIDDLES, OPENERS, is_block_set
@@ -48,7 +48,7 @@ def raw_lines(chunk: Chunk) -> frozenset[int]:
 # jinja2's parser
 
 
-def check_template(template: Template, known: list[Diagnostic] = ()) -> list[Diagnostic]:
+def check_template(template: Template, known: Sequence[Diagnostic] = ()) -> list[Diagnostic]:
     """Parse every chunk of `template` with jinja2 (unmarked lowering); the new diagnostics."""
     from .jinja_env import parse_environment
     from .jinja_source import lower_chunk
@@ -61,7 +61,7 @@ def check_template(template: Template, known: list[Diagnostic] = ()) -> list[Dia
     return out
 
 
-def check_chunk(chunk: Chunk, lowered: str, env, known: list[Diagnostic] = (), filename: str | None = None):
+def check_chunk(chunk: Chunk, lowered: str, env, known: Sequence[Diagnostic] = (), filename: str | None = None):
     """(jinja2 AST or None, diagnostics) for one chunk's canonical Jinja `lowered`.
 
     `known` are diagnostics already reported for the template; a failure of the whole-chunk parse
@@ -96,7 +96,7 @@ def _message(message: str | None) -> str:
     return (message or "syntax error").strip().split("\n")[0]
 
 
-def _checked_nodes(chunk: Chunk) -> Iterator[object]:
+def _checked_nodes(chunk: Chunk) -> Iterator[Statement | Expression | TomlBlock | JinjaPiece]:
     for item in chunk.walk():
         if isinstance(item, (Statement, Expression, TomlBlock)):
             yield item

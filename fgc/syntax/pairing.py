@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterator, Union
+from typing import Iterator, TypeGuard, Union
 
 from ..diagnostics import Diagnostic, Related, Span, error
 from .template_ast import Chunk, Expression, Item, JinjaPiece, PieceKind, Statement, Tag, TextLine, TomlBlock, keyword_of
@@ -132,7 +132,7 @@ def jinja_nodes(items: list[Item]) -> Iterator[Union[Tag, Expression, JinjaPiece
             yield from jinja_nodes(item.items)
 
 
-def is_tag(node) -> bool:
+def is_tag(node: object) -> TypeGuard[Statement | JinjaPiece]:
     return isinstance(node, Statement) or (isinstance(node, JinjaPiece) and node.kind is PieceKind.STATEMENT)
 
 
@@ -298,6 +298,7 @@ class _Pairing:
                 if outside:
                     opened = self.stack.pop(outside[-1])
                     self._closed(opened, tag)
+                    assert isinstance(pair.opener, TomlBlock)  # a TOML pair's opener is its block
                     self.diags.append(
                         error(
                             "FG0112",

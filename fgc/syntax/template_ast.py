@@ -308,8 +308,9 @@ def dump(template: Template) -> str:
                 for p in it.parts:
                     if isinstance(p, JinjaPiece):
                         out.append(f"{pad}  {p.kind.name.title()} {p.body!r} {pos(p.span)}")
-            if getattr(it, "comment", None) is not None:
-                out.append(f"{pad}  TrailingComment {it.comment.text!r} {pos(it.comment.span)}")
+            comment = it.comment if isinstance(it, (Statement, Expression, TextLine)) else None
+            if comment is not None:
+                out.append(f"{pad}  TrailingComment {comment.text!r} {pos(comment.span)}")
 
     for chunk in template.chunks:
         if isinstance(chunk, SubTemplate):

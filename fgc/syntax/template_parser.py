@@ -131,10 +131,16 @@ class _Context:
 
 
 
+def _line_of(tok: Token) -> int:
+    """The first line of a token (the lexer always tracks positions)."""
+    assert tok.line is not None, tok
+    return tok.line
+
+
 def _line_parts(tok: Token) -> tuple[str, int, int]:
     """(text without its line break, first line, leading indentation width)."""
     text = tok.value[:-1]
-    return text, tok.line, len(text) - len(text.lstrip(" \t"))
+    return text, _line_of(tok), len(text) - len(text.lstrip(" \t"))
 
 
 def _cut_comment(text: str, start: int, jinja: bool) -> int:
@@ -235,7 +241,7 @@ class _Builder(Transformer):
     def lines(self, tok: Token) -> list[Item]:
         """A run of text lines (their Jinja pieces close on their line): one item per line."""
         ctx = self.ctx
-        file, line = ctx.file, tok.line + ctx.offset
+        file, line = ctx.file, _line_of(tok) + ctx.offset
         out: list[Item] = []
         for text in tok.value[:-1].split("\n"):
             indent = len(text) - len(text.lstrip(" \t"))
@@ -285,7 +291,7 @@ class _Builder(Transformer):
     def text(self, tok: Token) -> TextLine:
         ctx = self.ctx
         raw = tok.value[:-1]
-        line = tok.line
+        line = _line_of(tok)
         comment = None
         cut = _cut_comment(raw, 0, jinja=False) if "#" in raw else -1
         if cut >= 0:
@@ -310,6 +316,7 @@ class _Builder(Transformer):
         tok, items = children[0], _flatten(children[1:])
         text, line, indent = _line_parts(tok)
         m = _HEADER.match(text)
+        assert m is not None, text  # the grammar's block header
         name, bangs = m.group(2), m.group(3)
         name_col = indent + 2
         name_span = ctx.span(line, name_col, line, name_col + len(name))
@@ -335,6 +342,7 @@ class _Builder(Transformer):
     def split(self, tok: Token) -> tuple[str, Span, Span]:
         text, line, _ = _line_parts(tok)
         m = _SPLIT.match(text)
+        assert m is not None, text  # the grammar's split line
         ctx = self.ctx
         return (
             m.group(1),
@@ -522,7 +530,7 @@ def parse_template(
             raw = raw_lines(chunk)
             if raw:  # an unclosed `{{` between raw and endraw is text
                 ctx.diagnostics[:] = [
-                    d for d in ctx.diagnostics if not (d.code == "FG0101" and d.span.line in raw)
+                    d for d in ctx.diagnostics if not (d.code == "FG0101" and d.span is not None and d.span.line in raw)
                 ]
         ctx.diagnostics.extend(check_structure(chunk))
     if check_jinja:
