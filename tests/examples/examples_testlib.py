@@ -26,9 +26,13 @@ def fgc(*args, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def train(experiment: Path, tmp_path: Path, *sets: str, steps: int = 3) -> Path:
-    """Compile `experiment` and run it for a few steps; returns the run directory."""
+    """Compile `experiment` and run it for a few steps with `fgc run`; returns the run directory.
+    The compilation is fgc's API in this process, what `fgc compile` calls (which the quick-start
+    and `fgc new` tests run as a command): one torch import for all, not one per example."""
     build = tmp_path / "build" / experiment.stem
-    fgc("compile", experiment, "-o", build, cwd=tmp_path)
+    import fgc as fgc_api
+
+    fgc_api.compile(experiment, build)
     run_dir = tmp_path / "runs" / experiment.stem
     settings = [x for s in (f"max_steps={steps}", "logging_steps=1", *sets) for x in ("--set", s)]
     fgc("run", build, *settings, "--output-dir", run_dir, cwd=tmp_path)

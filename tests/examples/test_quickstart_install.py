@@ -75,3 +75,17 @@ def test_readme_quickstart_in_a_clean_install(tmp_path):
     sample = (run_dir / "sample.txt").read_text()
     assert sample.startswith("class Reader:\n    def __init__(self, ")
     assert re.search(r"eval metrics\s+: eval_loss=", done.stdout) and sample.strip() in done.stdout
+
+
+def test_readme_states_the_eval_loss_and_the_sample(tmp_path):
+    """The quick-start section shows what the command prints: the eval loss and a greedy sample
+    that continues the quick start's own prompt."""
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Quick start\n") :]
+    section = section[: section.index("\n## ", 1)]
+    assert re.search(r"eval metrics\s+: eval_loss=\d\.\d+", section), section
+    import fgc
+
+    prompt = fgc.compile(EXAMPLES / "quickstart" / "experiment.fg", tmp_path / "build").load().VARIABLES["sample_prompt"]
+    shown = section[section.index("```text\n") :].split("```")[1]
+    assert prompt["default"] in shown and len(shown.split(prompt["default"], 1)[1].strip()) > 40
