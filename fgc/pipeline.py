@@ -72,6 +72,8 @@ class Compilation:
     compile_time: Any = None  # fgc.codegen.compile_time_node.CompileTimePlan
     generated: Any = None  # fgc.codegen.Generated
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # The `--override`s applied to the graph, with what the templates had written there
+    overrides: list[Any] = field(default_factory=list)  # fgc.passes.overrides.Applied
 
     @property
     def ok(self) -> bool:
@@ -100,9 +102,12 @@ def backend(
     cache: Any = None,
     stop_after: str | None = None,
     code_text: bool = True,
+    overrides: Sequence[Any] = (),  # fgc.passes.overrides.Override
 ) -> Compilation:
     """Run the back end on a front-end result. `stop_after` may be "graph" or "imports";
-    `code_text=False` (fgc check) generates the module only to prove it valid.
+    `code_text=False` (fgc check) generates the module only to prove it valid; `overrides`
+    (`--override KEY.PATH=VALUE`, fgc.passes.overrides) change the graph before imports and
+    signatures check it.
 
     Each stage runs only when the stages before it reported no error.
     """
@@ -113,6 +118,11 @@ def backend(
     if not front.ok or front.document is None:
         return comp
     comp.graph, diags = analyze(front)
+    if overrides and not has_errors(diags):
+        from .passes.overrides import apply_overrides
+
+        comp.overrides, more = apply_overrides(comp.graph, overrides)
+        diags = diags + more
     comp.diagnostics.extend(diags)
     if has_errors(diags) or stop_after == "graph":
         return comp
@@ -134,6 +144,10 @@ def backend(
         cache=cache,
         var_bindings=functools.partial(var_bindings, KINDS),
     )
+    if overrides:  # a diagnostic at an override quotes it
+        from .passes.overrides import annotate
+
+        diags = annotate(diags, overrides)
     comp.diagnostics.extend(diags)
     if has_errors(diags) or stop_after == "imports" or not generate_code:
         return comp

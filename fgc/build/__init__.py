@@ -279,6 +279,7 @@ def _write_contents(
         "input_path": str(comp.path.absolute()),
         "search_path": search_path,
         "template_variables": template_vars,
+        "overrides": [applied.override.text for applied in getattr(comp, "overrides", ())],
         **({"template_globals": _jsonable_globals(template_globals)} if template_globals else {}),
         "python": platform.python_version(),
         "platform": platform.platform(),

@@ -32,6 +32,7 @@ class SavedInput:
     variables: dict[str, Any] = field(default_factory=dict)
     external: list[str] = field(default_factory=list)  # saved files outside the known directories
     globals: dict[str, Any] = field(default_factory=dict)  # the environment globals it rendered with
+    overrides: list[str] = field(default_factory=list)  # the `--override`s it applied, as written
 
 
 def _include_number(name: str) -> int:
@@ -80,6 +81,7 @@ def saved_input(build_dir: str | Path) -> Iterator[SavedInput]:
             dict(manifest.get("template_variables") or {}),
             external,
             _restored_globals(manifest.get("template_globals") or {}),
+            [str(o) for o in manifest.get("overrides") or []],
         )
     finally:
         shutil.rmtree(tree, ignore_errors=True)

@@ -10,7 +10,9 @@ from .common import (
     add_dynamic_args_option,
     add_format_option,
     add_input_options,
+    add_override_option,
     diagnostic_stream,
+    read_overrides,
     read_target,
     report,
 )
@@ -34,6 +36,7 @@ def add_parser(sub) -> None:
         "clean (warnings allowed), 1 when the input has errors.",
     )
     add_input_options(p)
+    add_override_option(p)
     add_dynamic_args_option(p)
     p.add_argument(
         "--all",
@@ -50,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if args.all:
         return _check_all(args)
     inp = read_target(args)
+    overrides = read_overrides(args)
     comp = pipeline.compile_file(
         inp.path,
         inp.include_dirs,
@@ -58,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         import_modules=not args.no_import,
         use_black=False,
         code_text=False,
+        overrides=overrides,
     )
     return report(inp.diagnostics + comp.diagnostics, args.format)
 
@@ -73,6 +78,8 @@ def _check_all(args: argparse.Namespace) -> int:
 
     if not Path(args.file).is_dir() or args.config is not None:
         raise UsageError("--all checks every config of a PROJECT_DIR (without -t)")
+    if args.overrides:
+        raise UsageError("--override names a path of one config; it cannot go with --all")
     project, meta_diags = load_project_or_report(args.file)
     variables = parse_defines(args.defines)
     results = check_all(project, variables, [Path(d) for d in args.include_dirs], not args.no_import)

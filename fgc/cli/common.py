@@ -6,9 +6,12 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import Diagnostic, error, has_errors, print_diagnostics, render_json
+
+if TYPE_CHECKING:
+    from ..passes.overrides import Override
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -46,6 +49,33 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
         default=[],
         help="set a template variable; VALUE is read as a YAML scalar (1e-3 is a float)",
     )
+
+
+def add_override_option(p: argparse.ArgumentParser) -> None:
+    """`--override KEY.PATH=VALUE` (repeatable): fgc.passes.overrides."""
+    p.add_argument(
+        "--override",
+        dest="overrides",
+        metavar="KEY.PATH=VALUE",
+        action="append",
+        default=[],
+        help="set one value of the resolved config, e.g. `--override optimizer.lr=1e-4` or "
+        "`--override trainer.args.max_steps=10` (repeatable; a later one of the same path wins). "
+        "KEY.PATH starts at a target or a named node; VALUE is a config value (`1e-4` a float, "
+        "`'3'` a string, `[1, 2]` a list, a tagged value). Checked like a template's value "
+        "(signature, types); `fgc explain` shows it with the command line as its origin",
+    )
+
+
+def read_overrides(args: argparse.Namespace, saved: list[str] | None = None) -> list[Override]:
+    """The `--override`s of a command line (after those a build recorded, `saved`), as
+    fgc.passes.overrides.Override; UsageError when one is not KEY.PATH=VALUE."""
+    from ..passes.overrides import OverrideSyntaxError, parse_overrides
+
+    try:
+        return parse_overrides([*(saved or []), *getattr(args, "overrides", [])])
+    except OverrideSyntaxError as e:
+        raise UsageError(str(e)) from None
 
 
 def add_dynamic_args_option(p: argparse.ArgumentParser) -> None:

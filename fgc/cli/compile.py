@@ -13,7 +13,9 @@ from .common import (
     EXIT_OK,
     add_format_option,
     add_input_options,
+    add_override_option,
     diagnostic_stream,
+    read_overrides,
     read_target,
     report,
 )
@@ -28,9 +30,12 @@ def add_parser(sub) -> None:
         "model/ (for a DynamicCausalLM). DIR is replaced atomically, and only when it holds a build and "
         "nothing else (a run directory is never replaced); run it with `fgc run DIR`.\n\n"
         "FILE may be a build or run directory: its saved sources (sources/, modules/) are compiled "
-        "again with the -D variables it recorded, e.g. `fgc compile runs/quickstart/latest -o rebuilt`.",
+        "again with the -D variables and --overrides it recorded (then those given here), e.g. "
+        "`fgc compile runs/quickstart/latest -o rebuilt`. The --overrides applied are recorded "
+        "in fgc-manifest.json (`overrides`).",
     )
     add_input_options(p)
+    add_override_option(p)
     add_dynamic_args_option(p)
     p.add_argument(
         "-o", "--output", dest="output", metavar="DIR", required=True, help="the build directory to write"
@@ -50,7 +55,8 @@ def run(args) -> int:
     if d.is_dir() and (saved or not is_project_dir(d)):  # a build or run directory (runs may lie in a project)
         return _recompile(args)
     inp = read_target(args)  # FILE, or PROJECT_DIR [-t CONFIG]
-    return _compile(args, inp.path, inp.include_dirs, inp.variables, inp.globals, inp.diagnostics)
+    overrides = read_overrides(args)
+    return _compile(args, inp.path, inp.include_dirs, inp.variables, inp.globals, inp.diagnostics, overrides)
 
 
 def _recompile(args) -> int:
@@ -71,16 +77,17 @@ def _recompile(args) -> int:
                 )
             variables = {**saved.variables, **parse_defines(args.defines)}
             include_dirs = [*saved.include_dirs, *args.include_dirs]
-            return _compile(args, saved.path, include_dirs, variables, saved.globals or None)
+            overrides = read_overrides(args, saved.overrides)
+            return _compile(args, saved.path, include_dirs, variables, saved.globals or None, (), overrides)
     except BuildError as e:
         return report([e.diagnostic], args.format)
 
 
-def _compile(args, path, include_dirs, variables, globals=None, diagnostics=()) -> int:
+def _compile(args, path, include_dirs, variables, globals=None, diagnostics=(), overrides=()) -> int:
     from ..build import BuildError, write_build
 
     comp = pipeline.compile_file(
-        path, include_dirs, variables, globals=globals, import_modules=not args.no_import
+        path, include_dirs, variables, globals=globals, import_modules=not args.no_import, overrides=overrides
     )
     comp.diagnostics[:0] = diagnostics
     if not comp.ok:

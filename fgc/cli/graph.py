@@ -14,6 +14,8 @@ from .common import (
     EXIT_INPUT,
     EXIT_OK,
     add_input_options,
+    add_override_option,
+    read_overrides,
     read_target,
 )
 
@@ -27,6 +29,7 @@ def add_parser(sub) -> None:
         "graph.json format. With --no-import nothing is imported (the modules need not be installed).",
     )
     add_input_options(p)
+    add_override_option(p)
     add_dynamic_args_option(p)
     p.add_argument("--json", action="store_true", help="print graph.json")
     add_no_import_option(p)
@@ -35,6 +38,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     inp = read_target(args)
+    overrides = read_overrides(args)
     comp = pipeline.compile_file(
         inp.path,
         inp.include_dirs,
@@ -42,6 +46,7 @@ def run(args) -> int:
         globals=inp.globals,
         import_modules=not args.no_import,
         stop_after="graph" if args.no_import else "imports",
+        overrides=overrides,
     )
     comp.diagnostics[:0] = inp.diagnostics
     if comp.diagnostics:
