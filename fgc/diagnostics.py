@@ -22,7 +22,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Generic, Iterable, NamedTuple, Protocol, Sequence, TypeVar
 
 
 @dataclass(frozen=True, order=True)
@@ -247,9 +247,40 @@ def print_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str = "human", str
         stream.write(summary(ordered) + "\n")
 
 
+# --------------------------------------------------------------------------------------------
+# What a stage returns (docs/architecture.md, "Stage results")
+
+T = TypeVar("T")
+
+
+class Result(NamedTuple, Generic[T]):
+    """A stage's output and the diagnostics it found. A user's error is a diagnostic here, never
+    an exception; the output means something only when `ok` (else it is a placeholder: None, an
+    empty graph). A tuple, so `value, diags = stage(...)` reads it too."""
+
+    value: T
+    diagnostics: list[Diagnostic]
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+
+class Outcome(Protocol):
+    """Any stage result: a `Result`, or a stage's own record with more than one output (the
+    render's `RenderResult`, the pipeline's `Frontend` and `Compilation`)."""
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+
 @dataclass
 class DiagnosticError(Exception):
-    """Raised inside a stage to abort it with diagnostics already built."""
+    """Raised inside a stage to abort it with diagnostics already built; the stage catches it
+    and returns them (it never crosses a stage's boundary)."""
 
     diagnostics: list[Diagnostic] = field(default_factory=list)
 

@@ -1,12 +1,17 @@
 """The compiler driver: runs the stages in order, collecting their diagnostics.
 
-    load + parse + template pass + render   fgc.render.render_file      -> RenderResult
-    config parse                            fgc.syntax.config_parser     -> config AST Document
-    semantic passes, imports, signatures    fgc.passes (back end)        -> the config graph
-    codegen and build directory             fgc.codegen, fgc.build
+    load + parse + template pass + render   fgc.render.render_file           -> RenderResult
+    config parse                            fgc.syntax.config_parser         -> Result[Document]
+    semantic passes                         fgc.passes.semantic.analyze      -> Result[Graph]
+    imports and signatures                  fgc.imports.resolve_imports      -> Result[Imports]
+    compile-time nodes                      fgc.codegen.compile_time_node    -> Result[CompileTimePlan]
+    codegen                                 fgc.codegen.generate             -> Generated
+    build directory                         fgc.build.write_build (fgc compile -o)
 
-Each stage takes typed input and returns typed output plus diagnostics; a stage whose input
-has errors does not run.
+Each stage takes typed input and returns typed output with its diagnostics (a `Result`, or a
+record of several outputs with `diagnostics` and `ok`: docs/architecture.md, "Stage results");
+a stage whose input has errors does not run. The stages are imported when first run, so that
+`fgc --help` does not load the compiler.
 """
 
 from __future__ import annotations
@@ -14,9 +19,21 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
 
-from .diagnostics import Diagnostic, has_errors
+from .diagnostics import Diagnostic, Outcome, Result, has_errors
+
+if TYPE_CHECKING:
+    from .build.layout import Layout
+    from .codegen import Generated
+    from .codegen.compile_time_node import CompileTimePlan
+    from .graph import Graph
+    from .imports import Imports
+    from .imports.cache import SignatureCache
+    from .loader import TemplateSource
+    from .passes.overrides import Applied, Override
+    from .render import RenderResult, Reuse
+    from .syntax.config_ast import Document
 
 
 @dataclass
@@ -24,8 +41,8 @@ class Frontend:
     """Everything the front end knows about one input file."""
 
     path: Path
-    render: Any = None  # fgc.render.RenderResult
-    document: Any = None  # fgc.syntax.config_ast.Document
+    render: RenderResult
+    document: Document | None = None  # None when rendering failed
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @property
@@ -37,24 +54,28 @@ def frontend(
     path: str | Path,
     include_dirs: Sequence[str | Path] = (),
     variables: Mapping[str, Any] | None = None,
-    source: Any = None,  # fgc.loader.TemplateSource; None: the disk
+    source: TemplateSource | None = None,  # None: the disk
     globals: Mapping[str, Any] | None = None,  # environment globals (a project's, fgc/project/)
-    reuse: Any = None,  # fgc.render.Reuse: lowered templates shared across calls (fgc/workspace)
+    reuse: Reuse | None = None,  # lowered templates shared across calls (fgc/workspace)
 ) -> Frontend:
     """Render `path` through its template hierarchy and parse the result into the config AST."""
     from .render import render_file
     from .syntax.config_parser import parse_config
 
-    result = Frontend(Path(path))
     rendered = render_file(path, [Path(d) for d in include_dirs], dict(variables or {}), source, globals, reuse)
-    result.render = rendered
-    result.diagnostics.extend(rendered.diagnostics)
-    if rendered.text is None or rendered.source_map is None or has_errors(rendered.diagnostics):
+    result = Frontend(Path(path), rendered)
+    if not _took(result.diagnostics, rendered) or rendered.text is None or rendered.source_map is None:
         return result
-    document, diags = parse_config(rendered.text, rendered.source_map)
-    result.document = document
-    result.diagnostics.extend(diags)
+    parsed = parse_config(rendered.text, rendered.source_map)
+    result.document = parsed.value
+    result.diagnostics.extend(parsed.diagnostics)
     return result
+
+
+def _took(diagnostics: list[Diagnostic], outcome: Outcome) -> bool:
+    """Add a stage's diagnostics to `diagnostics`; whether the next stage may run."""
+    diagnostics.extend(outcome.diagnostics)
+    return outcome.ok
 
 
 # --------------------------------------------------------------------------------------------
@@ -66,14 +87,15 @@ class Compilation:
     """Everything the compiler knows about one input: front end, graph, imports, code."""
 
     front: Frontend
-    layout: Any = None  # fgc.build.layout.Layout
-    graph: Any = None  # fgc.graph.Graph
-    imports: Any = None  # fgc.imports.Imports
-    compile_time: Any = None  # fgc.codegen.compile_time_node.CompileTimePlan
-    generated: Any = None  # fgc.codegen.Generated
+    layout: Layout
+    # Each stage's output, None until the stage ran (meaningful only when it reported no error)
+    graph: Graph | None = None
+    imports: Imports | None = None
+    compile_time: CompileTimePlan | None = None
+    generated: Generated | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # The `--override`s applied to the graph, with what the templates had written there
-    overrides: list[Any] = field(default_factory=list)  # fgc.passes.overrides.Applied
+    overrides: list[Applied] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -84,13 +106,13 @@ class Compilation:
         return self.front.path
 
 
-def analyze(front: Frontend, override_notes: bool = False):
+def analyze(front: Frontend, override_notes: bool = False) -> Result[Graph]:
     """Semantic passes: the config AST -> the config graph (+ diagnostics)."""
     from .graph import Graph
     from .passes.semantic import analyze as run_passes
 
     if front.document is None:
-        return Graph(), []
+        return Result(Graph(), [])
     return run_passes(front.document, override_notes=override_notes)
 
 
@@ -99,10 +121,10 @@ def backend(
     import_modules: bool = True,
     generate_code: bool = True,
     use_black: bool = True,
-    cache: Any = None,
-    stop_after: str | None = None,
+    cache: SignatureCache | None = None,
+    stop_after: Literal["graph", "imports"] | None = None,
     code_text: bool = True,
-    overrides: Sequence[Any] = (),  # fgc.passes.overrides.Override
+    overrides: Sequence[Override] = (),
 ) -> Compilation:
     """Run the back end on a front-end result. `stop_after` may be "graph" or "imports";
     `code_text=False` (fgc check) generates the module only to prove it valid; `overrides`
@@ -113,18 +135,18 @@ def backend(
     """
     from .build.layout import Layout
 
+    assert front.render.search is not None  # render_file always records its search path
     comp = Compilation(front, layout=Layout(front.render.search))
-    comp.diagnostics.extend(front.diagnostics)
-    if not front.ok or front.document is None:
+    if not _took(comp.diagnostics, front) or front.document is None:
         return comp
-    comp.graph, diags = analyze(front)
-    if overrides and not has_errors(diags):
+    analyzed = analyze(front)
+    comp.graph = analyzed.value
+    if overrides and analyzed.ok:
         from .passes.overrides import apply_overrides
 
-        comp.overrides, more = apply_overrides(comp.graph, overrides)
-        diags = diags + more
-    comp.diagnostics.extend(diags)
-    if has_errors(diags) or stop_after == "graph":
+        comp.overrides, more = apply_overrides(analyzed.value, overrides)
+        analyzed = Result(analyzed.value, analyzed.diagnostics + more)
+    if not _took(comp.diagnostics, analyzed) or stop_after == "graph":
         return comp
     from .codegen.compile_time_node import plan_compile_time, var_bindings
     from .compile_time import KINDS as BUILTIN_KINDS
@@ -138,32 +160,33 @@ def backend(
     KINDS = (*BUILTIN_KINDS, FromProject(link))
     from .imports import resolve_imports
 
-    comp.imports, diags = resolve_imports(
+    resolved = resolve_imports(
         comp.graph,
         import_modules=import_modules,
         cache=cache,
         var_bindings=functools.partial(var_bindings, KINDS),
     )
+    comp.imports = imports = resolved.value
     if overrides:  # a diagnostic at an override quotes it
         from .passes.overrides import annotate
 
-        diags = annotate(diags, overrides)
-    comp.diagnostics.extend(diags)
-    if has_errors(diags) or stop_after == "imports" or not generate_code:
+        resolved = Result(imports, annotate(resolved.diagnostics, overrides))
+    if not _took(comp.diagnostics, resolved) or stop_after == "imports" or not generate_code:
         return comp
     from .codegen import generate
 
-    comp.compile_time, diags = plan_compile_time(KINDS, comp.graph, comp.imports, use_black=use_black)
-    comp.diagnostics.extend(diags)
-    if has_errors(diags):
+    planned = plan_compile_time(KINDS, comp.graph, imports, use_black=use_black)
+    comp.compile_time = plan = planned.value
+    if not _took(comp.diagnostics, planned):
         return comp
+    # Code generation reports nothing: what reaches it is valid (an exception is a bug of fgc).
     comp.generated = generate(
-        comp.compile_time.graph,
-        comp.imports,
+        plan.graph,
+        imports,
         source_name=comp.layout.source_name,
         local_dir_name=comp.layout.module_dir_name,
         title=comp.layout.source_name(str(front.path)),
-        compile_time=comp.compile_time.planned,
+        compile_time=plan.planned,
         use_black=use_black,
         text=code_text,
     )

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from ..diagnostics import Diagnostic, Span
+from ..diagnostics import Diagnostic, Result, Span
 from ..graph import MISSING, Graph, Node, Value, Variable
 from ..imports import Imports
 
@@ -86,13 +86,13 @@ class CompileTimeNode(ABC):
     @abstractmethod
     def plan(
         self, nodes: list[Node], graph: Graph, imports: Imports, use_black: bool
-    ) -> tuple[list[Planned], list[Diagnostic]]: ...
+    ) -> Result[list[Planned]]: ...
 
 
 @dataclass
 class CompileTimePlan:
+    graph: Graph  # the config graph without the variables of consumed nodes
     planned: dict[Node, Planned] = field(default_factory=dict)
-    graph: Graph | None = None  # the config graph without the variables of consumed nodes
 
 
 def recognised(kinds: Iterable[CompileTimeNode], graph: Graph, imports: Imports) -> dict[CompileTimeNode, list[Node]]:
@@ -116,7 +116,7 @@ def var_bindings(kinds: Iterable[CompileTimeNode], graph: Graph, imports: Import
 
 def plan_compile_time(
     kinds: Iterable[CompileTimeNode], graph: Graph, imports: Imports, use_black: bool = True
-) -> tuple[CompileTimePlan, list[Diagnostic]]:
+) -> Result[CompileTimePlan]:
     plan = CompileTimePlan(graph=graph)
     diags: list[Diagnostic] = []
     for kind, nodes in recognised(kinds, graph, imports).items():
@@ -127,7 +127,7 @@ def plan_compile_time(
     consumed = set().union(*(p.consumed for p in plan.planned.values()))
     if consumed:
         plan.graph = _without_variables_of(graph, consumed)
-    return plan, diags
+    return Result(plan, diags)
 
 
 def _without_variables_of(graph: Graph, consumed: set[Node]) -> Graph:

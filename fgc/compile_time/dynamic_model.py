@@ -23,7 +23,7 @@ from ..codegen.format import black_format
 from ..codegen.importing import Refused
 from ..codegen.model import CONFIG_CLASS, MODEL_CLASS, ModelingWriter
 from ..codegen.names import Namer
-from ..diagnostics import Diagnostic, Related, did_you_mean, error, has_errors, warning
+from ..diagnostics import Diagnostic, Related, Result, did_you_mean, error, has_errors, warning
 from ..graph import MISSING, Graph, Kind, Node, Value, walk_nodes
 from ..imports import Imports
 from ..imports.specs import Form
@@ -94,7 +94,7 @@ class DynamicCausalLM(CompileTimeNode):
 
     def plan(
         self, nodes: list[Node], graph: Graph, imports: Imports, use_black: bool
-    ) -> tuple[list[Planned], list[Diagnostic]]:
+    ) -> Result[list[Planned]]:
         diags: list[Diagnostic] = []
         packages: list[Planned] = []
         directories = Namer()
@@ -124,7 +124,7 @@ class DynamicCausalLM(CompileTimeNode):
             if use_black:
                 source = black_format(source)
             packages.append(ModelPackage(node, directory, source, writer.user_modules, hparams, set(subgraph)))
-        return ([] if has_errors(diags) else packages), diags
+        return Result([] if has_errors(diags) else packages, diags)
 
 
 def _hyperparameters(node: Node, subgraph: list[Node], graph: Graph) -> tuple[dict[str, Value], list[Diagnostic]]:

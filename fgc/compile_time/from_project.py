@@ -34,7 +34,7 @@ from typing import Any, Callable, Protocol
 from ..codegen import pytree as py
 from ..codegen.compile_time_node import CompileTimeNode, FilesError, Planned
 from ..codegen.emit import Emitter
-from ..diagnostics import Diagnostic, Span, error, warning
+from ..diagnostics import Diagnostic, Result, Span, error, warning
 from ..graph import Graph, Node, Value, walk_nodes
 from ..imports import Imports
 from ..imports.specs import FROM_PROJECT, Form, Spec
@@ -188,7 +188,7 @@ class FromProject(CompileTimeNode):
 
     def plan(
         self, nodes: list[Node], graph: Graph, imports: Imports, use_black: bool
-    ) -> tuple[list[Planned], list[Diagnostic]]:
+    ) -> Result[list[Planned]]:
         planned: list[Planned] = []
         diags: list[Diagnostic] = []
         taken: set[str] = set()
@@ -236,7 +236,7 @@ class FromProject(CompileTimeNode):
                 continue
             directory = _directory_name(project_dir, request.config, taken)
             planned.append(StaticLink(node, directory, names, isinstance(a.targets, str), a.context, linked))
-        return planned, diags
+        return Result(planned, diags)
 
     @staticmethod
     def _check(a: Arguments, node: Node) -> Diagnostic | None:

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..diagnostics import Diagnostic, Span, error, warning
+from ..diagnostics import Diagnostic, Result, Span, error, warning
 from ..graph import SUBMODULE_SEARCHPATH, Graph, Kind, Node
 from .typecheck import Checker, check_node
 from .cache import SignatureCache, default_cache_dir
@@ -65,7 +65,7 @@ def resolve_imports(
     import_modules: bool = True,
     cache: SignatureCache | None = None,
     var_bindings: VarBindings | None = None,
-) -> tuple[Imports, list[Diagnostic]]:
+) -> Result[Imports]:
     """`var_bindings` names the values that bind `!var`s inside compile-time nodes (e.g. a
     DynamicCausalLM's hyper-parameters, fgc/codegen/compile_time_node.py), so that those values
     are checked against the annotations at their own position."""
@@ -80,7 +80,7 @@ def _resolve_imports(
     import_modules: bool,
     cache: SignatureCache | None,
     var_bindings: VarBindings | None,
-) -> tuple[Imports, list[Diagnostic]]:
+) -> Result[Imports]:
     out = Imports()
     diags: list[Diagnostic] = []
     if cache is None:
@@ -158,7 +158,7 @@ def _resolve_imports(
     cache.flush()
     bindings = var_bindings(graph, out) if var_bindings is not None else {}
     diags.extend(check_values(graph, bound, bindings))
-    return out, diags
+    return Result(out, diags)
 
 
 def check_values(

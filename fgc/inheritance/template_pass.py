@@ -23,7 +23,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from ..diagnostics import Diagnostic, Related, Span, did_you_mean, display_path, error, warning
+from ..diagnostics import Diagnostic, Related, Result, Span, did_you_mean, display_path, error, warning
 from ..loader import BadName, LoadedChunk, Loader
 from ..syntax.jinja_env import parse_statement
 from ..syntax.pairing import Pair, is_tag, jinja_nodes
@@ -337,7 +337,7 @@ def _inside_string(text: str, index: int) -> bool:
 # The pass
 
 
-def template_pass(loader: Loader, root: LoadedChunk) -> tuple[TemplateGraph, list[Diagnostic]]:
+def template_pass(loader: Loader, root: LoadedChunk) -> Result[TemplateGraph]:
     """Resolve every static reference from `root`, build the graph, check inheritance."""
     diags: list[Diagnostic] = []
     graph = TemplateGraph(root.name, [display_path(str(p)) for p in loader.search_path])
@@ -390,7 +390,7 @@ def template_pass(loader: Loader, root: LoadedChunk) -> tuple[TemplateGraph, lis
 
     _check_cycles(graph, diags)
     _check_blocks(graph, diags)
-    return graph, diags
+    return Result(graph, diags)
 
 
 def _add_node(graph: TemplateGraph, chunk: LoadedChunk, diags: list[Diagnostic]) -> TemplateNode | None:

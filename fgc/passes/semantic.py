@@ -16,7 +16,7 @@ Import resolution and signature binding (fgc.imports) run on the graph afterward
 
 from __future__ import annotations
 
-from ..diagnostics import Diagnostic, DiagnosticError
+from ..diagnostics import Diagnostic, DiagnosticError, Result
 from ..graph import Graph
 from ..syntax.config_ast import Document
 from .anchors import resolve_aliases
@@ -31,7 +31,7 @@ from .reserved import check_reserved
 from .variables import collect_variables
 
 
-def analyze(document: Document, override_notes: bool = False) -> tuple[Graph, list[Diagnostic]]:
+def analyze(document: Document, override_notes: bool = False) -> Result[Graph]:
     """Run every semantic pass; the graph is meaningful only when no error was reported."""
     diags: list[Diagnostic] = []
     try:
@@ -49,9 +49,9 @@ def analyze(document: Document, override_notes: bool = False) -> tuple[Graph, li
         graph, d = lower(doc)
         diags += d
     except DiagnosticError as e:
-        return Graph(), diags + e.diagnostics
+        return Result(Graph(), diags + e.diagnostics)
     graph.overrides = overrides
     diags += check_reserved(graph)
     diags += collect_variables(graph)
     diags += check_names(graph)
-    return graph, diags
+    return Result(graph, diags)

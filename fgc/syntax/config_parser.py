@@ -21,7 +21,7 @@ from typing import Any
 from lark import Lark, Tree
 from lark.lexer import Lexer
 
-from ..diagnostics import Diagnostic, Related, Severity, sort_key
+from ..diagnostics import Diagnostic, Related, Result, Severity, sort_key
 from ..resources import grammar_path
 from ..sourcemap import SourceMap
 from . import config_codes as C
@@ -372,7 +372,7 @@ def _driver() -> _Driver:
     )
 
 
-def parse_config(text: str, source_map: SourceMap) -> tuple[Document | None, list[Diagnostic]]:
+def parse_config(text: str, source_map: SourceMap) -> Result[Document]:
     """Parse rendered YAML into the config AST; positions map through `source_map`.
 
     Returns the document (its root is None for an empty document, or when nothing could be
@@ -387,7 +387,7 @@ def parse_config(text: str, source_map: SourceMap) -> tuple[Document | None, lis
     span = source_map.to_span(1, 1, len(lines), len(lines[-1]) + 1)
     document = Document(root[0] if root else None, span)
     diagnostics.sort(key=sort_key)
-    return document, diagnostics
+    return Result(document, diagnostics)
 
 
 # -- syntax error messages --------------------------------------------------------------------

@@ -21,7 +21,7 @@ from fgc.api import CompileError
 from fgc.build import BuildError
 from fgc.codegen import pytree as py
 from fgc.codegen.compile_time_node import CompileTimeNode, FilesError, Planned
-from fgc.diagnostics import error
+from fgc.diagnostics import Result, error
 from fgc.graph import Node
 from fgc.imports.specs import Form
 
@@ -60,7 +60,7 @@ class Frozen(CompileTimeNode):
                 planned.append(FrozenJson(node, json.loads(node.args[0])))
             except (ValueError, IndexError, TypeError) as e:
                 diags.append(error("FG0799", f"not JSON: {e}", node.span))
-        return planned, diags
+        return Result(planned, diags)
 
 
 @pytest.fixture
