@@ -43,8 +43,10 @@ def write(root: Path, files: dict[str, str]) -> None:
         path.write_text(text)
 
 
-def compile_tiny(root: Path) -> Path:
-    write(root, {"exp.fg": tiny_project()})
+def compile_tiny(root: Path, blocks: str = "", subtemplates: str = "", files: dict[str, str] | None = None) -> Path:
+    """The tiny project (plus `blocks`, `subtemplates`, and `files` next to it) compiled into
+    root/build."""
+    write(root, {"exp.fg": tiny_project(blocks, subtemplates), **(files or {})})
     done = fgc("compile", root / "exp.fg", "-o", root / "build")
     assert done.returncode == 0, done.stderr
     return root / "build"

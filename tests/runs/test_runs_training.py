@@ -24,6 +24,35 @@ from runs_testlib import (
 )
 
 
+# The tiny project plus a callback that stops the run while checkpoint 20 is being written: its
+# files are complete in the temporary directory, not yet renamed into place.
+PAUSE_AT = """\
+import os
+import time
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+
+class PauseInCheckpoint(TrainerCallback):
+    def __init__(self, step, marker):
+        self.step, self.marker = step, Path(marker)
+
+    def on_checkpoint_written(self, args, state, control, checkpoint_dir, **kwargs):
+        if state.global_step == self.step and not self.marker.exists():  # once: not again on --resume
+            assert not (checkpoint_dir.parent / f"checkpoint-{self.step}").exists()
+            self.marker.write_text(str(os.getpid()))
+            time.sleep(3600)  # the test kills the process here
+"""
+PAUSING_TRAINER = ("[trainer]\n    -- include 'pausing.trainer'\n", """\
+#--- pausing.trainer ---
+-- extends 'trainers/trainer.fg'
+[trainer_callbacks]
+    == super()
+    pause: !singleton:.pause_at:PauseInCheckpoint { step: 20, marker: !var pause_marker }
+""")
+
+
 def _sets(*items: str) -> list[str]:
     return [a for item in items for a in ("--set", item)]
 
@@ -97,14 +126,8 @@ def test_an_interrupted_run_is_marked_and_resume_continues_it(project, first_run
     """SIGTERM while checkpoint 20 is being written: the record says interrupted; --resume
     continues from checkpoint 10 and ends with the weights of the uninterrupted run."""
     run_dir, marker = tmp_path / "interrupted", tmp_path / "paused"
-    proc = start_fgc(
-        "run",
-        project,
-        *_sets(*TRAIN_SETS),
-        "--output-dir",
-        run_dir,
-        env={"FORGATHER_TEST_PAUSE_IN_CHECKPOINT": f"20:{marker}"},
-    )
+    pausing = compile_tiny(tmp_path / "pausing", *PAUSING_TRAINER, files={"pause_at.py": PAUSE_AT})
+    proc = start_fgc("run", pausing, *_sets(*TRAIN_SETS, f"pause_marker='{marker}'"), "--output-dir", run_dir)
     while not marker.exists():
         assert proc.poll() is None, proc.communicate()[1]
         time.sleep(0.1)

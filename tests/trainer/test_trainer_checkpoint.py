@@ -157,3 +157,26 @@ def test_existing_checkpoints_need_resume_or_overwrite(tmp_path):
         small_trainer(tmp_path, max_steps=2).train()
     small_trainer(tmp_path, max_steps=4, overwrite_output_dir=True, save_steps=4).train()
     assert [p.name for p in list_checkpoints(tmp_path)] == ["checkpoint-4"]
+
+
+def test_before_commit_sees_the_complete_checkpoint_before_it_is_in_place(tmp_path):
+    """`before_commit` runs with every file in the temporary directory and nothing at the final
+    name; an exception from it leaves no checkpoint and no temporary directory."""
+    seen = {}
+
+    def look(directory):
+        seen["files"] = sorted(p.name for p in directory.iterdir())
+        seen["final exists"] = (tmp_path / "checkpoint-3").exists()
+
+    model = torch.nn.Linear(2, 2)
+    manager = CheckpointManager(tmp_path)
+    manager.save(3, model=model, trainer_state=TrainerState(global_step=3), before_commit=look)
+    assert seen == {"files": ["model.safetensors", "rng_state.pt", "trainer_state.json"], "final exists": False}
+    assert (tmp_path / "checkpoint-3" / "trainer_state.json").is_file()
+
+    def fail(directory):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        manager.save(4, model=model, trainer_state=TrainerState(global_step=4), before_commit=fail)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-3"]

@@ -1,7 +1,8 @@
 """SIGKILL while a checkpoint is being written: the previous checkpoint still loads and resumes.
 
-A child process trains with checkpoints every 3 steps; a test-only hook makes it stall inside the
-write of checkpoint-6 (after the weights, before the rename) and the test kills it there. Resuming
+A child process trains with checkpoints every 3 steps; a callback stalls inside the write of
+checkpoint-6 (`on_checkpoint_written`: every file written, before the rename) and the test kills
+it there. Resuming
 from what is left must give the same weights as an uninterrupted run.
 """
 
@@ -17,17 +18,26 @@ from trainer_testlib import RandomTokens, params_equal, tiny_llama
 
 from forgather.ml.data import DataCollatorForCausalLM
 from forgather.ml.trainer import Trainer, TrainingArguments
-from forgather.ml.trainer.checkpoint import PAUSE_ENV, is_checkpoint, list_checkpoints
+from forgather.ml.trainer.checkpoint import is_checkpoint, list_checkpoints
 
 CHILD = """
-import sys
+import sys, time
+from pathlib import Path
 sys.path.insert(0, {here!r})
+from transformers import TrainerCallback
 from trainer_testlib import RandomTokens, tiny_llama
 from forgather.ml.data import DataCollatorForCausalLM
 from forgather.ml.trainer import Trainer, TrainingArguments
+
+class Stall(TrainerCallback):
+    def on_checkpoint_written(self, args, state, control, checkpoint_dir, **kwargs):
+        if state.global_step == 6:
+            Path({marker!r}).write_text(str(checkpoint_dir))
+            time.sleep(3600)  # the test kills the process here
+
 args = TrainingArguments(**{args!r})
 Trainer(tiny_llama(64, seed=3, dropout=0.1), args, data_collator=DataCollatorForCausalLM(pad_token_id=0),
-        train_dataset=RandomTokens(40)).train()
+        train_dataset=RandomTokens(40), callbacks=[Stall()]).train()
 """
 
 
@@ -46,11 +56,10 @@ def train(output_dir, **extra):
 def test_sigkill_during_checkpoint_write(tmp_path):
     out = tmp_path / "run"
     marker = tmp_path / "writing-checkpoint-6"
-    script = CHILD.format(here=str(Path(__file__).parent), args=arguments(out))
-    env = dict(os.environ, **{PAUSE_ENV: f"6:{marker}"})
+    script = CHILD.format(here=str(Path(__file__).parent), args=arguments(out), marker=str(marker))
     log = tmp_path / "child.log"
     with open(log, "wb") as sink:  # a file, not a pipe: a full pipe could block the child
-        child = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=sink, stderr=sink)
+        child = subprocess.Popen([sys.executable, "-c", script], stdout=sink, stderr=sink)
     try:
         while not marker.exists():
             if child.poll() is not None:

@@ -33,6 +33,9 @@ EVENTS = (
     "on_save",
     "on_log",
     "on_prediction_step",
+    # Forgather's own: a checkpoint's files are complete in a temporary directory, before it is
+    # renamed into place (`checkpoint_dir=`); HF callbacks do not define it and are not called.
+    "on_checkpoint_written",
 )
 
 # Flags cleared before the event is delivered (TrainerControl's reset rules).

@@ -27,7 +27,6 @@ import os
 import random
 import re
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -45,10 +44,6 @@ WEIGHTS_TORCH = "pytorch_model.bin"
 TRAINER_STATE = "trainer_state.json"
 _CHECKPOINT_RE = re.compile(rf"^{PREFIX}(\d+)$")
 _TMP_PREFIX = f".tmp-{PREFIX}"
-
-# Test-only hook: "<step>:<marker file>" makes the write of checkpoint <step> create the marker
-# and then stall (after the weights, before the rename) so a test can kill the process mid-write.
-PAUSE_ENV = "FORGATHER_TEST_PAUSE_IN_CHECKPOINT"
 
 
 class CheckpointError(RuntimeError):
@@ -160,6 +155,7 @@ class CheckpointManager:
         process_index: int = 0,
         world_size: int = 1,
         barrier: Callable[[], None] | None = None,
+        before_commit: Callable[[Path], None] | None = None,
     ) -> Path:
         """Write ``checkpoint-<step>`` atomically, then rotate (never deleting it or ``protect``).
 
@@ -170,6 +166,8 @@ class CheckpointManager:
         ``objects``, the trainer state) are written by process 0 only; ``per_process`` entries by
         every process, as ``<key>_<process_index>.pt`` when ``world_size > 1`` (the RNG state
         defaults to one). Every process must call ``save`` (``barrier`` orders their writes).
+        ``before_commit(directory)`` runs on process 0 when every file is in the temporary
+        directory, before it is renamed into place (the trainer's ``on_checkpoint_written`` event).
         """
         objects = dict(objects or {})
         for key, value in (("optimizer", optimizer), ("scheduler", lr_scheduler),
@@ -194,11 +192,12 @@ class CheckpointManager:
             wait()
             if main:
                 self._write_weights(model, tmp)
-                _maybe_pause(step)
                 for key, value in objects.items():
                     if value is not None:
                         torch.save(_state_of(value), tmp / f"{key}.pt")
                 trainer_state.save_to_json(str(tmp / TRAINER_STATE))  # last: marks completeness
+                if before_commit is not None:
+                    before_commit(tmp)
                 _replace_dir(tmp, final)
         except BaseException:
             if main:
@@ -339,12 +338,3 @@ def _replace_dir(src: Path, dst: Path) -> None:
     else:
         os.replace(src, dst)
 
-
-def _maybe_pause(step: int) -> None:
-    spec = os.environ.get(PAUSE_ENV)
-    if not spec:
-        return
-    pause_step, _, marker = spec.partition(":")
-    if int(pause_step) == step:
-        Path(marker).write_text(str(os.getpid()))
-        time.sleep(3600)  # the test kills the process here

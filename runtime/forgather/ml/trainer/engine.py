@@ -224,6 +224,7 @@ class Engine:
             process_index=self.process_index,
             world_size=self.world_size,
             barrier=self.barrier,
+            before_commit=trainer.checkpoint_written,
         )
 
     def load_checkpoint(self, trainer: "Trainer", manager: CheckpointManager, path: Any) -> LoadedCheckpoint:

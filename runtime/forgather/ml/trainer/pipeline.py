@@ -389,6 +389,7 @@ class PipelineEngine(Engine):
             process_index=self.rank,
             world_size=self._world_size,
             barrier=self.barrier,
+            before_commit=trainer.checkpoint_written,
         )
 
     def load_checkpoint(self, trainer: "Trainer", manager: Any, path: Any) -> Any:

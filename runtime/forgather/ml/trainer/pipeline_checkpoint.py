@@ -35,7 +35,6 @@ from .checkpoint import (
     CheckpointManager,
     LoadedCheckpoint,
     _load,
-    _maybe_pause,
     _replace_dir,
     _state_of,
     per_process_file,
@@ -86,10 +85,12 @@ class PipelineCheckpointManager(CheckpointManager):
         process_index: int = 0,
         world_size: int = 1,
         barrier: Callable[[], None] | None = None,
+        before_commit: Callable[[Path], None] | None = None,
         **_: Any,
     ) -> Path:
         """Every process writes its stages' shards and its per-process files; process 0 the
-        index, the shared objects and, last, the trainer state; then it renames and rotates."""
+        index, the shared objects and, last, the trainer state; then (after ``before_commit``)
+        it renames and rotates."""
         wait = barrier or (lambda: None)
         main = process_index == 0
         final = self.output_dir / f"{PREFIX}{step}"
@@ -109,11 +110,12 @@ class PipelineCheckpointManager(CheckpointManager):
             wait()
             if main:
                 (tmp / INDEX).write_text(json.dumps(self.index(), indent=2))
-                _maybe_pause(step)
                 for key, value in (objects or {}).items():
                     if value is not None:
                         torch.save(_state_of(value), tmp / f"{key}.pt")
                 trainer_state.save_to_json(str(tmp / TRAINER_STATE))  # last: marks completeness
+                if before_commit is not None:
+                    before_commit(tmp)
                 _replace_dir(tmp, final)
         except BaseException:
             if main:

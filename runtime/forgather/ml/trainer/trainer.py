@@ -367,6 +367,11 @@ class Trainer(BaseTrainer):
                 state.stateful_callbacks[type(callback).__name__] = callback.state()
         self.engine.save_checkpoint(self, self.checkpoints, state.global_step, protect=state.best_model_checkpoint)
 
+    def checkpoint_written(self, directory: Path) -> None:
+        """Every file of the checkpoint is in `directory`, a temporary one, not yet renamed into
+        place: callbacks see it as ``on_checkpoint_written(..., checkpoint_dir=directory)``."""
+        self.control = self.fire("on_checkpoint_written", checkpoint_dir=directory)
+
     def _resume(self, resume_from_checkpoint: str | bool, loader: ResumableDataLoader) -> Any:
         path = self.checkpoints.resolve(resume_from_checkpoint)
         loaded = self.engine.load_checkpoint(self, self.checkpoints, path)
