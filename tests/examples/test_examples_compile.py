@@ -9,11 +9,15 @@ from pathlib import Path
 import pytest
 
 import fgc as fgc_api
+from fgc import resources
 from examples_testlib import EXAMPLES, REPO, fgc
 
 EXPERIMENTS = sorted(EXAMPLES.rglob("*.fg"))
-# Templates an experiment extends directly (the others are included, or need anchors first).
-EXTENDABLE = ["scripts/causal_lm.fg", "models/causal_lm.fg", "models/deepnet.fg", "models/gpt2.fg", "models/llama.fg"]
+# Templates an experiment extends directly, as docs/stdlib.md says: scripts/ (a whole project) and
+# models/ (a model); the others are included, or need anchors first. Listed from the library, so
+# a new one is tested without being named here.
+STDLIB = resources.stdlib_dir()
+EXTENDABLE = sorted(p.relative_to(STDLIB).as_posix() for d in ("scripts", "models") for p in (STDLIB / d).glob("*.fg"))
 
 
 def label(path: Path) -> str:
@@ -26,6 +30,10 @@ def test_example_compiles_clean(experiment, tmp_path):
     assert diagnostics == [], "\n".join(map(str, diagnostics))
     build = fgc_api.compile(experiment, tmp_path / "build")
     assert (build.dir / "config.py").is_file() and "main" in build.targets
+
+
+def test_the_extendable_templates_are_found():
+    assert {"scripts/causal_lm.fg", "models/causal_lm.fg", "models/llama.fg"} <= set(EXTENDABLE), EXTENDABLE
 
 
 @pytest.mark.parametrize("template", EXTENDABLE)
