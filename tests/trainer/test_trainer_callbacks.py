@@ -140,6 +140,18 @@ def test_json_lines_logger(tmp_path):
     assert records[-1]["event"] == "train_end"
 
 
+def test_json_lines_logger_keeps_the_evaluation_after_training(tmp_path):
+    """TrainingScript evaluates once after train(): that record is appended too (fgc sweep reads
+    a run's final eval loss from this file)."""
+    trainer = make_trainer(tmp_path, callbacks=[JsonLinesLogger()], eval_data=RandomTokens(8, seed=4))
+    trainer.train()
+    metrics = trainer.evaluate()
+    (logs,) = (tmp_path / "runs").glob("*/trainer_logs.jsonl")
+    records = [json.loads(line) for line in logs.read_text().splitlines()]
+    assert [r["event"] for r in records[-2:]] == ["train_end", "log"]
+    assert records[-1]["eval_loss"] == pytest.approx(metrics["eval_loss"], rel=1e-12)
+
+
 def test_report_to_creates_both_loggers(tmp_path):
     trainer = make_trainer(tmp_path, report_to="all", logging_dir=str(tmp_path / "logs"))
     assert {type(c) for c in trainer.callback_handler.callbacks} >= {JsonLinesLogger, TensorBoardLogger}

@@ -108,6 +108,7 @@ class JsonLinesLogger(TrainerCallback):
     The first record of each ``train()`` holds the training arguments, the number of processes
     (``world_size``) and ``experiment_info`` (e.g. config name and versions). Only the main
     process writes. Lines are flushed as written, so a crash leaves a valid file.
+    A record logged after ``train()`` (a final ``evaluate()``) is appended to the same file.
     """
 
     def __init__(self, path: str | os.PathLike | None = None, **experiment_info: Any) -> None:
@@ -132,8 +133,14 @@ class JsonLinesLogger(TrainerCallback):
                      **self.experiment_info})
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        self._write({"event": "log", "time": time.time(), "global_step": state.global_step,
-                     "epoch": state.epoch, **(logs or {})})
+        record = {"event": "log", "time": time.time(), "global_step": state.global_step,
+                  "epoch": state.epoch, **(logs or {})}
+        if self._file is None and self.path is not None and state.is_world_process_zero:
+            # a record after train() (the final evaluate()): appended to the same file
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record, default=str) + "\n")
+            return
+        self._write(record)
 
     def on_train_end(self, args, state, control, **kwargs):
         self._write({"event": "train_end", "time": time.time(), "global_step": state.global_step})
