@@ -65,13 +65,16 @@ def compile(
 ):
     """Compile `path` into the build directory `out_dir`; returns the `fgc.build.Build`
     (`.dir`, `.targets`, `.variables`, `.load()`). Raises CompileError when the input has errors."""
-    from .build import write_build
+    from .build import BuildError, write_build
     from .pipeline import compile_file
 
     comp = compile_file(path, include_dirs, variables, import_modules=import_modules)
     if not comp.ok:
         raise CompileError(list(comp.diagnostics))
-    return write_build(comp, out_dir, dict(variables or {}))
+    built = write_build(comp, out_dir, dict(variables or {}))
+    if built.value is None:
+        raise BuildError(built.diagnostics[0])
+    return built.value
 
 
 def load(build_dir: str | Path, force: bool = False) -> ModuleType:
@@ -101,7 +104,7 @@ def from_project(
     import tempfile
     import warnings
 
-    from .build import write_build
+    from .build import BuildError, write_build
     from .pipeline import compile_file
     from .project import load_project
 
@@ -126,7 +129,10 @@ def from_project(
     root = Path(tempfile.mkdtemp(prefix="fgc-from-project-"))
     atexit.register(shutil.rmtree, root, True)  # the module imports from it while the process lives
     build_dir = root / "build"
-    module = write_build(comp, build_dir, variables).load()
+    built = write_build(comp, build_dir, variables)
+    if built.value is None:
+        raise BuildError(built.diagnostics[0])
+    module = built.value.load()
     if isinstance(targets, str):
         return module.construct(targets or "main", **config_kwargs)
     names = tuple(targets)

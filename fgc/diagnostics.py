@@ -250,7 +250,7 @@ def print_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str = "human", str
 # --------------------------------------------------------------------------------------------
 # What a stage returns (docs/architecture.md, "Stage results")
 
-T = TypeVar("T")
+T = TypeVar("T", covariant=True)  # a Result[Linked] is a Result[LinkedBuild]
 
 
 class Result(NamedTuple, Generic[T]):

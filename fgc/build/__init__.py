@@ -30,9 +30,8 @@ from types import ModuleType
 from typing import Any
 
 from ..version import __version__
-from ..diagnostics import Diagnostic, error
+from ..diagnostics import Diagnostic, Result, error
 from .config_yaml import resolved_yaml
-from ..codegen.compile_time_node import FilesError
 from .modules import local_module_files
 
 MANIFEST = "fgc-manifest.json"
@@ -58,7 +57,9 @@ class Build:
 
 
 class BuildError(Exception):
-    """The build directory cannot be written or loaded; carries a diagnostic."""
+    """A build directory cannot be read or loaded (`read_manifest`, `load`), or, from the Python
+    API (`fgc.compile`), written; carries a diagnostic. Writing one (`write_build`) is the last
+    stage of the compiler and returns its diagnostics instead."""
 
     def __init__(self, diagnostic: Diagnostic) -> None:
         super().__init__(diagnostic.message)
@@ -134,65 +135,65 @@ def foreign_files(path: Path) -> list[str]:
     return foreign
 
 
-def _refuse_to_replace(out: Path) -> None:
-    """Raise unless `out` is absent, empty, or holds a build and nothing else (nothing is lost)."""
+def _refuse_to_replace(out: Path) -> Diagnostic | None:
+    """Why `out` may not be replaced, unless it is absent, empty, or holds a build and nothing
+    else (nothing is lost)."""
     if not out.exists() and not out.is_symlink():
-        return
+        return None
     if out.is_symlink():
         # e.g. a runs/<name>/latest pointer: replacing it would not replace what it points at
-        raise BuildError(
-            error(
-                "FG0701",
-                f"`{out}` is a symbolic link (to `{os.readlink(out)}`); refusing to replace it",
-                hint="choose another -o directory",
-            )
+        return error(
+            "FG0701",
+            f"`{out}` is a symbolic link (to `{os.readlink(out)}`); refusing to replace it",
+            hint="choose another -o directory",
         )
     if not out.is_dir():
-        raise BuildError(error("FG0701", f"`{out}` exists and is not a directory; refusing to replace it", hint="choose another -o directory"))
+        return error("FG0701", f"`{out}` exists and is not a directory; refusing to replace it", hint="choose another -o directory")
     if not any(out.iterdir()):
-        return
+        return None
     if (out / RUN_RECORD).exists():
-        raise BuildError(
-            error(
-                "FG0701",
-                f"`{out}` is a run directory (it holds {RUN_RECORD}); refusing to replace it",
-                hint="choose another -o directory; `fgc run` accepts a run directory as it is",
-            )
+        return error(
+            "FG0701",
+            f"`{out}` is a run directory (it holds {RUN_RECORD}); refusing to replace it",
+            hint="choose another -o directory; `fgc run` accepts a run directory as it is",
         )
     if not _is_build(out):
-        raise BuildError(
-            error("FG0701", f"`{out}` exists and is not an fgc build; refusing to replace it", hint="choose another -o directory")
-        )
+        return error("FG0701", f"`{out}` exists and is not an fgc build; refusing to replace it", hint="choose another -o directory")
     extra = foreign_files(out)
     if extra:
         shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
-        raise BuildError(
-            error(
-                "FG0701",
-                f"`{out}` holds files that are not part of its build ({shown}); refusing to replace it",
-                hint="choose another -o directory, or move those files away",
-            )
+        return error(
+            "FG0701",
+            f"`{out}` holds files that are not part of its build ({shown}); refusing to replace it",
+            hint="choose another -o directory, or move those files away",
         )
+    return None
 
 
 def write_build(
     comp, out_dir: str | Path, variables: dict[str, Any] | None = None, globals: dict[str, Any] | None = None
-) -> Build:
+) -> Result[Build | None]:
     """Write the build of a successful compilation to `out_dir` (replacing an older build there).
     `globals` are the environment globals it rendered with (a project's), kept in the manifest so
     that a recompile from the saved sources renders the same.
 
     Replaces only a directory that holds a build and nothing else: a run directory or any
-    directory with other files is refused (FG0701) and left as it is.
+    directory with other files is refused (FG0701) and left as it is. The build is None when it
+    could not be written (the diagnostics say why; nothing was changed then).
     """
     assert comp.ok and comp.generated is not None, "write_build needs a compilation without errors"
     out = Path(out_dir).absolute()
-    _refuse_to_replace(out)
+    refused = _refuse_to_replace(out)
+    if refused is not None:
+        return Result(None, [refused])
     tmp = None
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-        _write_contents(comp, tmp, variables or {}, globals or {})
+        failed = _write_contents(comp, tmp, variables or {}, globals or {})
+        if failed:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return Result(None, failed)
         old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
         if out.exists():
             out.rename(old)
@@ -200,13 +201,13 @@ def write_build(
     except OSError as e:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-        raise BuildError(error("FG0702", f"cannot write the build `{out}`: {e}")) from None
+        return Result(None, [error("FG0702", f"cannot write the build `{out}`: {e}")])
     except BaseException:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
         raise
     shutil.rmtree(old, ignore_errors=True)
-    return Build(out, dict(comp.generated.targets), dict(comp.generated.variables))
+    return Result(Build(out, dict(comp.generated.targets), dict(comp.generated.variables)), [])
 
 
 def _jsonable_globals(values: dict[str, Any]) -> dict[str, Any]:
@@ -219,7 +220,9 @@ def _jsonable_globals(values: dict[str, Any]) -> dict[str, Any]:
 
 def _write_contents(
     comp, root: Path, template_vars: dict[str, Any], template_globals: dict[str, Any]
-) -> dict[str, str]:
+) -> list[Diagnostic]:
+    """Write the build's files into `root`; the diagnostics of a compile-time node's files that
+    could not be written."""
     layout = comp.layout
     generated = comp.generated
     hashes: dict[str, str] = {}
@@ -260,10 +263,9 @@ def _write_contents(
 
     # what compile-time nodes add (model/ of a DynamicCausalLM)
     for planned in comp.compile_time.planned.values():
-        try:
-            planned.write_files(root)
-        except FilesError as e:
-            raise BuildError(e.diagnostic) from None
+        failed = planned.write_files(root)
+        if failed:
+            return failed
 
     for path in sorted(root.rglob("*")):
         if path.is_file():
@@ -293,7 +295,7 @@ def _write_contents(
         "files": hashes,
     }
     write(MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False, default=str) + "\n")
-    return hashes
+    return []
 
 
 def read_manifest(build_dir: str | Path) -> dict:

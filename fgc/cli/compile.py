@@ -84,7 +84,7 @@ def _recompile(args) -> int:
 
 
 def _compile(args, path, include_dirs, variables, globals=None, diagnostics=(), overrides=()) -> int:
-    from ..build import BuildError, write_build
+    from ..build import write_build
 
     comp = pipeline.compile_file(
         path, include_dirs, variables, globals=globals, import_modules=not args.no_import, overrides=overrides
@@ -92,10 +92,10 @@ def _compile(args, path, include_dirs, variables, globals=None, diagnostics=(), 
     comp.diagnostics[:0] = diagnostics
     if not comp.ok:
         return report(comp.diagnostics, args.format)
-    try:
-        build = write_build(comp, args.output, variables, dict(globals or {}))
-    except BuildError as e:
-        return report(list(comp.diagnostics) + [e.diagnostic], args.format)
+    built = write_build(comp, args.output, variables, dict(globals or {}))
+    build = built.value
+    if build is None:
+        return report(list(comp.diagnostics) + built.diagnostics, args.format)
     if comp.diagnostics:
         print_diagnostics(comp.diagnostics, args.format, diagnostic_stream(args.format))
     if args.format == "human":

@@ -17,7 +17,7 @@ A kind of compile-time node (a `CompileTimeNode`; the kinds are registered in on
                register before members are named, and the expression itself, written with the
                config module's expression writer (`emit.Emitter`).
 4. files       `Planned.write_files(root)`: what the node adds to the build directory (inside
-               the build's temporary directory); a failure is a `FilesError` with a diagnostic.
+               the build's temporary directory); it returns the diagnostics of a failure.
                `distributions` names packages whose versions the manifest records.
 
 DynamicCausalLM (`fgc/compile_time/dynamic_model.py`) is the first kind: its `definition`
@@ -44,14 +44,6 @@ if TYPE_CHECKING:
 Binding = tuple[Any, Span, str]
 
 
-class FilesError(Exception):
-    """The files of a compile-time node cannot be written; carries the diagnostic."""
-
-    def __init__(self, diagnostic: Diagnostic) -> None:
-        super().__init__(diagnostic.message)
-        self.diagnostic = diagnostic
-
-
 class Planned(ABC):
     """One planned compile-time node: how config.py builds it and what it adds to the build."""
 
@@ -70,8 +62,9 @@ class Planned(ABC):
     def expr(self, emitter: Emitter) -> ast.expr:
         """The expression that builds the node in config.py."""
 
-    def write_files(self, root: Path) -> None:
-        """Write the node's files into the build directory `root` (raise FilesError)."""
+    def write_files(self, root: Path) -> list[Diagnostic]:
+        """Write the node's files into the build directory `root`; the diagnostics of a failure."""
+        return []
 
 
 class CompileTimeNode(ABC):

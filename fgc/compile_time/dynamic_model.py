@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..build.model_package import PackageError, write_model_package
 from ..codegen import pytree as py
-from ..codegen.compile_time_node import Binding, CompileTimeNode, FilesError, Planned
+from ..codegen.compile_time_node import Binding, CompileTimeNode, Planned
 from ..codegen.emit import Emitter
 from ..codegen.format import black_format
 from ..codegen.importing import Refused
@@ -61,11 +61,12 @@ class ModelPackage(Planned):
         keywords = py.keywords([(k, emitter.expr(v)) for k, v in self.hparams.items()])
         return py.call(py.name(model_cls), [py.call(py.name(config_cls), [], keywords)])
 
-    def write_files(self, root: Path) -> None:
+    def write_files(self, root: Path) -> list[Diagnostic]:
         try:
             write_model_package(root / self.directory, self.modeling, self.user_modules)
         except PackageError as e:
-            raise FilesError(error("FG0724", f"cannot write {self.directory}/: {e}", self.node.span)) from None
+            return [error("FG0724", f"cannot write {self.directory}/: {e}", self.node.span)]
+        return []
 
 
 class DynamicCausalLM(CompileTimeNode):

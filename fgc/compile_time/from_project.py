@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from ..codegen import pytree as py
-from ..codegen.compile_time_node import CompileTimeNode, FilesError, Planned
+from ..codegen.compile_time_node import CompileTimeNode, Planned
 from ..codegen.emit import Emitter
 from ..diagnostics import Diagnostic, Result, Span, error, warning
 from ..graph import Graph, Node, Value, walk_nodes
@@ -63,10 +63,10 @@ class LinkedBuild(Protocol):
     @property
     def targets(self) -> list[str]: ...
 
-    def write(self, directory: Path) -> None: ...  # raises FilesError
+    def write(self, directory: Path) -> list[Diagnostic]: ...  # the diagnostics of a failure
 
 
-Linker = Callable[[LinkRequest], "tuple[LinkedBuild | None, list[Diagnostic]]"]
+Linker = Callable[[LinkRequest], "Result[LinkedBuild | None]"]
 
 
 @dataclass
@@ -139,9 +139,9 @@ class StaticLink(Planned):
         built = py.call(construct, [names], keywords)
         return py.call(py.name("dict"), [py.call(py.name("zip"), [names, built])])
 
-    def write_files(self, root: Path) -> None:
+    def write_files(self, root: Path) -> list[Diagnostic]:
         (root / LINKED_DIR).mkdir(exist_ok=True)
-        self.linked.write(root / self.directory)
+        return self.linked.write(root / self.directory)
 
 
 @dataclass
@@ -254,4 +254,4 @@ class FromProject(CompileTimeNode):
         return None
 
 
-__all__ = ["FromProject", "LinkRequest", "LinkedBuild", "Linker", "FilesError"]
+__all__ = ["FromProject", "LinkRequest", "LinkedBuild", "Linker"]

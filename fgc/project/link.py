@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..codegen.compile_time_node import FilesError
 from ..compile_time.from_project import LinkRequest
-from ..diagnostics import Diagnostic, Related, error, has_errors
+from ..diagnostics import Diagnostic, Related, Result, error, has_errors
 
 # The links being compiled in this context, outermost first: (project directory, config file).
 _LINKING: contextvars.ContextVar[tuple[tuple[str, str], ...]] = contextvars.ContextVar("fgc_linking", default=())
@@ -36,23 +35,20 @@ class Linked:
     def targets(self) -> list[str]:
         return list(self.comp.graph.targets)
 
-    def write(self, directory: Path) -> None:
-        from ..build import BuildError, write_build
+    def write(self, directory: Path) -> list[Diagnostic]:
+        from ..build import write_build
 
-        try:
-            write_build(self.comp, directory, self.variables)
-        except BuildError as e:
-            raise FilesError(e.diagnostic) from None
+        return write_build(self.comp, directory, self.variables).diagnostics
 
 
-def link_project(request: LinkRequest, **options: Any) -> tuple[Linked | None, list[Diagnostic]]:
+def link_project(request: LinkRequest, **options: Any) -> Result[Linked | None]:
     """Compile the config `request` names (`options`: the linking compilation's back-end
     options, e.g. import_modules)."""
     from ..pipeline import compile_file
     from . import load_project
 
-    def failed(message: str, diags: list[Diagnostic]) -> tuple[None, list[Diagnostic]]:
-        return None, [*diags, error("FG0807", message, request.span)]
+    def failed(message: str, diags: list[Diagnostic]) -> Result[None]:
+        return Result(None, [*diags, error("FG0807", message, request.span)])
 
     project, diags = load_project(request.project_dir)
     if project is None:
@@ -64,7 +60,7 @@ def link_project(request: LinkRequest, **options: Any) -> tuple[Linked | None, l
     stack = _LINKING.get()
     if key in stack:
         chain = " -> ".join(f"{Path(p).name}:{Path(c).name}" for p, c in (*stack, key))
-        return None, [error("FG0809", f"from_project links a project into itself: {chain}", request.span)]
+        return Result(None, [error("FG0809", f"from_project links a project into itself: {chain}", request.span)])
     token = _LINKING.set((*stack, key))
     try:
         comp = compile_file(path, project.include_dirs, request.variables, globals=project.globals, **options)
@@ -73,7 +69,7 @@ def link_project(request: LinkRequest, **options: Any) -> tuple[Linked | None, l
     diags += comp.diagnostics
     if has_errors(comp.diagnostics):
         first = next(d for d in comp.diagnostics if d.is_error)
-        return None, [
+        return Result(None, [
             *diags,
             error(
                 "FG0807",
@@ -81,5 +77,5 @@ def link_project(request: LinkRequest, **options: Any) -> tuple[Linked | None, l
                 request.span,
                 related=(Related(first.span, f"first error: {first.message}"),) if first.span else (),
             ),
-        ]
-    return Linked(project.dir.name, comp, dict(request.variables)), diags
+        ])
+    return Result(Linked(project.dir.name, comp, dict(request.variables)), diags)

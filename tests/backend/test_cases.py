@@ -45,7 +45,8 @@ def test_case(case, tmp_path):
         assert "construct" not in expect and "error" not in expect, "the case does not compile"
         return
     forget_local_modules()
-    build = write_build(comp, tmp_path / "build")
+    build, failed = write_build(comp, tmp_path / "build")
+    assert build is not None, failed
     module, load_error = _construct(lambda: load(build.dir))
     if load_error is not None:  # config.py imports every callable's module when it is loaded
         assert "error" in expect, repr(load_error)

@@ -20,7 +20,7 @@ import fgc.compile_time
 from fgc.api import CompileError
 from fgc.build import BuildError
 from fgc.codegen import pytree as py
-from fgc.codegen.compile_time_node import CompileTimeNode, FilesError, Planned
+from fgc.codegen.compile_time_node import CompileTimeNode, Planned
 from fgc.diagnostics import Result, error
 from fgc.graph import Node
 from fgc.imports.specs import Form
@@ -41,11 +41,12 @@ class FrozenJson(Planned):
     def expr(self, emitter):
         return py.literal(self.value)
 
-    def write_files(self, root: Path) -> None:
+    def write_files(self, root: Path) -> list:
         if self.node.key == "unwritable":
-            raise FilesError(error("FG0799", "frozen/ cannot hold this one", self.node.span))
+            return [error("FG0799", "frozen/ cannot hold this one", self.node.span)]
         (root / "frozen").mkdir(exist_ok=True)
         (root / "frozen" / f"{self.node.key}.json").write_text(json.dumps(self.value))
+        return []
 
 
 class Frozen(CompileTimeNode):

@@ -96,7 +96,8 @@ def test_config_graph_build_construct(project_name, config, tmp_path):
     if not comp.ok:
         return
     forget_local_modules()
-    build = write_build(comp, tmp_path / "build")
+    build, failed = write_build(comp, tmp_path / "build")
+    assert build is not None, failed
     module = load(build.dir)
     for target in module.TARGETS:
         module.construct(target)
@@ -117,7 +118,8 @@ def test_a_statically_linked_build_runs_without_the_siblings_and_without_fgc(tmp
     path, _ = project.config_file("train.yaml")
     comp = compile_file(path, project.include_dirs, {}, globals=project.globals)
     assert comp.ok, comp.diagnostics
-    build = write_build(comp, tmp_path / "build")
+    build, failed = write_build(comp, tmp_path / "build")
+    assert build is not None, failed
     shutil.rmtree(workspace)
     script = (
         "import importlib.util, sys\n"
