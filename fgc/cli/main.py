@@ -22,6 +22,7 @@ COMMANDS = {
     "graph": "graph",
     "targets": "targets",
     "run": "run",
+    "sweep": "sweep",
     "new": "new",
     "ls": "ls",
     "lsp": "lsp",

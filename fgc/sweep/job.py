@@ -1,0 +1,97 @@
+"""One combination of a sweep as a job: its commands (`fgc compile`, then `fgc run`), run one after
+the other in child processes with their output appended to the combination's log file. The same
+function runs under every launcher (here, or in a submitit job on another machine), so it takes
+and returns plain picklable data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Job:
+    name: str
+    commands: list[list[str]]  # run in order; the first that fails ends the job
+    log: str  # the log file (appended to)
+    cwd: str
+    env: dict[str, str] = field(default_factory=dict)  # added to the environment
+
+
+@dataclass
+class JobResult:
+    name: str
+    exit_code: int
+    seconds: float  # wall time of all commands
+    peak_rss_kib: int | None  # the largest resident set of the job's children (getrusage maxrss)
+    error: str | None  # the last error line of the log, for a failed job
+    host: str = ""
+
+
+def fgc_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "fgc", *args]
+
+
+def _max_rss_kib(rusage) -> int:
+    # ru_maxrss is in KiB on Linux and in bytes on macOS
+    return int(rusage.ru_maxrss // 1024 if sys.platform == "darwin" else rusage.ru_maxrss)
+
+
+def _run(command: list[str], log, cwd: str, env: dict) -> tuple[int, int]:
+    """Exit code and peak RSS of one child: os.wait4 gives the child's own rusage (getrusage of
+    RUSAGE_CHILDREN would mix in every other job of this process)."""
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    try:
+        _, status, rusage = os.wait4(proc.pid, 0)
+    except BaseException:
+        proc.terminate()  # the sweep was interrupted: its children stop too
+        proc.wait()
+        raise
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, _max_rss_kib(rusage)
+
+
+def last_error_line(log_path: Path, start: int) -> str | None:
+    """The last line of the log (from byte `start`) that says error, else its last line."""
+    try:
+        with open(log_path, "rb") as f:
+            f.seek(start)
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    lines = [line.strip() for line in text.replace("\r", "\n").splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith("$ ")]
+    for line in reversed(lines):
+        if "error" in line.lower():
+            return line[:300]
+    return lines[-1][:300] if lines else None
+
+
+def run_job(job: Job) -> JobResult:
+    import socket
+
+    env = {**os.environ, **job.env}
+    log_path = Path(job.log)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    start_time = time.monotonic()
+    peak = None
+    with open(log_path, "ab") as log:
+        start = log.tell()
+        log.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} on {socket.gethostname()}\n".encode())
+        for command in job.commands:
+            log.write(("$ " + " ".join(command) + "\n").encode())
+            log.flush()
+            code, rss = _run(command, log, job.cwd, env)
+            peak = max(peak or 0, rss)
+            if code != 0:
+                log.write(f"=== exit status {code}\n".encode())
+                log.flush()
+                return JobResult(job.name, code, time.monotonic() - start_time, peak,
+                                 last_error_line(log_path, start) or f"exit status {code}", socket.gethostname())
+        log.write(b"=== done\n")
+    return JobResult(job.name, 0, time.monotonic() - start_time, peak, None, socket.gethostname())
