@@ -20,6 +20,8 @@ COMMANDS = {
     "parse": "parse",
     "compile": "compile",
     "graph": "graph",
+    "explain": "explain",
+    "diff": "diff",
     "targets": "targets",
     "run": "run",
     "sweep": "sweep",

@@ -1,0 +1,230 @@
+"""`fgc explain FILE KEY.PATH`: the value of one config path and every line that set it.
+
+The chain is listed most recent (the value that wins) first: the `--override`s of the path,
+then the template entries of the key (a child's `== super()` block renders its parents' keys,
+then writes the key again: a duplicate key whose last value wins, fgc/passes/duplicates.py),
+then the parent blocks that the winning block replaced without `super()` (never rendered).
+KEY.PATH may also name a `!var` variable: its default and its uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..diagnostics import Span
+from ..graph import MISSING, Graph, Kind, Node, Value
+from ..passes.config_paths import Located, PathError, Slot, locate, parse_path
+from ..passes.overrides import COMMAND_LINE, Applied
+from .common import EXIT_INPUT, EXIT_OK, UsageError, add_input_options, add_override_option, report
+from .experiment_input import Experiment, load_experiment
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "explain",
+        help="show one config value and the chain of template lines (and --overrides) that set it",
+        description="Print the resolved value of KEY.PATH in FILE (an experiment, a build or a run "
+        "directory) and every place that set or overrode it, most recent (the winner) first: "
+        "--override on the command line, the template lines of the key, the parent blocks a "
+        "child replaced. KEY.PATH starts at a target or a named node (`optimizer.lr`, "
+        "`trainer.args.max_steps`, `model.0`); a `!var` name shows the variable's default and uses. "
+        "Nothing is imported (fgc check also checks signatures and types). Exit code 0, 1 when "
+        "FILE has errors, 2 for a KEY.PATH that names nothing (with the nearest keys).",
+    )
+    add_input_options(p)
+    p.add_argument("key_path", metavar="KEY.PATH", help="the config path to explain, e.g. optimizer.lr")
+    add_override_option(p)
+    p.add_argument("--json", action="store_true", help="print the explanation as one JSON object")
+    p.set_defaults(handler=run)
+
+
+@dataclass
+class Origin:
+    """One place in the chain."""
+
+    role: str  # "set" (the winner), "overridden", "replaced" (a parent block never rendered)
+    where: str  # file:line
+    text: str  # the source line (the override as written, for the command line)
+    file: str = ""
+    line: int = 0
+    col: int = 0
+
+
+@dataclass
+class Explanation:
+    path: str
+    value: str  # as YAML-like text
+    chain: list[Origin] = field(default_factory=list)
+    variable: dict | None = None  # a `!var`: name, default, uses
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def show_value(value: Value, depth: int = 0) -> str:
+    """A short YAML-like rendering of a graph value (nodes by their tag)."""
+    if isinstance(value, Node):
+        if value.kind == Kind.VAR:
+            default = "" if value.default is MISSING else f", default: {show_value(value.default, depth + 1)}"
+            return f"!var {{ name: {value.var}{default} }}"
+        return value.describe()
+    if isinstance(value, list):
+        if depth > 1 and value:
+            return f"[{len(value)} items]"
+        return "[" + ", ".join(show_value(v, depth + 1) for v in value) + "]"
+    if isinstance(value, dict):
+        if depth > 1 and value:
+            return "{" + ", ".join(value) + "}"
+        return "{" + ", ".join(f"{k}: {show_value(v, depth + 1)}" for k, v in value.items()) + "}"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def slot_key(slot: Slot | None) -> tuple[int, object] | None:
+    return None if slot is None else (id(slot.holder), slot.step)
+
+
+def applied_to(exp: Experiment, slot: Slot | None) -> list[Applied]:
+    """The overrides applied at `slot`, in command-line order."""
+    graph = exp.comp.graph
+    assert graph is not None
+    out = []
+    for a in exp.comp.overrides:
+        try:
+            here = locate(graph, a.path).slot
+        except PathError:
+            continue
+        if slot_key(here) == slot_key(slot):
+            out.append(a)
+    return out
+
+
+def template_span(exp: Experiment, slot: Slot) -> Span | None:
+    """Where the templates set the value at `slot` (before any --override)."""
+    applied = applied_to(exp, slot)
+    return applied[0].previous_key_span if applied else slot.key_span
+
+
+def chain(exp: Experiment, located: Located) -> list[Origin]:
+    graph = exp.comp.graph
+    assert graph is not None
+    slot = located.slot
+    if slot is None:  # a named node by its name: where its tag is
+        assert isinstance(located.value, Node)
+        return [_origin(exp, "set", located.value.span)]
+    out: list[Origin] = []
+    applied = applied_to(exp, slot)
+    for a in reversed(applied):
+        o = a.override
+        out.append(Origin("set", f"{COMMAND_LINE}:{o.index}", f"--override {o.text}", COMMAND_LINE, o.index, 1))
+    first = applied[0].previous_key_span if applied else slot.key_span
+    if first is None:  # the override added the keyword
+        return _roles(out)
+    spans = [first]
+    for ov in graph.overrides:
+        if ov.winner == first:
+            spans += list(reversed(ov.overridden))
+            break
+    for s in spans:
+        out.append(_origin(exp, "overridden", s))
+    for s in spans:
+        out.extend(_origin(exp, "replaced", b) for b in replaced_blocks(exp, s))
+    return _roles(out)
+
+
+def _roles(origins: list[Origin]) -> list[Origin]:
+    for i, o in enumerate(origins):
+        if o.role != "replaced":
+            o.role = "set" if i == 0 else "overridden"
+    return origins
+
+
+def _origin(exp: Experiment, role: str, span: Span) -> Origin:
+    return Origin(role, exp.where(span), exp.lines(span), span.file, span.line, span.col)
+
+
+def replaced_blocks(exp: Experiment, span: Span) -> list[Span]:
+    """The parent definitions of the block around `span` when that block does not call
+    `super()`: their text is never rendered, the block replaces them."""
+    from ..lsp.cursor import block_extent
+
+    tg = exp.comp.front.render.graph if exp.comp.front.render is not None else None
+    if tg is None:
+        return []
+    best = None
+    for node in tg.templates.values():
+        if node.file != span.file or not node.blocks:
+            continue
+        try:
+            lines = Path(node.file).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for block in node.blocks.values():
+            start, end = block_extent(node, block, lines)
+            if start <= span.line <= end and (best is None or start >= best[0]):
+                best = (start, block)
+    if best is None or best[1].super_calls:
+        return []
+    return [b.span for b in tg.overridden(best[1])]
+
+
+def variable_info(exp: Experiment, graph: Graph, name: str) -> dict | None:
+    var = graph.variables.get(name)
+    if var is None:
+        return None
+    return {
+        "name": name,
+        "default": None if var.default is MISSING else show_value(var.default),
+        "required": var.default is MISSING,
+        "uses": [exp.where(s) for s in var.uses],
+    }
+
+
+def explain(exp: Experiment, path_text: str) -> Explanation:
+    """PathError when `path_text` names nothing."""
+    graph = exp.comp.graph
+    assert graph is not None
+    path = parse_path(path_text)
+    if len(path) == 1 and path[0] not in graph.values and path[0] in graph.variables:
+        info = variable_info(exp, graph, path[0])
+        assert info is not None
+        default = "(required: no default)" if info["required"] else info["default"]
+        return Explanation(path_text, f"!var {path[0]}, default {default}", [], info)
+    located = locate(graph, path)
+    out = Explanation(path_text, show_value(located.value), chain(exp, located))
+    if isinstance(located.value, Node) and located.value.kind == Kind.VAR and located.value.var:
+        out.variable = variable_info(exp, graph, located.value.var)
+    return out
+
+
+def readable(e: Explanation) -> str:
+    lines = [f"{e.path} = {e.value}"]
+    width = max((len(o.where) for o in e.chain), default=0)
+    for o in e.chain:
+        lines.append(f"  {o.role:<10}  {o.where.ljust(width)}  {o.text}")
+    if e.variable is not None:
+        v = e.variable
+        what = "required (no default)" if v["required"] else f"default {v['default']}"
+        lines.append(f"  variable `{v['name']}`: {what}; `fgc run BUILD --set {v['name']}=...` sets it")
+        lines.extend(f"    used at {u}" for u in v["uses"])
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    with load_experiment(args.file, args) as exp:
+        if not exp.ok:
+            return report(exp.diagnostics, "human")
+        try:
+            explanation = explain(exp, args.key_path)
+        except PathError as e:
+            raise UsageError(e.message + (f" ({e.hint})" if e.hint else "")) from None
+        if exp.diagnostics:
+            report(exp.diagnostics, "human")
+        if args.json:
+            sys.stdout.write(json.dumps(explanation.to_json(), indent=1, ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(readable(explanation))
+    return EXIT_OK if exp.ok else EXIT_INPUT
