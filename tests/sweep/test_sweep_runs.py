@@ -1,0 +1,130 @@
+"""Real sweeps of the quick start at a tiny size (3 steps of a one-layer, 32-wide model on 8
+files of the standard library), through `python -m fgc sweep` as a user runs it: the local
+launcher and a re-run that skips every run, submitit's local executor, Optuna, a failed run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+QUICKSTART = REPO / "examples" / "quickstart" / "experiment.fg"
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+# One value each: the same in every run of the sweep (so not part of the run names).
+TINY = ("max_steps=3", "logging_steps=1", "corpus_files=8", "vocab_size=300", "block_size=32",
+        "num_hidden_layers=1", "num_attention_heads=2", "num_key_value_heads=1", "intermediate_size=64",
+        "batch_size=4", "eval_batch_size=4", "sample_tokens=4")
+GRID = ("-D", "hidden_size=32,48", "--set", "seed=1,2")
+NAMES = {"hidden_size=32,seed=1", "hidden_size=32,seed=2", "hidden_size=48,seed=1", "hidden_size=48,seed=2"}
+
+
+def sweep(sweep_dir: Path, *args: str, expect: int = 0) -> subprocess.CompletedProcess:
+    tiny = [x for s in TINY for x in ("--set", s)]
+    done = subprocess.run([sys.executable, "-m", "fgc", "sweep", str(QUICKSTART), *args, *tiny, "-o", str(sweep_dir)],
+                          capture_output=True, text=True, env=ENV, cwd=sweep_dir.parent)
+    assert done.returncode == expect, f"exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done
+
+
+def table(sweep_dir: Path) -> dict[str, dict]:
+    with open(sweep_dir / "summary.csv", newline="") as f:
+        return {row["run"]: row for row in csv.DictReader(f)}
+
+
+def files_of(directory: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(directory)): (p.stat().st_mtime_ns, p.stat().st_size)
+            for p in directory.rglob("*") if p.is_file()}
+
+
+def check_completed_runs(sweep_dir: Path, names: set[str]) -> dict[str, dict]:
+    record = json.loads((sweep_dir / "sweep.json").read_text())
+    assert {r["name"] for r in record["runs"]} == names
+    assert {r["status"] for r in record["runs"]} == {"completed"}
+    rows = table(sweep_dir)
+    assert set(rows) == names
+    for name, row in rows.items():
+        run = json.loads((sweep_dir / name / "run" / "fgc-run.json").read_text())
+        assert run["status"] == "completed" and row["steps"] == "3"
+        assert all(math.isfinite(float(row[k])) for k in ("final_eval_loss", "best_eval_loss", "final_train_loss"))
+        assert float(row["best_eval_loss"]) <= float(row["final_eval_loss"])
+        assert float(row["wall_seconds"]) > 0 and int(row["peak_rss_kib"]) > 50 * 1024  # torch alone is more
+        log = (sweep_dir / name / "output.log").read_text()
+        assert " -m fgc compile " in log and " -m fgc run " in log and "=== done" in log
+    assert (sweep_dir / "loss.png").read_bytes().startswith(b"\x89PNG")
+    return rows
+
+
+def test_grid_sweep_writes_summary_and_plot_and_a_rerun_skips_every_run(tmp_path):
+    out = sweep(tmp_path / "s", *GRID, "--jobs", "2")
+    rows = check_completed_runs(tmp_path / "s", NAMES)
+    record = json.loads((tmp_path / "s" / "sweep.json").read_text())
+    hidden = {r["name"]: r["values"]["hidden_size"] for r in record["runs"]}
+    assert hidden == {n: n.split(",")[0].split("=")[1] for n in NAMES}
+    # -D reached the compile, --set the run: each run's record and build say so
+    for name in NAMES:
+        run = json.loads((tmp_path / "s" / name / "run" / "fgc-run.json").read_text())
+        manifest = json.loads((tmp_path / "s" / name / "build" / "fgc-manifest.json").read_text())
+        assert run["sets"]["seed"] == int(name.rsplit("=", 1)[1]) and run["sets"]["max_steps"] == 3
+        assert manifest["template_variables"]["hidden_size"] == int(hidden[name])
+    assert len({rows[n]["final_train_loss"] for n in NAMES}) == 4  # four different runs
+    assert "| hidden_size=32,seed=1 | completed |" in out.stdout
+    assert (tmp_path / "s" / "summary.md").read_text().count("| completed |") == 4
+
+    before = {name: files_of(tmp_path / "s" / name) for name in NAMES}
+    again = sweep(tmp_path / "s", *GRID, "--jobs", "2")
+    assert "4 of 4 runs already completed: skipped" in again.stderr
+    assert {name: files_of(tmp_path / "s" / name) for name in NAMES} == before
+    assert json.loads((tmp_path / "s" / "sweep.json").read_text())["runs"] == record["runs"]
+    assert table(tmp_path / "s") == rows
+
+    changed = sweep(tmp_path / "s", "-D", "hidden_size=32,64", "--set", "seed=1,2", expect=2)
+    assert "holds another sweep (-D hidden_size was 32,48, now 32,64)" in changed.stderr
+
+
+def test_the_same_sweep_through_submitits_local_executor(tmp_path):
+    sweep(tmp_path / "s", *GRID, "--launcher", "submitit-local", "--jobs", "2")
+    check_completed_runs(tmp_path / "s", NAMES)
+    record = json.loads((tmp_path / "s" / "sweep.json").read_text())
+    assert all(r["attempts"] == 1 and r["host"] for r in record["runs"])
+    # submitit's own job folders: the pickled job and its result, one per run
+    assert len(list((tmp_path / "s" / "submitit").glob("*_result.pkl"))) == 4
+
+
+def test_optuna_sweep_of_two_trials_resumes_its_study(tmp_path):
+    pytest.importorskip("optuna")
+    import optuna
+
+    sweep(tmp_path / "s", *GRID, "--search", "optuna", "--trials", "2", "--seed", "3", "--jobs", "2")
+    study = optuna.load_study(study_name="fgc-sweep", storage=f"sqlite:///{tmp_path / 's' / 'optuna.db'}")
+    trials = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(trials) == 2
+    rows = table(tmp_path / "s")
+    record = json.loads((tmp_path / "s" / "sweep.json").read_text())
+    for trial in trials:
+        (run,) = [r for r in record["runs"] if trial.number in r["trials"]]
+        assert run["values"] == trial.params
+        assert trial.value == pytest.approx(float(rows[run["name"]]["final_eval_loss"]), rel=1e-9)
+    assert record["optuna_best"]["value"] == pytest.approx(min(t.value for t in trials))
+    again = sweep(tmp_path / "s", *GRID, "--search", "optuna", "--trials", "2", "--seed", "3", "--jobs", "2")
+    assert "runs to do" not in again.stderr and len(optuna.load_study(
+        study_name="fgc-sweep", storage=f"sqlite:///{tmp_path / 's' / 'optuna.db'}").trials) == 2
+
+
+def test_a_failed_run_is_reported_and_the_sweep_exits_1(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "fgc", "sweep", str(QUICKSTART), "--set", "max_steps=many",
+                          "-o", str(tmp_path / "s")], capture_output=True, text=True, env=ENV, cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    record = json.loads((tmp_path / "s" / "sweep.json").read_text())
+    (bad,) = record["runs"]  # one combination: named `run` (no axis has two choices)
+    assert (bad["name"], bad["status"], bad["exit_code"]) == ("run", "failed", 2)
+    assert "variable `max_steps` takes an integer" in bad["error"]
+    assert "| run | failed: fgc: error: --set max_steps=many:" in out.stdout
+    assert "did not complete: run" in out.stderr
+    assert "exit status 2" in (tmp_path / "s" / "run" / "output.log").read_text()
