@@ -134,3 +134,24 @@ def test_explain_unknown_path_names_the_nearest_keys(project: Path) -> None:
     done = fgc(project, "explain", "child.fg", "main.lrr")
     assert done.returncode == 2
     assert "fgc: error: `main.lrr`:" in done.stderr and "did you mean `lr`?" in done.stderr
+
+
+def test_run_directory_against_its_experiment(project: Path) -> None:
+    """A run directory is read from its snapshot: its sources and the overrides it recorded."""
+    assert fgc(project, "compile", "child.fg", "-o", "build", "--override", "main.steps=2").returncode == 0
+    done = fgc(project, "run", "build", "--output-dir", "run1")
+    assert done.returncode == 0, done.stderr
+    (project / "child.fg").write_text(CHILD.replace("0.003", "0.004"), encoding="utf-8")  # edited since
+    done = fgc(project, "diff", "run1", "child.fg", "--json")
+    assert done.returncode == 1, done.stderr
+    changes = {c["path"]: c for c in json.loads(done.stdout)["changes"]}
+    assert set(changes) == {"main.lr", "main.steps"}
+    assert (changes["main.lr"]["a"]["value"], changes["main.lr"]["a"]["where"]) == ("0.003", "run1/sources/child.fg:4")
+    assert (changes["main.steps"]["a"]["where"], changes["main.steps"]["b"]["where"]) == ("<command line>:1", "parent.fg:6")
+    done = fgc(project, "explain", "run1", "main.steps")
+    lines = [line.split() for line in done.stdout.splitlines()]
+    assert lines == [
+        ["main.steps", "=", "2"],
+        ["set", "<command", "line>:1", "--override", "main.steps=2"],
+        ["overridden", "run1/sources/parent.fg:6", "steps:", "10"],
+    ]
