@@ -169,7 +169,7 @@ def apply_overrides(graph: Graph, overrides: Sequence[Override]) -> tuple[list[A
     if applied:
         # New values may bring `!var`s and `@name`s: collect again and keep what is new.
         more = collect_variables(graph) + check_names(graph)
-        diags.extend(annotate([d for d in more if d.span and d.span.file == COMMAND_LINE], overrides))
+        diags.extend(annotate([d for d in more if _on_command_line(d)], overrides))
     return applied, diags
 
 
@@ -187,6 +187,12 @@ def _apply(slot: Slot, override: Override, value: Value, spans: dict[int, dict])
     slot.set(value, override.key_span, value_span)
     slot.graph.container_spans.update(spans)
     return before
+
+
+def _on_command_line(d: Diagnostic) -> bool:
+    """Does the diagnostic concern an override (at it, or with a note at it)?"""
+    spans = [d.span, *(r.span for r in d.related)]
+    return any(s is not None and s.file == COMMAND_LINE for s in spans)
 
 
 def _describe(value: Value) -> str:
