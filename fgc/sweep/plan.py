@@ -40,7 +40,9 @@ class Axis:
 
 def split_choices(text: str) -> list[str]:
     """`1e-3,3e-4` -> ['1e-3', '3e-4']; commas inside quotes, [], {} or () do not split."""
-    out, depth, quote, current = [], 0, "", []
+    out: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
     for ch in text:
         if quote:
             quote = "" if ch == quote else quote

@@ -90,17 +90,22 @@ class Runner:
                 compile_args += [axis.flag(), pair]
         return Job(name, [fgc_command(*compile_args), fgc_command(*run_args)], log, str(self.dir), self.env)
 
+    def _entry(self, name: str) -> dict:
+        run = find_run(self.record, name)
+        assert run is not None, name  # every job is made from an entry
+        return run
+
     def save(self) -> None:
         write_sweep(self.dir, self.record)
 
     def started(self, job: Job) -> None:
-        run = find_run(self.record, job.name)
+        run = self._entry(job.name)
         run.update({"status": "running", "attempts": run["attempts"] + 1, "start_time": now(),
                     "end_time": None, "exit_code": None, "error": None})
         self.save()
 
     def done(self, result: JobResult) -> dict:
-        run = find_run(self.record, result.name)
+        run = self._entry(result.name)
         ok = result.exit_code == 0 and _run_status(self.run_dir(result.name)) == "completed"
         error = result.error
         if result.exit_code == 0 and not ok:

@@ -44,10 +44,11 @@ def metrics(run_dir: Path) -> dict:
     for r in logs:
         step = int(r.get("global_step") or 0)
         steps = max(steps, step)
-        if _finite(r.get("loss")) is not None:
-            train[step] = _finite(r["loss"])
-        if _finite(r.get("eval_loss")) is not None:
-            evals[step] = _finite(r["eval_loss"])
+        loss, eval_loss = _finite(r.get("loss")), _finite(r.get("eval_loss"))
+        if loss is not None:
+            train[step] = loss
+        if eval_loss is not None:
+            evals[step] = eval_loss
         if _finite(r.get("train_loss")) is not None:
             train_loss = _finite(r["train_loss"])
     last_eval = [r["eval_loss"] for r in logs if _finite(r.get("eval_loss")) is not None]
