@@ -12,6 +12,7 @@ references to that one. Two graphs are equal when their entries and variable def
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 from ..diagnostics import Span
 from ..graph import MISSING, Graph, Kind, Node, Value, values_equal
 from ..passes.config_paths import named_nodes
@@ -115,7 +116,8 @@ def _what(entry: Entry, targets: set[str]) -> str:
 
 
 def diff_graphs(a: Graph, b: Graph) -> list[Change]:
-    """Every difference between `a` and `b`, in `a`'s path order then `b`'s new paths."""
+    """Every difference between `a` and `b`, in path order (see `_merged_order`), then the
+    variables."""
     fa, fb = flatten(a), flatten(b)
     targets = set(a.targets) | set(b.targets)
     changes: list[Change] = []
@@ -146,8 +148,23 @@ def diff_graphs(a: Graph, b: Graph) -> list[Change]:
         if path not in fa and not below_reported(path):
             changes.append(Change("added", _what(eb, targets), path, None, Side(eb.text, eb.span)))
             gone.append(path)
+    changes.sort(key=_merged_order(list(fa), list(fb)))
     changes.extend(_variables(a, b))
     return changes
+
+
+def _merged_order(order_a: list[str], order_b: list[str]) -> Callable[[Change], tuple[int, int]]:
+    """Sort key: a path of A at its place in A; a path only B has just after the path that
+    comes before it in B and that A has too (an added argument next to its siblings)."""
+    in_a = {p: i for i, p in enumerate(order_a)}
+    key: dict[str, tuple[int, int]] = {p: (i, 0) for p, i in in_a.items()}
+    anchor = -1
+    for j, p in enumerate(order_b):
+        if p in in_a:
+            anchor = in_a[p]
+        else:
+            key[p] = (anchor, j + 1)
+    return lambda c: key.get(c.path, (len(order_a), 0))
 
 
 def _default_span(graph: Graph, name: str) -> Span | None:
