@@ -154,16 +154,16 @@ def diff_graphs(a: Graph, b: Graph) -> list[Change]:
 
 
 def _merged_order(order_a: list[str], order_b: list[str]) -> Callable[[Change], tuple[int, int]]:
-    """Sort key: a path of A at its place in A; a path only B has just after the path that
-    comes before it in B and that A has too (an added argument next to its siblings)."""
+    """Sort key: a path of A at its place in A; a path only B has after the last path of A
+    below the same parent (an added argument after its siblings, an added target after A's)."""
     in_a = {p: i for i, p in enumerate(order_a)}
     key: dict[str, tuple[int, int]] = {p: (i, 0) for p, i in in_a.items()}
-    anchor = -1
-    for j, p in enumerate(order_b):
+    for j, p in enumerate(order_b, start=1):
         if p in in_a:
-            anchor = in_a[p]
-        else:
-            key[p] = (anchor, j + 1)
+            continue
+        parent = p.rpartition(".")[0]
+        below = [i for q, i in in_a.items() if parent and (q == parent or q.startswith(parent + "."))]
+        key[p] = (max(below) if below else len(order_a), j)
     return lambda c: key.get(c.path, (len(order_a), 0))
 
 
