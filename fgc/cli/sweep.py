@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..sweep.store import now
 from .common import EXIT_INPUT, EXIT_OK, UsageError, check_input_file
 
 DESCRIPTION = """\
@@ -194,7 +195,20 @@ def _run_all(runner, launcher, runs: list[dict]) -> None:
             what = run["status"] + (f": {run['error']}" if run["status"] == "failed" else "")
             _say(f"{run['name']}: {what} ({run['seconds']:.1f} s; log {runner.dir / run['name'] / 'output.log'})")
 
+        _launch(runner, launcher, jobs, done)
+
+
+def _launch(runner, launcher, jobs, done) -> None:
+    """launcher.run, and on Ctrl-C the runs it had started are marked interrupted (a re-run
+    continues them) before the interruption goes on."""
+    try:
         launcher.run(jobs, runner.started, done)
+    except KeyboardInterrupt:
+        for run in runner.record["runs"]:
+            if run["status"] == "running":
+                run.update({"status": "interrupted", "end_time": now()})
+        runner.save()
+        raise
 
 
 def _optuna_loop(args, runner, launcher, sweep_dir: Path, axes) -> None:
@@ -232,7 +246,7 @@ def _optuna_loop(args, runner, launcher, sweep_dir: Path, axes) -> None:
                     bar.update(1)
                 _say(f"trial {waiting[run['name']]}: {run['name']} {run['status']} (objective {value})")
 
-            launcher.run([runner.job(r) for r in runs], runner.started, done)
+            _launch(runner, launcher, [runner.job(r) for r in runs], done)
     best = study.best()
     if best is not None:
         runner.record["optuna_best"] = {"value": best[0], "params": best[1]}

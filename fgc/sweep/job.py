@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,22 @@ class JobResult:
     host: str = ""
 
 
+# The children running now (of every thread of this process), for terminate_all().
+_LIVE: set[subprocess.Popen] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def terminate_all() -> None:
+    """SIGTERM to every running child (the sweep was interrupted): `fgc run` marks its run
+    record interrupted and exits, and the thread waiting on it returns."""
+    with _LIVE_LOCK:
+        for proc in list(_LIVE):
+            try:
+                proc.terminate()
+            except OSError:
+                pass
+
+
 def fgc_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "fgc", *args]
 
@@ -46,12 +63,17 @@ def _run(command: list[str], log, cwd: str, env: dict) -> tuple[int, int]:
     RUSAGE_CHILDREN would mix in every other job of this process)."""
     proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL)
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
     try:
         _, status, rusage = os.wait4(proc.pid, 0)
     except BaseException:
-        proc.terminate()  # the sweep was interrupted: its children stop too
+        proc.terminate()  # interrupted here (a submitit job's own signal): its child stops too
         proc.wait()
         raise
+    finally:
+        with _LIVE_LOCK:
+            _LIVE.discard(proc)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return proc.returncode, _max_rss_kib(rusage)
 

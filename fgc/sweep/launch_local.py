@@ -6,7 +6,7 @@ from __future__ import annotations
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Callable
 
-from .job import Job, JobResult, run_job
+from .job import Job, JobResult, run_job, terminate_all
 
 
 class LocalLauncher:
@@ -30,7 +30,8 @@ class LocalLauncher:
                     for future in finished:
                         running.pop(future)
                         done(future.result())
-            except BaseException:
+            except BaseException:  # Ctrl-C: nothing new starts, the running children are stopped
                 for future in running:
                     future.cancel()
+                terminate_all()
                 raise

@@ -7,8 +7,9 @@
     created, updated
     runs          one entry per combination, in the order they were planned:
                   name (its directory), values {axis: choice}, status (pending | running |
-                  completed | failed), exit_code, error (the last error line of its log),
-                  attempts, seconds, peak_rss_kib, host, start_time, end_time, trial (optuna)
+                  completed | failed | interrupted), exit_code, error (the last error line of its log),
+                  attempts, seconds, peak_rss_kib, host, start_time, end_time, trials (optuna:
+                  the numbers of the trials this run answered)
 
 A run's own record (<name>/run/fgc-run.json, written by `fgc run`) decides whether it finished:
 sweep.json says what the sweep last saw.

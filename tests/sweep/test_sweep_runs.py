@@ -8,8 +8,10 @@ import csv
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,34 @@ def test_a_failed_run_is_reported_and_the_sweep_exits_1(tmp_path):
     assert "| run | failed: fgc: error: --set max_steps=many:" in out.stdout
     assert "did not complete: run" in out.stderr
     assert "exit status 2" in (tmp_path / "s" / "run" / "output.log").read_text()
+
+
+def test_an_interrupted_sweep_continues_its_run_from_the_checkpoint(tmp_path):
+    """Ctrl-C (SIGINT to the sweep) once the run has written a checkpoint: the run is recorded as
+    interrupted; the same command again resumes it (`fgc run --resume`), in the same run dir."""
+    args = ["-D", "hidden_size=32", "--set", "save_strategy=steps", "--set", "save_steps=5",
+            "--set", "logging_steps=10"]
+    tiny = [x for s in TINY if not s.startswith(("max_steps", "logging_steps")) for x in ("--set", s)]
+    command = [sys.executable, "-m", "fgc", "sweep", str(QUICKSTART), *args, *tiny, "--set", "max_steps=300",
+               "-o", str(tmp_path / "s")]
+    run_dir = tmp_path / "s" / "run" / "run"
+    proc = subprocess.Popen(command, env=ENV, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while proc.poll() is None and not list(run_dir.glob("checkpoint-*/trainer_state.json")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate()
+    assert proc.returncode == 130, err[-3000:]
+    first = json.loads((run_dir / "fgc-run.json").read_text())
+    assert first["status"] == "interrupted", first["status"]
+    (entry,) = json.loads((tmp_path / "s" / "sweep.json").read_text())["runs"]
+    assert entry["status"] == "interrupted" and entry["attempts"] == 1
+
+    again = subprocess.run(command, env=ENV, cwd=tmp_path, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-3000:]
+    record = json.loads((run_dir / "fgc-run.json").read_text())
+    assert record["status"] == "completed" and len(record["sessions"]) == 2
+    assert Path(record["sessions"][1]["resumed_from"]).name.startswith("checkpoint-")
+    (entry,) = json.loads((tmp_path / "s" / "sweep.json").read_text())["runs"]
+    assert entry["status"] == "completed" and entry["attempts"] == 2
+    assert table(tmp_path / "s")["run"]["steps"] == "300"
+    assert " --resume" in (tmp_path / "s" / "run" / "output.log").read_text()
