@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from forgather_files.atomic import write_text
+
 from .. import pipeline, resources
 from ..diagnostics import has_errors, print_diagnostics
 from ..graph import MISSING
@@ -163,9 +165,7 @@ def run(args) -> int:
     text = child_text(str(out), extends, args.template, knob_defaults, chain, note)
     if out.parent != Path("") and not out.parent.is_dir():
         raise UsageError(f"fgc new: {out.parent}: no such directory")
-    tmp = out.with_name(f".tmp-{out.name}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)
+    write_text(out, text)
     print(f"fgc: wrote {out} (extends {extends})")
     if note:
         print(f"fgc: {extends} is found through -I {note}: fgc compile {out} -I {note} -o build/{out.stem}")

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from pathlib import Path
+
+from forgather_files.atomic import copy_replacing
 
 RUN_RECORD = "fgc-run.json"
 LATEST = "latest"
@@ -117,11 +118,6 @@ def copy_snapshot(build_dir: Path, run_dir: Path) -> list[str]:
         source = build_dir / name
         if not source.exists():
             continue
-        tmp = run_dir / f".tmp-{name}-{os.getpid()}"
-        if source.is_dir():
-            shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, tmp)
-        os.replace(tmp, run_dir / name)
+        copy_replacing(source, run_dir / name)
         copied.append(name)
     return copied

@@ -32,6 +32,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from forgather_files.atomic import write_text
+
 from .run_dirs import RUN_RECORD
 
 FORMAT = 1
@@ -74,10 +76,7 @@ def read_record(run_dir: Path) -> dict:
 
 
 def write_record(run_dir: Path, record: dict) -> None:
-    path = run_dir / RUN_RECORD
-    tmp = run_dir / f".{RUN_RECORD}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(run_dir / RUN_RECORD, json.dumps(record, indent=1, ensure_ascii=False, default=str) + "\n")
 
 
 def session(argv: list[str], sets: dict, resumed_from: str | None) -> dict:

@@ -12,9 +12,10 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from forgather_files.atomic import write_text
 
 from ..version import __version__
 
@@ -108,10 +109,7 @@ class SignatureCache:
             path = self._path(module_file)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".sig-", suffix=".tmp")
-                with os.fdopen(fd, "w") as f:
-                    json.dump(self._files[module_file], f)
-                os.replace(tmp, path)
+                write_text(path, json.dumps(self._files[module_file]))
             except OSError:
                 pass
         self._dirty.clear()

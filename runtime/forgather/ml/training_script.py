@@ -8,13 +8,15 @@ prompt, and prints where everything is. It drives our
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import os
-import shutil
 import textwrap
 from pathlib import Path
 from typing import Any
+
+from forgather_files.atomic import copy_replacing, write_bytes, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -113,20 +115,7 @@ class TrainingScript:
             source = build / name
             if not source.exists():
                 continue
-            tmp = self.output_dir / f".tmp-{name}-{os.getpid()}"
-            _remove(tmp)
-            if source.is_dir():
-                shutil.copytree(source, tmp)
-            else:
-                shutil.copy2(source, tmp)
-            target = self.output_dir / name
-            if target.exists():
-                old = self.output_dir / f".old-{name}-{os.getpid()}"
-                os.replace(target, old)
-                os.replace(tmp, target)
-                _remove(old)
-            else:
-                os.replace(tmp, target)
+            copy_replacing(source, self.output_dir / name)
             copied.append(name)
         return copied
 
@@ -138,10 +127,7 @@ class TrainingScript:
         text = self.sample_prompt + greedy_continuation(
             self.trainer.model, tokenizer, self.sample_prompt, self.sample_tokens
         )
-        path = self.output_dir / "sample.txt"
-        tmp = path.with_name(f".tmp-{path.name}")
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_text(self.output_dir / "sample.txt", text + "\n")
         return text
 
     def save_model(self) -> Path:
@@ -232,9 +218,9 @@ def plot_losses(log_history: list[dict[str, Any]], path: str | os.PathLike, titl
     """Draw train and eval loss against the step into ``path`` (PNG, written atomically)."""
     path = Path(path)
     figure = loss_figure(log_history, title)
-    tmp = path.with_name(f".tmp-{path.name}")
-    figure.savefig(tmp, format="png")
-    os.replace(tmp, path)
+    png = io.BytesIO()
+    figure.savefig(png, format="png")
+    write_bytes(path, png.getvalue())
     return path
 
 
@@ -283,10 +269,3 @@ def _same_build(build: Path, output_dir: Path) -> bool:
         return build.resolve() == output_dir.resolve() or ours.read_bytes() == theirs.read_bytes()
     except OSError:
         return False
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()

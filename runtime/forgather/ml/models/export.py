@@ -13,9 +13,10 @@ import shutil
 import sys
 from pathlib import Path
 
+from forgather_files.atomic import new_directory
 from torch import nn
 
-from .package import PackageError, atomic_directory, import_closure
+from .package import BLOCKS_DIR, PackageError, import_closure
 
 
 class ExportError(Exception):
@@ -44,9 +45,7 @@ def package_files(model: nn.Module) -> tuple[str, dict[str, Path]]:
         )
     path = Path(path)
     try:
-        files = import_closure(
-            path.read_text(encoding="utf-8"), str(path), directory=path.parent
-        )
+        files = import_closure(path.read_text(encoding="utf-8"), str(path), blocks=BLOCKS_DIR, directory=path.parent)
     except PackageError as err:
         raise ExportError(str(err)) from None
     # The class's own directory is the package: resolve its imports there (not in forgather).
@@ -110,7 +109,7 @@ def save_model(model: nn.Module, out_dir: str | os.PathLike, tokenizer=None) -> 
     }
     config.architectures = [type(model).__name__]
     _check_json(config)
-    with atomic_directory(out_dir) as tmp:
+    with new_directory(out_dir) as tmp:
         model.save_pretrained(tmp)
         for name, path in files.items():
             shutil.copyfile(path, tmp / f"{name}.py")

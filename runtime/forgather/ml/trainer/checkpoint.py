@@ -34,6 +34,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import safetensors.torch
 import torch
+from forgather_files.atomic import replace
 from transformers import TrainerState
 
 logger = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ class CheckpointManager:
                 trainer_state.save_to_json(str(tmp / TRAINER_STATE))  # last: marks completeness
                 if before_commit is not None:
                     before_commit(tmp)
-                _replace_dir(tmp, final)
+                replace(tmp, final)
         except BaseException:
             if main:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -326,15 +327,3 @@ def _load(path: Path, *, required: bool = False) -> Any:
             raise CheckpointError(f"{path}: missing from the checkpoint")
         return None
     return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def _replace_dir(src: Path, dst: Path) -> None:
-    """Rename ``src`` to ``dst``; an existing ``dst`` is moved aside first, then deleted."""
-    if dst.exists():
-        old = dst.with_name(f".old-{dst.name}-{os.getpid()}")
-        os.replace(dst, old)
-        os.replace(src, dst)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(src, dst)
-

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import safetensors.torch
 import torch
+from forgather_files.atomic import replace
 
 logger = logging.getLogger(__name__)
 
@@ -70,17 +71,8 @@ def save_model_files(
             if tokenizer is not None and hasattr(tokenizer, "save_pretrained"):
                 tokenizer.save_pretrained(tmp)
         for entry in sorted(source.iterdir()):
-            _move_replacing(entry, output_dir / entry.name)
+            replace(entry, output_dir / entry.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return output_dir
 
-
-def _move_replacing(src: Path, dst: Path) -> None:
-    if dst.is_dir() and not dst.is_symlink():
-        old = dst.with_name(f".old-{dst.name}-{os.getpid()}")
-        os.replace(dst, old)
-        os.replace(src, dst)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(src, dst)

@@ -25,6 +25,7 @@ from typing import Any, Callable, Mapping
 import safetensors
 import safetensors.torch
 import torch
+from forgather_files.atomic import replace
 from transformers import TrainerState
 
 from .checkpoint import (
@@ -35,7 +36,6 @@ from .checkpoint import (
     CheckpointManager,
     LoadedCheckpoint,
     _load,
-    _replace_dir,
     _state_of,
     per_process_file,
 )
@@ -116,7 +116,7 @@ class PipelineCheckpointManager(CheckpointManager):
                 trainer_state.save_to_json(str(tmp / TRAINER_STATE))  # last: marks completeness
                 if before_commit is not None:
                     before_commit(tmp)
-                _replace_dir(tmp, final)
+                replace(tmp, final)
         except BaseException:
             if main:
                 shutil.rmtree(tmp, ignore_errors=True)
