@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .diagnostics import Diagnostic, DiagnosticError, render_human, summary
+
+if TYPE_CHECKING:
+    from .build import Build
 
 
 class Diagnostics(list):
@@ -62,7 +65,7 @@ def compile(
     include_dirs: Sequence[str | Path] = (),
     variables: Mapping[str, Any] | None = None,
     import_modules: bool = True,
-):
+) -> Build:
     """Compile `path` into the build directory `out_dir`; returns the `fgc.build.Build`
     (`.dir`, `.targets`, `.variables`, `.load()`). Raises CompileError when the input has errors."""
     from .build import BuildError, write_build

@@ -22,7 +22,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Generic, Iterable, NamedTuple, Protocol, Sequence, TypeVar
+from typing import IO, Any, Callable, Generic, Iterable, NamedTuple, Protocol, Sequence, TypeVar
 
 
 @dataclass(frozen=True, order=True)
@@ -115,15 +115,15 @@ class Diagnostic:
         return f"<pre>{html.escape(render_human([self], color=False))}</pre>"
 
 
-def error(code: str, message: str, span: Span | None = None, **kw) -> Diagnostic:
+def error(code: str, message: str, span: Span | None = None, **kw: Any) -> Diagnostic:
     return Diagnostic(code, Severity.ERROR, message, span, **kw)
 
 
-def warning(code: str, message: str, span: Span | None = None, **kw) -> Diagnostic:
+def warning(code: str, message: str, span: Span | None = None, **kw: Any) -> Diagnostic:
     return Diagnostic(code, Severity.WARNING, message, span, **kw)
 
 
-def note(code: str, message: str, span: Span | None = None, **kw) -> Diagnostic:
+def note(code: str, message: str, span: Span | None = None, **kw: Any) -> Diagnostic:
     return Diagnostic(code, Severity.NOTE, message, span, **kw)
 
 
@@ -137,7 +137,7 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     return f"did you mean `{matches[0]}`?" if matches else None
 
 
-def sort_key(d: Diagnostic):
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
     s = d.span
     return (s.file, s.line, s.col, d.code) if s else ("", 0, 0, d.code)
 
@@ -199,7 +199,7 @@ def render_human(diagnostics: Sequence[Diagnostic], color: bool = False) -> str:
     return "\n".join(out)
 
 
-def _snippet(span: Span, cache: _SourceCache, c, caret_color: str) -> list[str]:
+def _snippet(span: Span, cache: _SourceCache, c: Callable[[str, str], str], caret_color: str) -> list[str]:
     gutter = len(str(span.line))
     lines = [f"{' ' * gutter}{c(_BLUE, '-->')} {span}"]
     text = cache.line(span.file, span.line)
@@ -233,7 +233,7 @@ def summary(diagnostics: Sequence[Diagnostic]) -> str:
     return ", ".join(parts) if parts else "no problems"
 
 
-def print_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str = "human", stream=None) -> None:
+def print_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str = "human", stream: IO[str] | None = None) -> None:
     """Text on stderr, or JSON lines on stdout (unless `stream` says otherwise)."""
     stream = stream or (sys.stdout if fmt == "json" else sys.stderr)
     ordered = list(diagnostics)

@@ -66,9 +66,9 @@ RESERVED_KWARGS = (SUBMODULE_SEARCHPATH, LATENT_ARGS)
 class _Missing:
     """The default of a variable that has none."""
 
-    _instance = None
+    _instance: "_Missing | None" = None
 
-    def __new__(cls):
+    def __new__(cls) -> "_Missing":
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance

@@ -16,6 +16,7 @@ import ast
 import inspect
 import threading
 from types import CodeType
+from typing import Any, Callable
 
 # Reentrant: a `__signature__` property may itself parse Python.
 _LOCK = threading.RLock()
@@ -33,7 +34,7 @@ def compile_python(tree: ast.Module | ast.Expression, filename: str, mode: str =
         return compile(tree, filename, mode)
 
 
-def signature(obj) -> inspect.Signature:
+def signature(obj: Callable[..., Any]) -> inspect.Signature:
     """`inspect.signature(obj)`, never concurrently with another AST conversion."""
     with _LOCK:
         return inspect.signature(obj)

@@ -9,6 +9,7 @@ the source map to turn them into `Span`s in the original files.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 from .diagnostics import Span
 
@@ -147,7 +148,7 @@ def _common_suffix(a: str, b: str) -> int:
     return i
 
 
-def _without_comment(source: str, start: int):
+def _without_comment(source: str, start: int) -> Iterator[str]:
     """The source line, then the line without a trailing ` ##` comment (cut before rendering),
     trying the cut points from the right."""
     yield source

@@ -27,12 +27,51 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..version import __version__
 from ..diagnostics import Diagnostic, Result, error
 from .config_yaml import resolved_yaml
 from .modules import local_module_files
+
+if TYPE_CHECKING:
+    from ..codegen import Generated
+    from ..codegen.compile_time_node import CompileTimePlan
+    from ..graph import Graph
+    from ..imports import Imports
+    from .layout import Layout
+
+
+class _Rendered(Protocol):
+    @property
+    def templates(self) -> list[Path]: ...  # every template file used
+
+
+class _Front(Protocol):
+    @property
+    def render(self) -> _Rendered: ...
+
+
+class Compiled(Protocol):
+    """What the build reads of a compilation: the driver's `fgc.pipeline.Compilation`, which
+    the build may not import (the driver is a later stage)."""
+
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def front(self) -> _Front: ...
+    @property
+    def layout(self) -> Layout: ...
+    @property
+    def graph(self) -> Graph | None: ...
+    @property
+    def imports(self) -> Imports | None: ...
+    @property
+    def compile_time(self) -> CompileTimePlan | None: ...
+    @property
+    def generated(self) -> Generated | None: ...
 
 MANIFEST = "fgc-manifest.json"
 
@@ -94,17 +133,17 @@ def _git_state(directory: str, files: list[str]) -> dict | None:
         return None
 
 
-def _package_versions(comp) -> dict[str, str | None]:
+def _package_versions(imports: Imports, plan: CompileTimePlan) -> dict[str, str | None]:
     from ..imports.cache import distribution_version
     from ..imports.specs import Form
 
     tops = set()
-    for node, spec in comp.imports.specs.items():
-        loc = comp.imports.locations.get(node)
+    for node, spec in imports.specs.items():
+        loc = imports.locations.get(node)
         if spec.form == Form.MODULE and spec.module and not (loc and loc.is_local):
             tops.add(spec.module.split(".")[0])
     versions = {t: distribution_version(t) for t in sorted(tops)}
-    for planned in comp.compile_time.planned.values() if comp.compile_time else ():
+    for planned in plan.planned.values():
         for name in planned.distributions:
             versions.setdefault(name, distribution_version(name))
     return versions
@@ -171,7 +210,7 @@ def _refuse_to_replace(out: Path) -> Diagnostic | None:
 
 
 def write_build(
-    comp, out_dir: str | Path, variables: dict[str, Any] | None = None, globals: dict[str, Any] | None = None
+    comp: Compiled, out_dir: str | Path, variables: dict[str, Any] | None = None, globals: dict[str, Any] | None = None
 ) -> Result[Build | None]:
     """Write the build of a successful compilation to `out_dir` (replacing an older build there).
     `globals` are the environment globals it rendered with (a project's), kept in the manifest so
@@ -219,12 +258,12 @@ def _jsonable_globals(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_contents(
-    comp, root: Path, template_vars: dict[str, Any], template_globals: dict[str, Any]
+    comp: Compiled, root: Path, template_vars: dict[str, Any], template_globals: dict[str, Any]
 ) -> list[Diagnostic]:
     """Write the build's files into `root`; the diagnostics of a compile-time node's files that
     could not be written."""
-    layout = comp.layout
-    generated = comp.generated
+    layout, graph, imports, plan, generated = comp.layout, comp.graph, comp.imports, comp.compile_time, comp.generated
+    assert graph is not None and imports is not None and plan is not None and generated is not None
     hashes: dict[str, str] = {}
 
     def write(rel: str, text: str) -> None:
@@ -238,12 +277,12 @@ def _write_contents(
         shutil.copyfile(src, dest)
 
     write("config.py", generated.text)
-    write("graph.json", json.dumps(comp.graph.to_json(), indent=1, ensure_ascii=False) + "\n")
+    write("graph.json", json.dumps(graph.to_json(), indent=1, ensure_ascii=False) + "\n")
     title = layout.source_name(str(comp.path))
-    write("config.yaml", resolved_yaml(comp.compile_time.graph or comp.graph, layout.source_name, title))
+    write("config.yaml", resolved_yaml(plan.graph, layout.source_name, title))
 
     # sources/
-    templates = [str(Path(p).absolute()) for p in (getattr(comp.front.render, "templates", None) or [])]
+    templates = [str(Path(p).absolute()) for p in comp.front.render.templates]
     if str(comp.path.absolute()) not in templates:
         templates.insert(0, str(comp.path.absolute()))
     sources: dict[str, dict] = {}
@@ -253,7 +292,7 @@ def _write_contents(
         sources[name] = {"path": template, "sha256": sha256_file(template)}
 
     # modules/
-    module_files = local_module_files(comp.imports.local_locations())
+    module_files = local_module_files(imports.local_locations())
     modules: dict[str, dict] = {}
     for src, owner_root in sorted(module_files.items()):
         rel = f"{layout.module_dir_name(owner_root)}/{os.path.relpath(src, owner_root)}".replace(os.sep, "/")
@@ -262,7 +301,7 @@ def _write_contents(
         modules[rel] = {"path": src, "sha256": sha256_file(src)}
 
     # what compile-time nodes add (model/ of a DynamicCausalLM)
-    for planned in comp.compile_time.planned.values():
+    for planned in plan.planned.values():
         failed = planned.write_files(root)
         if failed:
             return failed
@@ -285,7 +324,7 @@ def _write_contents(
         **({"template_globals": _jsonable_globals(template_globals)} if template_globals else {}),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "packages": _package_versions(comp),
+        "packages": _package_versions(imports, plan),
         "git": _git_state(layout.input_dir, [s["path"] for s in sources.values()] + [m["path"] for m in modules.values()]),
         "sources": sources,
         "modules": modules,

@@ -29,7 +29,7 @@ def _key(k: str) -> str:
     return json.dumps(k, ensure_ascii=False)
 
 
-def _scalar(v) -> str:
+def _scalar(v: Value) -> str:
     if v is None:
         return "null"
     if v is True:

@@ -12,12 +12,17 @@ from __future__ import annotations
 import ast
 import functools
 
+from typing import TYPE_CHECKING
+
 from ..pyast import parse_python
 from .emit import Emitted
 
+if TYPE_CHECKING:
+    import black
+
 
 @functools.cache
-def _black_mode():
+def _black_mode() -> black.Mode:
     import black
 
     return black.Mode(target_versions={black.TargetVersion.PY311})

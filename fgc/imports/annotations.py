@@ -35,7 +35,7 @@ _MAPPINGS = {dict, abc.Mapping, abc.MutableMapping}
 
 
 
-def describe_annotation(tp) -> Descriptor:
+def describe_annotation(tp: Any) -> Descriptor:
     """The descriptor of an evaluated annotation (None when it does not decide a value)."""
     try:
         return _describe(tp)
@@ -43,7 +43,7 @@ def describe_annotation(tp) -> Descriptor:
         return None
 
 
-def _describe(tp) -> Descriptor:
+def _describe(tp: Any) -> Descriptor:
     if tp is None:
         return "none"
     if tp is inspect.Parameter.empty or tp is typing.Any or tp is object:
@@ -87,7 +87,7 @@ def _describe(tp) -> Descriptor:
     return None
 
 
-def parameter_types(obj, sig: inspect.Signature) -> dict[str, Descriptor]:
+def parameter_types(obj: Any, sig: inspect.Signature) -> dict[str, Descriptor]:
     """Descriptor of each parameter of `obj` (signature `sig`) that has a deciding annotation.
 
     String annotations (`from __future__ import annotations`) are evaluated with
@@ -117,7 +117,7 @@ def parameter_types(obj, sig: inspect.Signature) -> dict[str, Descriptor]:
     return out
 
 
-def _function_of(obj, sig: inspect.Signature):
+def _function_of(obj: Any, sig: inspect.Signature) -> Any:
     """The Python function whose parameters `sig` shows (a class's __init__ or __new__)."""
     candidates = []
     if inspect.isclass(obj):
@@ -144,7 +144,7 @@ def _function_of(obj, sig: inspect.Signature):
     return None
 
 
-def _type_hints(function) -> dict[str, Any]:
+def _type_hints(function: Any) -> dict[str, Any]:
     if function is None:
         return {}
     try:
@@ -167,7 +167,7 @@ _ALLOWED_AST = (
 )
 
 
-def _evaluate(text: str, namespace: dict | None):
+def _evaluate(text: str, namespace: dict | None) -> Any:
     """Evaluate one annotation string, allowing only the syntax of types; `empty` (decides
     nothing) when it fails."""
     if namespace is None:

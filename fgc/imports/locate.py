@@ -20,6 +20,7 @@ import os
 import sys
 import types
 from dataclasses import dataclass
+from typing import Iterable
 
 from .specs import Form, Spec
 
@@ -160,7 +161,7 @@ def _py_names(directory: str, suffix: bool = False) -> list[str]:
     return sorted(n if suffix else n[:-3] for n in names if n.endswith(".py"))
 
 
-def _py_names_in(locations) -> list[str]:
+def _py_names_in(locations: Iterable[str]) -> list[str]:
     import pkgutil
 
     return sorted({m.name for m in pkgutil.iter_modules(list(locations))})

@@ -9,6 +9,7 @@ import builtins
 import inspect
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from .cache import SignatureCache, distribution_version
 from .locate import Location, NotFound, import_location, locate
@@ -37,7 +38,7 @@ class ResolveError(Exception):
         self.hint = hint
 
 
-def _describe(obj) -> str:
+def _describe(obj: Any) -> str:
     if inspect.isclass(obj):
         return "class"
     if inspect.isfunction(obj) or inspect.isbuiltin(obj):
@@ -108,7 +109,7 @@ class Resolver:
             )
         return result
 
-    def _getattrs(self, obj, attrs: tuple[str, ...], owner: str, spec: Spec):
+    def _getattrs(self, obj: Any, attrs: tuple[str, ...], owner: str, spec: Spec) -> Any:
         from ..diagnostics import did_you_mean
 
         path = owner
@@ -133,7 +134,7 @@ class Resolver:
             path = f"{path}.{a}" if path else a
         return obj
 
-    def _result(self, spec: Spec, loc: Location | None, obj) -> Resolved:
+    def _result(self, spec: Spec, loc: Location | None, obj: Any) -> Resolved:
         if not callable(obj):
             return Resolved(spec, loc, False, _describe(obj), None)
         return Resolved(spec, loc, True, _describe(obj), signature_of(obj))

@@ -63,7 +63,7 @@ _KINDS = {
 }
 
 
-def signature_of(obj) -> Signature | None:
+def signature_of(obj: Any) -> Signature | None:
     """The signature of a callable, or None when it cannot be inspected (many C builtins)."""
     try:
         sig = python_signature(obj)

@@ -17,7 +17,7 @@ from ..graph import MISSING, Graph, Kind, Node
 from .annotations import SEQUENCE_HEADS, Descriptor, type_text
 
 
-def describe_value(v) -> str:
+def describe_value(v: Any) -> str:
     if v is None:
         return "null"
     if isinstance(v, bool):
@@ -49,7 +49,7 @@ class Checker:
         self.graph = graph
         self.container_spans = graph.container_spans
 
-    def check(self, d: Descriptor, value, span: Span | None, where: str = "") -> Mismatch | None:
+    def check(self, d: Descriptor, value: Any, span: Span | None, where: str = "") -> Mismatch | None:
         if d is None:
             return None
         if isinstance(d, list) and d[0] == "union":
@@ -83,7 +83,7 @@ class Checker:
             return self._entries(d, value, {k: spans.get(k, span) for k in value}, where)
         return None
 
-    def _items(self, d, items: list, spans: list, span, where) -> Mismatch | None:
+    def _items(self, d: Descriptor, items: list, spans: list, span: Span | None, where: str) -> Mismatch | None:
         head, rest = d[0], d[1:]
         if head == "tuple_of":
             if len(items) != len(rest):
@@ -97,7 +97,7 @@ class Checker:
                 return m
         return None
 
-    def _entries(self, d, entries: dict, spans: dict, where) -> Mismatch | None:
+    def _entries(self, d: Descriptor, entries: dict, spans: dict, where: str) -> Mismatch | None:
         _, key_type, value_type = d
         for k, v in entries.items():
             if self.check(key_type, k, spans.get(k)) is not None:
@@ -107,7 +107,7 @@ class Checker:
                 return m
         return None
 
-    def _node(self, d, node: Node, span, where) -> Mismatch | None:
+    def _node(self, d: Descriptor, node: Node, span: Span | None, where: str) -> Mismatch | None:
         if node.kind == Kind.VAR:
             default = node.default
             default_span = node.default_span
@@ -140,7 +140,7 @@ def _join(where: str, more: str) -> str:
     return f"{where}, {more}" if where else more
 
 
-def _scalar_ok(d: str, v) -> bool:
+def _scalar_ok(d: str, v: Any) -> bool:
     if d == "int":
         return isinstance(v, int) and not isinstance(v, bool)
     if d == "float":

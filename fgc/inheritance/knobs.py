@@ -26,7 +26,7 @@ from typing import Any, Mapping
 
 from ..diagnostics import Diagnostic, Related, Span, warning
 from ..syntax.pairing import is_tag, jinja_nodes
-from ..syntax.template_ast import Statement, keyword_of
+from ..syntax.template_ast import Statement, Tag, keyword_of
 from ..syntax.jinja_env import parse_statement
 from .template_pass import TemplateGraph, TemplateNode
 
@@ -177,7 +177,7 @@ def top_level_sets(node: TemplateNode) -> list[Assignment]:
     return out
 
 
-def _read_set(tag, template: str, block: bool, conditional: bool, line_statement: bool) -> list[Assignment]:
+def _read_set(tag: Tag, template: str, block: bool, conditional: bool, line_statement: bool) -> list[Assignment]:
     """The names a `set` statement (a block set when `block`) assigns (none for `ns.x`), with
     their spans."""
     from jinja2 import nodes
@@ -207,7 +207,7 @@ def _read_set(tag, template: str, block: bool, conditional: bool, line_statement
     ]
 
 
-def _name_span(tag, name: str) -> Span:
+def _name_span(tag: Tag, name: str) -> Span:
     """The span of `name` among the targets of a `set` (the statement's when it spans lines)."""
     body, s = tag.body, tag.body_span
     m = _SET_TARGETS.match(body)

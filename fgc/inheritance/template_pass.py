@@ -27,7 +27,7 @@ from ..diagnostics import Diagnostic, Related, Result, Span, did_you_mean, displ
 from ..loader import BadName, LoadedChunk, Loader
 from ..syntax.jinja_env import parse_statement
 from ..syntax.pairing import Pair, is_tag, jinja_nodes
-from ..syntax.template_ast import Chunk, TomlBlock, keyword_of
+from ..syntax.template_ast import Chunk, Tag, TomlBlock, keyword_of
 
 REFERENCE_KINDS = ("extends", "include", "import", "from")
 _SUPER = re.compile(r"\bsuper\s*\(")
@@ -195,7 +195,7 @@ class TemplateGraph:
 # Reading one template
 
 
-def _target_span(tag, body: str, kw: str, expression: str) -> Span:
+def _target_span(tag: Tag, body: str, kw: str, expression: str) -> Span:
     """The span of the target expression inside a statement's body."""
     s = tag.body_span
     lead = len(body) - len(body.lstrip())
@@ -206,7 +206,7 @@ def _target_span(tag, body: str, kw: str, expression: str) -> Span:
     return Span(s.file, s.line, col, s.line, col + len(expression))
 
 
-def _reference(tag, source: str, conditional: bool) -> Reference | None:
+def _reference(tag: Tag, source: str, conditional: bool) -> Reference | None:
     from jinja2 import nodes
 
     body = tag.body
@@ -293,7 +293,7 @@ class _Reader:
         self.defs[id(pair)] = block
         self.node.blocks.setdefault(pair.name, block)
 
-    def tag(self, tag) -> None:
+    def tag(self, tag: Tag) -> None:
         body = tag.body
         kw = keyword_of(body)
         pair = self.structure.pair_of(tag)
@@ -307,7 +307,7 @@ class _Reader:
             self.define(pair, tag.span, required=m is not None and "required" in m.group(2).split())
         self.supers(body, tag.body_span, self.structure.open_after(tag))
 
-    def supers(self, body: str, span: Span, open_pairs) -> None:
+    def supers(self, body: str, span: Span, open_pairs: tuple[Pair, ...]) -> None:
         if "super" not in body:
             return
         block = next((self.defs.get(id(p)) for p in reversed(open_pairs) if p.is_block), None)
@@ -325,7 +325,7 @@ class _Reader:
                 block.super_calls.append(at)
 
 
-def _in_raw(open_pairs) -> bool:
+def _in_raw(open_pairs: tuple[Pair, ...]) -> bool:
     return bool(open_pairs) and open_pairs[-1].keyword == "raw"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ..diagnostics import DiagnosticError, Span, error
+from ..diagnostics import Diagnostic, DiagnosticError, Span, error
 from ..syntax.config_ast import Alias, Anchor, Document, Entry, Mapping, Node, Scalar, Sequence, Tagged
 
 # Deeper nesting than this is reported instead of overflowing the Python stack.
@@ -84,7 +84,7 @@ class Rewriter:
         return node
 
 
-def too_deep(span: Span):
+def too_deep(span: Span) -> Diagnostic:
     return error("FG0520", f"the config is nested more than {MAX_DEPTH} levels deep", span)
 
 

@@ -144,7 +144,9 @@ class _JinjaLoader(jinja2.BaseLoader):
     def __init__(self, compilation: Compilation) -> None:
         self.compilation = compilation
 
-    def load(self, environment, name, globals=None):
+    def load(
+        self, environment: jinja2.Environment, name: str, globals: MutableMapping[str, Any] | None = None
+    ) -> jinja2.Template:
         try:
             return self.compilation.jinja_template(name, globals or {})
         except (jx.TemplateError, LoadFailed):

@@ -46,7 +46,7 @@ def normpath(path: str) -> str:
 
 def _path_fn(fn: Callable) -> Callable:
     @functools.wraps(fn)
-    def wrapper(*args):
+    def wrapper(*args: Any) -> Any:
         _check_defined(*args)
         return fn(*args)
 
@@ -73,7 +73,7 @@ def forgather_config_dir() -> str:
 
 
 def _platformdirs(name: str) -> Callable:
-    def call(*args, **kwargs):
+    def call(*args: Any, **kwargs: Any) -> Any:
         import platformdirs
 
         return getattr(platformdirs, name)(*args, **kwargs)
@@ -120,7 +120,7 @@ _MISSING = object()
 
 
 @functools.cache
-def _dumper():
+def _dumper() -> type:
     import yaml
 
     class Dumper(yaml.SafeDumper):

@@ -20,6 +20,7 @@ import re
 from types import TracebackType
 from typing import Iterable
 
+import jinja2
 from jinja2 import exceptions as jx
 from jinja2.sandbox import SecurityError
 
@@ -113,7 +114,7 @@ def _names_in(loader: Loader) -> set[str]:
     return names
 
 
-def render_error(exc: BaseException, loader: Loader, variables: dict, env) -> list[Diagnostic]:
+def render_error(exc: BaseException, loader: Loader, variables: dict, env: jinja2.Environment) -> list[Diagnostic]:
     """The diagnostics for an exception raised by jinja2 while loading or rendering."""
     if isinstance(exc, LoadFailed):
         return exc.diagnostics

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..diagnostics import Diagnostic, Related, Severity, did_you_mean
+from ..diagnostics import Diagnostic, Related, Severity, Span, did_you_mean
 from ..sourcemap import SourceMap
 from . import config_codes as C
 from .config_ast import FORGATHER_TAGS, ScalarStyle, Tag
@@ -176,7 +176,7 @@ class ConfigLexer:
             line -= 1
         return line, pos - start
 
-    def _span(self, line: int, col: int, end_line: int, end_col: int):
+    def _span(self, line: int, col: int, end_line: int, end_col: int) -> Span:
         return self.sm.to_span(line, col + 1, end_line, end_col + 1)
 
     def _report(self, code: str, message: str, line: int, col: int, length: int = 1, *,
@@ -187,11 +187,11 @@ class ConfigLexer:
             Diagnostic(code, severity, message, self._span(line, col, el, ec), related, hint)
         )
 
-    def _error_here(self, code: str, message: str, length: int = 1, **kw) -> None:
+    def _error_here(self, code: str, message: str, length: int = 1, **kw: Any) -> None:
         self._report(code, message, self.line, self.col, length, **kw)
 
     def _fail(self, code: str, message: str, line: int | None = None, col: int | None = None,
-              length: int = 1, **kw) -> None:
+              length: int = 1, **kw: Any) -> None:
         """Report a structural error and stop the token stream."""
         if line is None or col is None:
             line, col = self.line, self.col

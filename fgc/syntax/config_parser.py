@@ -16,12 +16,12 @@ open collection, so the document returned holds everything before the error.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Iterator
 
 from lark import Lark, Tree
 from lark.lexer import Lexer
 
-from ..diagnostics import Diagnostic, Related, Result, Severity, sort_key
+from ..diagnostics import Diagnostic, Related, Result, Severity, Span, sort_key
 from ..resources import grammar_path
 from ..sourcemap import SourceMap
 from . import config_codes as C
@@ -56,7 +56,7 @@ class _TokenFeed(Lexer):
     def __init__(self, lexer_conf: Any) -> None:
         pass
 
-    def lex(self, lexer_state: Any, parser_state: Any):
+    def lex(self, lexer_state: Any, parser_state: Any) -> Iterator[Any]:  # our L.Tok, not lark Tokens
         return iter(lexer_state.text)
 
 
@@ -70,7 +70,7 @@ class _Builder:
         self.sm = sm
         self.diagnostics = diagnostics
 
-    def _span(self, sl: int, sc: int, el: int, ec: int):
+    def _span(self, sl: int, sc: int, el: int, ec: int) -> Span:
         return self.sm.to_span(sl, sc, el, ec)
 
     def _empty(self, line: int, col: int) -> Built:
@@ -130,7 +130,7 @@ class _Builder:
         node = Scalar(span, self._tagged_value(tag, std, tok.value, span), tok.style, tok.raw, tag.raw)
         return self._wrap(None, anchor, (node, tok.line, tok.column, tok.end_line, tok.end_column))
 
-    def _tagged_value(self, tag: L.Tok, std: str, text: str, span) -> Any:
+    def _tagged_value(self, tag: L.Tok, std: str, text: str, span: Span) -> Any:
         try:
             return resolve_tagged_scalar(std, text)
         except TagValueError as e:

@@ -20,11 +20,19 @@ Codes:
 from __future__ import annotations
 
 import re
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence, Union
 
 from ..diagnostics import Diagnostic, Span, error
 from .pairing import CLOSERS, MIDDLES, OPENERS, is_block_set
 from .template_ast import Chunk, Expression, JinjaPiece, PieceKind, Statement, Template, TextLine, TomlBlock, keyword_of
+
+if TYPE_CHECKING:
+    from jinja2 import Environment, nodes
+    from jinja2.lexer import Token
+
+# What the per-statement checks parse on its own: a line statement or expression, a Jinja piece
+# of a text line, a TOML block header.
+Checked = Union[Statement, Expression, TomlBlock, JinjaPiece]
 
 _AT = re.compile(r" at (\d+)$")
 _HINTS = {
@@ -61,7 +69,9 @@ def check_template(template: Template, known: Sequence[Diagnostic] = ()) -> list
     return out
 
 
-def check_chunk(chunk: Chunk, lowered: str, env, known: Sequence[Diagnostic] = (), filename: str | None = None):
+def check_chunk(
+    chunk: Chunk, lowered: str, env: Environment, known: Sequence[Diagnostic] = (), filename: str | None = None
+) -> tuple[nodes.Template | None, list[Diagnostic]]:
     """(jinja2 AST or None, diagnostics) for one chunk's canonical Jinja `lowered`.
 
     `known` are diagnostics already reported for the template; a failure of the whole-chunk parse
@@ -96,7 +106,7 @@ def _message(message: str | None) -> str:
     return (message or "syntax error").strip().split("\n")[0]
 
 
-def _checked_nodes(chunk: Chunk) -> Iterator[Statement | Expression | TomlBlock | JinjaPiece]:
+def _checked_nodes(chunk: Chunk) -> Iterator[Checked]:
     for item in chunk.walk():
         if isinstance(item, (Statement, Expression, TomlBlock)):
             yield item
@@ -106,7 +116,7 @@ def _checked_nodes(chunk: Chunk) -> Iterator[Statement | Expression | TomlBlock 
                     yield p
 
 
-def _wrap(node) -> tuple[str, int, str] | None:
+def _wrap(node: Checked) -> tuple[str, int, str] | None:
     """(wrapper source, offset of the body in it, body) to parse one node alone."""
     if isinstance(node, TomlBlock):
         body = f"block {node.name}"
@@ -125,7 +135,7 @@ def _wrap(node) -> tuple[str, int, str] | None:
     return "{% " + body + " %}" + suffix, 3, body
 
 
-def _check_node(env, node) -> Diagnostic | None:
+def _check_node(env: Environment, node: Checked) -> Diagnostic | None:
     if isinstance(node, TomlBlock):
         if not node.name.isidentifier():
             return None  # reported by the parser (FG0103)
@@ -154,7 +164,7 @@ def _check_node(env, node) -> Diagnostic | None:
     return error("FG0110", _message(message), Span(file, line, col, line, col + 1), hint=hint)
 
 
-def _body_origin(node) -> tuple[int, int]:
+def _body_origin(node: Checked) -> tuple[int, int]:
     """File (line, col) of body[0] of a Statement, Expression or JinjaPiece."""
     if isinstance(node, TomlBlock):
         return node.name_span.line, node.name_span.col
@@ -185,7 +195,7 @@ def _locate_line(chunk: Chunk, file_line: int) -> Span:
     return Span(chunk.span.file, file_line, 1, file_line, 1)
 
 
-def parse_located(env, source: str) -> tuple[int, str] | None:
+def parse_located(env: Environment, source: str) -> tuple[int, str] | None:
     """Parse `source` with jinja2's parser: None when valid, else (offset of the error, message).
 
     The offset is where the token that stopped the parser starts (jinja2 itself reports lines
@@ -199,7 +209,7 @@ def parse_located(env, source: str) -> tuple[int, str] | None:
     cursor = 0
     lexer_error: int | None = None
 
-    def raw():
+    def raw() -> Iterator[tuple[int, str, str]]:
         nonlocal cursor, lexer_error
         try:
             for lineno, tok, value in env.lexer.tokeniter(source, None):
@@ -216,7 +226,7 @@ def parse_located(env, source: str) -> tuple[int, str] | None:
 
     where: dict[int, int] = {}
 
-    def tokens():
+    def tokens() -> Iterator[Token]:
         for t in env.lexer.wrap(raw()):
             where[id(t)] = positions[-1]
             yield t

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from jinja2 import StrictUndefined
+from jinja2 import StrictUndefined, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 SETTINGS = dict(
@@ -28,7 +28,7 @@ def parse_environment() -> SandboxedEnvironment:
     return SandboxedEnvironment(**SETTINGS)
 
 
-def parse_statement(body: str):
+def parse_statement(body: str) -> nodes.Node | None:
     """jinja2's node for one statement `{% body %}`, or None when it does not parse (the syntax
     checks report that)."""
     from jinja2.exceptions import TemplateSyntaxError

@@ -135,7 +135,7 @@ def _text(item: TextLine, state: _State) -> str:
     return text[:start] + marker + text[start:]
 
 
-def _eats_following_newline(part) -> bool:
+def _eats_following_newline(part: object) -> bool:
     """Would a marker after this part change what happens to the line break after it?"""
     if not isinstance(part, JinjaPiece):
         return False

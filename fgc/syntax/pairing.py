@@ -97,21 +97,21 @@ class Structure:
     _after: dict[int, tuple[Pair, ...]]
     _pair_of: dict[int, Pair]
 
-    def enclosing(self, node) -> tuple[Pair, ...]:
+    def enclosing(self, node: object) -> tuple[Pair, ...]:
         """The pairs open where a tag, expression or item stands (outermost first; a tag's own
         pair is not among them unless it continues or closes one)."""
         return self._enclosing.get(id(node), ())
 
-    def open_after(self, node) -> tuple[Pair, ...]:
+    def open_after(self, node: object) -> tuple[Pair, ...]:
         """The pairs open right after a tag, an expression or an item (all its tags)."""
         return self._after.get(id(node), ())
 
-    def pair_of(self, tag) -> Pair | None:
+    def pair_of(self, tag: object) -> Pair | None:
         """The pair a tag (or TOML block) opens, continues or closes (None for a plain
         statement, text in `raw` and a tag that closes nothing)."""
         return self._pair_of.get(id(tag))
 
-    def is_text(self, tag) -> bool:
+    def is_text(self, tag: object) -> bool:
         """Is this tag inside `raw`, where jinja2 reads it as text?"""
         inside = self.enclosing(tag)
         return bool(inside) and inside[-1].keyword == "raw" and self.pair_of(tag) is not inside[-1]
@@ -141,7 +141,7 @@ def pair_statements(chunk: Chunk) -> Structure:
     return _Pairing(chunk).run()
 
 
-def _span_of(node) -> Span:
+def _span_of(node: Tag | Expression | TomlBlock) -> Span:
     return node.header_span if isinstance(node, TomlBlock) else node.body_span
 
 
@@ -183,10 +183,10 @@ class _Pairing:
     def in_raw(self) -> bool:
         return bool(self.stack) and self.stack[-1].keyword == "raw"
 
-    def note(self, node) -> None:
+    def note(self, node: object) -> None:
         self.enclosing[id(node)] = tuple(self.stack)
 
-    def noted_after(self, node) -> None:
+    def noted_after(self, node: object) -> None:
         self.after[id(node)] = tuple(self.stack)
 
     def items(self, items: list[Item]) -> None:
@@ -202,7 +202,7 @@ class _Pairing:
                 self.toml(item)
             self.noted_after(item)
 
-    def node(self, node) -> None:
+    def node(self, node: Tag | Expression) -> None:
         self.note(node)
         if is_tag(node):
             self.tag(node)

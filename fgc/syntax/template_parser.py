@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Iterator
+from typing import Iterator, TypeVar
 
 from lark import Lark, Token, Transformer, v_args
 
-from ..diagnostics import Diagnostic, Span, error, warning
+from ..diagnostics import Diagnostic, Related, Span, error, warning
 from ..resources import grammar_path
 from .template_ast import (
     BadLine,
@@ -54,6 +54,7 @@ PRIVATE_USE = re.compile("[\U000f0000-\U0010fffd]")
 _PIECE = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}|\{#(.*?)#\}", re.S)
 _OPENER = re.compile(r"\{[{%#]")
 _HEADER = re.compile(r"([ \t]*)\[(\w+)(!*)\]")
+_LineNode = TypeVar("_LineNode", Statement, Expression)  # a `-- ` statement or `<< ` expression line
 _SPLIT = re.compile(r"#[ \t]*-{3,}[ \t]*([\w./][\w./-]*?)[ \t]*-{3,}")
 _SPLIT_LIKE = re.compile(r"(?:#[ \t]*|##)-{3,}[ \t]*([^\s-]\S*?)[ \t]*-{3,}[ \t]*$")
 _KINDS = {"{{": PieceKind.EXPRESSION, "{%": PieceKind.STATEMENT, "{#": PieceKind.COMMENT}
@@ -209,7 +210,7 @@ class _Builder(Transformer):
     def expression(self, tok: Token) -> Expression:
         return self._statement_like(tok, Expression)
 
-    def _statement_like(self, tok: Token, cls):
+    def _statement_like(self, tok: Token, cls: type[_LineNode]) -> _LineNode:
         ctx = self.ctx
         text, line, indent = _line_parts(tok)
         prefix = text[indent : indent + 2]
@@ -538,9 +539,7 @@ def parse_template(
     return template, ctx.diagnostics
 
 
-def _related(span: Span, message: str):
-    from ..diagnostics import Related
-
+def _related(span: Span, message: str) -> Related:
     return Related(span, message)
 
 
