@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -30,6 +30,7 @@ class Experiment:
     where: Callable[[Span], str]  # `file:line` as the user can open it
     lines: Callable[[Span], str]  # the source line of a span, stripped ("" when unknown)
     diagnostics: list[Diagnostic]
+    variables: dict[str, Any] = field(default_factory=dict)  # the -D (and recorded) variables
 
     @property
     def ok(self) -> bool:
@@ -100,7 +101,7 @@ def load_experiment(
                         return f"{display_path(str(sources / rel))}:{span.line}"
                     return _plain_where(span)
 
-                yield Experiment(spec, comp, where, _reader(comp), list(comp.diagnostics))
+                yield Experiment(spec, comp, where, _reader(comp), list(comp.diagnostics), variables)
         except BuildError as e:
             raise InputDiagnostics([e.diagnostic]) from None
         return
@@ -111,5 +112,5 @@ def load_experiment(
     comp = pipeline.compile_file(
         inp.path, inp.include_dirs, inp.variables, globals=inp.globals, overrides=read_overrides(args), **options
     )
-    yield Experiment(spec, comp, _plain_where, _reader(comp), [*inp.diagnostics, *comp.diagnostics])
+    yield Experiment(spec, comp, _plain_where, _reader(comp), [*inp.diagnostics, *comp.diagnostics], inp.variables)
 

@@ -4,13 +4,18 @@ The chain is listed most recent (the value that wins) first: the `--override`s o
 then the template entries of the key (a child's `== super()` block renders its parents' keys,
 then writes the key again: a duplicate key whose last value wins, fgc/passes/duplicates.py),
 then the parent blocks that the winning block replaced without `super()` (never rendered).
-KEY.PATH may also name a `!var` variable: its default and its uses.
+When the winning line renders a template variable (`lr: {{ lr }}`), the `-- set`s of that knob
+follow, in the order Jinja runs them (the input template first, then each parent): the one whose
+value was rendered (`knob`), a `x | default(...)` that a value given before it made unused
+(`default`), a set that a later one replaced (`replaced`). KEY.PATH may also name a `!var`
+variable: its default and its uses.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -132,12 +137,12 @@ def chain(exp: Experiment, located: Located) -> list[Origin]:
         out.append(_origin(exp, "overridden", s))
     for s in spans:
         out.extend(_origin(exp, "replaced", b) for b in replaced_blocks(exp, s))
-    return _roles(out)
+    return _roles(out) + knob_origins(exp, first)
 
 
 def _roles(origins: list[Origin]) -> list[Origin]:
     for i, o in enumerate(origins):
-        if o.role != "replaced":
+        if o.role not in ("replaced", "knob", "default", "maybe"):
             o.role = "set" if i == 0 else "overridden"
     return origins
 
@@ -169,6 +174,52 @@ def replaced_blocks(exp: Experiment, span: Span) -> list[Span]:
     if best is None or best[1].super_calls:
         return []
     return [b.span for b in tg.overridden(best[1])]
+
+
+_RENDERED_NAME = re.compile(r"\{\{-?\s*([A-Za-z_]\w*)")
+
+
+def knob_origins(exp: Experiment, span: Span) -> list[Origin]:
+    """The `set`s (and `-D`) of the template variables that the line at `span` renders: which
+    one gave the value, and the others in the order Jinja ran them (fgc/inheritance/knobs.py)."""
+    from ..inheritance.knobs import top_level_sets
+
+    names = list(dict.fromkeys(_RENDERED_NAME.findall(exp.lines(span))))
+    tg = exp.comp.front.render.graph if exp.comp.front.render is not None else None
+    if not names or tg is None or tg.root not in tg.templates:
+        return []
+    chain = [tg.templates[tg.root], *tg.ancestors(tg.root)]  # the order their top levels run
+    out: list[Origin] = []
+    for name in names:
+        runs = [a for node in chain for a in top_level_sets(node) if a.name == name]
+        given = name in exp.variables
+        if not runs and not given:
+            continue
+        winner: int | None = None  # index into runs; None: the -D value (or nothing)
+        defined = given
+        for i, a in enumerate(runs):
+            if a.conditional:
+                continue  # may run or not: never counted as the one that gave the value
+            if not a.defers or not defined:
+                winner, defined = i, True
+        origins: list[Origin] = []
+        if given:
+            text = f"-D {name}={exp.variables[name]!r}"
+            role = "knob" if winner is None else "replaced"
+            origins.append(Origin(role, COMMAND_LINE, text, COMMAND_LINE, 0, 0))
+        for i, a in enumerate(runs):
+            if i == winner:
+                role = "knob"
+            elif a.conditional:
+                role = "maybe"
+            elif a.defers and (winner is None or i > winner or given):
+                role = "default"
+            else:
+                role = "replaced"
+            origins.append(_origin(exp, role, a.span))
+        origins.sort(key=lambda o: o.role != "knob")  # the one that gave the value first
+        out.extend(origins)
+    return out
 
 
 def variable_info(exp: Experiment, graph: Graph, name: str) -> dict | None:
