@@ -1,5 +1,5 @@
 """The quick-start example (README's main command) compiles, checks clean, and runs: here with
-a handful of files and steps; the README runs the full minute."""
+a handful of files and steps; the README's command runs its full two to three minutes."""
 
 from __future__ import annotations
 
