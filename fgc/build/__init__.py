@@ -22,12 +22,12 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
+
+from forgather_files.atomic import new_directory
 
 from ..version import __version__
 from ..diagnostics import Diagnostic, Result, error
@@ -209,6 +209,12 @@ def _refuse_to_replace(out: Path) -> Diagnostic | None:
     return None
 
 
+class _NotWritten(Exception):
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__()
+        self.diagnostics = diagnostics
+
+
 def write_build(
     comp: Compiled, out_dir: str | Path, variables: dict[str, Any] | None = None, globals: dict[str, Any] | None = None
 ) -> Result[Build | None]:
@@ -225,27 +231,15 @@ def write_build(
     refused = _refuse_to_replace(out)
     if refused is not None:
         return Result(None, [refused])
-    tmp = None
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-        failed = _write_contents(comp, tmp, variables or {}, globals or {})
-        if failed:
-            shutil.rmtree(tmp, ignore_errors=True)
-            return Result(None, failed)
-        old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex[:8]}")
-        if out.exists():
-            out.rename(old)
-        tmp.rename(out)
+        with new_directory(out) as tmp:
+            failed = _write_contents(comp, tmp, variables or {}, globals or {})
+            if failed:
+                raise _NotWritten(failed)  # the temporary directory goes, the old build stays
+    except _NotWritten as e:
+        return Result(None, e.diagnostics)
     except OSError as e:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
         return Result(None, [error("FG0702", f"cannot write the build `{out}`: {e}")])
-    except BaseException:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
     return Result(Build(out, dict(comp.generated.targets), dict(comp.generated.variables)), [])
 
 
