@@ -22,11 +22,12 @@ def check(
     include_dirs: Sequence[str | Path] = (),
     variables: Mapping[str, Any] | None = None,
     import_modules: bool = True,
+    overrides: Sequence[str] = (),
 ) -> Diagnostics:
     """Diagnostics of `path` (a list; empty when clean). See fgc.api.check."""
     from .api import check as _check
 
-    return _check(path, include_dirs, variables, import_modules)
+    return _check(path, include_dirs, variables, import_modules, overrides)
 
 
 def compile(
@@ -35,11 +36,12 @@ def compile(
     include_dirs: Sequence[str | Path] = (),
     variables: Mapping[str, Any] | None = None,
     import_modules: bool = True,
+    overrides: Sequence[str] = (),
 ) -> Build:
     """Compile `path` into the build directory `out_dir`. See fgc.api.compile."""
     from .api import compile as _compile
 
-    return _compile(path, out_dir, include_dirs, variables, import_modules)
+    return _compile(path, out_dir, include_dirs, variables, import_modules, overrides)
 
 
 def load(build_dir: str | Path, force: bool = False) -> ModuleType:

@@ -49,12 +49,21 @@ def check(
     include_dirs: Sequence[str | Path] = (),
     variables: Mapping[str, Any] | None = None,
     import_modules: bool = True,
+    overrides: Sequence[str] = (),
 ) -> Diagnostics:
-    """Every diagnostic of the whole pipeline for `path` (template variables = `-D`)."""
+    """Every diagnostic of the whole pipeline for `path` (template variables = `-D`; overrides
+    = `--override KEY.PATH=VALUE`, docs/tools.md: a malformed one raises ValueError)."""
+    from .passes.overrides import parse_overrides
     from .pipeline import compile_file
 
     comp = compile_file(
-        path, include_dirs, variables, import_modules=import_modules, use_black=False, code_text=False
+        path,
+        include_dirs,
+        variables,
+        import_modules=import_modules,
+        use_black=False,
+        code_text=False,
+        overrides=parse_overrides(overrides),
     )
     return Diagnostics(comp.diagnostics)
 
@@ -65,13 +74,17 @@ def compile(
     include_dirs: Sequence[str | Path] = (),
     variables: Mapping[str, Any] | None = None,
     import_modules: bool = True,
+    overrides: Sequence[str] = (),
 ) -> Build:
     """Compile `path` into the build directory `out_dir`; returns the `fgc.build.Build`
-    (`.dir`, `.targets`, `.variables`, `.load()`). Raises CompileError when the input has errors."""
+    (`.dir`, `.targets`, `.variables`, `.load()`). Raises CompileError when the input has errors.
+    `overrides` are `--override KEY.PATH=VALUE` texts (docs/tools.md; a malformed one raises
+    ValueError), recorded in the build's manifest."""
     from .build import BuildError, write_build
+    from .passes.overrides import parse_overrides
     from .pipeline import compile_file
 
-    comp = compile_file(path, include_dirs, variables, import_modules=import_modules)
+    comp = compile_file(path, include_dirs, variables, import_modules=import_modules, overrides=parse_overrides(overrides))
     if not comp.ok:
         raise CompileError(list(comp.diagnostics))
     built = write_build(comp, out_dir, dict(variables or {}))

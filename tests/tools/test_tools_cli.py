@@ -155,3 +155,17 @@ def test_run_directory_against_its_experiment(project: Path) -> None:
         ["set", "<command", "line>:1", "--override", "main.steps=2"],
         ["overridden", "run1/sources/parent.fg:6", "steps:", "10"],
     ]
+
+
+def test_python_api_takes_overrides(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fgc
+    from fgc.imports.locate import forget_local_modules
+
+    monkeypatch.chdir(project)
+    forget_local_modules()
+    problems = fgc.check("child.fg", overrides=["main.steps=abc"])
+    assert [d.code for d in problems] == ["FG0620"]
+    build = fgc.compile("child.fg", project / "api-build", overrides=["main.lr=0.25"])
+    assert json.loads((build.dir / "fgc-manifest.json").read_text(encoding="utf-8"))["overrides"] == ["main.lr=0.25"]
+    with pytest.raises(ValueError, match="KEY.PATH=VALUE"):
+        fgc.check("child.fg", overrides=["main.lr"])
