@@ -169,3 +169,12 @@ def test_python_api_takes_overrides(project: Path, monkeypatch: pytest.MonkeyPat
     assert json.loads((build.dir / "fgc-manifest.json").read_text(encoding="utf-8"))["overrides"] == ["main.lr=0.25"]
     with pytest.raises(ValueError, match="KEY.PATH=VALUE"):
         fgc.check("child.fg", overrides=["main.lr"])
+
+
+def test_graph_and_check_take_overrides(project: Path) -> None:
+    done = fgc(project, "graph", "child.fg", "--override", "main.lr=0.5", "--json", "--no-import")
+    assert done.returncode == 0, done.stderr
+    graph = json.loads(done.stdout)
+    assert graph["nodes"]["n1"]["kwargs"]["lr"] == 0.5
+    done = fgc(project, "check", ".", "--all", "--override", "main.lr=0.5")
+    assert done.returncode == 2 and "cannot go with --all" in done.stderr
