@@ -23,8 +23,9 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 TINY = ("max_steps=3", "logging_steps=1", "corpus_files=8", "vocab_size=300", "block_size=32",
         "num_hidden_layers=1", "num_attention_heads=2", "num_key_value_heads=1", "intermediate_size=64",
         "batch_size=4", "eval_batch_size=4", "sample_tokens=4")
-GRID = ("-D", "hidden_size=32,48", "--set", "seed=1,2")
-NAMES = {"hidden_size=32,seed=1", "hidden_size=32,seed=2", "hidden_size=48,seed=1", "hidden_size=48,seed=2"}
+GRID = ("--override", "optimizer.lr=1e-3,3e-3", "-D", "hidden_size=32,48")  # the example
+NAMES = {"optimizer.lr=1e-3,hidden_size=32", "optimizer.lr=1e-3,hidden_size=48",
+         "optimizer.lr=3e-3,hidden_size=32", "optimizer.lr=3e-3,hidden_size=48"}
 
 
 def sweep(sweep_dir: Path, *args: str, expect: int = 0) -> subprocess.CompletedProcess:
@@ -67,16 +68,21 @@ def test_grid_sweep_writes_summary_and_plot_and_a_rerun_skips_every_run(tmp_path
     out = sweep(tmp_path / "s", *GRID, "--jobs", "2")
     rows = check_completed_runs(tmp_path / "s", NAMES)
     record = json.loads((tmp_path / "s" / "sweep.json").read_text())
-    hidden = {r["name"]: r["values"]["hidden_size"] for r in record["runs"]}
-    assert hidden == {n: n.split(",")[0].split("=")[1] for n in NAMES}
-    # -D reached the compile, --set the run: each run's record and build say so
-    for name in NAMES:
+    values = {r["name"]: r["values"] for r in record["runs"]}
+    assert {n: {k: v[k] for k in ("optimizer.lr", "hidden_size")} for n, v in values.items()} == {
+        n: dict(p.split("=") for p in n.split(",")) for n in NAMES}
+    # --override and -D reached the compile, the one-value --set the run: the builds and records say so
+    for name, v in values.items():
         run = json.loads((tmp_path / "s" / name / "run" / "fgc-run.json").read_text())
         manifest = json.loads((tmp_path / "s" / name / "build" / "fgc-manifest.json").read_text())
-        assert run["sets"]["seed"] == int(name.rsplit("=", 1)[1]) and run["sets"]["max_steps"] == 3
-        assert manifest["template_variables"]["hidden_size"] == int(hidden[name])
+        assert manifest["overrides"] == [f"optimizer.lr={v['optimizer.lr']}"]
+        assert manifest["template_variables"]["hidden_size"] == int(v["hidden_size"])
+        lr_line = next(line for line in (tmp_path / "s" / name / "run" / "config.yaml").read_text().splitlines()
+                       if line.strip().startswith("lr:"))
+        assert float(lr_line.split()[1]) == float(v["optimizer.lr"]) and "<command line>" in lr_line
+        assert run["sets"]["max_steps"] == 3 and "optimizer.lr" not in run["sets"]
     assert len({rows[n]["final_train_loss"] for n in NAMES}) == 4  # four different runs
-    assert "| hidden_size=32,seed=1 | completed |" in out.stdout
+    assert "| optimizer.lr=1e-3,hidden_size=32 | completed |" in out.stdout
     assert (tmp_path / "s" / "summary.md").read_text().count("| completed |") == 4
 
     before = {name: files_of(tmp_path / "s" / name) for name in NAMES}
@@ -86,7 +92,7 @@ def test_grid_sweep_writes_summary_and_plot_and_a_rerun_skips_every_run(tmp_path
     assert json.loads((tmp_path / "s" / "sweep.json").read_text())["runs"] == record["runs"]
     assert table(tmp_path / "s") == rows
 
-    changed = sweep(tmp_path / "s", "-D", "hidden_size=32,64", "--set", "seed=1,2", expect=2)
+    changed = sweep(tmp_path / "s", "--override", "optimizer.lr=1e-3,3e-3", "-D", "hidden_size=32,64", expect=2)
     assert "holds another sweep (-D hidden_size was 32,48, now 32,64)" in changed.stderr
 
 
@@ -103,7 +109,8 @@ def test_optuna_sweep_of_two_trials_resumes_its_study(tmp_path):
     pytest.importorskip("optuna")
     import optuna
 
-    sweep(tmp_path / "s", *GRID, "--search", "optuna", "--trials", "2", "--seed", "3", "--jobs", "2")
+    axes = ("-D", "hidden_size=32,48", "--set", "seed=1,2")
+    sweep(tmp_path / "s", *axes, "--search", "optuna", "--trials", "2", "--seed", "3", "--jobs", "2")
     study = optuna.load_study(study_name="fgc-sweep", storage=f"sqlite:///{tmp_path / 's' / 'optuna.db'}")
     trials = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(trials) == 2
@@ -112,9 +119,11 @@ def test_optuna_sweep_of_two_trials_resumes_its_study(tmp_path):
     for trial in trials:
         (run,) = [r for r in record["runs"] if trial.number in r["trials"]]
         assert run["values"] == trial.params
+        sets = json.loads((tmp_path / "s" / run["name"] / "run" / "fgc-run.json").read_text())["sets"]
+        assert sets["seed"] == int(trial.params["seed"])
         assert trial.value == pytest.approx(float(rows[run["name"]]["final_eval_loss"]), rel=1e-9)
     assert record["optuna_best"]["value"] == pytest.approx(min(t.value for t in trials))
-    again = sweep(tmp_path / "s", *GRID, "--search", "optuna", "--trials", "2", "--seed", "3", "--jobs", "2")
+    again = sweep(tmp_path / "s", *axes, "--search", "optuna", "--trials", "2", "--seed", "3", "--jobs", "2")
     assert "runs to do" not in again.stderr and len(optuna.load_study(
         study_name="fgc-sweep", storage=f"sqlite:///{tmp_path / 's' / 'optuna.db'}").trials) == 2
 
