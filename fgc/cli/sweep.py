@@ -38,9 +38,10 @@ its latest checkpoint (`fgc run --resume`) and runs again one that has none (the
 kept as <name>/attempt-N). A sweep directory keeps one definition: a different FILE, axis,
 choice, search, seed or target is refused (use a new -o); only --trials may grow.
 
-Launchers: local processes (--jobs at once), or SLURM through submitit (--launcher slurm, one
-job per run, at most --jobs queued at once); --launcher submitit-local runs the same submitit
-jobs on this machine.
+Launchers: local processes (--jobs at once, each with cores/jobs threads unless OMP_NUM_THREADS
+is set), or SLURM through submitit (--launcher slurm, one job per run, at most --jobs queued at
+once; the sweep directory must be on a file system the nodes share); --launcher submitit-local
+runs the same submitit jobs on this machine.
 """
 
 EPILOG = """\
@@ -125,6 +126,16 @@ def _launcher(args, sweep_dir: Path):
         raise UsageError(str(e)) from None
 
 
+def _thread_env(args) -> dict[str, str]:
+    """N local runs at once share the cores: each gets cores/N threads (torch would take them all
+    in each run), unless OMP_NUM_THREADS is set already."""
+    import os
+
+    if args.launcher != "local" or args.jobs == 1 or "OMP_NUM_THREADS" in os.environ:
+        return {}
+    return {"OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // args.jobs))}
+
+
 def _check_args(args) -> None:
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
@@ -141,6 +152,8 @@ def run(args) -> int:
     from ..sweep.store import SweepDirError, locked, open_sweep
 
     _check_args(args)
+    if Path(args.file).is_dir():
+        raise UsageError(f"{args.file}: a directory; fgc sweep takes an experiment file (.fg)")
     file = check_input_file(args.file).absolute()
     try:
         axes = parse_axes(args.defines, args.overrides, args.sets)
@@ -161,7 +174,8 @@ def run(args) -> int:
             record = open_sweep(sweep_dir, _definition(args, file, axes), args.trials)
             from ..sweep.runner import Runner
 
-            runner = Runner(sweep_dir, record, axes, file, _definition(args, file, axes)["include_dirs"], args.target)
+            runner = Runner(sweep_dir, record, axes, file, _definition(args, file, axes)["include_dirs"], args.target,
+                            env=_thread_env(args))
             launcher = _launcher(args, sweep_dir)
             if args.search == "optuna":
                 _optuna_loop(args, runner, launcher, sweep_dir, axes)

@@ -174,6 +174,8 @@ def test_usage_errors(argv, message, tmp_path, capsys):
 def test_missing_file_and_a_file_as_sweep_dir(tmp_path, capsys):
     assert main(["sweep", str(tmp_path / "nope.fg")]) == 2
     assert "no such file" in capsys.readouterr().err
+    assert main(["sweep", str(tmp_path)]) == 2
+    assert "a directory; fgc sweep takes an experiment file" in capsys.readouterr().err
     exp = tmp_path / "exp.fg"
     exp.write_text("main: 1\n")
     assert main(["sweep", str(exp), "-o", str(exp)]) == 2
