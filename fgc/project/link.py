@@ -14,10 +14,13 @@ from __future__ import annotations
 import contextvars
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..compile_time.from_project import LinkRequest
 from ..diagnostics import Diagnostic, Related, Result, error, has_errors
+
+if TYPE_CHECKING:
+    from ..pipeline import Compilation
 
 # The links being compiled in this context, outermost first: (project directory, config file).
 _LINKING: contextvars.ContextVar[tuple[tuple[str, str], ...]] = contextvars.ContextVar("fgc_linking", default=())
@@ -28,11 +31,12 @@ class Linked:
     """A linked config compiled without errors; `write` puts its build in a directory."""
 
     name: str
-    comp: Any  # fgc.pipeline.Compilation
+    comp: Compilation
     variables: dict[str, Any]
 
     @property
     def targets(self) -> list[str]:
+        assert self.comp.graph is not None  # a linked config compiled without errors
         return list(self.comp.graph.targets)
 
     def write(self, directory: Path) -> list[Diagnostic]:

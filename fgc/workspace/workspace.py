@@ -18,7 +18,7 @@ import enum
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .. import pipeline
 from ..diagnostics import Diagnostic
@@ -30,6 +30,11 @@ from .overlay import SourceOverlay
 from .parse_cache import ParseCache
 from .reverse_index import ReverseIndex
 from .source_index import SourceIndex
+
+if TYPE_CHECKING:
+    from ..graph import Graph
+    from ..imports import Imports
+    from ..render import RenderResult
 
 
 REUSE_LIMIT = 2000  # lowered templates kept for reuse
@@ -56,12 +61,12 @@ class Analysis:
 
     path: str  # absolute
     diagnostics: list[Diagnostic]
-    compilation: Any  # fgc.pipeline.Compilation; None when the check itself failed (a bug)
+    compilation: pipeline.Compilation | None  # None when the check itself failed (a bug)
     files: list[str] = field(default_factory=list)  # every template file read
     _index: SourceIndex | None = None
 
     @property
-    def _render(self) -> Any:  # fgc.render.RenderResult or None
+    def _render(self) -> RenderResult | None:
         return self.compilation.front.render if self.compilation is not None else None
 
     @property
@@ -69,11 +74,11 @@ class Analysis:
         return self._render.graph if self._render is not None else None
 
     @property
-    def graph(self) -> Any:  # fgc.graph.Graph, None when the passes did not run
+    def graph(self) -> Graph | None:  # None when the passes did not run
         return self.compilation.graph if self.compilation is not None else None
 
     @property
-    def imports(self) -> Any:  # fgc.imports.Imports or None
+    def imports(self) -> Imports | None:
         return self.compilation.imports if self.compilation is not None else None
 
     @property
