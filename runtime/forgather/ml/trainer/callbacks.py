@@ -91,8 +91,10 @@ class ProgressCallback(TrainerCallback):
         if not state.is_world_process_zero or not logs:
             return
         line = format_logs(state.global_step, logs)
-        if self.train_bar is not None:
-            self.train_bar.write(line, file=self.stream)
+        # the metrics of an evaluation are logged while its bar is still open (after training too)
+        bar = self.train_bar or self.eval_bar
+        if bar is not None:
+            bar.write(line, file=self.stream)
         else:
             print(line, file=self.stream or sys.stdout, flush=True)
 
