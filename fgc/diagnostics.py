@@ -280,7 +280,8 @@ class Outcome(Protocol):
 @dataclass
 class DiagnosticError(Exception):
     """Raised inside a stage to abort it with diagnostics already built; the stage catches it
-    and returns them (it never crosses a stage's boundary)."""
+    and returns them (it never crosses a stage's boundary). Its subclass fgc.api.CompileError is
+    how the Python API, outside the stages, reports a failed compilation."""
 
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
