@@ -119,7 +119,8 @@ def chain(exp: Experiment, located: Located) -> list[Origin]:
     slot = located.slot
     if slot is None:  # a named node by its name: where its tag is
         assert isinstance(located.value, Node)
-        return [_origin(exp, "set", located.value.span)]
+        span = located.value.span
+        return [_origin(exp, "set", span), *(_origin(exp, "replaced", b) for b in replaced_blocks(exp, span))]
     out: list[Origin] = []
     applied = applied_to(exp, slot)
     for a in reversed(applied):
