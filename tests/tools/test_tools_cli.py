@@ -178,3 +178,18 @@ def test_graph_and_check_take_overrides(project: Path) -> None:
     assert graph["nodes"]["n1"]["kwargs"]["lr"] == 0.5
     done = fgc(project, "check", ".", "--all", "--override", "main.lr=0.5")
     assert done.returncode == 2 and "cannot go with --all" in done.stderr
+
+
+def test_the_override_hparam_example(tmp_path: Path) -> None:
+    """The example of the seed: the child's block override of `lr` is one change, at the
+    stdlib optimizer's line on one side and the child's line on the other."""
+    examples = Path(__file__).resolve().parents[2] / "examples" / "override_hparam"
+    done = fgc(tmp_path, "diff", str(examples / "base_experiment.fg"), str(examples / "experiment.fg"), "--json")
+    assert done.returncode == 1, done.stderr
+    changes = {c["path"]: c for c in json.loads(done.stdout)["changes"]}
+    lr = changes["optimizer.lr"]
+    assert lr["a"]["file"].endswith("stdlib/optimizers/adamw.fg") and lr["a"]["source"].startswith("lr: !var")
+    assert lr["b"]["file"] == str(examples / "experiment.fg") and lr["b"]["source"] == "lr: 1.0e-3"
+    # The rest is what experiment.fg sets besides: its name and description (and the run
+    # directory that follows from the name).
+    assert set(changes) == {"optimizer.lr", "main.config_name", "main.description", "output_dir"}
