@@ -12,7 +12,7 @@ CODES: dict[str, str] = {
     "FG0001": "bad command line (exit code 2): unknown flag, missing FILE, malformed `-D`/`--set`, an unknown `--set` variable, a `--set` value whose type does not match the variable's default (`--set max_steps=abc` for a default of 60: an int default takes an int, a float default an int or a float, a bool default `true`/`false`, a string default a string (quote a number: `--set \"name='2024'\"`), a null, list, mapping or config-built default anything)",
     "FG0002": "internal error: an exception in fgc itself (exit code 3), never bad input",
     "FG0010": "an `--override` VALUE `*name` that names no anchor or named node of the config (a VALUE that is not a config value gets the config parser's own diagnostics, at `<command line>:N:col`)",
-    "FG0011": "a config path (`--override KEY.PATH=VALUE`, `fgc explain FILE KEY.PATH`) that names no place in the config: an unknown target or named node, an argument, key or index that is not there (an override may add a keyword argument to a call, not a key to a plain mapping), with the nearest keys",
+    "FG0011": "an `--override KEY.PATH=VALUE` whose path names no place in the config: an unknown target or named node, an argument, key or index that is not there (an override may add a keyword argument to a call, not a key to a plain mapping), with the nearest keys (`fgc explain` says the same in a one-line error, exit code 2)",
     "FG0012": "an `--override` of a named node as a whole (`--override optimizer=...`): override one of its arguments or the place that uses it",
     # FG01xx  loading and template syntax
     "FG0100": "warning: a `-I` search-path entry is not a directory",
