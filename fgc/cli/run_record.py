@@ -15,6 +15,8 @@ built and updated when it ends (each write to a temporary file, then renamed ove
     host           hostname, platform, Python, pid, user
     packages       every installed distribution: {"name": "version"} (what `pip freeze` lists)
     data_files     local files the run read: {"path": {"bytes", "sha256"}}
+    peak_gpu_memory_bytes   torch.cuda.max_memory_allocated of the run's process (the largest
+                   over its devices); null when it used no GPU, or ran in several processes
     sessions       one entry per `fgc run` on this directory (the first run, then each --resume):
                    command, sets, start_time, end_time, status, exit_code, resumed_from, host
 """
@@ -149,11 +151,25 @@ def note_data_files(run_dir: Path) -> None:
         write_record(run_dir, record)
 
 
+def peak_gpu_memory() -> int | None:
+    """The most GPU memory torch allocated in this process, when the run used a GPU (fgc never
+    imports torch itself: only a run that did has it in sys.modules)."""
+    torch = sys.modules.get("torch")
+    try:
+        if torch is None or not torch.cuda.is_available() or not torch.cuda.is_initialized():
+            return None
+        return max(int(torch.cuda.max_memory_allocated(d)) for d in range(torch.cuda.device_count()))
+    except Exception:  # a broken CUDA setup must not lose the record
+        return None
+
+
 def finish_record(run_dir: Path, status: str, exit_code: int, error: str | None = None) -> dict:
     """Mark the run (and its latest session) as ended, with the files it read."""
     record = read_record(run_dir)
     end = now()
     record.update({"status": status, "exit_code": exit_code, "error": error, "end_time": end})
+    # the largest of every session (a resumed run keeps the peak of the earlier ones)
+    record["peak_gpu_memory_bytes"] = max(peak_gpu_memory() or 0, record.get("peak_gpu_memory_bytes") or 0) or None
     record["data_files"] = {**(record.get("data_files") or {}), **_read_files()}
     if record.get("sessions"):
         record["sessions"][-1].update({"end_time": end, "status": status, "exit_code": exit_code})

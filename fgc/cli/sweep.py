@@ -23,7 +23,8 @@ Every combination is compiled into its own build and run into its own run direct
   SWEEP_DIR/<name>/build/  run/  output.log
                                       <name> comes from the run's values (hidden_size=64,lr=1e-3)
   SWEEP_DIR/summary.md, summary.csv   final and best eval loss, final train loss, steps, wall
-                                      time, peak memory (RSS of the run's processes) per run
+                                      time, peak memory (RSS of the run's processes) and peak
+                                      GPU memory (torch's, on a GPU) per run
   SWEEP_DIR/loss.png                  every run's loss curves (needs matplotlib)
 The table is also printed. A run that fails is listed with the last error line of its log, and
 the sweep exits 1.

@@ -1,5 +1,5 @@
-"""The results of a sweep: one row per run (read from its trainer_logs.jsonl and the sweep
-record), printed as a table and written as summary.md and summary.csv, and every run's loss
+"""The results of a sweep: one row per run (read from its trainer_logs.jsonl, its run record and
+the sweep record), printed as a table and written as summary.md and summary.csv, and every run's loss
 curve in one plot, loss.png (matplotlib is optional: without it the plot is skipped)."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import math
 import os
 from pathlib import Path
 
-COLUMNS = ("final eval loss", "best eval loss", "final train loss", "steps", "wall time", "peak memory")
+COLUMNS = ("final eval loss", "best eval loss", "final train loss", "steps", "wall time", "peak memory",
+           "peak GPU memory")
 
 
 def read_logs(run_dir: Path) -> list[dict]:
@@ -81,14 +82,26 @@ def _memory(kib) -> str:
     return "-" if kib is None else f"{kib / 1024:.0f} MiB"
 
 
+def _gpu_memory(run_dir: Path) -> int | None:
+    """The run record's peak GPU memory (fgc run writes it for a run that used a GPU)."""
+    try:
+        value = json.loads((run_dir / "fgc-run.json").read_text(encoding="utf-8")).get("peak_gpu_memory_bytes")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return int(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
 def rows(record: dict, sweep_dir: Path, axes: list[str]) -> list[dict]:
     """One dict per run: its name, status, axis values, metrics (None when absent), error."""
     out = []
     for run in record["runs"]:
-        m = metrics(sweep_dir / run["name"] / "run")
+        run_dir = sweep_dir / run["name"] / "run"
+        m = metrics(run_dir)
+        gpu = _gpu_memory(run_dir)
         out.append({"run": run["name"], "status": run.get("status"), **{a: run["values"].get(a) for a in axes},
                     **{k: v for k, v in m.items() if not k.endswith("_curve")},
                     "wall_seconds": run.get("seconds"), "peak_rss_kib": run.get("peak_rss_kib"),
+                    "peak_gpu_memory_bytes": gpu,
                     "error": run.get("error"), "_curves": (m["train_curve"], m["eval_curve"])})
     return out
 
@@ -103,7 +116,8 @@ def markdown(table_rows: list[dict], axes: list[str]) -> str:
         body.append([r["run"], status, *(str(r[a]) for a in axes), _loss(r["final_eval_loss"]),
                      _loss(r["best_eval_loss"]), _loss(r["final_train_loss"]),
                      "-" if r["steps"] is None else str(r["steps"]), _seconds(r["wall_seconds"]),
-                     _memory(r["peak_rss_kib"])])
+                     _memory(r["peak_rss_kib"]),
+                     "-" if r["peak_gpu_memory_bytes"] is None else _memory(r["peak_gpu_memory_bytes"] / 1024)])
     widths = [max(len(x) for x in column) for column in zip(head, *body)]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in [head, *body]]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -112,7 +126,7 @@ def markdown(table_rows: list[dict], axes: list[str]) -> str:
 
 def csv_text(table_rows: list[dict], axes: list[str]) -> str:
     fields = ["run", "status", *axes, "final_eval_loss", "best_eval_loss", "final_train_loss", "steps",
-              "wall_seconds", "peak_rss_kib", "error"]
+              "wall_seconds", "peak_rss_kib", "peak_gpu_memory_bytes", "error"]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()

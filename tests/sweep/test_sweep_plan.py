@@ -142,9 +142,11 @@ def test_a_run_without_eval_loss_shows_a_dash_and_is_judged_by_train_loss(tmp_pa
     record = {"runs": [{"name": "r=1", "values": {"r": "1"}, "status": "completed", "seconds": 3.25,
                         "peak_rss_kib": 204800}]}
     table = markdown(rows(record, tmp_path, ["r"]), ["r"])
-    assert table.splitlines()[2].split("|")[1:-1] == [
-        " r=1 ", " completed ", " 1 ", " -               ", " -              ", " 2.5000           ",
-        " 1     ", " 3.2 s     ", " 200 MiB     "]
+    assert [c.strip() for c in table.splitlines()[2].split("|")[1:-1]] == [
+        "r=1", "completed", "1", "-", "-", "2.5000", "1", "3.2 s", "200 MiB", "-"]
+    (run_dir / "fgc-run.json").write_text(json.dumps({"status": "completed", "peak_gpu_memory_bytes": 3 << 30}))
+    table = markdown(rows(record, tmp_path, ["r"]), ["r"])
+    assert [c.strip() for c in table.splitlines()[2].split("|")[1:-1]][-1] == "3072 MiB"
 
 
 def test_without_matplotlib_the_plot_is_skipped(tmp_path, monkeypatch):

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "examples" / "quickstart" / "experiment.fg"
@@ -24,6 +25,7 @@ TINY = ("max_steps=3", "logging_steps=1", "corpus_files=8", "vocab_size=300", "b
         "num_hidden_layers=1", "num_attention_heads=2", "num_key_value_heads=1", "intermediate_size=64",
         "batch_size=4", "eval_batch_size=4", "sample_tokens=4")
 GRID = ("--override", "optimizer.lr=1e-3,3e-3", "-D", "hidden_size=32,48")  # the issue's example
+CUDA = torch.cuda.is_available()
 NAMES = {"optimizer.lr=1e-3,hidden_size=32", "optimizer.lr=1e-3,hidden_size=48",
          "optimizer.lr=3e-3,hidden_size=32", "optimizer.lr=3e-3,hidden_size=48"}
 
@@ -55,6 +57,10 @@ def check_completed_runs(sweep_dir: Path, names: set[str]) -> dict[str, dict]:
     for name, row in rows.items():
         run = json.loads((sweep_dir / name / "run" / "fgc-run.json").read_text())
         assert run["status"] == "completed" and row["steps"] == "3"
+        if CUDA:  # the run trained on the GPU: its peak is recorded
+            assert run["peak_gpu_memory_bytes"] > 0 and int(row["peak_gpu_memory_bytes"]) == run["peak_gpu_memory_bytes"]
+        else:
+            assert run["peak_gpu_memory_bytes"] is None and row["peak_gpu_memory_bytes"] == ""
         assert all(math.isfinite(float(row[k])) for k in ("final_eval_loss", "best_eval_loss", "final_train_loss"))
         assert float(row["best_eval_loss"]) <= float(row["final_eval_loss"])
         assert float(row["wall_seconds"]) > 0 and int(row["peak_rss_kib"]) > 50 * 1024  # torch alone is more
