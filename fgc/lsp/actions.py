@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import difflib
 import re
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from ..workspace import utf16_length
 from . import cursor
 from .convert import Positions, path_of
+
+if TYPE_CHECKING:
+    from .query import Guard
+    from .server import FgcServer
 
 _DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
 
@@ -40,13 +45,13 @@ def fix_for(diagnostic: types.Diagnostic, line_text: str) -> types.TextEdit | No
     return types.TextEdit(types.Range(types.Position(line, best[1]), types.Position(line, best[2])), wanted)
 
 
-def register(server, guarded) -> None:
+def register(server: FgcServer, guarded: Guard) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
     )
     @guarded
-    def on_code_action(ls, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+    def on_code_action(ls: FgcServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
         path = path_of(params.text_document.uri)
         if path is None:
             return None

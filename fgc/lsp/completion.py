@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from ..imports.signature import KEYWORD_ONLY, POSITIONAL_OR_KEYWORD
 from ..loader import Loader, search_path
 from .query import Query, query
+
+if TYPE_CHECKING:
+    from .query import Guard
+    from .server import FgcServer
 
 _BLOCK_HEADER = re.compile(r"^\s*\[(\w*)$")
 _BLOCK_STATEMENT = re.compile(r"(?:^\s*(?:--|<<|>>)|\{%-?)\s*block\s+(\w*)$")
@@ -141,13 +146,13 @@ def complete(q: Query) -> list[types.CompletionItem]:
     return []
 
 
-def register(server, guarded) -> None:
+def register(server: FgcServer, guarded: Guard) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_COMPLETION,
         types.CompletionOptions(trigger_characters=["[", ":", "'", '"', "/", " "]),
     )
     @guarded
-    def on_completion(ls, params: types.CompletionParams) -> types.CompletionList | None:
+    def on_completion(ls: FgcServer, params: types.CompletionParams) -> types.CompletionList | None:
         q = query(ls, params.text_document, params.position)
         if q is None:
             return None

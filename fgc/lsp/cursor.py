@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Iterator
 
 from ..inheritance.template_pass import BlockDef, Reference, TemplateGraph, TemplateNode
-from ..syntax.template_ast import TomlBlock
+from ..syntax.template_ast import Item, TomlBlock
 from ..workspace.source_index import contains
 
 TAG = re.compile(r"!(?P<kind>[A-Za-z_]\w*)(?::(?P<spec>[^\s@,\]\}]*))?(?:@(?P<name>\w+))?")
@@ -80,7 +81,7 @@ def block_extent(node: TemplateNode, block: BlockDef, lines: list[str]) -> tuple
     return block.span.line, len(lines)
 
 
-def _walk_toml(items):
+def _walk_toml(items: list[Item]) -> Iterator[TomlBlock]:
     for item in items:
         if isinstance(item, TomlBlock):
             yield item

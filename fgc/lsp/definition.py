@@ -9,6 +9,8 @@ References: a block's every definition in the hierarchy; an anchor and its alias
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lsprotocol import types
 
 from ..diagnostics import Span
@@ -16,6 +18,10 @@ from ..syntax import config_ast as ca
 from . import cursor
 from .hover import block_relatives, definition_of_spec
 from .query import Query, query
+
+if TYPE_CHECKING:
+    from .query import Guard
+    from .server import FgcServer
 
 
 def _anchors_and_aliases(q: Query, name: str) -> tuple[list[Span], list[Span]]:
@@ -72,10 +78,10 @@ def references(q: Query) -> list[Span]:
     return []
 
 
-def register(server, guarded) -> None:
+def register(server: FgcServer, guarded: Guard) -> None:
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
     @guarded
-    def on_definition(ls, params: types.DefinitionParams) -> list[types.Location] | None:
+    def on_definition(ls: FgcServer, params: types.DefinitionParams) -> list[types.Location] | None:
         q = query(ls, params.text_document, params.position)
         if q is None:
             return None
@@ -83,7 +89,7 @@ def register(server, guarded) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_REFERENCES)
     @guarded
-    def on_references(ls, params: types.ReferenceParams) -> list[types.Location] | None:
+    def on_references(ls: FgcServer, params: types.ReferenceParams) -> list[types.Location] | None:
         q = query(ls, params.text_document, params.position)
         if q is None:
             return None

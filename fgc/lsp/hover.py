@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lsprotocol import types
 
 from ..diagnostics import Span, display_path
@@ -19,6 +21,13 @@ from ..syntax import config_ast as ca
 from . import cursor
 from .pysource import find_definition, first_paragraph
 from .query import Query, query
+
+if TYPE_CHECKING:
+    from ..graph import Node
+    from ..inheritance.template_pass import BlockDef
+    from .pysource import PyDefinition
+    from .query import Guard
+    from .server import FgcServer
 
 
 def _where(span: Span) -> str:
@@ -96,7 +105,7 @@ def hover_block(q: Query) -> str | None:
     return "\n".join(out)
 
 
-def block_relatives(q: Query, block) -> tuple[list[Span], list[Span]]:
+def block_relatives(q: Query, block: BlockDef) -> tuple[list[Span], list[Span]]:
     """(the definitions `block` overrides, those that override it), from every open
     experiment that reads its file: a parent's own check does not know its children."""
     overridden: list[Span] = []
@@ -140,7 +149,7 @@ def hover_tag(q: Query) -> str | None:
     return "\n\n".join(out)
 
 
-def definition_of_spec(q: Query, spec_text: str, node=None):
+def definition_of_spec(q: Query, spec_text: str, node: Node | None = None) -> PyDefinition | None:
     """The Python definition of a tag's callable, read from source (never imported here)."""
     import os
 
@@ -194,10 +203,10 @@ def hover(q: Query) -> str | None:
     return None
 
 
-def register(server, guarded) -> None:
+def register(server: FgcServer, guarded: Guard) -> None:
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     @guarded
-    def on_hover(ls, params: types.HoverParams) -> types.Hover | None:
+    def on_hover(ls: FgcServer, params: types.HoverParams) -> types.Hover | None:
         q = query(ls, params.text_document, params.position)
         if q is None:
             return None

@@ -4,7 +4,7 @@ answers for the file, and the file's lines as the editor holds them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from lsprotocol import types
 
@@ -12,7 +12,12 @@ from ..workspace import Analysis
 from .convert import Positions, path_of
 
 if TYPE_CHECKING:
+    from ..inheritance.template_pass import TemplateGraph
     from .server import FgcServer
+
+# A feature handler, and the wrapper (server.guarded) that turns its failure into no answer.
+Handler = Callable[..., Any]
+Guard = Callable[[Handler], Handler]
 
 
 @dataclass
@@ -25,7 +30,7 @@ class Query:
     include_dirs: list[str]
     reaching: list[Analysis]  # every open experiment's check that read the file
 
-    def template_graphs(self):
+    def template_graphs(self) -> list[TemplateGraph]:
         """The template graphs that know this file: its own and its children's."""
         seen = []
         for a in [self.analysis, *self.reaching]:

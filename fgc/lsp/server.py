@@ -19,7 +19,7 @@ import logging
 import os
 import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Generator
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -42,7 +42,7 @@ class Utf16Protocol(LanguageServerProtocol):
     (`fgc.workspace.positions`), so it must not let pygls agree to another encoding."""
 
     @lsp_method(types.INITIALIZE)
-    def lsp_initialize(self, params: types.InitializeParams):
+    def lsp_initialize(self, params: types.InitializeParams) -> Generator[Any, Any, types.InitializeResult]:
         if params.capabilities.general is not None:
             params.capabilities.general.position_encodings = None
         return (yield from super().lsp_initialize(params))
@@ -170,7 +170,7 @@ def guarded(fn: Callable) -> Callable:
     """A feature handler that logs its own failure and answers nothing instead."""
 
     @functools.wraps(fn)
-    def wrapper(ls: FgcServer, params):
+    def wrapper(ls: FgcServer, params: Any) -> Any:
         try:
             return fn(ls, params)
         except Exception:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lsprotocol import types
 
 from ..diagnostics import Span
 from . import cursor
 from .query import Query, query
 
+if TYPE_CHECKING:
+    from ..inheritance.template_pass import BlockDef, TemplateNode
+    from .query import Guard
+    from .server import FgcServer
 
-def _block_span(q: Query, node, block) -> Span:
+
+def _block_span(q: Query, node: TemplateNode, block: BlockDef) -> Span:
     start, end = cursor.block_extent(node, block, q.lines)
     end_col = len(q.positions.index(q.path).line(end)) + 1
     return Span(q.path, start, 1, end, end_col)
@@ -47,15 +54,15 @@ def folding(q: Query) -> list[types.FoldingRange]:
     return out
 
 
-def register(server, guarded) -> None:
+def register(server: FgcServer, guarded: Guard) -> None:
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     @guarded
-    def on_symbols(ls, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol] | None:
+    def on_symbols(ls: FgcServer, params: types.DocumentSymbolParams) -> list[types.DocumentSymbol] | None:
         q = query(ls, params.text_document, types.Position(0, 0))
         return symbols(q) if q is not None else None
 
     @server.feature(types.TEXT_DOCUMENT_FOLDING_RANGE)
     @guarded
-    def on_folding(ls, params: types.FoldingRangeParams) -> list[types.FoldingRange] | None:
+    def on_folding(ls: FgcServer, params: types.FoldingRangeParams) -> list[types.FoldingRange] | None:
         q = query(ls, params.text_document, types.Position(0, 0))
         return folding(q) if q is not None else None
