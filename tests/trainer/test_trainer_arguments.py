@@ -70,7 +70,7 @@ def test_unknown_field(kwargs, message):
         ({"warmup_steps": 1.5}, "warmup_steps must be a step count or a ratio"),
         ({"bf16": True, "fp16": True}, "at most one of bf16 and fp16"),
         ({"save_total_limit": 0}, "save_total_limit must be >= 1"),
-        ({"report_to": "wandb"}, "report_to='wandb' is not supported"),
+        ({"report_to": "comet_ml"}, "report_to='comet_ml' is not supported"),
         ({"load_best_model_at_end": True, "eval_strategy": "steps", "save_strategy": "epoch"},
          "needs save_strategy == eval_strategy"),
         ({"load_best_model_at_end": True, "eval_strategy": "steps", "eval_steps": 3, "save_steps": 4},
@@ -98,11 +98,11 @@ def test_derived_values():
 def test_from_huggingface_arguments():
     hf = transformers.TrainingArguments(
         output_dir="x", learning_rate=3e-4, gradient_accumulation_steps=4, eval_strategy="steps",
-        eval_steps=20, save_strategy="no", lr_scheduler_type="cosine", report_to=["tensorboard", "wandb"],
+        eval_steps=20, save_strategy="no", lr_scheduler_type="cosine", report_to=["tensorboard", "comet_ml"],
         bf16=True, use_cpu=True,
     )
     ours = TrainingArguments.from_hf(hf)
     assert (ours.output_dir, ours.learning_rate, ours.gradient_accumulation_steps) == ("x", 3e-4, 4)
     assert (ours.eval_strategy, ours.eval_steps, ours.save_strategy) == ("steps", 20, "no")
     assert ours.lr_scheduler_type == "cosine" and ours.bf16 and ours.use_cpu
-    assert ours.report_to == ["tensorboard"]  # wandb is not shipped here: dropped
+    assert ours.report_to == ["tensorboard"]  # comet_ml is not supported here: dropped

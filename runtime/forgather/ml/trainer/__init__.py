@@ -9,6 +9,7 @@ from .callback_handler import CallbackHandler
 from .callbacks import JsonLinesLogger, ProgressCallback, TensorBoardLogger, TextGenerationCallback
 from .checkpoint import CheckpointError, CheckpointManager, latest_checkpoint, list_checkpoints
 from .trainer import Trainer
+from .tracking import RunRecordCallback
 
 __all__ = [
     "BaseTrainer",
@@ -17,6 +18,7 @@ __all__ = [
     "CheckpointManager",
     "JsonLinesLogger",
     "ProgressCallback",
+    "RunRecordCallback",
     "TensorBoardLogger",
     "TextGenerationCallback",
     "Trainer",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
+import json
 import math
 import os
 import socket
@@ -25,7 +26,10 @@ import torch
 STRATEGIES = ("no", "steps", "epoch")
 SAVE_STRATEGIES = ("no", "steps", "epoch", "best")
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup", "cosine_with_min_lr")
-REPORT_TO = ("none", "all", "tensorboard", "jsonl")
+# "jsonl" is our JsonLinesLogger; the trackers are transformers' own integration callbacks
+# (tracking.py). "all" keeps its old meaning here: jsonl + tensorboard, never a tracker that
+# starts remote runs (mlflow, wandb) unasked.
+REPORT_TO = ("none", "all", "jsonl", "tensorboard", "mlflow", "wandb")
 SAMPLING = ("random", "sequential")
 
 
@@ -86,6 +90,7 @@ class TrainingArguments:
     restore_callback_states_from_checkpoint: bool = False
     disable_tqdm: bool | None = None
     report_to: str | list[str] | None = "none"
+    run_name: str | None = None  # the tracker's run name (MLflow, wandb); HF's field
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "TrainingArguments":
         # Runs before the generated __init__, so an unknown field gets a helpful message instead
@@ -226,11 +231,20 @@ class TrainingArguments:
         """The fields as JSON-compatible values."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
+    def to_json_string(self) -> str:
+        """The fields as indented JSON (what HF's TensorBoardCallback writes as the `args` text)."""
+        return json.dumps(self.to_dict(), indent=2, default=str)
+
+    def to_sanitized_dict(self) -> dict[str, Any]:
+        """The fields with every value a bool, int, float, str or tensor (HF's hparams form)."""
+        kept = (bool, int, float, str, torch.Tensor)
+        return {k: v if isinstance(v, kept) else str(v) for k, v in self.to_dict().items()}
+
     @classmethod
     def from_hf(cls, hf_args: Any) -> "TrainingArguments":
         """Our arguments from a ``transformers.TrainingArguments``: the fields both define.
 
-        ``report_to`` keeps only the loggers we ship, and ``logging_dir`` (gone in transformers
+        ``report_to`` keeps only the loggers and trackers we support, and ``logging_dir`` (gone in transformers
         v5) defaults as usual.
         """
         values = {}
@@ -247,6 +261,8 @@ class TrainingArguments:
 
 
 def _normalize_report_to(value: str | list[str] | None) -> list[str]:
+    from .tracking import check_installed
+
     names = [value] if isinstance(value, str) else list(value or [])
     for name in names:
         if name not in REPORT_TO:
@@ -254,9 +270,10 @@ def _normalize_report_to(value: str | list[str] | None) -> list[str]:
                 f"TrainingArguments: report_to={name!r} is not supported; choose from "
                 + ", ".join(repr(c) for c in REPORT_TO)
             )
+        check_installed(name)
     if "all" in names:
-        return ["tensorboard", "jsonl"]
-    return [n for n in names if n != "none"]
+        names = ["tensorboard", "jsonl"] + [n for n in names if n not in ("all", "tensorboard", "jsonl")]
+    return list(dict.fromkeys(n for n in names if n != "none"))
 
 
 # The generated __init__ carries the real signature; __new__ only validates names. Expose the

@@ -25,8 +25,9 @@ from transformers import TrainingArguments as HFTrainingArguments
 from ..data.collator import DataCollatorForCausalLM
 from .arguments import TrainingArguments
 from .callback_handler import CallbackHandler
-from .callbacks import JsonLinesLogger, ProgressCallback, TensorBoardLogger
+from .callbacks import JsonLinesLogger, ProgressCallback
 from .model_io import save_model_files
+from .tracking import tracking_callbacks
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +43,12 @@ def set_seed(seed: int) -> None:
 
 
 def default_callbacks(args: TrainingArguments) -> list[TrainerCallback]:
-    """HF's flow callback (log/eval/save at multiples of N and at the end), progress, loggers."""
+    """HF's flow callback (log/eval/save at multiples of N and at the end), progress, loggers,
+    and for the trackers in ``report_to`` transformers' integration callbacks (tracking.py)."""
     callbacks: list[TrainerCallback] = [DefaultFlowCallback(), ProgressCallback(show_bars=not args.disable_tqdm)]
     if "jsonl" in args.report_to:
         callbacks.append(JsonLinesLogger())
-    if "tensorboard" in args.report_to:
-        callbacks.append(TensorBoardLogger())
-    return callbacks
+    return callbacks + tracking_callbacks(args)
 
 
 class BaseTrainer:
