@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,3 +45,14 @@ def losses(run_dir: Path) -> list[float]:
     (logs,) = run_dir.glob("**/trainer_logs.jsonl")
     records = [json.loads(line) for line in logs.read_text().splitlines()]
     return [r["loss"] for r in records if r.get("event") == "log" and "loss" in r]
+
+
+# Refuse to import fgc or forgather: the exported model must not need them.
+NO_FORGATHER = textwrap.dedent("""
+    import sys
+    class _Refuse:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("fgc", "forgather"):
+                raise ImportError(f"{name} must not be imported here")
+    sys.meta_path.insert(0, _Refuse())
+    """)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from examples_testlib import ENV, EXAMPLES, REPO, fgc, losses, run, train
+from examples_testlib import ENV, EXAMPLES, NO_FORGATHER, REPO, fgc, losses, run, train
 
 SMALL = ("corpus_files=8",)  # the stdlib-corpus examples: a few files are enough for 3 steps
 
@@ -56,17 +56,6 @@ def test_walsh_pe_trains_and_loads_with_plain_transformers(tmp_path):
         print(type(model.model.positional_encoder).__name__)
         """)
     assert run(["-c", script], tmp_path).stdout.split()[-1] == "WalshPE"
-
-
-# Refuse to import fgc or forgather: the exported model must not need them.
-NO_FORGATHER = textwrap.dedent("""
-    import sys
-    class _Refuse:
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in ("fgc", "forgather"):
-                raise ImportError(f"{name} must not be imported here")
-    sys.meta_path.insert(0, _Refuse())
-    """)
 
 
 def test_custom_model_exports_and_loads_with_plain_transformers(tmp_path):

@@ -14,9 +14,10 @@ import shutil
 import site
 import subprocess
 import sys
+import textwrap
 import venv
 
-from examples_testlib import ENV, EXAMPLES, REPO, losses
+from examples_testlib import ENV, EXAMPLES, NO_FORGATHER, REPO, losses
 
 README_LINE = "On a fresh machine (Python 3.11), install and run the quick-start example:"
 
@@ -72,6 +73,14 @@ def test_readme_quickstart_in_a_clean_install(tmp_path):
     assert config["hidden_size"] == 128 and config["num_hidden_layers"] == 4
     curve = losses(run_dir)
     assert len(curve) == 8 and curve[-1] < curve[0], curve
+    # the model stands alone: plain transformers loads it, fgc and forgather refused on import
+    load = NO_FORGATHER + textwrap.dedent(f"""
+        from transformers import AutoModelForCausalLM
+        print(AutoModelForCausalLM.from_pretrained({str(run_dir)!r}, trust_remote_code=True).num_parameters())
+        """)
+    loaded = subprocess.run([python, "-c", load], capture_output=True, text=True, cwd=work, env=CLEAN)
+    assert loaded.returncode == 0, loaded.stderr[-4000:]
+    assert loaded.stdout.split()[-1] == "1000576"  # the README's "1.0M parameters"
     sample = (run_dir / "sample.txt").read_text()
     assert sample.startswith("class Reader:\n    def __init__(self, ")
     assert re.search(r"eval metrics\s+: eval_loss=", done.stdout) and sample.strip() in done.stdout
