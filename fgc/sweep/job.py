@@ -58,7 +58,7 @@ def _max_rss_kib(rusage) -> int:
     return int(rusage.ru_maxrss // 1024 if sys.platform == "darwin" else rusage.ru_maxrss)
 
 
-def _run(command: list[str], log, cwd: str, env: dict) -> tuple[int, int]:
+def _run(command: list[str], log, cwd: str, env: dict) -> tuple[int, int | None]:
     """Exit code and peak RSS of one child: os.wait4 gives the child's own rusage (getrusage of
     RUSAGE_CHILDREN would mix in every other job of this process)."""
     proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -66,6 +66,8 @@ def _run(command: list[str], log, cwd: str, env: dict) -> tuple[int, int]:
     with _LIVE_LOCK:
         _LIVE.add(proc)
     try:
+        if not hasattr(os, "wait4"):  # Windows: no rusage of a child
+            return proc.wait(), None
         _, status, rusage = os.wait4(proc.pid, 0)
     except BaseException:
         proc.terminate()  # interrupted here (a submitit job's own signal): its child stops too
@@ -109,7 +111,7 @@ def run_job(job: Job) -> JobResult:
             log.write(("$ " + " ".join(command) + "\n").encode())
             log.flush()
             code, rss = _run(command, log, job.cwd, env)
-            peak = max(peak or 0, rss)
+            peak = max(peak or 0, rss or 0) or None
             if code != 0:
                 log.write(f"=== exit status {code}\n".encode())
                 log.flush()
