@@ -188,6 +188,7 @@ class CheckpointManager:
             tmp.mkdir()
         wait()
         try:
+            self._write_process_weights(model, tmp)
             for key, value in per_process.items():
                 torch.save(_state_of(value), tmp / per_process_file(key, process_index, world_size))
             wait()
@@ -209,7 +210,11 @@ class CheckpointManager:
         wait()  # nobody reads or rotates before the checkpoint is in place
         return final
 
+    def _write_process_weights(self, model: torch.nn.Module, directory: Path) -> None:
+        """The weights every process writes (a pipeline's stage shards); none here."""
+
     def _write_weights(self, model: torch.nn.Module, directory: Path) -> None:
+        """The weights process 0 writes."""
         if self.save_safetensors:
             # save_model (unlike save_file) stores tied/shared tensors once and re-ties on load.
             safetensors.torch.save_model(model, str(directory / WEIGHTS_SAFETENSORS))

@@ -18,25 +18,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import safetensors
 import safetensors.torch
 import torch
-from forgather_files.atomic import replace
 from transformers import TrainerState
 
 from .checkpoint import (
-    _TMP_PREFIX,
-    PREFIX,
     TRAINER_STATE,
     CheckpointError,
     CheckpointManager,
     LoadedCheckpoint,
     _load,
-    _state_of,
     per_process_file,
 )
 from .pipeline_split import PipelineSplit
@@ -73,58 +68,16 @@ class PipelineCheckpointManager(CheckpointManager):
             "weight_map": {key: shard for key, (shard, _) in sorted(sizes.items())},
         }
 
-    def save(
-        self,
-        step: int,
-        *,
-        model: torch.nn.Module,
-        trainer_state: TrainerState,
-        objects: Mapping[str, Any] | None = None,
-        per_process: Mapping[str, Any] | None = None,
-        protect: str | os.PathLike | None = None,
-        process_index: int = 0,
-        world_size: int = 1,
-        barrier: Callable[[], None] | None = None,
-        before_commit: Callable[[Path], None] | None = None,
-        **_: Any,
-    ) -> Path:
-        """Every process writes its stages' shards and its per-process files; process 0 the
-        index, the shared objects and, last, the trainer state; then (after ``before_commit``)
-        it renames and rotates."""
-        wait = barrier or (lambda: None)
-        main = process_index == 0
-        final = self.output_dir / f"{PREFIX}{step}"
-        tmp = self.output_dir / f"{_TMP_PREFIX}{step}-ranks"
-        if main:
-            self.output_dir.mkdir(parents=True, exist_ok=True)
-            self._remove_stale_temporaries()
-            tmp.mkdir()
-        wait()
-        try:
-            n = len(self.split.stages)
-            for i in self.stage_ids:
-                tensors = {k: v.detach().contiguous().cpu() for k, v in self.split.stage_state_dict(i).items()}
-                safetensors.torch.save_file(tensors, str(tmp / shard_name(i, n)), metadata={"format": "pt"})
-            for key, value in (per_process or {}).items():
-                torch.save(_state_of(value), tmp / per_process_file(key, process_index, world_size))
-            wait()
-            if main:
-                (tmp / INDEX).write_text(json.dumps(self.index(), indent=2))
-                for key, value in (objects or {}).items():
-                    if value is not None:
-                        torch.save(_state_of(value), tmp / f"{key}.pt")
-                trainer_state.save_to_json(str(tmp / TRAINER_STATE))  # last: marks completeness
-                if before_commit is not None:
-                    before_commit(tmp)
-                replace(tmp, final)
-        except BaseException:
-            if main:
-                shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        if main:
-            self.rotate(protect={final, Path(protect)} if protect else {final})
-        wait()
-        return final
+    def _write_process_weights(self, model: torch.nn.Module, directory: Path) -> None:
+        """Every process writes its stages' shards."""
+        n = len(self.split.stages)
+        for i in self.stage_ids:
+            tensors = {k: v.detach().contiguous().cpu() for k, v in self.split.stage_state_dict(i).items()}
+            safetensors.torch.save_file(tensors, str(directory / shard_name(i, n)), metadata={"format": "pt"})
+
+    def _write_weights(self, model: torch.nn.Module, directory: Path) -> None:
+        """Process 0 writes the index of the shards."""
+        (directory / INDEX).write_text(json.dumps(self.index(), indent=2))
 
     def load(
         self,
