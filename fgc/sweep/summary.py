@@ -147,6 +147,7 @@ def plot(table_rows: list[dict], path: Path, title: str) -> bool:
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         return False
     figure = Figure(figsize=(8, 5), dpi=100)
@@ -159,9 +160,9 @@ def plot(table_rows: list[dict], path: Path, title: str) -> bool:
         if train:
             (line,) = axes.plot(*zip(*train), label=r["run"], marker="." if len(train) < 50 else None)
             colour, drawn = line.get_color(), True
-        if evals:
+        if evals:  # in the run's colour; one legend entry per run
             axes.plot(*zip(*evals), linestyle="--", marker="o", color=colour,
-                      label=f"{r['run']} (eval)")
+                      label=None if train else r["run"])
             drawn = True
     if not drawn:
         axes.text(0.5, 0.5, "no losses were logged", ha="center", va="center", transform=axes.transAxes)
@@ -169,7 +170,8 @@ def plot(table_rows: list[dict], path: Path, title: str) -> bool:
         axes.legend(fontsize="small")
     axes.set_title(title)
     axes.set_xlabel("step")
-    axes.set_ylabel("loss")
+    axes.set_ylabel("loss (line: train, dashed with circles: eval)")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.grid(True, alpha=0.3)
     figure.tight_layout()
     tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
