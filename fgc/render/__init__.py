@@ -76,7 +76,7 @@ class Reuse:
     compiled: dict[tuple[str, str, str], Any] = field(default_factory=dict)
 
 
-class Compilation:
+class Rendering:
     """One rendering: its loader (and sub-template registry), markers and Jinja environment."""
 
     def __init__(self, search: list[Path], source: TemplateSource | None = None, reuse: Reuse | None = None) -> None:
@@ -139,16 +139,16 @@ class Compilation:
 
 
 class _JinjaLoader(jinja2.BaseLoader):
-    """Serves jinja2 the compiled templates of one compilation."""
+    """Serves jinja2 the compiled templates of one rendering."""
 
-    def __init__(self, compilation: Compilation) -> None:
-        self.compilation = compilation
+    def __init__(self, rendering: Rendering) -> None:
+        self.rendering = rendering
 
     def load(
         self, environment: jinja2.Environment, name: str, globals: MutableMapping[str, Any] | None = None
     ) -> jinja2.Template:
         try:
-            return self.compilation.jinja_template(name, globals or {})
+            return self.rendering.jinja_template(name, globals or {})
         except (jx.TemplateError, LoadFailed):
             raise
         except Exception as e:  # not the user's input: let the CLI report an internal error
@@ -170,11 +170,11 @@ def render_file(
     path = Path(path)
     variables = dict(variables or {})
     search, diags = search_path(path, include_dirs)
-    comp = Compilation(search.roots, source, reuse)
+    rendering = Rendering(search.roots, source, reuse)
     # A project's globals (`project_dir`, `hostname`, ..., fgc/project/): seen by every template,
     # imported macros included, and not knobs as `-D` variables are.
-    comp.env.globals.update(globals or {})
-    loader = comp.loader
+    rendering.env.globals.update(globals or {})
+    loader = rendering.loader
     root = loader.load_root(path)
     result = RenderResult(None, None, root=root.name if root else None, search=search)
     if root is None:
@@ -182,9 +182,9 @@ def render_file(
         return result
     graph, pass_diags = template_pass(loader, root)
     result.graph = graph
-    diags = diags + loader.diagnostics + pass_diags + comp.check_loaded()
+    diags = diags + loader.diagnostics + pass_diags + rendering.check_loaded()
     for f in loader.files.values():
-        comp.reported.add(id(f))
+        rendering.reported.add(id(f))
     if has_errors(diags):
         result.templates = [Path(p) for p in loader.files]
         result.diagnostics = _finish(diags)
@@ -192,18 +192,18 @@ def render_file(
 
     before = len(loader.diagnostics)
     try:
-        raw = comp.env.get_template(root.name).render(variables)
+        raw = rendering.env.get_template(root.name).render(variables)
     except _Internal as e:
         raise e.original
     except Exception as exc:  # a Jinja error, or one raised by code the template called
         raw = None
-        diags.extend(render_error(exc, loader, variables, comp.env))
+        diags.extend(render_error(exc, loader, variables, rendering.env))
     diags.extend(d for d in loader.diagnostics[before:] if d not in diags)
-    add_dynamic_references(graph, loader, comp.references)
+    add_dynamic_references(graph, loader, rendering.references)
     diags.extend(knob_pass(graph, variables))  # needs the -D names and the parents seen rendering
     result.templates = [Path(p) for p in loader.files]
     if raw is not None and not has_errors(diags):
-        result.text, result.source_map = unmark(raw, comp.markers, loader.source_lines(), root.file.path)
+        result.text, result.source_map = unmark(raw, rendering.markers, loader.source_lines(), root.file.path)
     result.diagnostics = _finish(diags)
     return result
 
