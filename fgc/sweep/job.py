@@ -6,6 +6,7 @@ and returns plain picklable data."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -80,8 +81,13 @@ def _run(command: list[str], log, cwd: str, env: dict) -> tuple[int, int | None]
     return proc.returncode, _max_rss_kib(rusage)
 
 
+_ERROR_LINE = re.compile(r"^(error(\[FG\d+\])?:|fgc: (internal )?error:|\w+(Error|Exception): )")
+_ERROR_COUNT = re.compile(r"^\d+ errors?(, \d+ warnings?)?$")
+
+
 def last_error_line(log_path: Path, start: int) -> str | None:
-    """The last line of the log (from byte `start`) that says error, else its last line."""
+    """The last line of the log (from byte `start`) that states an error (fgc's `error[FGxxxx]:`
+    and `fgc: error:`, a Python exception), else the last that mentions one, else its last line."""
     try:
         with open(log_path, "rb") as f:
             f.seek(start)
@@ -91,7 +97,10 @@ def last_error_line(log_path: Path, start: int) -> str | None:
     lines = [line.strip() for line in text.replace("\r", "\n").splitlines() if line.strip()]
     lines = [line for line in lines if not line.startswith("$ ")]
     for line in reversed(lines):
-        if "error" in line.lower():
+        if _ERROR_LINE.match(line):
+            return line[:300]
+    for line in reversed(lines):
+        if "error" in line.lower() and not _ERROR_COUNT.match(line):
             return line[:300]
     return lines[-1][:300] if lines else None
 

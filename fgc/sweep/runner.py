@@ -20,11 +20,16 @@ from .plan import Axis, varying
 from .store import find_run, now, write_sweep
 
 
-def _run_status(run_dir: Path) -> str | None:
+def _run_record(run_dir: Path) -> dict:
     try:
-        return json.loads((run_dir / "fgc-run.json").read_text(encoding="utf-8")).get("status")
+        record = json.loads((run_dir / "fgc-run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _run_status(run_dir: Path) -> str | None:
+    return _run_record(run_dir).get("status")
 
 
 class Runner:
@@ -106,8 +111,10 @@ class Runner:
 
     def done(self, result: JobResult) -> dict:
         run = self._entry(result.name)
-        ok = result.exit_code == 0 and _run_status(self.run_dir(result.name)) == "completed"
-        error = result.error
+        own = _run_record(self.run_dir(result.name))
+        ok = result.exit_code == 0 and own.get("status") == "completed"
+        # what `fgc run` recorded as the failure when it got that far, else the job's log
+        error = own.get("error") if own.get("status") in ("failed", "interrupted") and own.get("error") else result.error
         if result.exit_code == 0 and not ok:
             error = "the run ended without a completed run record (fgc-run.json)"
         seconds = (run.get("seconds") or 0.0) + result.seconds  # a resumed run adds its attempts

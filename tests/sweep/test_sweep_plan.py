@@ -182,3 +182,22 @@ def test_missing_file_and_a_file_as_sweep_dir(tmp_path, capsys):
     exp.write_text("main: 1\n")
     assert main(["sweep", str(exp), "-o", str(exp)]) == 2
     assert "exists and is not a directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("log, line", [
+    ("$ fgc run b\nerror[FG0710]: running target `main` failed: ValueError: no\n  --> x.py:1:1\n1 error\n",
+     "error[FG0710]: running target `main` failed: ValueError: no"),
+    ("$ fgc run b\nusage: fgc run ...\nfgc: error: --set x=a: variable `x` takes an integer\n",
+     "fgc: error: --set x=a: variable `x` takes an integer"),
+    ("Traceback (most recent call last):\n  File \"x\", line 1\nRuntimeError: CUDA out of memory\n",
+     "RuntimeError: CUDA out of memory"),
+    ("some output\nthe error was here\n2 errors\n", "the error was here"),
+    ("some output\nKilled\n", "Killed"),
+    ("", None),
+])
+def test_last_error_line(log, line, tmp_path):
+    from fgc.sweep.job import last_error_line
+
+    path = tmp_path / "output.log"
+    path.write_text("error: of an earlier attempt\n" + log)
+    assert last_error_line(path, len("error: of an earlier attempt\n")) == line
