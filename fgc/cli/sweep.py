@@ -170,6 +170,7 @@ def run(args) -> int:
     sweep_dir = Path(args.output or Path("sweeps") / file.stem).absolute()
     if sweep_dir.exists() and not sweep_dir.is_dir():
         raise UsageError(f"-o {sweep_dir}: exists and is not a directory")
+    launcher = _launcher(args, sweep_dir)  # an unusable launcher is refused before anything is written
     try:
         with locked(sweep_dir):
             record = open_sweep(sweep_dir, _definition(args, file, axes), args.trials)
@@ -177,7 +178,6 @@ def run(args) -> int:
 
             runner = Runner(sweep_dir, record, axes, file, _definition(args, file, axes)["include_dirs"], args.target,
                             env=_thread_env(args))
-            launcher = _launcher(args, sweep_dir)
             if args.search == "optuna":
                 _optuna_loop(args, runner, launcher, sweep_dir, axes)
             else:

@@ -5,9 +5,10 @@ running at once. submitit is optional (the `slurm` extra)."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .job import Job, JobResult, run_job
 
@@ -31,7 +32,12 @@ class SubmititLauncher:
         self.name = "slurm" if cluster == "slurm" else "submitit-local"
         self.cluster = cluster
         self.jobs = max(1, jobs)
-        self.executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
+        if cluster == "slurm" and shutil.which("srun") is None:  # what submitit looks for
+            raise LauncherUnavailable("--launcher slurm: no `srun` on PATH: this is not a SLURM cluster "
+                                      "(--launcher submitit-local runs the same jobs on this machine)")
+        self.submitit = submitit
+        self.folder = folder
+        self.executor: Any = None  # made when the first job is submitted: nothing is written before
         params: dict = {"timeout_min": timeout_min, "name": "fgc-sweep"}
         if partition:
             params["slurm_partition"] = partition
@@ -41,7 +47,13 @@ class SubmititLauncher:
             params["gpus_per_node"] = gpus_per_node
         if mem_gb:
             params["mem_gb"] = mem_gb
-        self.executor.update_parameters(**params)
+        self.params = params
+
+    def _executor(self):
+        if self.executor is None:
+            self.executor = self.submitit.AutoExecutor(folder=str(self.folder), cluster=self.cluster)
+            self.executor.update_parameters(**self.params)
+        return self.executor
 
     def run(self, jobs: list[Job], started: Callable[[Job], None], done: Callable[[JobResult], None]) -> None:
         queue = list(jobs)
@@ -51,7 +63,7 @@ class SubmititLauncher:
                 while queue and len(running) < self.jobs:
                     job = queue.pop(0)
                     started(job)
-                    running[self.executor.submit(run_job, job)] = job
+                    running[self._executor().submit(run_job, job)] = job
                 for handle in [h for h in running if h.done()]:
                     job = running.pop(handle)
                     done(self._result(handle, job))

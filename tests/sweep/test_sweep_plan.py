@@ -201,3 +201,17 @@ def test_last_error_line(log, line, tmp_path):
     path = tmp_path / "output.log"
     path.write_text("error: of an earlier attempt\n" + log)
     assert last_error_line(path, len("error: of an earlier attempt\n")) == line
+
+
+def test_the_slurm_launcher_off_a_cluster_says_so(tmp_path, capsys):
+    import shutil
+
+    pytest.importorskip("submitit")
+    if shutil.which("srun"):
+        pytest.skip("a SLURM cluster: --launcher slurm would submit")
+    exp = tmp_path / "exp.fg"
+    exp.write_text("main: 1\n")
+    assert main(["sweep", str(exp), "-o", str(tmp_path / "s"), "--launcher", "slurm"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fgc: error: --launcher slurm: no `srun` on PATH: this is not a SLURM cluster")
+    assert not (tmp_path / "s").exists()
