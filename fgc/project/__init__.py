@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import Diagnostic, did_you_mean, error
+from ..diagnostics import Diagnostic, Result, did_you_mean, error
 from .discovery import META_FILE, WORKSPACE_DIR, find_project_dir, find_workspace_root, is_project_dir
 from .globals import project_globals
 from .meta import Meta, load_meta
@@ -100,22 +100,22 @@ class Project:
         ]
 
 
-def load_project(path: str | Path) -> tuple[Project | None, list[Diagnostic]]:
+def load_project(path: str | Path) -> Result[Project | None]:
     """The project at or above `path`: workspace found, meta.yaml rendered and read."""
     project_dir = find_project_dir(path)
     if project_dir is None:
-        return None, [error("FG0801", f"no project at `{path}`: no {META_FILE} in it or in a directory above it")]
+        return Result(None, [error("FG0801", f"no project at `{path}`: no {META_FILE} in it or in a directory above it")])
     workspace = find_workspace_root(project_dir)
     if workspace is None:
-        return None, [
+        return Result(None, [
             error(
                 "FG0802",
                 f"project `{project_dir}` is in no workspace: no `{WORKSPACE_DIR}/` directory in it or above it",
                 hint=f"create `{WORKSPACE_DIR}/` (with meta_defaults.yaml) in the project or a directory above it",
             )
-        ]
+        ])
     globals = project_globals(project_dir, workspace)
     meta, diags = load_meta(project_dir, workspace, globals)
     if meta is None:
-        return None, diags
-    return Project(project_dir, workspace, meta, globals), diags
+        return Result(None, diags)
+    return Result(Project(project_dir, workspace, meta, globals), diags)

@@ -27,7 +27,7 @@ from typing import Iterator, TypeVar
 
 from lark import Lark, Token, Transformer, v_args
 
-from ..diagnostics import Diagnostic, Related, Span, error, warning
+from ..diagnostics import Diagnostic, Related, Result, Span, error, warning
 from ..resources import grammar_path
 from .template_ast import (
     BadLine,
@@ -465,7 +465,7 @@ def parse_template(
     name: str,
     line_offset: int = 0,
     check_jinja: bool = True,
-) -> tuple[Template, list[Diagnostic]]:
+) -> Result[Template]:
     """Parse one template file (all its sub-templates) into a `Template`.
 
     file: the path recorded in spans; name: the template name of the main chunk;
@@ -536,7 +536,7 @@ def parse_template(
         ctx.diagnostics.extend(check_structure(chunk))
     if check_jinja:
         ctx.diagnostics.extend(check_template(template, ctx.diagnostics))
-    return template, ctx.diagnostics
+    return Result(template, ctx.diagnostics)
 
 
 def _related(span: Span, message: str) -> Related:

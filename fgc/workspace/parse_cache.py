@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from ..diagnostics import Diagnostic
+from ..diagnostics import Diagnostic, Result
 from ..loader import parse_unchecked
 from ..syntax.template_ast import Template
 
@@ -31,16 +31,16 @@ class ParseCache:
         self.hits = 0
         self.misses = 0
 
-    def parse(self, text: str, path: str, name: str) -> tuple[Template, list[Diagnostic]]:
+    def parse(self, text: str, path: str, name: str) -> Result[Template]:
         digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
         entry = self._entries.get((path, name))
         if entry is not None and entry.digest == digest:
             self.hits += 1
-            return entry.template, list(entry.diagnostics)
+            return Result(entry.template, list(entry.diagnostics))
         self.misses += 1
         template, diags = parse_unchecked(text, path, name)
         self._entries[(path, name)] = _Entry(digest, template, list(diags))
-        return template, diags
+        return Result(template, diags)
 
     def forget(self, path: str) -> None:
         for key in [k for k in self._entries if k[0] == path]:
