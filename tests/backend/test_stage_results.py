@@ -17,6 +17,7 @@ from fgc.pipeline import backend, compile_file, frontend
 
 # (module, entry function, its return annotation): the stages in pipeline order.
 STAGES = [
+    ("fgc.syntax.template_parser", "parse_template", "Result[Template]"),
     ("fgc.inheritance.template_pass", "template_pass", "Result[TemplateGraph]"),
     ("fgc.render", "render_file", "RenderResult"),
     ("fgc.syntax.config_parser", "parse_config", "Result[Document]"),
