@@ -43,6 +43,9 @@ class Runner:
         self.include_dirs = include_dirs
         self.target = target
         self.env = env or {}
+        # Runs start where `fgc sweep` was started, as `fgc run` would: a relative path in the
+        # config (a data file) means the same in both.
+        self.cwd = os.getcwd()
 
     def name(self, values: dict[str, str]) -> str:
         return combination_name(values, self.named)
@@ -76,7 +79,7 @@ class Runner:
         run_dir = home / "run"
         log = str(home / "output.log")
         if is_run_dir(run_dir) and latest_checkpoint(run_dir) is not None:
-            return Job(name, [fgc_command("run", str(run_dir), "--resume")], log, str(self.dir), self.env)
+            return Job(name, [fgc_command("run", str(run_dir), "--resume")], log, self.cwd, self.env)
         if run_dir.exists():
             n = 1
             while (home / f"attempt-{n}").exists():
@@ -93,7 +96,7 @@ class Runner:
                 run_args += ["--set", pair]
             else:
                 compile_args += [axis.flag(), pair]
-        return Job(name, [fgc_command(*compile_args), fgc_command(*run_args)], log, str(self.dir), self.env)
+        return Job(name, [fgc_command(*compile_args), fgc_command(*run_args)], log, self.cwd, self.env)
 
     def _entry(self, name: str) -> dict:
         run = find_run(self.record, name)
