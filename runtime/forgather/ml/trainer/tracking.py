@@ -46,9 +46,10 @@ def check_installed(name: str) -> None:
     if name == "tensorboard":
         found = found or importlib.util.find_spec("tensorboardX") is not None
     if not found:
+        extra = ", or pip install 'forgather[tracking]'" if name != "wandb" else ""
         raise ValueError(
             f"TrainingArguments: report_to={name!r} needs the {package} package, which is not "
-            f"installed (pip install {package}, or pip install 'forgather[tracking]')"
+            f"installed (pip install {package}{extra})"
         )
 
 
