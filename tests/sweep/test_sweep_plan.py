@@ -215,3 +215,20 @@ def test_the_slurm_launcher_off_a_cluster_says_so(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("fgc: error: --launcher slurm: no `srun` on PATH: this is not a SLURM cluster")
     assert not (tmp_path / "s").exists()
+
+
+def test_help_explains_axes_layout_resuming_and_launchers(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["sweep", "--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    for words in ("--override KEY.PATH=v1,v2", "SWEEP_DIR/sweep.json", "Resuming:", "only --trials may grow",
+                  "--launcher submitit-local", "exit codes: 0 every run completed, 1 a run failed"):
+        assert words in out, words
+    assert "compile and run every combination of a few values" in subprocess_help()
+
+
+def subprocess_help() -> str:
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "fgc", "--help"], capture_output=True, text=True).stdout
