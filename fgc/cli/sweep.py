@@ -58,6 +58,7 @@ exit codes: 0 every run completed, 1 a run failed, 2 bad command line or sweep d
 
 SEARCHES = ("grid", "random", "optuna")
 LAUNCHERS = ("local", "slurm", "submitit-local")
+MAX_GRID = 10_000  # a larger grid is a typo or wants sampling, not a week of runs
 
 
 def add_parser(sub) -> None:
@@ -149,7 +150,7 @@ def _check_args(args) -> None:
 
 
 def run(args) -> int:
-    from ..sweep.plan import PlanError, grid, parse_axes, random_search
+    from ..sweep.plan import PlanError, grid, grid_size, parse_axes, random_search
     from ..sweep.store import SweepDirError, locked, open_sweep
 
     _check_args(args)
@@ -160,6 +161,9 @@ def run(args) -> int:
         axes = parse_axes(args.defines, args.overrides, args.sets)
     except PlanError as e:
         raise UsageError(str(e)) from None
+    if args.search == "grid" and grid_size(axes) > MAX_GRID:
+        raise UsageError(f"the grid has {grid_size(axes)} combinations (more than {MAX_GRID}); "
+                         "sample it with --search random --trials N or --search optuna --trials N")
     if args.search == "optuna":
         from ..sweep.optuna_search import OptunaUnavailable, check_available
 

@@ -163,6 +163,8 @@ def test_without_matplotlib_the_plot_is_skipped(tmp_path, monkeypatch):
     (["-D", "h"], "-D expects NAME=VALUE"),
     (["-D", "h=1", "--set", "h=2"], "h is given twice"),
     (["--slurm-partition", "gpu"], "--slurm-partition is for --launcher slurm"),
+    (["-D", "a=" + ",".join(map(str, range(200))), "-D", "b=" + ",".join(map(str, range(51)))],
+     "the grid has 10200 combinations (more than 10000); sample it with --search random"),
 ])
 def test_usage_errors(argv, message, tmp_path, capsys):
     exp = tmp_path / "exp.fg"
