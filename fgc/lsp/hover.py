@@ -38,7 +38,7 @@ def _line_of(q: Query, span: Span) -> str:
     return q.positions.index(span.file).line(span.line).strip()
 
 
-def describe_value(node: ca.Node) -> str:
+def describe_value(node: ca.ConfigAstNode) -> str:
     """A short YAML rendering of a config value."""
     if isinstance(node, ca.Scalar):
         return node.raw if node.raw else repr(node.value)

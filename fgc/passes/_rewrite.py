@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..diagnostics import Diagnostic, DiagnosticError, Span, error
-from ..syntax.config_ast import Alias, Anchor, Document, Entry, Mapping, Node, Scalar, Sequence, Tagged
+from ..syntax.config_ast import Alias, Anchor, Document, Entry, Mapping, ConfigAstNode, Scalar, Sequence, Tagged
 
 # Deeper nesting than this is reported instead of overflowing the Python stack.
 MAX_DEPTH = 150
@@ -20,15 +20,15 @@ class Rewriter:
     """Rebuild a tree bottom-up; subclasses override `mapping`, `sequence`, `tagged`, ..."""
 
     def __init__(self) -> None:
-        self._memo: dict[int, Node] = {}
-        self._keep: list[Node] = []  # keep originals alive so their ids stay unique
+        self._memo: dict[int, ConfigAstNode] = {}
+        self._keep: list[ConfigAstNode] = []  # keep originals alive so their ids stay unique
         self._depth = 0
 
     def document(self, doc: Document) -> Document:
         root = self.visit(doc.root) if doc.root is not None else None
         return Document(root, doc.span)
 
-    def visit(self, node: Node) -> Node:
+    def visit(self, node: ConfigAstNode) -> ConfigAstNode:
         key = id(node)
         if key in self._memo:
             return self._memo[key]
@@ -43,7 +43,7 @@ class Rewriter:
         self._keep.append(node)
         return out
 
-    def dispatch(self, node: Node) -> Node:
+    def dispatch(self, node: ConfigAstNode) -> ConfigAstNode:
         if isinstance(node, Mapping):
             return self.mapping(node)
         if isinstance(node, Sequence):
@@ -57,30 +57,30 @@ class Rewriter:
         return self.scalar(node)
 
     # Default behaviour: rebuild with rewritten children (the node itself when none changed).
-    def mapping(self, node: Mapping) -> Node:
+    def mapping(self, node: Mapping) -> ConfigAstNode:
         entries = [(e, self.visit(e.key), self.visit(e.value)) for e in node.entries]
         if all(k is e.key and v is e.value for e, k, v in entries):
             return node
         return replace(node, entries=[Entry(k, v, e.span) for e, k, v in entries])
 
-    def sequence(self, node: Sequence) -> Node:
+    def sequence(self, node: Sequence) -> ConfigAstNode:
         items = [self.visit(i) for i in node.items]
         if all(a is b for a, b in zip(items, node.items)):
             return node
         return replace(node, items=items)
 
-    def tagged(self, node: Tagged) -> Node:
+    def tagged(self, node: Tagged) -> ConfigAstNode:
         body = self.visit(node.body)
         return node if body is node.body else replace(node, body=body)
 
-    def anchor(self, node: Anchor) -> Node:
+    def anchor(self, node: Anchor) -> ConfigAstNode:
         inner = self.visit(node.node)
         return node if inner is node.node else replace(node, node=inner)
 
-    def alias(self, node: Alias) -> Node:
+    def alias(self, node: Alias) -> ConfigAstNode:
         return node
 
-    def scalar(self, node: Node) -> Node:
+    def scalar(self, node: ConfigAstNode) -> ConfigAstNode:
         return node
 
 
@@ -88,24 +88,24 @@ def too_deep(span: Span) -> Diagnostic:
     return error("FG0520", f"the config is nested more than {MAX_DEPTH} levels deep", span)
 
 
-def unwrap(node: Node) -> Node:
+def unwrap(node: ConfigAstNode) -> ConfigAstNode:
     """The node under any anchors."""
     while isinstance(node, Anchor):
         node = node.node
     return node
 
 
-def is_empty(node: Node) -> bool:
+def is_empty(node: ConfigAstNode) -> bool:
     """An absent body: `key:` or a tag with nothing after it (not an explicit `~` or `''`)."""
     return isinstance(node, Scalar) and node.value is None and node.raw == ""
 
 
-def is_null(node: Node) -> bool:
+def is_null(node: ConfigAstNode) -> bool:
     node = unwrap(node)
     return isinstance(node, Scalar) and node.value is None and node.std_tag in (None, "!!null")
 
 
-def key_text(node: Node) -> str | None:
+def key_text(node: ConfigAstNode) -> str | None:
     """A mapping key's string value, or None when the key is not a string scalar."""
     node = unwrap(node)
     if isinstance(node, Scalar) and isinstance(node.value, str):

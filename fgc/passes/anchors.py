@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..diagnostics import Diagnostic, Related, error
-from ..syntax.config_ast import Alias, Anchor, Document, Node, Scalar, ScalarStyle, walk
+from ..syntax.config_ast import Alias, Anchor, Document, ConfigAstNode, Scalar, ScalarStyle, walk
 from ._rewrite import Rewriter
 
 
@@ -24,14 +24,14 @@ class _Resolver(Rewriter):
         super().__init__()
         self.diagnostics: list[Diagnostic] = []
         self.defined: dict[str, Anchor] = {}  # original Anchor by name, in document order
-        self.resolved: dict[str, Node] = {}  # name -> rewritten Anchor
+        self.resolved: dict[str, ConfigAstNode] = {}  # name -> rewritten Anchor
         self.open: list[str] = []  # anchors whose node is being visited
         self.all_anchors: dict[str, Anchor] = {}
         for n in walk(doc.root):
             if isinstance(n, Anchor):
                 self.all_anchors.setdefault(n.name, n)
 
-    def anchor(self, node: Anchor) -> Node:
+    def anchor(self, node: Anchor) -> ConfigAstNode:
         first = self.defined.get(node.name)
         if first is not None:
             self.diagnostics.append(
@@ -54,7 +54,7 @@ class _Resolver(Rewriter):
             self.resolved[node.name] = out
         return out
 
-    def alias(self, node: Alias) -> Node:
+    def alias(self, node: Alias) -> ConfigAstNode:
         if node.name in self.open:
             self.diagnostics.append(
                 error(
@@ -84,5 +84,5 @@ class _Resolver(Rewriter):
         return target
 
 
-def _null(node: Node) -> Scalar:
+def _null(node: ConfigAstNode) -> Scalar:
     return Scalar(node.span, None, ScalarStyle.PLAIN, raw="~")

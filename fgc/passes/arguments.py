@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, Related, Span, error
-from ..syntax.config_ast import Mapping, Node, Sequence, Tagged
+from ..syntax.config_ast import Mapping, ConfigAstNode, Sequence, Tagged
 from ._rewrite import is_empty, is_null, key_text, unwrap
 
 _ARGN = re.compile(r"arg(\d+)")
@@ -25,8 +25,8 @@ _ARGN = re.compile(r"arg(\d+)")
 
 @dataclass
 class Arguments:
-    args: list[tuple[Node, Span]] = field(default_factory=list)  # value, its span (argN key or value)
-    kwargs: list[tuple[str, Node, Span]] = field(default_factory=list)  # name, value, key span
+    args: list[tuple[ConfigAstNode, Span]] = field(default_factory=list)  # value, its span (argN key or value)
+    kwargs: list[tuple[str, ConfigAstNode, Span]] = field(default_factory=list)  # name, value, key span
 
 
 def normalise_arguments(node: Tagged) -> tuple[Arguments, list[Diagnostic]]:
@@ -61,7 +61,7 @@ def normalise_arguments(node: Tagged) -> tuple[Arguments, list[Diagnostic]]:
                         error("FG0509", "`kwargs:` takes a mapping of keyword arguments", e.value.span)
                     )
         return out, diags
-    numbered: dict[int, tuple[Node, Span]] = {}
+    numbered: dict[int, tuple[ConfigAstNode, Span]] = {}
     for e, k in zip(body.entries, keys):
         if k is None:
             continue  # reported by the key check (leaves)

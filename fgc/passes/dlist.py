@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..diagnostics import Diagnostic, error
-from ..syntax.config_ast import Document, Mapping, Node, Sequence, Tagged
+from ..syntax.config_ast import Document, Mapping, ConfigAstNode, Sequence, Tagged
 from ._rewrite import Rewriter, is_empty, is_null, unwrap
 
 
@@ -24,7 +24,7 @@ class _Folder(Rewriter):
         super().__init__()
         self.diagnostics: list[Diagnostic] = []
 
-    def tagged(self, node: Tagged) -> Node:
+    def tagged(self, node: Tagged) -> ConfigAstNode:
         if node.tag.kind != "dlist":
             return super().tagged(node)
         body = unwrap(node.body)

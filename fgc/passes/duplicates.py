@@ -13,7 +13,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, Related, note
 from ..graph import Override
-from ..syntax.config_ast import Document, Entry, Mapping, Node, Scalar
+from ..syntax.config_ast import Document, Entry, Mapping, ConfigAstNode, Scalar
 from ._rewrite import Rewriter, unwrap
 
 
@@ -24,7 +24,7 @@ def resolve_duplicates(
     return resolver.document(doc), resolver.overrides, resolver.diagnostics
 
 
-def _key_identity(node: Node) -> Any:
+def _key_identity(node: ConfigAstNode) -> Any:
     node = unwrap(node)
     if isinstance(node, Scalar):
         # As YAML does: keys are equal when their values and types are (`1`, `1.0`, `true`
@@ -40,7 +40,7 @@ class _Dedup(Rewriter):
         self.overrides: list[Override] = []
         self.diagnostics: list[Diagnostic] = []
 
-    def mapping(self, node: Mapping) -> Node:
+    def mapping(self, node: Mapping) -> ConfigAstNode:
         slots: dict[Any, int] = {}
         out: list[Entry] = []
         lost: dict[int, list[Entry]] = {}  # slot -> every entry written for it, in order

@@ -14,7 +14,7 @@ from typing import Any
 from ..diagnostics import Diagnostic, DiagnosticError, error, warning
 from ..graph import TAG_KINDS, Graph, Kind, Node, Value
 from ..syntax.config_ast import Anchor, Document, Mapping, Scalar, Sequence, Tagged
-from ..syntax.config_ast import Node as Ast
+from ..syntax.config_ast import ConfigAstNode
 from ._rewrite import is_empty, key_text, unwrap
 from .arguments import normalise_arguments
 
@@ -57,12 +57,12 @@ class _Lowerer:
     def __init__(self) -> None:
         self.memo: dict[int, Value] = {}
         self.size: dict[int, int] = {}
-        self.keep: list[Ast] = []
+        self.keep: list[ConfigAstNode] = []
         self.diagnostics: list[Diagnostic] = []
         self._inner: dict[Node, int] = {}
         self.spans: dict[int, dict] = {}  # id(list or dict) -> item spans (see Graph.container_spans)
 
-    def value(self, node: Ast, key: str | None = None) -> Value:
+    def value(self, node: ConfigAstNode, key: str | None = None) -> Value:
         k = id(node)
         if k in self.memo:
             return self.memo[k]
@@ -72,11 +72,11 @@ class _Lowerer:
         self.keep.append(node)
         return out
 
-    def _sized(self, node: Ast, key: str | None = None) -> tuple[Value, int]:
+    def _sized(self, node: ConfigAstNode, key: str | None = None) -> tuple[Value, int]:
         v = self.value(node, key)
         return v, (1 if isinstance(v, Node) else self.size[id(node)])
 
-    def _lower(self, node: Ast, key: str | None) -> tuple[Value, int]:
+    def _lower(self, node: ConfigAstNode, key: str | None) -> tuple[Value, int]:
         if isinstance(node, Anchor):
             v, size = self._sized(node.node, key or node.name)
             if isinstance(v, Node) and v.anchor is None:
@@ -121,7 +121,7 @@ class _Lowerer:
             self._container(node, n)
         return n
 
-    def _child(self, n: Node, node: Ast, key: str | None) -> Value:
+    def _child(self, n: Node, node: ConfigAstNode, key: str | None) -> Value:
         """Lower one argument of `n`, keeping count of its size expanded through aliases."""
         v, size = self._sized(node, key)
         self._inner[n] = self._inner.get(n, 0) + size
@@ -208,7 +208,7 @@ class _Lowerer:
                 error("FG0512", f'`!var` takes no callable: write `!var "{node.tag.spec}"`', node.tag.span)
             )
         body = unwrap(node.body)
-        name_node: Ast | None = None
+        name_node: ConfigAstNode | None = None
         if isinstance(body, Scalar):
             name_node = body
         elif isinstance(body, Mapping):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..diagnostics import Diagnostic, Related, error
-from ..syntax.config_ast import Anchor, Document, Entry, Mapping, Node, Scalar, ScalarStyle, Sequence, Tagged
+from ..syntax.config_ast import Anchor, Document, Entry, Mapping, ConfigAstNode, Scalar, ScalarStyle, Sequence, Tagged
 from ._rewrite import Rewriter, unwrap
 
 
@@ -20,7 +20,7 @@ def merge_keys(doc: Document) -> tuple[Document, list[Diagnostic]]:
     return merger.document(doc), merger.diagnostics
 
 
-def is_merge_key(node: Node) -> bool:
+def is_merge_key(node: ConfigAstNode) -> bool:
     return isinstance(node, Scalar) and node.style == ScalarStyle.PLAIN and node.value == "<<"
 
 
@@ -29,7 +29,7 @@ class _Merger(Rewriter):
         super().__init__()
         self.diagnostics: list[Diagnostic] = []
 
-    def mapping(self, node: Mapping) -> Node:
+    def mapping(self, node: Mapping) -> ConfigAstNode:
         if not any(is_merge_key(e.key) for e in node.entries):
             return super().mapping(node)
         merged: list[Entry] = []
@@ -61,7 +61,7 @@ class _Merger(Rewriter):
                 merged.extend(entries)
         return replace(node, entries=merged + explicit)
 
-    def _entries_of(self, src: Node) -> list[Entry] | None:
+    def _entries_of(self, src: ConfigAstNode) -> list[Entry] | None:
         target = unwrap(self.visit(src))
         if isinstance(target, Tagged):
             target = unwrap(target.body)

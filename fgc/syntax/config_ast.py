@@ -32,12 +32,15 @@ FORGATHER_TAGS = CALLABLE_TAGS | CONTAINER_TAGS | {"var"}
 
 
 @dataclass(eq=False)
-class Node:
+class ConfigAstNode:
+    """A node of a config's syntax tree (the YAML layer), before lowering to the config graph
+    (whose nodes are `fgc.graph.Node`)."""
+
     span: Span
 
 
 @dataclass(eq=False)
-class Scalar(Node):
+class Scalar(ConfigAstNode):
     """A scalar, typed by the YAML 1.2 core schema (or by an explicit `!!` tag).
 
     An empty node (`key:` with nothing after it, or a tag with no body) is a PLAIN scalar with
@@ -54,17 +57,17 @@ class Scalar(Node):
 class Entry:
     """One `key: value` pair of a mapping."""
 
-    key: Node
-    value: Node
+    key: ConfigAstNode
+    value: ConfigAstNode
     span: Span  # from the key's start to the value's end
 
 
 @dataclass(eq=False)
-class Mapping(Node):
+class Mapping(ConfigAstNode):
     entries: list[Entry] = field(default_factory=list)
     flow: bool = False
 
-    def get(self, key: ScalarValue) -> Node | None:
+    def get(self, key: ScalarValue) -> ConfigAstNode | None:
         """The value of the last entry whose scalar key equals `key` (last wins)."""
         found = None
         for e in self.entries:
@@ -74,8 +77,8 @@ class Mapping(Node):
 
 
 @dataclass(eq=False)
-class Sequence(Node):
-    items: list[Node] = field(default_factory=list)
+class Sequence(ConfigAstNode):
+    items: list[ConfigAstNode] = field(default_factory=list)
     flow: bool = False
 
 
@@ -96,22 +99,22 @@ class Tag:
 
 
 @dataclass(eq=False)
-class Tagged(Node):
+class Tagged(ConfigAstNode):
     tag: Tag
-    body: Node  # Scalar (an empty Scalar when the tag has no body), Mapping, Sequence or Alias
+    body: ConfigAstNode  # Scalar (an empty Scalar when the tag has no body), Mapping, Sequence or Alias
 
 
 @dataclass(eq=False)
-class Anchor(Node):
+class Anchor(ConfigAstNode):
     """`&name node`. The span covers `&name` and the node."""
 
     name: str
-    node: Node
+    node: ConfigAstNode
     name_span: Span
 
 
 @dataclass(eq=False)
-class Alias(Node):
+class Alias(ConfigAstNode):
     """`*name`."""
 
     name: str
@@ -119,15 +122,15 @@ class Alias(Node):
 
 @dataclass(eq=False)
 class Document:
-    root: Node | None  # None for an empty document
+    root: ConfigAstNode | None  # None for an empty document
     span: Span
 
 
-def walk(node: Node | None) -> Iterator[Node]:
+def walk(node: ConfigAstNode | None) -> Iterator[ConfigAstNode]:
     """Every node of a tree in document order (pre-order), keys before values."""
     if node is None:
         return
-    stack: list[Node] = [node]
+    stack: list[ConfigAstNode] = [node]
     while stack:
         n = stack.pop()
         yield n
@@ -162,7 +165,7 @@ def _span_text(span: Span, base_file: str | None) -> str:
     return where
 
 
-def dump(node: Node | Document | None, base_file: str | None = None) -> str:
+def dump(node: ConfigAstNode | Document | None, base_file: str | None = None) -> str:
     """A readable outline of a config AST: kind, style, value and span of every node.
 
         mapping block @1:1-2:5
@@ -179,7 +182,7 @@ def dump(node: Node | Document | None, base_file: str | None = None) -> str:
         base_file = node.span.file
     lines: list[str] = []
 
-    def emit(n: Node, depth: int, label: str = "") -> None:
+    def emit(n: ConfigAstNode, depth: int, label: str = "") -> None:
         pad = "  " * depth + label
         at = "@" + _span_text(n.span, base_file)
         if isinstance(n, Scalar):

@@ -34,7 +34,7 @@ from .config_ast import (
     Document,
     Entry,
     Mapping,
-    Node,
+    ConfigAstNode,
     Scalar,
     ScalarStyle,
     Sequence,
@@ -45,7 +45,7 @@ from .scalars import TagValueError, resolve_plain_scalar, resolve_tagged_scalar,
 
 # A node under construction: the node and its rendered range (line, col, end line, end col),
 # 1-based columns, end exclusive.
-Built = tuple[Node, int, int, int, int]
+Built = tuple[ConfigAstNode, int, int, int, int]
 
 
 class _TokenFeed(Lexer):

@@ -36,12 +36,14 @@ def keyword_of(body: str) -> str:
 
 
 @dataclass(eq=False)
-class Node:
+class TemplateAstNode:
+    """A node of a template's syntax tree (lines, Jinja pieces, blocks), before rendering."""
+
     span: Span
 
 
 @dataclass(eq=False)
-class TrailingComment(Node):
+class TrailingComment(TemplateAstNode):
     """A ` ## text` at the end of a line (outside quotes), cut before rendering."""
 
     text: str
@@ -52,7 +54,7 @@ class TrailingComment(Node):
 
 
 @dataclass(eq=False)
-class Statement(Node):
+class Statement(TemplateAstNode):
     """A line statement: `-- X` is `{% X %}`, `<< X` is `{%- X %}`, `>> X` is `{% X -%}`."""
 
     prefix: str  # "--", "<<" or ">>"
@@ -74,7 +76,7 @@ class Statement(Node):
 
 
 @dataclass(eq=False)
-class Expression(Node):
+class Expression(TemplateAstNode):
     """A print line: `== X` is `{{ X }}`; `=> X` also trims line breaks around the value."""
 
     prefix: str  # "==" or "=>"
@@ -88,14 +90,14 @@ class Expression(Node):
 
 
 @dataclass(eq=False)
-class Comment(Node):
+class Comment(TemplateAstNode):
     """A full-line `## text` comment: renders as nothing."""
 
     text: str
 
 
 @dataclass(eq=False)
-class BlankLine(Node):
+class BlankLine(TemplateAstNode):
     """An empty or whitespace-only line (kept as it is)."""
 
     text: str
@@ -111,14 +113,14 @@ _CLOSERS = {PieceKind.EXPRESSION: "}}", PieceKind.STATEMENT: "%}", PieceKind.COM
 
 
 @dataclass(eq=False)
-class LiteralText(Node):
+class LiteralText(TemplateAstNode):
     """A run of text between inline Jinja pieces."""
 
     text: str
 
 
 @dataclass(eq=False)
-class JinjaPiece(Node):
+class JinjaPiece(TemplateAstNode):
     """An inline `{{ X }}`, `{% X %}` or `{# X #}` in a text line (may span line breaks)."""
 
     kind: PieceKind
@@ -141,7 +143,7 @@ Part = Union[LiteralText, JinjaPiece]
 
 
 @dataclass(eq=False)
-class TextLine(Node):
+class TextLine(TemplateAstNode):
     """A line of text (YAML, usually) with its inline Jinja pieces.
 
     `text` is the line as it is rendered: the source without its trailing comment. It spans
@@ -158,7 +160,7 @@ class TextLine(Node):
 
 
 @dataclass(eq=False)
-class BadLine(Node):
+class BadLine(TemplateAstNode):
     """A line with a `{{`, `{%` or `{#` that is never closed (reported as an error)."""
 
     text: str
@@ -166,7 +168,7 @@ class BadLine(Node):
 
 
 @dataclass(eq=False)
-class TomlBlock(Node):
+class TomlBlock(TemplateAstNode):
     """`[name]` (or `[name!]`, trimmed): a Jinja block that lasts until the next header at the
     same or a smaller indentation, a sub-template split or the end of the file."""
 
@@ -188,7 +190,7 @@ Tag = Union[Statement, JinjaPiece]  # anything that lowers to `{% ... %}`
 
 
 @dataclass(eq=False)
-class Chunk(Node):
+class Chunk(TemplateAstNode):
     """A template's main part or one sub-template: the items of consecutive lines."""
 
     name: str  # the template name it is registered under
@@ -228,7 +230,7 @@ class SubTemplate(Chunk):
 
 
 @dataclass(eq=False)
-class Template(Node):
+class Template(TemplateAstNode):
     """One template file: its main chunk and its sub-templates."""
 
     name: str
@@ -240,9 +242,9 @@ class Template(Node):
     def chunks(self) -> list[Chunk]:
         return [self.main, *self.subtemplates]
 
-    def node_at(self, line: int, col: int) -> Node | None:
+    def node_at(self, line: int, col: int) -> TemplateAstNode | None:
         """The innermost node covering (line, col): for hover and go-to-definition."""
-        best: Node | None = None
+        best: TemplateAstNode | None = None
         for chunk in self.chunks:
             if not _covers(chunk.span, line, col):
                 continue

@@ -34,7 +34,7 @@ def contains(span: Span, line: int, col: int) -> bool:
     return (line, col) <= (span.end_line, span.end_col)
 
 
-def key_text(node: ca.Node) -> str | None:
+def key_text(node: ca.ConfigAstNode) -> str | None:
     if isinstance(node, ca.Scalar):
         return str(node.value)
     return None
@@ -57,7 +57,7 @@ class SourceIndex:
             for node in graph.nodes():
                 self.nodes.setdefault(node.span.file, []).append(node)
 
-    def _index_entries(self, node: ca.Node, path: tuple[str, ...]) -> None:
+    def _index_entries(self, node: ca.ConfigAstNode, path: tuple[str, ...]) -> None:
         # Recursive, in document order: an overridden key's entries come in the order written.
         if isinstance(node, ca.Mapping):
             for e in node.entries:
