@@ -12,8 +12,11 @@ binding runs) and which `fgc check` finds clean. Then measures:
   experiment (one value edited, alternating) and waits for the `publishDiagnostics` of that
   version: the median over `--rounds` warm rounds, with the default debounce and with
   `fgc.lsp.debounceMs = 0` (the analysis and the protocol alone);
-* `fgc check` as a whole process: cold (a fresh, empty signature cache, so the standard-library
-  modules are imported to read their signatures) and warm (the cache filled by a previous run);
+* `fgc check` as a whole process: cold (a fresh, empty cache directory, so the standard-library
+  modules are imported to read their signatures), warm (the cache directory filled by a previous
+  run of the same check: the result cache answers, fgc/result_cache) and edited (the same warm
+  signature cache, in a copy of the config whose experiment gets a new value before each run: the
+  result cache misses and the whole pipeline runs);
 * reference: a whole process that renders the same templates with the reference's text pipeline
   (tests/templates/reference_dialect.py) and loads the result with PyYAML's SafeLoader with
   constructors for the tags (as the reference's loader has).
@@ -176,8 +179,10 @@ def run_process(argv: list[str], env: dict) -> float:
     return elapsed
 
 
-def whole_processes(experiment: Path, runs: int, scratch: Path) -> dict[str, float]:
+def whole_processes(experiment: Path, edited: Path, runs: int, scratch: Path) -> dict[str, float]:
     check = [sys.executable, "-m", "fgc", "check", str(experiment)]
+    check_edited = [sys.executable, "-m", "fgc", "check", str(edited)]
+    edited_text = edited.read_text(encoding="utf-8")
     reference = [
         sys.executable,
         "-c",
@@ -186,12 +191,16 @@ def whole_processes(experiment: Path, runs: int, scratch: Path) -> dict[str, flo
         ),
     ]
     warm_cache = scratch / "warm-cache"
-    run_process(check, {**os.environ, "FGC_CACHE_DIR": str(warm_cache)})  # fills the warm cache
-    times: dict[str, list[float]] = {"cold": [], "warm": [], "reference": []}
+    warm_env = {**os.environ, "FGC_CACHE_DIR": str(warm_cache)}
+    run_process(check, warm_env)  # fills the warm cache
+    times: dict[str, list[float]] = {"cold": [], "warm": [], "edited": [], "reference": []}
     for n in range(runs):
         cold_env = {**os.environ, "FGC_CACHE_DIR": str(scratch / f"cold-cache-{n}")}
         times["cold"].append(run_process(check, cold_env))
-        times["warm"].append(run_process(check, {**os.environ, "FGC_CACHE_DIR": str(warm_cache)}))
+        times["warm"].append(run_process(check, warm_env))
+        # A value never checked before: a miss of the result cache, every time.
+        edited.write_text(edited_text.replace("numerator: 1\n", f"numerator: {1000 + n}\n", 1), encoding="utf-8")
+        times["edited"].append(run_process(check_edited, warm_env))
         times["reference"].append(run_process(reference, dict(os.environ)))
     return {k: median_ms(v) for k, v in times.items()}
 
@@ -207,12 +216,14 @@ def main() -> None:
         project = scratch / "project"
         project.mkdir()
         experiment = generate(project, args.sections)
+        (scratch / "edited").mkdir()
+        edited = generate(scratch / "edited", args.sections)
         lines = sum(len(p.read_text().splitlines()) for p in project.glob("*.fg"))
         print(f"config: {len(LEVELS)} templates, {lines} template lines")
         cache = str(scratch / "server-cache")
         first, debounced = asyncio.run(server_latency(experiment, args.rounds, {}, cache))
         _, immediate = asyncio.run(server_latency(experiment, args.rounds, {"fgc.lsp.debounceMs": 0}, cache))
-        procs = whole_processes(experiment, args.runs, scratch)
+        procs = whole_processes(experiment, edited, args.runs, scratch)
     from fgc.lsp.settings import DEFAULT_DEBOUNCE_MS
 
     print(f"server: first check after didOpen       {first:8.1f} ms")
@@ -220,10 +231,13 @@ def main() -> None:
     print(f"server: didChange -> publishDiagnostics {immediate:8.1f} ms median (debounce 0)")
     print(f"fgc check, cold process                 {procs['cold']:8.1f} ms median")
     print(f"fgc check, warm process                 {procs['warm']:8.1f} ms median")
+    print(f"fgc check, warm, experiment edited      {procs['edited']:8.1f} ms median")
     print(f"reference text pipeline + PyYAML        {procs['reference']:8.1f} ms median")
     print(f"ratio server (debounce 0) / 50 ms goal  {immediate / 50:8.2f}")
     print(f"ratio warm check / reference            {procs['warm'] / procs['reference']:8.2f}  (goal <= 0.5)")
     print(f"ratio cold check / reference            {procs['cold'] / procs['reference']:8.2f}")
+    print(f"ratio edited check / reference          {procs['edited'] / procs['reference']:8.2f}")
+    print(f"load average                            {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -56,6 +56,9 @@ class TemplateSource:
 
     read_text: Callable[[str], str] = read_disk_text  # abs path -> text; OSError/UnicodeDecodeError
     parse: ParseFn = parse_unchecked
+    # Search-path lookups, through the source so that fgc/result_cache can record them
+    is_file: Callable[[str], bool] = os.path.isfile
+    list_files: Callable[[Path], list[str]] = lambda root: list_template_files(root)
 
 
 DISK = TemplateSource()
@@ -212,7 +215,7 @@ class Loader:
     def find_file(self, name: str) -> Path | None:
         for root in self.search_path:
             candidate = root / name
-            if candidate.is_file():
+            if self.source.is_file(str(candidate)):
                 return candidate
         return None
 
@@ -220,7 +223,7 @@ class Loader:
         """Every template name visible now (for did-you-mean): sub-templates and files."""
         names = set(self.subtemplates)
         for root in self.search_path:
-            names.update(_list_files(root))
+            names.update(self.source.list_files(root))
         return sorted(names)
 
     def chunks(self) -> Iterator[LoadedChunk]:
@@ -235,7 +238,8 @@ class Loader:
         return {path: f.lines for path, f in self.files.items()}
 
 
-def _list_files(root: Path) -> list[str]:
+def list_template_files(root: Path) -> list[str]:
+    """Every file under `root` as a template name (for did-you-mean; at most _CANDIDATE_LIMIT)."""
     out: list[str] = []
     if not root.is_dir():
         return out

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .. import pipeline
-from ..diagnostics import has_errors
 from .common import (
     add_dynamic_args_option,
     add_format_option,
@@ -16,6 +16,9 @@ from .common import (
     read_target,
     report,
 )
+
+if TYPE_CHECKING:
+    from ..result_cache.inputs import InputRecorder
 
 
 def add_no_import_option(p) -> None:
@@ -45,34 +48,59 @@ def add_parser(sub) -> None:
         "per config; exit code 1 if any has errors",
     )
     add_no_import_option(p)
+    add_no_cache_option(p)
     add_format_option(p)
     p.set_defaults(handler=run)
+
+
+def add_no_cache_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-cache",
+        dest="no_cache",
+        action="store_true",
+        help="neither read nor write the on-disk result cache (also: FGC_NO_CACHE=1). A cached "
+        "result is replayed only while every template, search-path lookup and Python file it "
+        "read is unchanged; see docs/benchmarks.md",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.all:
         return _check_all(args)
+    # A valid cached result is replayed without importing the compiler (fgc/result_cache).
+    from ..result_cache.command import run_cached
+
+    return run_cached("check", args, {}, lambda recorder: _check(args, recorder))
+
+
+def _check(args: argparse.Namespace, recorder: InputRecorder) -> tuple[int, bool]:
+    """A fresh check, reading through `recorder`: (exit code, whether the recorder saw every
+    input)."""
+    from .. import pipeline
+    from ..imports.cache import default_cache_dir
+
     inp = read_target(args)
     overrides = read_overrides(args)
-    comp = pipeline.compile_file(
-        inp.path,
-        inp.include_dirs,
-        inp.variables,
-        globals=inp.globals,
+    front = pipeline.frontend(
+        inp.path, inp.include_dirs, inp.variables, globals=inp.globals, source=recorder.source()
+    )
+    comp = pipeline.backend(
+        front,
         import_modules=not args.no_import,
         use_black=False,
         code_text=False,
         overrides=overrides,
+        cache=recorder.signature_cache(default_cache_dir() if not args.no_import else None),
     )
-    return report(inp.diagnostics + comp.diagnostics, args.format)
+    code = report(inp.diagnostics + comp.diagnostics, args.format)
+    return code, recorder.note_compilation(comp)
 
 
 def _check_all(args: argparse.Namespace) -> int:
     """`--all`: every config's diagnostics, then `name: ok | N errors, M warnings` per config."""
     import sys
-    from pathlib import Path
 
-    from ..diagnostics import print_diagnostics, summary
+    from ..diagnostics import has_errors, print_diagnostics, summary
     from ..project.batch import check_all
     from .common import EXIT_INPUT, EXIT_OK, UsageError, load_project_or_report, parse_defines
 

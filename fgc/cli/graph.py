@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from .. import pipeline
-from ..diagnostics import has_errors, print_diagnostics
-from ..graph import MISSING, Graph, Kind, Node
-from .check import add_no_import_option
+from .check import add_no_cache_option, add_no_import_option
 from .common import (
     add_dynamic_args_option,
     EXIT_INPUT,
@@ -18,6 +17,10 @@ from .common import (
     read_overrides,
     read_target,
 )
+
+if TYPE_CHECKING:
+    from ..graph import Graph
+    from ..result_cache.inputs import InputRecorder
 
 
 def add_parser(sub) -> None:
@@ -33,35 +36,53 @@ def add_parser(sub) -> None:
     add_dynamic_args_option(p)
     p.add_argument("--json", action="store_true", help="print graph.json")
     add_no_import_option(p)
+    add_no_cache_option(p)
     p.set_defaults(handler=run)
 
 
 def run(args) -> int:
+    # A valid cached result is replayed without importing the compiler (fgc/result_cache).
+    from ..result_cache.command import run_cached
+
+    return run_cached("graph", args, {"json": args.json}, lambda recorder: _graph(args, recorder))
+
+
+def _graph(args: argparse.Namespace, recorder: InputRecorder) -> tuple[int, bool]:
+    """A fresh graph, reading through `recorder`: (exit code, whether the recorder saw every
+    input)."""
+    from .. import pipeline
+    from ..diagnostics import has_errors, print_diagnostics
+    from ..imports.cache import default_cache_dir
+
     inp = read_target(args)
     overrides = read_overrides(args)
-    comp = pipeline.compile_file(
-        inp.path,
-        inp.include_dirs,
-        inp.variables,
-        globals=inp.globals,
+    front = pipeline.frontend(
+        inp.path, inp.include_dirs, inp.variables, globals=inp.globals, source=recorder.source()
+    )
+    comp = pipeline.backend(
+        front,
         import_modules=not args.no_import,
         stop_after="graph" if args.no_import else "imports",
         overrides=overrides,
+        cache=recorder.signature_cache(default_cache_dir() if not args.no_import else None),
     )
     comp.diagnostics[:0] = inp.diagnostics
+    recordable = recorder.note_compilation(comp)
     if comp.diagnostics:
         print_diagnostics(comp.diagnostics, "human", sys.stderr)
     graph = comp.graph
     if graph is None or (has_errors(comp.diagnostics) and not graph.targets):
-        return EXIT_INPUT
+        return EXIT_INPUT, recordable
     if args.json:
         print(json.dumps(graph.to_json(), indent=1, ensure_ascii=False))
     else:
         print(readable(graph, comp.layout.source_name))
-    return EXIT_INPUT if has_errors(comp.diagnostics) else EXIT_OK
+    return (EXIT_INPUT if has_errors(comp.diagnostics) else EXIT_OK), recordable
 
 
 def _value(v, ids) -> str:
+    from ..graph import Node
+
     if isinstance(v, Node):
         return ids[v]
     if isinstance(v, list):
@@ -73,6 +94,8 @@ def _value(v, ids) -> str:
 
 def readable(graph: Graph, source_name=str) -> str:
     """One line per target, then one block per node: id, tag, position, arguments."""
+    from ..graph import MISSING, Kind
+
     ids = graph.node_ids()
     lines = ["targets:"]
     for t in graph.targets:

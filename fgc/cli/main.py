@@ -58,7 +58,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or of `only` (the command being run: the other modules,
+    and what they import, stay unimported; `fgc check` starts in a few tens of milliseconds)."""
     parser = _Parser(
         prog="fgc",
         description=(
@@ -77,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fgc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, module in COMMANDS.items():
+        if only is not None and name != only:
+            continue
         try:
             mod = importlib.import_module(f"fgc.cli.{module}")
         except ModuleNotFoundError as e:
@@ -94,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     words = argv[argv.index("--") + 1 :] if "--" in argv else None
     if words is not None:
         argv = argv[: argv.index("--")]
-    parser = build_parser()
+    # `fgc COMMAND ...` needs COMMAND's module only; anything else (--help, a typo) all of them.
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()

@@ -7,9 +7,11 @@ came from (through extends, includes, super() and macros). Diagnostics go to std
 
 from __future__ import annotations
 
+import argparse
+from typing import TYPE_CHECKING
 
 from ..diagnostics import display_path
-from ..sourcemap import SourceMap
+from .check import add_no_cache_option
 from .common import (
     add_dynamic_args_option,
     add_format_option,
@@ -18,6 +20,10 @@ from .common import (
     report,
     write_output,
 )
+
+if TYPE_CHECKING:
+    from ..result_cache.inputs import InputRecorder
+    from ..sourcemap import SourceMap
 
 _MAX_PAD = 100  # the origin column starts at most here
 
@@ -42,6 +48,7 @@ def add_parser(sub) -> None:
         action="store_true",
         help="accepted for symmetry with `fgc graph`: rendering never imports Python modules",
     )
+    add_no_cache_option(p)
     add_format_option(p)
     p.set_defaults(handler=run)
 
@@ -64,12 +71,20 @@ def annotate(text: str, source_map: SourceMap) -> str:
 
 
 def run(args) -> int:
+    # A valid cached result is replayed without importing the compiler (fgc/result_cache).
+    from ..result_cache.command import run_cached
+
+    return run_cached("render", args, {"origins": args.origins}, lambda recorder: _render(args, recorder))
+
+
+def _render(args: argparse.Namespace, recorder: InputRecorder) -> tuple[int, bool]:
+    """A fresh rendering, reading through `recorder`: (exit code, True: it saw every input)."""
     from ..render import render_file
 
     inp = read_target(args)
-    result = render_file(inp.path, inp.include_dirs, inp.variables, globals=inp.globals)
+    result = render_file(inp.path, inp.include_dirs, inp.variables, globals=inp.globals, source=recorder.source())
     result.diagnostics[:0] = inp.diagnostics
     if result.text is not None:
         out = annotate(result.text, result.source_map) if args.origins and result.source_map else result.text
         write_output(out + "\n", args.format)
-    return report(result.diagnostics, args.format)
+    return report(result.diagnostics, args.format), True
