@@ -48,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 @dataclass
-class Origin:
+class ChainLink:
     """One place in the chain."""
 
     role: str  # "set" (the winner), "overridden", "replaced" (a parent block never rendered)
@@ -63,7 +63,7 @@ class Origin:
 class Explanation:
     path: str
     value: str  # as YAML-like text
-    chain: list[Origin] = field(default_factory=list)
+    chain: list[ChainLink] = field(default_factory=list)
     variable: dict | None = None  # a `!var`: name, default, uses
 
     def to_json(self) -> dict:
@@ -113,7 +113,7 @@ def template_span(exp: Experiment, slot: Slot) -> Span | None:
     return applied[0].previous_key_span if applied else slot.key_span
 
 
-def chain(exp: Experiment, located: Located) -> list[Origin]:
+def chain(exp: Experiment, located: Located) -> list[ChainLink]:
     graph = exp.comp.graph
     assert graph is not None
     slot = located.slot
@@ -121,11 +121,11 @@ def chain(exp: Experiment, located: Located) -> list[Origin]:
         assert isinstance(located.value, Node)
         span = located.value.span
         return [_origin(exp, "set", span), *(_origin(exp, "replaced", b) for b in replaced_blocks(exp, span))]
-    out: list[Origin] = []
+    out: list[ChainLink] = []
     applied = applied_to(exp, slot)
     for a in reversed(applied):
         o = a.override
-        out.append(Origin("set", f"{COMMAND_LINE}:{o.index}", f"--override {o.text}", COMMAND_LINE, o.index, 1))
+        out.append(ChainLink("set", f"{COMMAND_LINE}:{o.index}", f"--override {o.text}", COMMAND_LINE, o.index, 1))
     first = applied[0].previous_key_span if applied else slot.key_span
     if first is None:  # the override added the keyword
         return _roles(out)
@@ -141,15 +141,15 @@ def chain(exp: Experiment, located: Located) -> list[Origin]:
     return _roles(out) + knob_origins(exp, first)
 
 
-def _roles(origins: list[Origin]) -> list[Origin]:
+def _roles(origins: list[ChainLink]) -> list[ChainLink]:
     for i, o in enumerate(origins):
         if o.role not in ("replaced", "knob", "default", "maybe"):
             o.role = "set" if i == 0 else "overridden"
     return origins
 
 
-def _origin(exp: Experiment, role: str, span: Span) -> Origin:
-    return Origin(role, exp.where(span), exp.lines(span), span.file, span.line, span.col)
+def _origin(exp: Experiment, role: str, span: Span) -> ChainLink:
+    return ChainLink(role, exp.where(span), exp.lines(span), span.file, span.line, span.col)
 
 
 def replaced_blocks(exp: Experiment, span: Span) -> list[Span]:
@@ -180,7 +180,7 @@ def replaced_blocks(exp: Experiment, span: Span) -> list[Span]:
 _RENDERED_NAME = re.compile(r"\{\{-?\s*([A-Za-z_]\w*)")
 
 
-def knob_origins(exp: Experiment, span: Span) -> list[Origin]:
+def knob_origins(exp: Experiment, span: Span) -> list[ChainLink]:
     """The `set`s (and `-D`) of the template variables that the line at `span` renders: which
     one gave the value, and the others in the order Jinja ran them (fgc/inheritance/knobs.py)."""
     from ..inheritance.knobs import top_level_sets
@@ -190,7 +190,7 @@ def knob_origins(exp: Experiment, span: Span) -> list[Origin]:
     if not names or tg is None or tg.root not in tg.templates:
         return []
     chain = [tg.templates[tg.root], *tg.ancestors(tg.root)]  # the order their top levels run
-    out: list[Origin] = []
+    out: list[ChainLink] = []
     for name in names:
         runs = [a for node in chain for a in top_level_sets(node) if a.name == name]
         given = name in exp.variables
@@ -203,11 +203,11 @@ def knob_origins(exp: Experiment, span: Span) -> list[Origin]:
                 continue  # may run or not: never counted as the one that gave the value
             if not a.defers or not defined:
                 winner, defined = i, True
-        origins: list[Origin] = []
+        origins: list[ChainLink] = []
         if given:
             text = f"-D {name}={exp.variables[name]!r}"
             role = "knob" if winner is None else "replaced"
-            origins.append(Origin(role, COMMAND_LINE, text, COMMAND_LINE, 0, 0))
+            origins.append(ChainLink(role, COMMAND_LINE, text, COMMAND_LINE, 0, 0))
         for i, a in enumerate(runs):
             if i == winner:
                 role = "knob"

@@ -47,13 +47,15 @@ _SUPPORT_PLACEHOLDERS = {"ORIGINS", "VARIABLES", "TARGETS"}
 # Attributes of support.BaseConstruction: node members may not use these names.
 _BASE_MEMBERS = {"variables", "build", "target", "var", "unknown_target", "default"}
 
-Origin = tuple  # (template file, line, col, description)
+# Where a node's generated code came from, for config.py's ORIGINS table: (template file as the
+# build names it, line, col, the node described).
+NodeOrigin = tuple[str, int, int, str]
 
 
 @dataclass
 class Emitted:
     module: ast.Module
-    marks: list[tuple[ast.expr, Origin]] = field(default_factory=list)  # node code -> template origin
+    marks: list[tuple[ast.expr, NodeOrigin]] = field(default_factory=list)  # node code -> template origin
     targets: dict[str, str] = field(default_factory=dict)
     variables: dict[str, dict] = field(default_factory=dict)
     support: tuple[int, int] = (0, 0)  # module.body[a:b] is the support code (the same in every module)
@@ -116,7 +118,7 @@ class Emitter(ExpressionWriter):
         self.module_names = Namer(reserved | BUILTIN_NAMES)
         self.importer = ModuleImports(self.module_names, local_dir_name)
         super().__init__(imports, self.importer)
-        self.marks: list[tuple[ast.expr, Origin]] = []
+        self.marks: list[tuple[ast.expr, NodeOrigin]] = []
         self.call_methods: dict[Node, str] = {}
         self.target_members: dict[str, str] = {}
 
@@ -166,7 +168,7 @@ class Emitter(ExpressionWriter):
     def per_call_partial(self, node: Node) -> ast.expr:
         return py.call(py.name("partial"), [_self(self.call_methods[node])])
 
-    def origin(self, node: Node) -> Origin:
+    def origin(self, node: Node) -> NodeOrigin:
         s = node.span
         return (self.source_name(s.file), s.line, s.col, node.describe())
 
