@@ -2,8 +2,8 @@
 
 This is the override idiom of template inheritance (`== super()` renders the parent's keys, the
 child then writes some again), so it is silent by default. Every override is recorded (with the
-spans of the entries that lost) for tools such as the language server; `notes=True` also
-reports each one as a note (FG0505).
+spans of the entries that lost) in `Graph.overrides`, which `fgc explain` shows as a value's
+chain; `notes=True` also reports each one as a note (FG0505).
 """
 
 from __future__ import annotations
