@@ -4,6 +4,7 @@
     naming.py          the stable directory name of a combination
     store.py           sweep.json: the definition, each combination and its status
     job.py             one combination as commands (`fgc compile`, `fgc run`), run in a process
+    runner.py          each combination's directory, what it needs now (skip, resume, run), its status
     launch_local.py    launcher: N local processes at once
     launch_submitit.py launcher: SLURM (or submitit's local executor) through submitit
     summary.py         the summary table (summary.md, summary.csv) and the combined loss plot
