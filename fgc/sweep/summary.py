@@ -180,10 +180,27 @@ def plot(table_rows: list[dict], path: Path, title: str) -> bool:
     return True
 
 
+def best_line(table_rows: list[dict]) -> str | None:
+    """`best: NAME (final eval loss 1.2345)`: the completed run of least objective (objective())."""
+    scored = []
+    for r in table_rows:
+        value, what = objective(r), "final eval loss" if r["final_eval_loss"] is not None else "final train loss"
+        if r["status"] == "completed" and value is not None:
+            scored.append((value, r["run"], what))
+    if not scored:
+        return None
+    value, name, what = min(scored)
+    return f"best: {name} ({what} {value:.4f})"
+
+
 def write_summary(record: dict, sweep_dir: Path, axes: list[str], title: str) -> tuple[str, bool]:
-    """Write summary.md, summary.csv and loss.png; returns the table and whether it plotted."""
+    """Write summary.md, summary.csv and loss.png; returns the table (and the best run's line)
+    and whether it plotted."""
     table_rows = rows(record, sweep_dir, axes)
     table = markdown(table_rows, axes)
+    best = best_line(table_rows)
+    if best:
+        table += f"\n{best}\n"
     _write(sweep_dir / "summary.md", f"# {title}\n\n{table}")
     _write(sweep_dir / "summary.csv", csv_text(table_rows, axes))
     return table, plot(table_rows, sweep_dir / "loss.png", title)

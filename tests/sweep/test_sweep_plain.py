@@ -83,6 +83,9 @@ def test_random_search_runs_its_draws_and_a_larger_trials_adds_to_them(exp):
     more = sweep(exp, *axes, "--search", "random", "--trials", "5", "--seed", "5", "--jobs", "2")
     assert "3 of 5 runs already completed: skipped" in more.stderr
     assert list(summary(exp)) == names
+    least = min(summary(exp).values(), key=lambda row: float(row["final_eval_loss"]))
+    best = f"best: {least['run']} (final eval loss {float(least['final_eval_loss']):.4f})"
+    assert more.stdout.endswith(f"\n{best}\n") and (exp.parent / "s" / "summary.md").read_text().endswith(f"\n{best}\n")
     other_seed = sweep(exp, *axes, "--search", "random", "--trials", "5", "--seed", "6", expect=2)
     assert "seed: 5 -> 6" in other_seed.stderr
 
