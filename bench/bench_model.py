@@ -35,7 +35,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from forgather.ml.models.attention import CausalSelfAttention
 from forgather.ml.models.causal_lm import CausalLM
 from forgather.ml.models.convert import llama_state_dict
-from forgather.ml.models.dynamic import DynamicCausalLM
+from forgather.ml.models.dynamic import dynamic_causal_lm
 from forgather.ml.models.feedforward import GLUFeedforward
 from forgather.ml.models.init_weights import init_llama
 from forgather.ml.models.input_encoder import InputEncoder
@@ -96,7 +96,7 @@ def build(which: str, args):
     if which == "hf":
         model = ref
     else:
-        model = DynamicCausalLM(llama_like, **hp)
+        model = dynamic_causal_lm(llama_like, **hp)
         model.load_state_dict(
             {f"model.{k}": v for k, v in llama_state_dict(ref.state_dict()).items()}
         )

@@ -132,8 +132,12 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
-    """A hint naming the closest candidate, or None when nothing is close."""
-    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    """A hint naming the closest candidate, or None when nothing is close. A candidate that is
+    the word but for case and underscores wins (`DynamicCausalLM` -> `dynamic_causal_lm`)."""
+    candidates = list(candidates)
+    folded = word.replace("_", "").lower()
+    same = [c for c in candidates if c.replace("_", "").lower() == folded]
+    matches = same[:1] or difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return f"did you mean `{matches[0]}`?" if matches else None
 
 

@@ -6,7 +6,7 @@
     fgc-manifest.json    versions, sources with sha256, search path, variables, git state, hashes
     sources/             the templates used (relative layout kept, see layout.py)
     modules/             local Python modules (imported from here by config.py)
-    model/               generated model package of a DynamicCausalLM node (when there is one;
+    model/               generated model package of a dynamic_causal_lm node (when there is one;
                          files of compile-time nodes: fgc/codegen/compile_time_node.py)
 
 `load(build_dir)` imports a build's config.py (after checking it against the manifest).
@@ -294,7 +294,7 @@ def _write_contents(
         copy(src, f"modules/{rel}")
         modules[rel] = {"path": src, "sha256": sha256_file(src)}
 
-    # what compile-time nodes add (model/ of a DynamicCausalLM)
+    # what compile-time nodes add (model/ of a dynamic_causal_lm)
     for planned in plan.planned.values():
         failed = planned.write_files(root)
         if failed:

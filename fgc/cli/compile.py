@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
         help="compile an experiment into a build directory (config.py, manifest, sources)",
         description="Compile FILE into the build directory DIR: config.py (the generated module), "
         "config.yaml (the resolved config), graph.json, fgc-manifest.json, sources/, modules/ and "
-        "model/ (for a DynamicCausalLM). DIR is replaced atomically, and only when it holds a build and "
+        "model/ (for a dynamic_causal_lm). DIR is replaced atomically, and only when it holds a build and "
         "nothing else (a run directory is never replaced); run it with `fgc run DIR`.\n\n"
         "FILE may be a build or run directory: its saved sources (sources/, modules/) are compiled "
         "again with the -D variables and --overrides it recorded (then those given here), e.g. "

@@ -7,7 +7,7 @@ pytree     small constructors of `ast` nodes
 emit       config.py as an `ast` tree: imports, support code, construct(), Construction
 format     ast.unparse + black, and the ORIGINS table (code position -> template position)
 support    runtime helpers copied into every module (standard library only)
-model      modeling.py of a model package (a DynamicCausalLM's `definition`)
+model      modeling.py of a model package (a dynamic_causal_lm's `definition`)
 compile_time_node  the protocol of compile-time nodes (kinds registered in fgc/compile_time/)
 """
 

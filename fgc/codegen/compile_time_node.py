@@ -9,7 +9,7 @@ A kind of compile-time node (a `CompileTimeNode`; the kinds are registered in on
    (bindings)  `var_bindings(node)`: optional; the values that bind `!var`s inside the node,
                so that stage 7 checks them against the annotations at their own position.
 2. plan        `plan(nodes, graph, imports, use_black)`: checks its nodes (diagnostics, e.g.
-               FG0720-FG0723 of DynamicCausalLM) and returns one `Planned` per node. A plan may
+               FG0720-FG0723 of dynamic_causal_lm) and returns one `Planned` per node. A plan may
                compile a sub-graph into code of its own; the nodes it consumes (`consumed`) leave
                `construct()`: their `!var`s are no variables of the config module.
 3. emit        `Planned.children()`, `prepare(emitter)` and `expr(emitter)`: the values the
@@ -20,7 +20,7 @@ A kind of compile-time node (a `CompileTimeNode`; the kinds are registered in on
                the build's temporary directory); it returns the diagnostics of a failure.
                `distributions` names packages whose versions the manifest records.
 
-DynamicCausalLM (`fgc/compile_time/dynamic_model.py`) is the first kind: its `definition`
+dynamic_causal_lm (`fgc/compile_time/dynamic_model.py`) is the first kind: its `definition`
 becomes build/model/ (model.py writes modeling.py), and config.py builds the model from there.
 """
 

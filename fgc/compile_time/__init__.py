@@ -1,7 +1,7 @@
 """The kinds of compile-time nodes, registered in one place (the protocol:
 fgc/codegen/compile_time_node.py).
 
-    dynamic_model   `forgather.ml.models.dynamic:DynamicCausalLM`: its `definition` becomes
+    dynamic_model   `forgather.ml.models.dynamic:dynamic_causal_lm`: its `definition` becomes
                     build/model/, and config.py builds the model from that package
 
     from_project    `forgather:from_project`: another project's targets, compiled into
@@ -16,6 +16,6 @@ registered kind.
 from __future__ import annotations
 
 from ..codegen.compile_time_node import CompileTimeNode
-from .dynamic_model import DynamicCausalLM
+from .dynamic_model import DynamicModel
 
-KINDS: tuple[CompileTimeNode, ...] = (DynamicCausalLM(),)
+KINDS: tuple[CompileTimeNode, ...] = (DynamicModel(),)

@@ -1,5 +1,5 @@
-"""DynamicCausalLM, the first compile-time node: `build/model/` for each
-`forgather.ml.models.dynamic:DynamicCausalLM` node.
+"""`dynamic_causal_lm`, the first compile-time node: `build/model/` for each
+`forgather.ml.models.dynamic:dynamic_causal_lm` node.
 
 Inside the node's `definition` every `!var` is a model hyper-parameter, bound by the node's
 other keyword arguments (or the var's own default): a field of the exported config.json and a
@@ -29,7 +29,7 @@ from ..imports import Imports
 from ..imports.specs import Form
 
 DYNAMIC_MODULE = "forgather.ml.models.dynamic"
-DYNAMIC_ATTR = ("DynamicCausalLM",)
+DYNAMIC_ATTR = ("dynamic_causal_lm",)
 
 
 def definition_of(node: Node) -> Value:
@@ -38,7 +38,7 @@ def definition_of(node: Node) -> Value:
 
 @dataclass
 class ModelPackage(Planned):
-    """One DynamicCausalLM node: its model/ directory and how config.py builds it."""
+    """One `dynamic_causal_lm` node: its model/ directory and how config.py builds it."""
 
     node: Node
     directory: str  # "model" (or "model_<name>" for a second model)
@@ -69,7 +69,7 @@ class ModelPackage(Planned):
         return []
 
 
-class DynamicCausalLM(CompileTimeNode):
+class DynamicModel(CompileTimeNode):
     def recognise(self, node: Node, imports: Imports) -> bool:
         spec = imports.specs.get(node)
         return (
@@ -102,12 +102,12 @@ class DynamicCausalLM(CompileTimeNode):
         for node in nodes:
             definition = definition_of(node)
             if node.kind not in (Kind.SINGLETON, Kind.FACTORY):
-                message = "a DynamicCausalLM node must be `!singleton` (or `!factory`): it builds a model"
+                message = "a `dynamic_causal_lm` node must be `!singleton` (or `!factory`): it builds a model"
                 diags.append(error("FG0720", message, node.span))
                 continue
             if not (isinstance(definition, Node) and definition.kind == Kind.PARTIAL):
                 span = node.kwarg_spans.get("definition", node.span)
-                message = "DynamicCausalLM takes `definition: !partial:...`, the architecture to build"
+                message = "`dynamic_causal_lm` takes `definition: !partial:...`, the architecture to build"
                 diags.append(error("FG0720", message, span))
                 continue
             subgraph = list(walk_nodes(definition))
@@ -159,8 +159,8 @@ def _hyperparameters(node: Node, subgraph: list[Node], graph: Graph) -> tuple[di
                     "FG0721",
                     f"model hyper-parameter `{n.var}` has no value",
                     n.span,
-                    related=(Related(node.span, "the DynamicCausalLM node that would bind it"),),
-                    hint=f"add `{n.var}: ...` to the DynamicCausalLM node, or give the `!var` a default",
+                    related=(Related(node.span, "the `dynamic_causal_lm` node that would bind it"),),
+                    hint=f"add `{n.var}: ...` to the `dynamic_causal_lm` node, or give the `!var` a default",
                 )
             )
             continue

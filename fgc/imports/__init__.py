@@ -67,7 +67,7 @@ def resolve_imports(
     var_bindings: VarBindings | None = None,
 ) -> Result[Imports]:
     """`var_bindings` names the values that bind `!var`s inside compile-time nodes (e.g. a
-    DynamicCausalLM's hyper-parameters, fgc/codegen/compile_time_node.py), so that those values
+    dynamic_causal_lm's hyper-parameters, fgc/codegen/compile_time_node.py), so that those values
     are checked against the annotations at their own position."""
     # sys.modules is one per process: a compilation that forgets and re-imports local modules
     # must not run beside another doing the same (tests/syntax/test_reentrant.py).
@@ -166,7 +166,7 @@ def check_values(
 ) -> list[Diagnostic]:
     """FG0620: literal values (and `!var` defaults) that the parameter's annotation rejects.
 
-    A `!var` in `bindings` (one inside a compile-time node, such as a DynamicCausalLM's
+    A `!var` in `bindings` (one inside a compile-time node, such as a dynamic_causal_lm's
     hyper-parameter) is checked through the value that binds it, at that value's position.
     """
     checker = Checker(graph)

@@ -195,7 +195,7 @@ def check_node(
     """FG0620 for each argument of `node` whose value its parameter's annotation rejects.
 
     `params` are (name, kind) in signature order; `bindings` maps a `!var` to the value that
-    binds it elsewhere (a DynamicCausalLM hyper-parameter), its span and a route for messages.
+    binds it elsewhere (a dynamic_causal_lm hyper-parameter), its span and a route for messages.
     """
     if not types_:
         return []

@@ -153,7 +153,7 @@ class _Lowerer:
                     "FG0516",
                     "`!meta` nodes are kept in the graph but never executed by fgc",
                     node.tag.span,
-                    hint="fgc generates model code at compile time; see DynamicCausalLM",
+                    hint="fgc generates model code at compile time; see dynamic_causal_lm",
                 )
             )
         args, diags = normalise_arguments(node)

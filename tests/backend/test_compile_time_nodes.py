@@ -1,5 +1,5 @@
 """Compile-time nodes (fgc/codegen/compile_time_node.py): a second kind plugs into the same four
-steps as DynamicCausalLM (recognise, plan with diagnostics, its expression in config.py, its files
+steps as dynamic_causal_lm (recognise, plan with diagnostics, its expression in config.py, its files
 in the build) by being registered, with nothing else wired by hand; and the model package's code
 is written by the same expression writer as config.py."""
 
@@ -106,7 +106,7 @@ def test_unregistered_the_node_is_an_ordinary_call(tmp_path):
 
 
 MODEL = """\
-model: !singleton:forgather.ml.models.dynamic:DynamicCausalLM
+model: !singleton:forgather.ml.models.dynamic:dynamic_causal_lm
     definition: !partial:.core:Core
         a: &lin !factory:torch.nn:Linear [!var "d", !var "d"]
         b: *lin
@@ -154,7 +154,7 @@ def test_modeling_py_uses_the_plain_python_forms(tmp_path):
 
 def test_model_definition_refuses_what_is_not_portable(tmp_path):
     (tmp_path / "exp.fg").write_text(textwrap.dedent("""\
-        model: !singleton:forgather.ml.models.dynamic:DynamicCausalLM
+        model: !singleton:forgather.ml.models.dynamic:dynamic_causal_lm
             definition: !partial:torch.nn:Sequential
                 - !call:named_list [ 1 ]
         """))
@@ -162,3 +162,13 @@ def test_model_definition_refuses_what_is_not_portable(tmp_path):
         fgc.compile(tmp_path / "exp.fg", tmp_path / "build")
     (d,) = info.value.diagnostics
     assert (d.code, d.span.line) == ("FG0723", 3) and "use `!list` instead of `named_list`" in d.message
+
+
+@pytest.mark.parametrize("old", ["DynamicCausalLM", "dynamicCausalLM", "Dynamic_Causal_LM"])
+def test_the_old_class_like_name_points_to_dynamic_causal_lm(tmp_path, old):
+    """The function was named `DynamicCausalLM`; a config that still says so is told the new name
+    (case and underscores aside, a name beats a closer spelling such as `DynamicCausalLMConfig`)."""
+    (tmp_path / "exp.fg").write_text(MODEL.replace(":dynamic_causal_lm", f":{old}"))
+    [d] = [d for d in fgc.check(tmp_path / "exp.fg") if d.code == "FG0603"]
+    assert (d.span.line, d.span.col) == (1, 8)
+    assert d.hint == "did you mean `dynamic_causal_lm`?"

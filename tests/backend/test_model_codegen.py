@@ -1,4 +1,4 @@
-"""DynamicCausalLM codegen: build/model/ is the model's code; a model trained from a build
+"""dynamic_causal_lm codegen: build/model/ is the model's code; a model trained from a build
 exports to a directory that loads with plain transformers (fgc and forgather unavailable)."""
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def test_trained_build_model_exports_and_loads_without_forgather(tmp_path):
 
 def test_model_hyper_parameter_without_value(tmp_path):
     (tmp_path / "exp.fg").write_text("""\
-model: !singleton:forgather.ml.models.dynamic:DynamicCausalLM
+model: !singleton:forgather.ml.models.dynamic:dynamic_causal_lm
     definition: !partial:forgather.ml.models.causal_lm:CausalLM
         input_encoder_factory: !partial:forgather.ml.models.input_encoder:InputEncoder
             d_model: !var "hidden_size"
@@ -122,7 +122,7 @@ model: !singleton:forgather.ml.models.dynamic:DynamicCausalLM
 
 def test_non_portable_block_in_definition(tmp_path):
     (tmp_path / "exp.fg").write_text("""\
-model: !singleton:forgather.ml.models.dynamic:DynamicCausalLM
+model: !singleton:forgather.ml.models.dynamic:dynamic_causal_lm
     definition: !partial:forgather.ml.models.causal_lm:CausalLM
         init_weights: !partial:forgather.ml.trainer:Trainer
 """)
@@ -133,7 +133,7 @@ model: !singleton:forgather.ml.models.dynamic:DynamicCausalLM
 
 def test_definition_must_be_a_partial(tmp_path):
     (tmp_path / "exp.fg").write_text("""\
-model: !singleton:forgather.ml.models.dynamic:DynamicCausalLM
+model: !singleton:forgather.ml.models.dynamic:dynamic_causal_lm
     definition: !singleton:dict {}
 """)
     with pytest.raises(CompileError) as info:
@@ -145,7 +145,7 @@ def test_identity_rules_inside_construct_model(tmp_path):
     """A shared factory inside the definition gives each layer its own module; a shared
     singleton is one module."""
     (tmp_path / "exp.fg").write_text("""\
-model: !singleton:forgather.ml.models.dynamic:DynamicCausalLM
+model: !singleton:forgather.ml.models.dynamic:dynamic_causal_lm
     definition: !partial:.core:Core
         a: &lin !factory:torch.nn:Linear [!var "d", !var "d"]
         b: *lin

@@ -9,7 +9,7 @@ import torch
 
 import fgc
 from architectures import GPT2, GPT2_HPARAMS, LLAMA, LLAMA_HPARAMS
-from forgather.ml.models.dynamic import DynamicCausalLM
+from forgather.ml.models.dynamic import dynamic_causal_lm
 from modelspec import definition_callable, from_graph
 
 CONFIGS = Path(__file__).resolve().parent / "configs"
@@ -40,7 +40,7 @@ TINY_GPT2 = dict(
 
 def build(definition, hparams, seed: int = 0):
     torch.manual_seed(seed)
-    return DynamicCausalLM(definition_callable(definition), **hparams)
+    return dynamic_causal_lm(definition_callable(definition), **hparams)
 
 
 def llama(seed: int = 0, **overrides):

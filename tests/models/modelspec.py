@@ -1,9 +1,9 @@
 """A model definition as data: a tree of `Partial(spec, **kwargs)` nodes whose leaves may be
-`Var(name)` hyper-parameters, as a DynamicCausalLM node's `definition` is in a config.
+`Var(name)` hyper-parameters, as a dynamic_causal_lm node's `definition` is in a config.
 
 - `from_graph(graph)` reads one out of a build's graph.json (what `fgc compile` resolved);
 - `materialize(definition, hparams)` / `definition_callable(definition)` build the model in
-  process (what `DynamicCausalLM` needs as `definition`).
+  process (what `dynamic_causal_lm` needs as `definition`).
 """
 
 import importlib
@@ -50,7 +50,7 @@ def materialize(value, hparams: dict):
 
 
 def definition_callable(definition: Partial):
-    """`(**hparams) -> core model`, for DynamicCausalLM."""
+    """`(**hparams) -> core model`, for dynamic_causal_lm."""
 
     def build(**hparams):
         return materialize(definition, hparams)()
@@ -59,7 +59,7 @@ def definition_callable(definition: Partial):
 
 
 def from_graph(graph: dict, target: str = "model") -> tuple[Partial, dict]:
-    """(definition, hyper-parameters) of the DynamicCausalLM node `target` of a graph.json."""
+    """(definition, hyper-parameters) of the dynamic_causal_lm node `target` of a graph.json."""
     nodes = graph["nodes"]
 
     def value(v):
@@ -78,6 +78,6 @@ def from_graph(graph: dict, target: str = "model") -> tuple[Partial, dict]:
         return v
 
     model = value(graph["values"][target])
-    assert model.spec == "forgather.ml.models.dynamic:DynamicCausalLM", model.spec
+    assert model.spec == "forgather.ml.models.dynamic:dynamic_causal_lm", model.spec
     hparams = dict(model.kwargs)
     return hparams.pop("definition"), hparams

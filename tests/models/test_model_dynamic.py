@@ -1,4 +1,4 @@
-"""DynamicCausalLM (in-process models) and the Hugging Face surface of ForgatherCausalLM."""
+"""dynamic_causal_lm (in-process models) and the Hugging Face surface of ForgatherCausalLM."""
 
 import warnings
 
@@ -7,7 +7,7 @@ import torch
 from transformers import Trainer, TrainingArguments
 
 from architectures import LLAMA
-from forgather.ml.models.dynamic import DynamicCausalLM
+from forgather.ml.models.dynamic import dynamic_causal_lm
 from forgather.ml.models.hf_causal import (
     ForgatherCausalLM,
     ForgatherCausalLMConfig,
@@ -35,7 +35,7 @@ def test_hyperparameters_go_to_the_config_and_to_the_definition_by_name():
         )
         return materialize(LLAMA, hp)()
 
-    model = DynamicCausalLM(definition, hidden_size=24, vocab_size=50, bos_token_id=1)
+    model = dynamic_causal_lm(definition, hidden_size=24, vocab_size=50, bos_token_id=1)
     assert seen == dict(
         hidden_size=24, vocab_size=50, num_hidden_layers=2
     )  # bos_token_id: config only
@@ -51,7 +51,7 @@ def test_hyperparameters_must_be_json_serialisable():
     with pytest.raises(
         TypeError, match="hyper-parameter 'activation' = .* is not JSON-serialisable"
     ):
-        DynamicCausalLM(
+        dynamic_causal_lm(
             definition_callable(LLAMA), **TINY_LLAMA, activation=torch.nn.ReLU
         )
 

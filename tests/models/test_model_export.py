@@ -257,7 +257,7 @@ def test_in_process_dynamic_model_cannot_be_exported(tmp_path):
     model = llama()
     assert is_forgather_model(model) and not is_exportable(model)
     assert not is_forgather_model(torch.nn.Linear(2, 2))
-    with pytest.raises(ExportError, match="built in process by DynamicCausalLM"):
+    with pytest.raises(ExportError, match="built in process by dynamic_causal_lm"):
         save_model(model, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 

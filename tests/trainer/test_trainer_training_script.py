@@ -167,9 +167,9 @@ def test_forgather_models_are_exported_stand_alone(tmp_path, tok, train_blocks, 
 
 
 def test_in_process_forgather_models_fall_back_to_save_pretrained(tmp_path, caplog):
-    from forgather.ml.models.dynamic import DynamicCausalLM
+    from forgather.ml.models.dynamic import dynamic_causal_lm
 
-    model = DynamicCausalLM(lambda **kw: modeling_free_core(), hidden_size=8)
+    model = dynamic_causal_lm(lambda **kw: modeling_free_core(), hidden_size=8)
     trainer = Trainer(model, TrainingArguments(output_dir=str(tmp_path), disable_tqdm=True))
     trainer.save_model()
     assert "cannot export" in caplog.text

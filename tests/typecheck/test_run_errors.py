@@ -127,13 +127,13 @@ def test_user_block_inside_a_model_at_its_original_line(tmp_path):
     assert found[0] == ("the build's copy ran here, in __init__()", "build/model/walsh_pe.py:10:13")
     assert (
         found[1][0]
-        == "!singleton:forgather.ml.models.dynamic:DynamicCausalLM@model, written in the template library"
+        == "!singleton:forgather.ml.models.dynamic:dynamic_causal_lm@model, written in the template library"
     )
 
 
 @pytest.mark.parametrize("heads", [5])
 def test_library_node_failure_at_the_childs_line(tmp_path, heads):
-    """48 features do not split into 5 heads: the DynamicCausalLM node (the template library's)
+    """48 features do not split into 5 heads: the dynamic_causal_lm node (the template library's)
     fails; the report points at the hyper-parameters the child wrote, the library as a note."""
     (tmp_path / "exp.fg").write_text(MODEL.format(blocks="", heads=heads))
     err = compile_and_run(tmp_path, "--target", "model")

@@ -1,4 +1,4 @@
-"""`DynamicCausalLM`: a Hugging Face causal LM from an architecture definition, in process.
+"""`dynamic_causal_lm`: a Hugging Face causal LM from an architecture definition, in process.
 
 Configs compiled by `fgc` take another road (the compiler writes `build/model/modeling.py`, see
 `hf_causal`), with the same result: a `ForgatherCausalLM` whose config holds the
@@ -20,7 +20,7 @@ class DynamicCausalLMConfig(ForgatherCausalLMConfig):
     model_type = "forgather-dynamic"
 
 
-def DynamicCausalLM(
+def dynamic_causal_lm(
     definition: Callable[..., nn.Module], **hparams
 ) -> ForgatherCausalLM:
     """Build `definition(**hparams)` (the core causal LM) wrapped as a `ForgatherCausalLM`.
@@ -34,7 +34,7 @@ def DynamicCausalLM(
             json.dumps(value)
         except (TypeError, ValueError) as err:
             raise TypeError(
-                f"DynamicCausalLM: hyper-parameter {name!r} = {value!r} is not JSON-serialisable ({err}); "
+                f"dynamic_causal_lm: hyper-parameter {name!r} = {value!r} is not JSON-serialisable ({err}); "
                 "config.json could not hold it"
             ) from None
     params = inspect.signature(definition).parameters

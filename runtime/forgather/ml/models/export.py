@@ -30,7 +30,7 @@ def package_files(model: nn.Module) -> tuple[str, dict[str, Path]]:
     path = getattr(module, "__file__", None)
     if cls.__module__.endswith("forgather.ml.models.dynamic"):
         raise ExportError(
-            f"{cls.__name__} was built in process by DynamicCausalLM, which writes no model code; export a "
+            f"{cls.__name__} was built in process by dynamic_causal_lm, which writes no model code; export a "
             "model built from a model package: the build/model/ that `fgc compile` emits, or one written "
             "with forgather.ml.models.package.write_model_package()"
         )
