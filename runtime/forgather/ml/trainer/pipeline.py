@@ -482,26 +482,13 @@ class PipelineTrainer(Trainer):
     def is_local_process_zero(self) -> bool:
         return self.engine.is_local_main_process
 
-    def create_optimizer(self) -> torch.optim.Optimizer:
-        """As the Trainer's (``optimizer_factory(named parameters)`` or AdamW decaying 2-D+
-        tensors), over this rank's stages only."""
+    def trainable_parameters(self) -> list[tuple[str, torch.nn.Parameter]]:
+        """This rank's stages only: the Trainer's optimizer (``optimizer_factory`` or AdamW decaying
+        2-D+ tensors) is built over them."""
         named = [(n, p) for n, p in self.engine.local if p.requires_grad]
         if not named:
             raise ValueError(f"pipeline rank {self.engine.rank} has no trainable parameters")
-        if self.optimizer_factory is not None:
-            return self.optimizer_factory(named)
-        args = self.args
-        groups = [
-            {"params": [p for _, p in named if p.ndim >= 2], "weight_decay": args.weight_decay},
-            {"params": [p for _, p in named if p.ndim < 2], "weight_decay": 0.0},
-        ]
-        return torch.optim.AdamW(
-            [g for g in groups if g["params"]],
-            lr=args.learning_rate,
-            betas=(args.adam_beta1, args.adam_beta2),
-            eps=args.adam_epsilon,
-            fused=self.device.type in ("cpu", "cuda"),
-        )
+        return named
 
     def _prepare_output_dir(self, resume: Any) -> None:
         if self.engine.is_main_process:

@@ -101,14 +101,19 @@ class Trainer(BaseTrainer):
 
     # ------------------------------------------------------------------------ building blocks
 
+    def trainable_parameters(self) -> list[tuple[str, torch.nn.Parameter]]:
+        """(name, parameter) of what this process's optimizer updates; ValueError if none."""
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        if not named:
+            raise ValueError("the model has no trainable parameters")
+        return named
+
     def create_optimizer(self) -> torch.optim.Optimizer:
         """``optimizer_factory(named trainable parameters)``, else torch AdamW from the arguments.
 
         The default decays only tensors with 2+ dimensions (not biases and norm weights).
         """
-        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
-        if not named:
-            raise ValueError("the model has no trainable parameters")
+        named = self.trainable_parameters()
         if self.optimizer_factory is not None:
             return self.optimizer_factory(named)
         args = self.args
