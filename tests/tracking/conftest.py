@@ -1,3 +1,5 @@
+"""Tracking tests: the trainer tests' tiny model importable; a local MLflow store per test."""
+
 import os
 import sys
 import tempfile
@@ -9,18 +11,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "trainer"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_MODULES_CACHE", tempfile.mkdtemp(prefix="fg-hf-modules-"))
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _private_signature_cache(tmp_path_factory):
-    """Never the user's signature cache (fgc compile in test_tracking_fgc_run.py)."""
-    old = os.environ.get("FGC_CACHE_DIR")
-    os.environ["FGC_CACHE_DIR"] = str(tmp_path_factory.mktemp("fgc-cache"))
-    yield
-    if old is None:
-        os.environ.pop("FGC_CACHE_DIR", None)
-    else:
-        os.environ["FGC_CACHE_DIR"] = old
 
 
 @pytest.fixture

@@ -1,4 +1,6 @@
-"""Project tests: tests/casefile.py importable; a private signature cache per test session."""
+"""For every test: tests/ importable (casefile.py, the area harnesses), and a private fgc cache
+directory (signatures and check results) per session, so that tests never read or write the
+user's ~/.cache/fgc and never see each other's results from an earlier session."""
 
 import os
 import sys
@@ -6,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
-_TESTS = Path(__file__).resolve().parent.parent
+_TESTS = Path(__file__).resolve().parent
 if str(_TESTS) not in sys.path:
     sys.path.insert(0, str(_TESTS))
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _private_signature_cache(tmp_path_factory):
-    """Never read or write the user's signature cache from tests."""
+def _private_fgc_cache(tmp_path_factory):
     old = os.environ.get("FGC_CACHE_DIR")
     os.environ["FGC_CACHE_DIR"] = str(tmp_path_factory.mktemp("fgc-cache"))
     yield
