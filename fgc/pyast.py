@@ -7,7 +7,9 @@ mismatch". The compiler runs in several threads (a language server compiles whil
 every such call in `fgc/` goes through these functions, and so does `inspect.signature`, which
 parses the text signatures of C builtins with `ast.parse`. Compiling source text (not a tree) is
 unaffected and needs no lock. Third-party code that converts ASTs while a module is imported
-during import resolution is not covered.
+during import resolution is covered by import resolution holding the same lock (`exclusive`);
+jinja2's lexer reads float literals with `ast.literal_eval`, so `fgc/syntax/jinja_env.py` gives
+it `literal_eval` below instead.
 """
 
 from __future__ import annotations
@@ -20,6 +22,18 @@ from typing import Any, Callable
 
 # Reentrant: a `__signature__` property may itself parse Python.
 _LOCK = threading.RLock()
+
+
+def exclusive() -> threading.RLock:
+    """The lock itself, for a stage that runs code fgc does not control which may convert ASTs
+    (importing a config's modules: torch.jit, for one, parses source when a module is imported)."""
+    return _LOCK
+
+
+def literal_eval(node_or_string: str | ast.AST) -> Any:
+    """`ast.literal_eval(node_or_string)` (it parses with `ast.parse`), never concurrently with another."""
+    with _LOCK:
+        return ast.literal_eval(node_or_string)
 
 
 def parse_python(text: str, filename: str = "<unknown>", mode: str = "exec") -> ast.AST:

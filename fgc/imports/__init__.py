@@ -15,20 +15,18 @@ module files but imports nothing and checks no signature.
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..diagnostics import Diagnostic, Result, Span, error, warning
 from ..graph import SUBMODULE_SEARCHPATH, Graph, Kind, Node
+from ..pyast import exclusive
 from .typecheck import Checker, check_node
 from .cache import SignatureCache, default_cache_dir
 from .locate import Location, NotFound, forget_local_modules, locate, split_colonless
 from .resolve import NotCached, Resolved, ResolveError, Resolver
 from .signature import bind
 from .specs import Form, Spec, SpecError, parse_spec
-
-_IMPORT_LOCK = threading.RLock()
 
 __all__ = ["Imports", "VarBindings", "resolve_imports", "Spec", "Form", "Location", "Resolved"]
 
@@ -70,8 +68,9 @@ def resolve_imports(
     dynamic_causal_lm's hyper-parameters, fgc/codegen/compile_time_node.py), so that those values
     are checked against the annotations at their own position."""
     # sys.modules is one per process: a compilation that forgets and re-imports local modules
-    # must not run beside another doing the same (tests/syntax/test_reentrant.py).
-    with _IMPORT_LOCK:
+    # must not run beside another doing the same; and importing them may run third-party AST
+    # conversions, which must not run beside fgc's own (fgc/pyast.py; tests/syntax/test_reentrant.py).
+    with exclusive():
         return _resolve_imports(graph, import_modules, cache, var_bindings)
 
 

@@ -17,6 +17,7 @@ from lsprotocol import types
 
 from ..imports.signature import KEYWORD_ONLY, POSITIONAL_OR_KEYWORD
 from ..loader import Loader, search_path
+from ..pyast import parse_python
 from .query import Query, query
 
 if TYPE_CHECKING:
@@ -70,9 +71,11 @@ def spec_names(module_prefix: str, attr: str | None, q: Query) -> list[types.Com
         if file is None:
             return []
         try:
-            tree = ast.parse(open(file, encoding="utf-8").read())
+            with open(file, encoding="utf-8") as f:
+                tree = parse_python(f.read(), file)
         except (OSError, SyntaxError, UnicodeDecodeError):
             return []
+        assert isinstance(tree, ast.Module)
         names = sorted(
             {s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.ClassDef)) and not s.name.startswith("_")}
         )

@@ -11,6 +11,8 @@ import functools
 import os
 from dataclasses import dataclass
 
+from ..pyast import parse_python
+
 
 @dataclass(frozen=True)
 class PyDefinition:
@@ -24,7 +26,9 @@ class PyDefinition:
 def _parse(file: str, mtime_ns: int) -> ast.Module | None:
     try:
         with open(file, encoding="utf-8") as f:
-            return ast.parse(f.read(), file)
+            tree = parse_python(f.read(), file)
+            assert isinstance(tree, ast.Module)
+            return tree
     except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
         return None
 

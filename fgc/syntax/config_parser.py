@@ -22,6 +22,7 @@ from lark import Lark, Tree
 from lark.lexer import Lexer
 
 from ..diagnostics import Diagnostic, Related, Result, Severity, Span, sort_key
+from ..pyast import exclusive
 from ..resources import grammar_path
 from ..sourcemap import SourceMap
 from . import config_codes as C
@@ -361,15 +362,16 @@ _CLOSERS = (L.BLOCK_END, L.FSEQ_END, L.FMAP_END)
 
 @functools.cache  # built once; two threads racing here build equal drivers
 def _driver() -> _Driver:
-    return _Driver(
-        Lark(
-            grammar_path("config.lark").read_text(encoding="utf-8"),
-            parser="lalr",
-            lexer=_TokenFeed,
-            maybe_placeholders=True,
-            cache=True,  # Lark keeps the table analysis in a temp file keyed by the grammar's hash
+    with exclusive():  # Lark reads the grammar's strings with ast.literal_eval (fgc/pyast.py)
+        return _Driver(
+            Lark(
+                grammar_path("config.lark").read_text(encoding="utf-8"),
+                parser="lalr",
+                lexer=_TokenFeed,
+                maybe_placeholders=True,
+                cache=True,  # Lark keeps the table analysis in a temp file keyed by the grammar's hash
+            )
         )
-    )
 
 
 def parse_config(text: str, source_map: SourceMap) -> Result[Document]:

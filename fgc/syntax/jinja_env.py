@@ -9,8 +9,15 @@ from __future__ import annotations
 
 import functools
 
+import jinja2.lexer
 from jinja2 import StrictUndefined, nodes
 from jinja2.sandbox import SandboxedEnvironment
+
+from ..pyast import literal_eval
+
+# jinja2's lexer turns a float token (`1.0e-3`) into its value with `ast.literal_eval`, an AST
+# conversion that must not run beside another thread's (fgc/pyast.py, python/cpython#106905).
+jinja2.lexer.literal_eval = literal_eval
 
 SETTINGS = dict(
     undefined=StrictUndefined,

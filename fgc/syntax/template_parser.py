@@ -28,6 +28,7 @@ from typing import Iterator, TypeVar
 from lark import Lark, Token, Transformer, v_args
 
 from ..diagnostics import Diagnostic, Related, Result, Span, error, warning
+from ..pyast import exclusive
 from ..resources import grammar_path
 from .template_ast import (
     BadLine,
@@ -105,14 +106,15 @@ class _BlockEnds:
 
 @functools.cache
 def _parser() -> Lark:
-    return Lark(
-        grammar_path("template.lark").read_text(encoding="utf-8"),
-        parser="lalr",
-        lexer="contextual",
-        postlex=_BlockEnds(),
-        maybe_placeholders=False,
-        cache=True,
-    )
+    with exclusive():  # Lark reads the grammar's strings with ast.literal_eval (fgc/pyast.py)
+        return Lark(
+            grammar_path("template.lark").read_text(encoding="utf-8"),
+            parser="lalr",
+            lexer="contextual",
+            postlex=_BlockEnds(),
+            maybe_placeholders=False,
+            cache=True,
+        )
 
 
 # --------------------------------------------------------------------------------------------
