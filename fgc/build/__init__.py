@@ -216,11 +216,17 @@ class _NotWritten(Exception):
 
 
 def write_build(
-    comp: Compiled, out_dir: str | Path, variables: dict[str, Any] | None = None, globals: dict[str, Any] | None = None
+    comp: Compiled,
+    out_dir: str | Path,
+    variables: dict[str, Any] | None = None,
+    globals: dict[str, Any] | None = None,
+    recompiled_from: tuple[Path, dict[str, Any]] | None = None,
 ) -> Result[Build | None]:
     """Write the build of a successful compilation to `out_dir` (replacing an older build there).
     `globals` are the environment globals it rendered with (a project's), kept in the manifest so
-    that a recompile from the saved sources renders the same.
+    that a recompile from the saved sources renders the same. `recompiled_from` is (the build or
+    run directory, its manifest) when the compilation read that directory's saved sources: the new
+    manifest then names the original files, not the temporary copies compiled.
 
     Replaces only a directory that holds a build and nothing else: a run directory or any
     directory with other files is refused (FG0701) and left as it is. The build is None when it
@@ -233,7 +239,7 @@ def write_build(
         return Result(None, [refused])
     try:
         with new_directory(out) as tmp:
-            failed = _write_contents(comp, tmp, variables or {}, globals or {})
+            failed = _write_contents(comp, tmp, variables or {}, globals or {}, recompiled_from)
             if failed:
                 raise _NotWritten(failed)  # the temporary directory goes, the old build stays
     except _NotWritten as e:
@@ -252,7 +258,11 @@ def _jsonable_globals(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_contents(
-    comp: Compiled, root: Path, template_vars: dict[str, Any], template_globals: dict[str, Any]
+    comp: Compiled,
+    root: Path,
+    template_vars: dict[str, Any],
+    template_globals: dict[str, Any],
+    recompiled_from: tuple[Path, dict[str, Any]] | None = None,
 ) -> list[Diagnostic]:
     """Write the build's files into `root`; the diagnostics of a compile-time node's files that
     could not be written."""
@@ -327,8 +337,25 @@ def _write_contents(
         "config_sha256": hashes["config.py"],
         "files": hashes,
     }
+    if recompiled_from is not None:
+        _name_the_original_files(manifest, *recompiled_from)
     write(MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False, default=str) + "\n")
     return []
+
+
+def _name_the_original_files(manifest: dict[str, Any], saved_dir: Path, original: dict[str, Any]) -> None:
+    """A recompile read temporary copies of `saved_dir`'s sources: name the files they were
+    copied from (where the bytes are the same), the original search path and git state."""
+    manifest["recompiled_from"] = str(saved_dir.absolute())
+    for key in ("input_path", "search_path", "git"):
+        if key in original:
+            manifest[key] = original[key]
+    for section in ("sources", "modules"):
+        before = original.get(section) or {}
+        for name, entry in manifest[section].items():
+            old = before.get(name)
+            if isinstance(old, dict) and old.get("sha256") == entry.get("sha256") and "path" in old:
+                entry["path"] = old["path"]
 
 
 def read_manifest(build_dir: str | Path) -> dict:

@@ -33,6 +33,7 @@ class SavedInput:
     external: list[str] = field(default_factory=list)  # saved files outside the known directories
     globals: dict[str, Any] = field(default_factory=dict)  # the environment globals it rendered with
     overrides: list[str] = field(default_factory=list)  # the `--override`s it applied, as written
+    manifest: dict[str, Any] = field(default_factory=dict)  # the saved build's manifest
 
 
 def _include_number(name: str) -> int:
@@ -82,6 +83,7 @@ def saved_input(build_dir: str | Path) -> Iterator[SavedInput]:
             external,
             _restored_globals(manifest.get("template_globals") or {}),
             [str(o) for o in manifest.get("overrides") or []],
+            manifest,
         )
     finally:
         shutil.rmtree(tree, ignore_errors=True)

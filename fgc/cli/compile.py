@@ -61,6 +61,8 @@ def run(args) -> int:
 
 def _recompile(args) -> int:
     """FILE is a build or run directory: compile its saved sources again (saved_sources.py)."""
+    from pathlib import Path
+
     from ..build import BuildError
     from ..build.saved_sources import saved_input
     from ..diagnostics import warning
@@ -78,12 +80,13 @@ def _recompile(args) -> int:
             variables = {**saved.variables, **parse_defines(args.defines)}
             include_dirs = [*saved.include_dirs, *args.include_dirs]
             overrides = read_overrides(args, saved.overrides)
-            return _compile(args, saved.path, include_dirs, variables, saved.globals or None, (), overrides)
+            return _compile(args, saved.path, include_dirs, variables, saved.globals or None, (), overrides,
+                            (Path(args.file), saved.manifest))
     except BuildError as e:
         return report([e.diagnostic], args.format)
 
 
-def _compile(args, path, include_dirs, variables, globals=None, diagnostics=(), overrides=()) -> int:
+def _compile(args, path, include_dirs, variables, globals=None, diagnostics=(), overrides=(), recompiled_from=None) -> int:
     from ..build import write_build
 
     comp = pipeline.compile_file(
@@ -92,7 +95,7 @@ def _compile(args, path, include_dirs, variables, globals=None, diagnostics=(), 
     comp.diagnostics[:0] = diagnostics
     if not comp.ok:
         return report(comp.diagnostics, args.format)
-    built = write_build(comp, args.output, variables, dict(globals or {}))
+    built = write_build(comp, args.output, variables, dict(globals or {}), recompiled_from)
     build = built.value
     if build is None:
         return report(list(comp.diagnostics) + built.diagnostics, args.format)

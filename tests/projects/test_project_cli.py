@@ -124,6 +124,9 @@ def test_a_project_build_recompiles_from_its_saved_sources_with_the_project_glob
     assert code == 0, err
     first, again = ((tmp_path / d / "config.py").read_text() for d in ("first", "again"))
     assert again == first
-    assert json.loads((tmp_path / "again" / "fgc-manifest.json").read_text())["template_globals"] == (
-        manifest["template_globals"]
-    )
+    again_manifest = json.loads((tmp_path / "again" / "fgc-manifest.json").read_text())
+    assert again_manifest["template_globals"] == manifest["template_globals"]
+    # it names the project's files, not the temporary copies it compiled
+    assert again_manifest["recompiled_from"] == str(tmp_path / "first")
+    for key in ("input_path", "search_path", "sources"):
+        assert again_manifest[key] == manifest[key], key
