@@ -44,6 +44,7 @@ class Frontend:
     render: RenderResult
     document: Document | None = None  # None when rendering failed
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    variables: dict[str, Any] = field(default_factory=dict)  # the template variables (-D) given
 
     @property
     def ok(self) -> bool:
@@ -63,7 +64,7 @@ def frontend(
     from .syntax.config_parser import parse_config
 
     rendered = render_file(path, [Path(d) for d in include_dirs], dict(variables or {}), source, globals, reuse)
-    result = Frontend(Path(path), rendered)
+    result = Frontend(Path(path), rendered, variables=dict(variables or {}))
     if not _took(result.diagnostics, rendered) or rendered.text is None or rendered.source_map is None:
         return result
     parsed = parse_config(rendered.text, rendered.source_map)
@@ -171,6 +172,10 @@ def backend(
         from .passes.overrides import annotate
 
         resolved = Result(imports, annotate(resolved.diagnostics, overrides))
+    if front.render.graph is not None:  # a value rendered from a knob: where the user set it
+        from .inheritance.knobs import note_knob_sets
+
+        resolved = Result(imports, note_knob_sets(resolved.diagnostics, front.render.graph, front.variables))
     if not _took(comp.diagnostics, resolved) or stop_after == "imports" or not generate_code:
         return comp
     from .codegen import generate

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -177,32 +176,22 @@ def replaced_blocks(exp: Experiment, span: Span) -> list[Span]:
     return [b.span for b in tg.overridden(best[1])]
 
 
-_RENDERED_NAME = re.compile(r"\{\{-?\s*([A-Za-z_]\w*)")
-
-
 def knob_origins(exp: Experiment, span: Span) -> list[ChainLink]:
     """The `set`s (and `-D`) of the template variables that the line at `span` renders: which
     one gave the value, and the others in the order Jinja ran them (fgc/inheritance/knobs.py)."""
-    from ..inheritance.knobs import top_level_sets
+    from ..inheritance.knobs import RENDERED_NAME, knob_runs, winning_run
 
-    names = list(dict.fromkeys(_RENDERED_NAME.findall(exp.lines(span))))
+    names = list(dict.fromkeys(RENDERED_NAME.findall(exp.lines(span))))
     tg = exp.comp.front.render.graph if exp.comp.front.render is not None else None
     if not names or tg is None or tg.root not in tg.templates:
         return []
-    chain = [tg.templates[tg.root], *tg.ancestors(tg.root)]  # the order their top levels run
     out: list[ChainLink] = []
     for name in names:
-        runs = [a for node in chain for a in top_level_sets(node) if a.name == name]
+        runs = knob_runs(tg, name)
         given = name in exp.variables
         if not runs and not given:
             continue
-        winner: int | None = None  # index into runs; None: the -D value (or nothing)
-        defined = given
-        for i, a in enumerate(runs):
-            if a.conditional:
-                continue  # may run or not: never counted as the one that gave the value
-            if not a.defers or not defined:
-                winner, defined = i, True
+        winner = winning_run(runs, given)  # index into runs; None: the -D value (or nothing)
         origins: list[ChainLink] = []
         if given:
             text = f"-D {name}={exp.variables[name]!r}"

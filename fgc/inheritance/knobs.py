@@ -21,7 +21,7 @@ sets inside blocks, loops, macros and `with` are local and ignored.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from ..diagnostics import Diagnostic, Related, Span, warning
@@ -222,3 +222,64 @@ def _name_span(tag: Tag, name: str) -> Span:
     lead = len(body) - len(body.lstrip())
     col = s.col - lead + start
     return Span(s.file, s.line, col, s.line, col + len(name))
+
+
+def knob_runs(graph: TemplateGraph, name: str) -> list[Assignment]:
+    """The top-level `set`s of `name` in the order Jinja runs them: the input template's first,
+    then each parent's (a parent's top level runs after its child's)."""
+    if graph.root not in graph.templates:
+        return []
+    chain = [graph.templates[graph.root], *graph.ancestors(graph.root)]
+    return [a for node in chain for a in top_level_sets(node) if a.name == name]
+
+
+def winning_run(runs: list[Assignment], given: bool) -> int | None:
+    """The index of the run whose value is rendered; None when the `-D` value (`given`) stays,
+    or nothing sets it. A `x | default(v)` keeps a value given before it; a conditional set is
+    never counted (it may not run)."""
+    winner: int | None = None
+    defined = given
+    for i, a in enumerate(runs):
+        if a.conditional:
+            continue
+        if not a.defers or not defined:
+            winner, defined = i, True
+    return winner
+
+
+# A rendered variable at the start of an expression: `{{ max_steps | toyaml }}`.
+RENDERED_NAME = re.compile(r"\{\{-?\s*([A-Za-z_]\w*)")
+KNOB_NOTED = ("FG0620",)  # a value's type: the value may come from a knob far from its line
+
+
+def note_knob_sets(diagnostics: list[Diagnostic], graph: TemplateGraph, variables: Mapping[str, Any]) -> list[Diagnostic]:
+    """A value error on a line that renders a template variable gets a note at the `set` (or
+    the `-D`) that gave the variable its value: the user's line, not the library's."""
+    out: list[Diagnostic] = []
+    lines: dict[str, list[str]] = {}
+    for d in diagnostics:
+        if d.code not in KNOB_NOTED or d.span is None:
+            out.append(d)
+            continue
+        text = _source_line(lines, d.span)
+        notes: list[Related] = []
+        for name in dict.fromkeys(RENDERED_NAME.findall(text[d.span.col - 1 :] or text)):
+            runs = knob_runs(graph, name)
+            won = winning_run(runs, name in variables)
+            if won is not None and runs[won].span != d.span:
+                notes.append(Related(runs[won].span, f"`{name}` gets its value here"))
+            elif won is None and name in variables:
+                notes.append(Related(None, f"`{name}` gets its value from `-D {name}={variables[name]!r}`"))
+        out.append(replace(d, related=(*d.related, *notes)) if notes else d)
+    return out
+
+
+def _source_line(cache: dict[str, list[str]], span: Span) -> str:
+    if span.file not in cache:
+        try:
+            with open(span.file, encoding="utf-8") as f:
+                cache[span.file] = f.read().splitlines()
+        except (OSError, UnicodeDecodeError):
+            cache[span.file] = []
+    text = cache[span.file]
+    return text[span.line - 1] if 0 < span.line <= len(text) else ""

@@ -101,3 +101,32 @@ def test_one_report_for_a_hyperparameter_that_feeds_every_block(tmp_path):
     found = [(d.span.line, d.span.col) for d in api.check(path) if d.code == "FG0620"]
     assert found.count((11, 18)) == 1  # d_model of input encoder, attention, norms, head...
     assert found == [(11, 18), (17, 34)]
+
+
+KNOB_CHILD = """\
+-- extends 'scripts/causal_lm.fg'
+## the knob idiom: the library renders the value far from this line
+-- set max_steps = max_steps | default("ten")
+"""
+
+
+def _knob_notes(path, **variables):
+    import fgc as api
+
+    found = [d for d in api.check(path, variables=variables) if d.code == "FG0620"]
+    assert found, "the string reaches an int parameter"
+    return [[(r.span and (r.span.file, r.span.line, r.span.col), r.message) for r in d.related] for d in found]
+
+
+def test_a_knobs_type_mistake_notes_the_users_set(tmp_path):
+    path = tmp_path / "exp.fg"
+    path.write_text(KNOB_CHILD)
+    for notes in _knob_notes(path):
+        assert notes == [((str(path), 3, 8), "`max_steps` gets its value here")]
+
+
+def test_a_d_type_mistake_notes_the_command_line(tmp_path):
+    path = tmp_path / "exp.fg"
+    path.write_text(KNOB_CHILD)
+    for notes in _knob_notes(path, max_steps="ten"):  # -D wins over `x | default(...)`
+        assert notes == [(None, "`max_steps` gets its value from `-D max_steps='ten'`")]
