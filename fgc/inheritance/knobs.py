@@ -26,7 +26,7 @@ from typing import Any, Mapping
 
 from ..diagnostics import Diagnostic, Related, Span, warning
 from ..syntax.pairing import is_tag, jinja_nodes
-from ..syntax.template_ast import Statement, Tag, keyword_of
+from ..syntax.template_ast import Statement, Tag, TextLine, keyword_of
 from ..syntax.jinja_env import parse_statement
 from .template_pass import TemplateGraph, TemplateNode
 
@@ -256,14 +256,12 @@ def note_knob_sets(diagnostics: list[Diagnostic], graph: TemplateGraph, variable
     """A value error on a line that renders a template variable gets a note at the `set` (or
     the `-D`) that gave the variable its value: the user's line, not the library's."""
     out: list[Diagnostic] = []
-    lines: dict[str, list[str]] = {}
     for d in diagnostics:
         if d.code not in KNOB_NOTED or d.span is None:
             out.append(d)
             continue
-        text = _source_line(lines, d.span)
         notes: list[Related] = []
-        for name in dict.fromkeys(RENDERED_NAME.findall(text[d.span.col - 1 :] or text)):
+        for name in dict.fromkeys(RENDERED_NAME.findall(_text_from(graph, d.span))):
             runs = knob_runs(graph, name)
             won = winning_run(runs, name in variables)
             if won is not None and runs[won].span != d.span:
@@ -274,12 +272,14 @@ def note_knob_sets(diagnostics: list[Diagnostic], graph: TemplateGraph, variable
     return out
 
 
-def _source_line(cache: dict[str, list[str]], span: Span) -> str:
-    if span.file not in cache:
-        try:
-            with open(span.file, encoding="utf-8") as f:
-                cache[span.file] = f.read().splitlines()
-        except (OSError, UnicodeDecodeError):
-            cache[span.file] = []
-    text = cache[span.file]
-    return text[span.line - 1] if 0 < span.line <= len(text) else ""
+def _text_from(graph: TemplateGraph, span: Span) -> str:
+    """The template text line at `span`, from its column on (the text as parsed: an editor's
+    unsaved text too)."""
+    for node in graph.templates.values():
+        if node.file != span.file:
+            continue
+        for item in node.chunk.walk():
+            if isinstance(item, TextLine) and item.span.line <= span.line <= item.span.end_line:
+                skip = span.col - item.span.col if item.span.line == span.line else 0
+                return item.text[max(skip, 0) :]
+    return ""
