@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 from contextlib import contextmanager
 from pathlib import Path
+
+from forgather_files import atomic
 
 SWEEP_FILE = "sweep.json"
 FORMAT = 1
@@ -47,9 +48,7 @@ def read_sweep(directory: Path) -> dict | None:
 
 def write_sweep(directory: Path, record: dict) -> None:
     record["updated"] = now()
-    tmp = directory / f".{SWEEP_FILE}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, directory / SWEEP_FILE)
+    atomic.write_text(directory / SWEEP_FILE, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
 
 
 def differences(old: dict, new: dict) -> list[str]:

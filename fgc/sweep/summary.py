@@ -8,8 +8,9 @@ import csv
 import io
 import json
 import math
-import os
 from pathlib import Path
+
+from forgather_files import atomic
 
 COLUMNS = ("final eval loss", "best eval loss", "final train loss", "steps", "wall time", "peak memory",
            "peak GPU memory")
@@ -135,12 +136,6 @@ def csv_text(table_rows: list[dict], axes: list[str]) -> str:
     return out.getvalue()
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def plot(table_rows: list[dict], path: Path, title: str) -> bool:
     """Every run's train loss (line) and eval loss (markers, same colour) into one PNG; False
     when matplotlib is not installed."""
@@ -174,9 +169,9 @@ def plot(table_rows: list[dict], path: Path, title: str) -> bool:
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.grid(True, alpha=0.3)
     figure.tight_layout()
-    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
-    figure.savefig(tmp, format="png")
-    os.replace(tmp, path)
+    png = io.BytesIO()
+    figure.savefig(png, format="png")
+    atomic.write_bytes(path, png.getvalue())
     return True
 
 
@@ -201,6 +196,6 @@ def write_summary(record: dict, sweep_dir: Path, axes: list[str], title: str) ->
     best = best_line(table_rows)
     if best:
         table += f"\n{best}\n"
-    _write(sweep_dir / "summary.md", f"# {title}\n\n{table}")
-    _write(sweep_dir / "summary.csv", csv_text(table_rows, axes))
+    atomic.write_text(sweep_dir / "summary.md", f"# {title}\n\n{table}")
+    atomic.write_text(sweep_dir / "summary.csv", csv_text(table_rows, axes))
     return table, plot(table_rows, sweep_dir / "loss.png", title)
