@@ -82,6 +82,9 @@ CODES: dict[str, str] = {
     "FG0519": "`submodule_searchpath` that is not a list of directories, `latent_args` that is not a mapping",
     "FG0520": "a config nested more than 150 levels deep",
     "FG0521": "a value that expands to more than 1,000,000 values through aliases",
+    "FG0540": "warning: a top-level `.define:` (or other `.name:`) entry that nothing uses: no alias refers to an anchor in it, so its value is not part of the config (it is still checked: its callable, arguments and values)",
+    "FG0541": "Jinja statements nested deeper than the Python code jinja2 compiles them to allows (more than 20 nested `for` loops, about 100 levels of `if`), or more than 100 deep (refused before jinja2's recursive parser sees them); at the most deeply nested statement",
+    "FG0542": "note (language server): a library template that no experiment of the workspace uses, checked for its syntax only",
     # FG06xx  imports and signatures
     "FG0600": "a malformed callable spec (`a:b:c`, an unknown builtin such as `lenn`)",
     "FG0601": "module or file not found (did-you-mean from the package's submodules, the directory's files)",

@@ -178,6 +178,16 @@ class Override:
 
 
 @dataclass
+class UnusedEntry:
+    """A top-level `.name:` entry that nothing uses (FG0540): import resolution checks its value,
+    nothing builds it."""
+
+    key: str
+    span: Span  # its key
+    value: Value
+
+
+@dataclass
 class Graph:
     targets: list[str] = field(default_factory=list)
     values: dict[str, Value] = field(default_factory=dict)
@@ -186,10 +196,20 @@ class Graph:
     overrides: list[Override] = field(default_factory=list)
     # id(plain list or dict in the graph) -> its items' spans (index or key -> Span)
     container_spans: dict[int, dict] = field(default_factory=dict, repr=False)
+    unused: list[UnusedEntry] = field(default_factory=list)
 
     def nodes(self) -> list[Node]:
         """Every node reachable from the targets, in id order (see `node_ids`)."""
         return list(self.node_ids())
+
+    def checked_nodes(self) -> list[Node]:
+        """The nodes import resolution checks: those of the targets, then those that only the
+        unused `.name:` entries reach."""
+        ids = self.node_ids()
+        for entry in self.unused:
+            for _ in walk_nodes(entry.value, ids):
+                pass
+        return list(ids)
 
     def node_ids(self) -> dict[Node, str]:
         """Node -> "nK", numbered by first visit of a depth-first walk of the targets."""

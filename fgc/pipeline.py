@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
 
 from .diagnostics import Diagnostic, Outcome, Result, has_errors
 
@@ -34,6 +34,14 @@ if TYPE_CHECKING:
     from .passes.overrides import Applied, Override
     from .render import RenderResult, Reuse
     from .syntax.config_ast import Document
+
+
+# Called between stages; raises to abandon the compilation (the language server's worker).
+Checkpoint = Callable[[], None]
+
+
+def _no_checkpoint() -> None:
+    pass
 
 
 @dataclass
@@ -58,8 +66,10 @@ def frontend(
     source: TemplateSource | None = None,  # None: the disk
     globals: Mapping[str, Any] | None = None,  # environment globals (a project's, fgc/project/)
     reuse: Reuse | None = None,  # lowered templates shared across calls (fgc/workspace)
+    checkpoint: Checkpoint | None = None,
 ) -> Frontend:
-    """Render `path` through its template hierarchy and parse the result into the config AST."""
+    """Render `path` through its template hierarchy and parse the result into the config AST.
+    `checkpoint` is called between the stages (see `backend`)."""
     from .render import render_file
     from .syntax.config_parser import parse_config
 
@@ -67,6 +77,8 @@ def frontend(
     result = Frontend(Path(path), rendered, variables=dict(variables or {}))
     if not _took(result.diagnostics, rendered) or rendered.text is None or rendered.source_map is None:
         return result
+    if checkpoint is not None:
+        checkpoint()
     parsed = parse_config(rendered.text, rendered.source_map)
     result.document = parsed.value
     result.diagnostics.extend(parsed.diagnostics)
@@ -126,20 +138,25 @@ def backend(
     stop_after: Literal["graph", "imports"] | None = None,
     code_text: bool = True,
     overrides: Sequence[Override] = (),
+    checkpoint: Checkpoint | None = None,
 ) -> Compilation:
     """Run the back end on a front-end result. `stop_after` may be "graph" or "imports";
     `code_text=False` (fgc check) generates the module only to prove it valid; `overrides`
     (`--override KEY.PATH=VALUE`, fgc.passes.overrides) change the graph before imports and
-    signatures check it.
+    signatures check it. `checkpoint` is called before each stage: a long-lived caller (the
+    language server's worker) abandons a compilation that a newer edit made useless by raising
+    from it.
 
     Each stage runs only when the stages before it reported no error.
     """
+    step = checkpoint if checkpoint is not None else _no_checkpoint
     from .build.layout import Layout
 
     assert front.render.search is not None  # render_file always records its search path
     comp = Compilation(front, layout=Layout(front.render.search))
     if not _took(comp.diagnostics, front) or front.document is None:
         return comp
+    step()
     analyzed = analyze(front)
     comp.graph = analyzed.value
     if overrides and analyzed.ok:
@@ -161,6 +178,7 @@ def backend(
     KINDS = (*BUILTIN_KINDS, FromProject(link))
     from .imports import resolve_imports
 
+    step()
     resolved = resolve_imports(
         comp.graph,
         import_modules=import_modules,
@@ -180,6 +198,7 @@ def backend(
         return comp
     from .codegen import generate
 
+    step()
     planned = plan_compile_time(KINDS, comp.graph, imports, use_black=use_black)
     comp.compile_time = plan = planned.value
     if not _took(comp.diagnostics, planned):

@@ -90,7 +90,7 @@ def _resolve_imports(
     forget_local_modules()
     memo: dict[tuple, Resolved | ResolveError | NotCached] = {}
     bound: list[tuple[Node, Resolved]] = []
-    for node in graph.nodes():
+    for node in graph.checked_nodes():  # unused `.define:` entries too (FG0540)
         if node.kind not in (Kind.SINGLETON, Kind.FACTORY, Kind.PARTIAL, Kind.META) or not node.callable:
             continue
         try:

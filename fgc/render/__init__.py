@@ -35,7 +35,7 @@ from ..sourcemap import SourceMap
 from ..syntax.jinja_check import check_chunk
 from ..syntax.jinja_source import lower_chunk
 from .environment import make_environment
-from .errors import LoadFailed, render_error, unique
+from .errors import LoadFailed, nested_too_deep, render_error, unique
 from .markers import MarkerTable, unmark
 
 
@@ -129,7 +129,10 @@ class Rendering:
         shared = self._keys[id(chunk.chunk)]
         code = self.reuse.compiled.get(shared) if self.reuse is not None else None
         if code is None:
-            code = self.env.compile(tree, chunk.name, chunk.jinja_filename)
+            try:
+                code = self.env.compile(tree, chunk.name, chunk.jinja_filename)
+            except SyntaxError as e:  # Python refuses the code jinja2 wrote: nesting too deep
+                raise LoadFailed([nested_too_deep(chunk, e)]) from None
             if self.reuse is not None:
                 self.reuse.compiled[shared] = code
         return self.env.template_class.from_code(self.env, code, globals, lambda: True)
