@@ -135,12 +135,14 @@ def backend(
     generate_code: bool = True,
     use_black: bool = True,
     cache: SignatureCache | None = None,
-    stop_after: Literal["graph", "imports"] | None = None,
+    stop_after: Literal["graph", "imports", "plan"] | None = None,
     code_text: bool = True,
     overrides: Sequence[Override] = (),
     checkpoint: Checkpoint | None = None,
 ) -> Compilation:
-    """Run the back end on a front-end result. `stop_after` may be "graph" or "imports";
+    """Run the back end on a front-end result. `stop_after` may be "graph", "imports" or "plan"
+    (compile-time nodes planned, with their diagnostics; the code, which only proves itself
+    valid, not generated: the language server);
     `code_text=False` (fgc check) generates the module only to prove it valid; `overrides`
     (`--override KEY.PATH=VALUE`, fgc.passes.overrides) change the graph before imports and
     signatures check it. `checkpoint` is called before each stage: a long-lived caller (the
@@ -201,7 +203,7 @@ def backend(
     step()
     planned = plan_compile_time(KINDS, comp.graph, imports, use_black=use_black)
     comp.compile_time = plan = planned.value
-    if not _took(comp.diagnostics, planned):
+    if not _took(comp.diagnostics, planned) or stop_after == "plan":
         return comp
     # Code generation reports nothing: what reaches it is valid (an exception is a bug of fgc).
     comp.generated = generate(

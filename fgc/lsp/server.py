@@ -438,6 +438,42 @@ def on_watched_files(ls: FgcServer, params: types.DidChangeWatchedFilesParams) -
     ls.check_now([e for p in paths for e in [*ls.fg.affected_by(p), p] if ls.fg.overlay.is_open(e) or e in ls.fg.analyses], generate_code=False)
 
 
+STATUS_COMMAND = "fgc.status"
+
+
+@server.command(STATUS_COMMAND)
+def on_status(ls: FgcServer, *args: Any) -> dict[str, Any]:
+    """`workspace/executeCommand fgc.status`: what the server holds and has done (for a user
+    wondering what it is doing, and for tests: counts, never times)."""
+    reuse = ls.fg.reuse
+    per_template: dict[tuple[str, str], int] = {}
+    for key in reuse.prepared:
+        per_template[key[:2]] = per_template.get(key[:2], 0) + 1
+    worker = ls.worker
+    return {
+        "open documents": len(ls.fg.overlay.open_paths()),
+        "analyses": {p: a.kind.value for p, a in ls.fg.analyses.items()},
+        "checks finished": worker.finished if worker is not None else 0,
+        "checks superseded": worker.superseded if worker is not None else 0,
+        "parsed templates": len(ls.fg.parses),
+        "lowered templates": len(reuse.prepared),
+        "lowered versions of one template, at most": max(per_template.values(), default=0),
+        "compiled templates": len(reuse.compiled),
+        "rss MB": _rss_mb(),
+    }
+
+
+def _rss_mb() -> float | None:
+    try:
+        with open(f"/proc/{os.getpid()}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def register_features() -> None:
     """The query features, one module each (imported here so that each stays independent)."""
     from . import actions, completion, definition, hover, symbols
@@ -464,7 +500,16 @@ async def _serve_stdio() -> None:
 
 
 def serve(tcp_port: int | None = None, host: str = "127.0.0.1") -> None:
+    import gc
+
     register_features()
+    # Answers wait for the analysis thread's slice of the interpreter's lock: hand it over every
+    # millisecond, not every five. The whole heap is collected by the idle worker (worker.py),
+    # never because an allocation of a big check happens to trigger it: Python collects only
+    # the young generations by itself.
+    sys.setswitchinterval(0.001)
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 1 << 30)
     if tcp_port is not None:
         server.start_tcp(host, tcp_port)
         return

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 # The render cache: lowered templates (by their text) with their jinja2 parse and compiled code.
 REUSE_ENTRIES = 256
 REUSE_CHARACTERS = 16 << 20
+VERSIONS_KEPT = 2  # lowered versions of one template: the current one and the one an undo brings back
 MARKER_RESERVE = 100_000  # origin-marker ids kept free
 PARSED_FILES = 1024  # template ASTs kept (one version of each file)
 SYNTAX_ONLY = "FG0542"
@@ -198,9 +199,12 @@ class Workspace:
         def size(key: tuple[str, str, str]) -> int:
             return len(key[2])
 
+        def template(key: tuple[str, str, str]) -> tuple[str, str]:
+            return key[0], key[1]
+
         return Reuse(
-            prepared=LruDict(REUSE_ENTRIES, REUSE_CHARACTERS, size),
-            compiled=LruDict(REUSE_ENTRIES, REUSE_CHARACTERS, size),
+            prepared=LruDict(REUSE_ENTRIES, REUSE_CHARACTERS, size, template, VERSIONS_KEPT),
+            compiled=LruDict(REUSE_ENTRIES, REUSE_CHARACTERS, size, template, VERSIONS_KEPT),
         )
 
     def set_import_mode(self, mode: ImportMode) -> None:
@@ -289,6 +293,7 @@ class Workspace:
             use_black=False,
             code_text=False,
             generate_code=generate_code,
+            stop_after="plan",  # generating the module reports nothing: what reaches it is valid
             checkpoint=checkpoint,
         )
         files = [str(p) for p in front.render.templates] if front.render is not None else []
@@ -360,9 +365,11 @@ class Workspace:
 
     def check(self, path: str | Path, generate_code: bool = True) -> Analysis:
         """Every diagnostic `fgc check` would report for `path`, reading the overlay; stored.
-        `generate_code=False` stops after imports and signatures: code generation only proves
-        the module valid (FG07xx, rare) and costs as much as the rest together, so the server
-        leaves it to open and save and skips it while the user types."""
+        `generate_code=False` stops after imports and signatures, before the compile-time nodes
+        are planned (linking another project, a model package: the server leaves them to open and
+        save). The module itself is never generated: that only proves it valid and reports
+        nothing, and it costs as much as the rest together (and holds the interpreter's lock for
+        long, in `compile`)."""
         analyses = self.compute(path, None, generate_code)
         for a in analyses:
             self.store(a)
