@@ -90,20 +90,39 @@ def _own(analysis: Analysis, out: dict[str, Publication]) -> None:
     out[own] = Publication(list(found.values()), analysis.versions.get(own))
 
 
+def _stage(code: str) -> int:
+    """A code's stage, by its group (docs/diagnostics.md): FG01xx template syntax, FG02xx
+    inheritance, FG03xx rendering, FG04xx YAML, FG05xx semantic passes, FG06xx imports..."""
+    return int(code[2:4]) if code[2:4].isdigit() else 99
+
+
+def _reached(analysis: Analysis) -> int:
+    """The last stage that ran: the first one with an error (later stages never ran)."""
+    return min((_stage(d.code) for d in analysis.diagnostics if d.is_error), default=99)
+
+
 def _common(file: str, analyses: list[Analysis]) -> Publication:
-    """The diagnostics in `file` that every analysis found (a span-less one of a syntax-only
-    check at its first line)."""
-    shared: dict[tuple, Diagnostic] | None = None
+    """The diagnostics in `file` that hold in every analysis: each one found by an analysis and
+    by every other that got as far as the stage that reports it (one that stopped earlier, on
+    an error of its own, says nothing about it). A span-less one of a syntax-only check goes at
+    the file's first line."""
+    found: list[dict[tuple, Diagnostic]] = []
     for a in analyses:
-        mine = {}
+        mine: dict[tuple, Diagnostic] = {}
         for d in a.diagnostics:
             if d.span is None and a.path == file:
                 d = _at_top(d, file)
             if d.span is not None and d.span.file == file:
                 mine.setdefault(_key(d), d)
-        shared = mine if shared is None else {k: d for k, d in shared.items() if k in mine}
+        found.append(mine)
+    reached = [_reached(a) for a in analyses]
+    shared: dict[tuple, Diagnostic] = {}
+    for mine in found:
+        for key, d in mine.items():
+            if all(key in other or reach < _stage(d.code) for other, reach in zip(found, reached)):
+                shared.setdefault(key, d)
     versions = [v for a in analyses if (v := a.versions.get(file)) is not None]
-    return Publication(list((shared or {}).values()), max(versions) if versions else None)
+    return Publication(list(shared.values()), max(versions) if versions else None)
 
 
 def diagnostics_by_file(roots: list[Analysis], libraries: dict[str, list[Analysis]]) -> dict[str, Publication]:

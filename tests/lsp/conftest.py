@@ -7,6 +7,7 @@ parametrization (`@pytest.mark.parametrize("client", [{...}], indirect=True)`).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import tempfile
@@ -95,6 +96,17 @@ def replace_all(client: LanguageClient, path: Path, text: str, version: int) -> 
     )
 
 
+HANG_S = 60  # only so that a test that waits for a publication that never comes ends
+
+
+async def next_publication(client: LanguageClient) -> None:
+    try:
+        await asyncio.wait_for(client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), HANG_S)
+    except asyncio.TimeoutError:
+        seen = [(p.uri.rsplit("/", 1)[-1], p.version, [d.code for d in p.diagnostics]) for p in client.published]
+        raise AssertionError(f"no publication for {HANG_S} s; received: {seen}") from None
+
+
 async def diagnostics_until(
     client: LanguageClient,
     uri: str,
@@ -107,7 +119,7 @@ async def diagnostics_until(
         current = list(client.diagnostics.get(uri, []))
         if uri in client.diagnostics and predicate(current):
             return current
-        await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        await next_publication(client)
     current = list(client.diagnostics.get(uri, []))
     assert predicate(current), f"diagnostics of {uri} never matched; last: {current}"
     return current
@@ -133,5 +145,5 @@ async def version_published(client: LanguageClient, uri: str, version: int, noti
         found = [p for p in publications(client, uri) if p.version == version]
         if found:
             return found[-1]
-        await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        await next_publication(client)
     raise AssertionError(f"no publication of {uri} version {version}")
