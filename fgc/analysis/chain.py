@@ -60,7 +60,7 @@ def replaced_blocks(tg: TemplateGraph | None, span: Span) -> list[Span]:
 
 def number_roles(links: list[Link]) -> list[Link]:
     """The first link that sets the value is `set`, the others `overridden` (fixed roles stay)."""
-    out = []
+    out: list[Link] = []
     for link in links:
         if link.role not in _FIXED_ROLES:
             link = Link("set" if not any(o.role == "set" for o in out) else "overridden", link.span, link.text)

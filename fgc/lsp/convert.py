@@ -42,8 +42,8 @@ def path_of(uri: str) -> str | None:
         path = os.path.join(_untitled_base[0], uri.replace("/", "%2F"))
         _untitled_uris[path] = uri
         return path
-    path = to_fs_path(uri)
-    return os.path.abspath(path) if path else None
+    found = to_fs_path(uri)
+    return os.path.abspath(found) if found else None
 
 
 def uri_of(path: str) -> str:

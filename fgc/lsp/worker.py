@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..workspace import Analysis
 from ..workspace.overlay import Snapshot
 
 log = logging.getLogger("fgc.lsp")
@@ -48,12 +49,12 @@ class _Batch:
     cancelled: set[str] = field(default_factory=set)
 
 
-# (request, snapshot, checkpoint) -> whatever `deliver` takes
-Check = Callable[[Request, Snapshot, Callable[[], None]], object]
+# (request, snapshot, checkpoint) -> the analyses the check made (what `deliver` takes)
+Check = Callable[[Request, Snapshot, Callable[[], None]], "list[Analysis]"]
 
 
 class Worker:
-    def __init__(self, check: Check, deliver: Callable[[object], None]) -> None:
+    def __init__(self, check: Check, deliver: Callable[["list[Analysis]"], object]) -> None:
         self._check = check
         self._deliver = deliver
         self._cond = threading.Condition()

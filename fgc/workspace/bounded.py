@@ -14,7 +14,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-class LruDict(dict, Generic[K, V]):  # type: ignore[type-arg]
+class LruDict(dict, Generic[K, V]):
     """A dict whose `get` and `__setitem__` keep it within `limit` entries, `budget` units of
     `weight(key)` and `per_group` entries of one `group(key)`, dropping the least recently used."""
 
