@@ -152,7 +152,8 @@ class FgcServer(LanguageServer):
             self._timer = loop.call_later(self.settings.debounce_ms / 1000, self.dispatch)
 
     def check_now(self, paths: list[str], generate_code: bool = True) -> None:
-        """Open, save, settings: check at once (with code generation)."""
+        """Open, save, settings, files changed on the disk: check at once (`generate_code`: the
+        compile-time nodes too)."""
         requests = [r for p in paths for r in self.requests_for(p)]
         for r in requests:
             r.generate_code = generate_code
@@ -435,7 +436,7 @@ def on_watched_files(ls: FgcServer, params: types.DidChangeWatchedFilesParams) -
         # signatures may have changed: check every open document.
         ls.check_now(ls.fg.overlay.open_paths(), generate_code=False)
         return
-    ls.check_now([e for p in paths for e in [*ls.fg.affected_by(p), p] if ls.fg.overlay.is_open(e) or e in ls.fg.analyses], generate_code=False)
+    ls.check_now([p for p in paths if ls.fg.overlay.is_open(p) or ls.fg.affected_by(p)], generate_code=False)
 
 
 STATUS_COMMAND = "fgc.status"

@@ -67,10 +67,6 @@ class Worker:
         self._thread = threading.Thread(target=self._run, name="fgc-analysis", daemon=True)
         self._thread.start()
 
-    @property
-    def busy(self) -> bool:
-        return self._running is not None or self._pending is not None
-
     def submit(self, requests: list[Request], snapshot: Snapshot) -> None:
         """Queue `requests` with `snapshot`; they supersede any queued or running request for the
         same documents."""

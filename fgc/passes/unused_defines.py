@@ -27,6 +27,9 @@ def unused_entries(doc: Document) -> tuple[list[int], list[Diagnostic]]:
     root = unwrap(doc.root) if doc.root is not None else None
     if not isinstance(root, Mapping):
         return [], []
+    dotted = {i for i, e in enumerate(root.entries) if (key_text(e.key) or "").startswith(".")}
+    if not dotted:
+        return [], []
     owner: dict[str, int] = {}  # anchor -> the top-level entry that defines it
     uses: list[set[str]] = []
     for i, e in enumerate(root.entries):
@@ -37,7 +40,6 @@ def unused_entries(doc: Document) -> tuple[list[int], list[Diagnostic]]:
             elif isinstance(n, Alias):
                 names.add(n.name)
         uses.append(names)
-    dotted = {i for i, e in enumerate(root.entries) if (key_text(e.key) or "").startswith(".")}
     reached: set[int] = set()
     frontier = [i for i in range(len(root.entries)) if i not in dotted]
     while frontier:
