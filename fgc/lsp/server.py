@@ -229,6 +229,8 @@ class FgcServer(LanguageServer):
             self.contexts[own.path] = list(own.users)
         self._tidy()
         self.publish(touched)
+        collect_garbage()
+
 
     def roots(self) -> list[Analysis]:
         """The open experiments and configs that no other of them reads."""
@@ -319,6 +321,24 @@ class FgcServer(LanguageServer):
         if doc is None or path not in analysis.versions:
             return False
         return analysis.versions[path] != doc.version
+
+
+def collect_garbage() -> None:
+    """A full collection, once a check's diagnostics are out. The analyses a check replaced hold
+    reference cycles (a rendering's jinja2 environment, its compiled templates), so only a full
+    collection frees them; Python's own would come at a moment of its choosing (in the middle of
+    an answer) and scan every object of every imported module. When a check has imported
+    modules (torch: a million objects), what survives the collection is frozen: later
+    collections skip it (the check's own analysis is frozen with it, once per import)."""
+    import gc
+
+    gc.collect()
+    if len(sys.modules) > _frozen_modules[0]:
+        gc.freeze()
+        _frozen_modules[0] = len(sys.modules)
+
+
+_frozen_modules = [0]  # how many modules were loaded at the last freeze
 
 
 server = FgcServer()
@@ -505,9 +525,9 @@ def serve(tcp_port: int | None = None, host: str = "127.0.0.1") -> None:
 
     register_features()
     # Answers wait for the analysis thread's slice of the interpreter's lock: hand it over every
-    # millisecond, not every five. The whole heap is collected by the idle worker (worker.py),
-    # never because an allocation of a big check happens to trigger it: Python collects only
-    # the young generations by itself.
+    # millisecond, not every five. The whole heap is collected after each check is published
+    # (`collect_garbage`), never because an allocation of a big check happens to trigger it:
+    # Python collects only the young generations by itself.
     sys.setswitchinterval(0.001)
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 1 << 30)

@@ -9,16 +9,10 @@ stages of the pipeline, or before it reads a template), raising `Superseded` ins
 
 Only the thread touches the caches a check fills (parse, render, signatures); the loop owns
 everything it stores (docs/architecture.md, "Threads").
-
-Full garbage collections are the worker's too. A collection holds the interpreter's lock for as
-long as it takes, and a full one over the heap of a big check takes hundreds of milliseconds:
-the server lets Python collect only the young generations on its own (`serve`), and the worker
-collects the whole heap once it has been idle for `IDLE_S`.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -28,7 +22,6 @@ from ..workspace import Analysis
 from ..workspace.overlay import Snapshot
 
 log = logging.getLogger("fgc.lsp")
-IDLE_S = 2.0  # a full garbage collection after this long without work
 
 
 class Superseded(Exception):
@@ -61,7 +54,6 @@ class Worker:
         self._pending: _Batch | None = None
         self._running: _Batch | None = None
         self._stopped = False
-        self._uncollected = 0  # checks since the last full collection
         self.finished = 0  # checks that ran to their end
         self.superseded = 0  # checks stopped (or never started) because a newer one replaced them
         self._thread = threading.Thread(target=self._run, name="fgc-analysis", daemon=True)
@@ -106,9 +98,7 @@ class Worker:
         while True:
             with self._cond:
                 while self._pending is None and not self._stopped:
-                    if not self._cond.wait(IDLE_S) and self._uncollected:
-                        self._uncollected = 0
-                        gc.collect()  # idle: nobody waits for the lock now
+                    self._cond.wait()
                 if self._stopped:
                     return
                 batch, self._pending = self._pending, None
@@ -116,7 +106,6 @@ class Worker:
             assert batch is not None
             for path, request in list(batch.requests.items()):
                 self._one(batch, path, request)
-                self._uncollected += 1
             with self._cond:
                 self._running = None
 

@@ -74,6 +74,9 @@ class Reuse:
     markers: MarkerTable = field(default_factory=MarkerTable)
     prepared: dict[tuple[str, str, str], tuple[Any, list[Diagnostic]]] = field(default_factory=dict)
     compiled: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    # What the shared parses are made with (jinja2 ties every node to the environment that parsed
+    # it): an environment of their own, never a rendering's, which would live as long as they do.
+    parse_env: jinja2.Environment = field(default_factory=lambda: make_environment())
 
 
 class Rendering:
@@ -98,7 +101,8 @@ class Rendering:
             shared = self._keys[key] = (chunk.jinja_filename, chunk.name, lowered)
             prepared = self.reuse.prepared.get(shared) if self.reuse is not None else None
             if prepared is None:
-                prepared = check_chunk(chunk.chunk, lowered, self.env, chunk.file.diagnostics, chunk.jinja_filename)
+                env = self.reuse.parse_env if self.reuse is not None else self.env
+                prepared = check_chunk(chunk.chunk, lowered, env, chunk.file.diagnostics, chunk.jinja_filename)
                 if self.reuse is not None:
                     self.reuse.prepared[shared] = prepared
             self._prepared[key] = prepared
