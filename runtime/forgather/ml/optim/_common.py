@@ -63,6 +63,11 @@ def check_non_negative(name: str, value: float) -> None:
         raise ValueError(f"invalid {name} {value!r}: expected a number >= 0")
 
 
+def check_seed(seed: Any) -> None:
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"invalid seed {seed!r}: expected a non-negative integer")
+
+
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
     choices = tuple(choices)
     if value not in choices:
