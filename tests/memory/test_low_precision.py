@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from forgather.ml.optim import SGD, Adafactor, AdamW, stochastic_round_
+from forgather.ml.optim import APOLLO, SGD, Adafactor, AdamW, GaLoreAdamW, stochastic_round_
 from forgather.ml.optim.rounding import rounding_seed, state_dtype_of
 from memory_testlib import batches, lm_loss, roundtrip, tiny_llama
 
@@ -190,3 +190,34 @@ def test_bfloat16_weights_train_a_tiny_llama():
         opt.zero_grad()
     assert all(p.dtype == torch.bfloat16 for p in model.parameters())
     assert float(lm_loss(model, data[0]).detach()) < first - 0.5
+
+
+PROJECTED = {
+    "galore": lambda p, **kw: GaLoreAdamW([{"params": p[:1]}, {"params": p[1:], "rank": 4}], lr=1e-2, update_proj_gap=3, **kw),
+    "apollo": lambda p, **kw: APOLLO([{"params": p[:1], "rank": None}, {"params": p[1:]}], lr=1e-2, rank=4, update_proj_gap=3, **kw),
+}
+
+
+@pytest.mark.parametrize("name", list(PROJECTED))
+def test_projected_optimizers_keep_bfloat16_state_close_to_float32_state(name):
+    # state_dtype of GaLore and APOLLO: moments (projected and full) stored in bfloat16, the
+    # arithmetic float32; the weights follow the float32-state run within bfloat16 noise
+    g = torch.Generator().manual_seed(6)
+    w0 = [torch.randn(20, generator=g), torch.randn(24, 16, generator=g)]
+    grads = [[torch.randn(20, generator=g), torch.randn(24, 16, generator=g)] for _ in range(7)]
+
+    def run(**kw):
+        params = [w.clone().requires_grad_() for w in w0]
+        opt = PROJECTED[name](params, **kw)
+        for step in grads:
+            for p, grad in zip(params, step):
+                p.grad = grad
+            opt.step()
+        return params, opt
+
+    exact, _ = run()
+    low, opt = run(state_dtype="bfloat16")
+    states = [v for s in opt.state.values() for k, v in s.items() if k in ("exp_avg", "exp_avg_sq")]
+    assert len(states) == 4 and all(t.dtype == torch.bfloat16 for t in states)
+    for a, b, w in zip(low, exact, w0):
+        assert float((a - b).abs().max()) < 0.02 < float((b - w).abs().max())
