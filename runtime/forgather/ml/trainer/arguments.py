@@ -31,6 +31,8 @@ SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup", "cosine_wi
 # starts remote runs (mlflow, wandb) unasked.
 REPORT_TO = ("none", "all", "jsonl", "tensorboard", "mlflow", "wandb")
 SAMPLING = ("random", "sequential")
+# Forgather's own fields (not in transformers.TrainingArguments): the memory options
+MEMORY_FIELDS = ("model_dtype", "optimizer_in_backward", "activation_offloading", "linear_cross_entropy")
 
 
 @dataclass
