@@ -5,6 +5,7 @@ weights train with stochastic rounding), all of them together resume bit-identic
 2N through checkpoints), and what cannot combine is refused with a message."""
 
 import logging
+from pathlib import Path
 
 import pytest
 import torch
@@ -127,3 +128,54 @@ def test_linear_cross_entropy_refuses_a_custom_loss(tmp_path):
     with pytest.raises(ValueError, match="compute_loss_func"):
         Trainer(tiny_llama(), args, train_dataset=Tokens(), data_collator=DataCollatorForCausalLM(pad_token_id=0),
                 compute_loss_func=lambda outputs, labels, num_items_in_batch=None: outputs.logits.sum())
+
+
+# ------------------------------------------------- the pipeline engine, in a one-process group
+
+
+@pytest.fixture
+def one_process_group(monkeypatch):
+    import socket
+
+    import torch.distributed as dist
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for name, value in (("RANK", "0"), ("WORLD_SIZE", "1"), ("LOCAL_RANK", "0"),
+                        ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", str(port))):
+        monkeypatch.setenv(name, value)
+    yield
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def pipeline_trainer(tmp_path, name, **fields):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "pipeline"))
+    from pipeline_testlib import TokenRows, build_model
+
+    from forgather.ml.trainer.pipeline import PipelineTrainer
+
+    args = TrainingArguments(output_dir=str(tmp_path / name), use_cpu=True, disable_tqdm=True, max_steps=3,
+                             per_device_train_batch_size=4, per_device_eval_batch_size=4, learning_rate=1e-2,
+                             logging_steps=1, save_strategy="no", **fields)
+    return PipelineTrainer(model=build_model(tmp_path, tie=True), args=args, train_dataset=TokenRows(12),
+                           eval_dataset=TokenRows(8, seed=2), data_collator=DataCollatorForCausalLM(pad_token_id=0),
+                           schedule="Interleaved1F1B", n_microbatches=2, stages_per_rank=2)
+
+
+def test_pipeline_last_stage_takes_the_linear_cross_entropy(tmp_path, one_process_group):
+    plain = pipeline_trainer(tmp_path, "plain")
+    plain.train()
+    chunked = pipeline_trainer(tmp_path, "chunked", linear_cross_entropy=True)
+    chunked.train()
+    assert losses(plain) == pytest.approx(losses(chunked), abs=1e-5)
+    assert chunked.evaluate()["eval_loss"] == pytest.approx(plain.evaluate()["eval_loss"], abs=1e-5)
+
+
+@pytest.mark.parametrize("field", ["optimizer_in_backward", "activation_offloading"])
+def test_pipeline_refuses(tmp_path, one_process_group, field):
+    with pytest.raises(ValueError, match=field):
+        pipeline_trainer(tmp_path, "refused", **{field: True})

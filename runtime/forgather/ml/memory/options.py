@@ -90,10 +90,8 @@ class MemoryOptions:
                 "processes): a pipeline schedule accumulates micro-batch gradients and data parallelism "
                 "reduces gradients after they are accumulated, both after a parameter would have stepped"
             )
-        for option, on in (("activation_offloading", self.activation_offloading),
-                           ("linear_cross_entropy", self.lce_implementation)):
-            if on and pipeline:
-                raise ValueError(f"{option} is not supported by the pipeline engine ({name}) yet")
+        if self.activation_offloading and pipeline:
+            raise ValueError(f"activation_offloading is not supported by the pipeline engine ({name}) yet")
 
     def prepare_model(self, model: torch.nn.Module) -> None:
         """Cast the weights to `model_dtype` (before placing them: the device never holds the
