@@ -94,11 +94,15 @@ class MemoryOptions:
             raise ValueError(f"activation_offloading is not supported by the pipeline engine ({name}) yet")
 
     def prepare_model(self, model: torch.nn.Module) -> None:
-        """Cast the weights to `model_dtype` (before placing them: the device never holds the
+        """Cast the parameters to `model_dtype` (before placing them: the device never holds the
         float32 copy) and let the output head return hidden states for the chunked loss."""
         self._model = model
         if self.model_dtype is not None:
-            model.to(self.model_dtype)
+            # parameters only: buffers (rotary frequencies, masks) keep their precision, as
+            # from_pretrained(torch_dtype=...) leaves them
+            for p in model.parameters():
+                if p.is_floating_point() and p.dtype != self.model_dtype:
+                    p.data = p.data.to(self.model_dtype)
         if self.lce_implementation:
             self.loss = LinearCrossEntropyLoss(model, implementation=self.lce_implementation)
 
