@@ -23,6 +23,10 @@ host memory: on the CPU they already are in host memory, so its row equals the d
     python bench/bench_memory.py                          # all rows (about 20 minutes on 2 cores)
     python bench/bench_memory.py --rows hf,combined       # a subset
     python bench/bench_memory.py --hidden 256 --layers 2 --vocab 4000 --steps 2   # a quick check
+    python bench/bench_memory.py --jobs 3                 # three configurations at a time
+
+With `--jobs N` several configurations run at once, each still in its own process (a process's
+peak is its own); only the seconds column then reflects the sharing of the cores.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROWS: dict[str, dict] = {
@@ -154,6 +159,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--seq", type=int, default=256)
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=1, help="configurations run at once (each its own process)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -164,14 +170,27 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown rows {unknown}; choose from {', '.join(ROWS)}")
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072", TOKENIZERS_PARALLELISM="false")
-    passed = [a for a in sys.argv[1:] if not a.startswith("--rows")]
-    if "--rows" in passed:
-        i = passed.index("--rows")
-        del passed[i:i + 2]
+    passed = []  # the child gets the model and run options, not --rows/--jobs
+    skip = 0
+    for arg in sys.argv[1:]:
+        if skip:
+            skip -= 1
+        elif arg in ("--rows", "--jobs"):
+            skip = 1
+        elif not arg.startswith(("--rows=", "--jobs=")):
+            passed.append(arg)
+
+    def run(row: str) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, __file__, "--child", row, *passed], env=env, capture_output=True, text=True)
+        print(f"  ({row} finished)", file=sys.stderr, flush=True)
+        return done
+
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        runs = dict(zip(rows, pool.map(run, rows))) if args.jobs > 1 else None
     results = {}
     print(f"{'configuration':48s} {'peak MiB':>9s} {'bytes/param':>11s} {'vs HF':>6s} {'seconds':>8s}", flush=True)
     for row in rows:
-        done = subprocess.run([sys.executable, __file__, "--child", row, *passed], env=env, capture_output=True, text=True)
+        done = runs[row] if runs else run(row)
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
         if done.returncode != 0 or not lines:
             print(f"{LABELS[row]:48s} failed (exit {done.returncode}):\n{done.stderr[-3000:]}", flush=True)
