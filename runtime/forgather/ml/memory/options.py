@@ -83,15 +83,21 @@ class MemoryOptions:
     def check_engine(self, engine: Any) -> None:
         """Refuse the options this engine cannot run."""
         name = type(engine).__name__
-        pipeline = "Pipeline" in name
-        if self.optimizer_in_backward and (pipeline or engine.world_size > 1):
+        pipeline, fsdp = "Pipeline" in name, "FSDP" in name
+        if self.optimizer_in_backward and (pipeline or fsdp or engine.world_size > 1):
             raise ValueError(
-                f"optimizer_in_backward runs on one process without a pipeline ({name}, {engine.world_size} "
-                "processes): a pipeline schedule accumulates micro-batch gradients and data parallelism "
-                "reduces gradients after they are accumulated, both after a parameter would have stepped"
+                f"optimizer_in_backward runs on one process, unsharded, without a pipeline ({name}, "
+                f"{engine.world_size} processes): a pipeline schedule accumulates micro-batch gradients and "
+                "data parallelism reduces gradients after they are accumulated, both after a parameter "
+                "would have stepped (with FSDP2 it is not verified)"
             )
         if self.activation_offloading and pipeline:
             raise ValueError(f"activation_offloading is not supported by the pipeline engine ({name}) yet")
+        if self.lce_implementation and fsdp:
+            raise ValueError(
+                f"linear_cross_entropy is not supported with FSDP ({name}) yet: the loss reads the output "
+                "head's weight outside the sharded forward"
+            )
 
     def prepare_model(self, model: torch.nn.Module) -> None:
         """Cast the parameters to `model_dtype` (before placing them: the device never holds the
