@@ -15,6 +15,10 @@ is `torch.cuda.max_memory_allocated()`. The children allocate with glibc's mmap 
 at 128 KiB (MALLOC_MMAP_THRESHOLD_), so freed large tensors leave the resident set at once in
 every configuration alike (glibc's adaptive threshold would otherwise keep some on the heap).
 
+The two load rows measure only loading a pretrained float32 checkpoint (written first) into
+bfloat16: transformers' `from_pretrained` against `forgather.ml.models.materialize.load_pretrained`
+(built on the meta device, each parameter read from the safetensors file into its final tensor).
+
 Rows with bfloat16 weights build the model in bfloat16 (`torch_dtype`, as from_pretrained would),
 so no float32 copy ever exists. Activation offloading moves activations from an accelerator to
 host memory: on the CPU they already are in host memory, so its row equals the default there
@@ -51,6 +55,9 @@ ROWS: dict[str, dict] = {
     "linear_cross_entropy": {"fields": {"linear_cross_entropy": True}},
     "gradient_checkpointing": {"fields": {"gradient_checkpointing": True}},
     "activation_offloading": {"fields": {"activation_offloading": True}},
+    # loading a pretrained checkpoint (bfloat16 from float32 safetensors), no training step
+    "load_transformers": {"load": "transformers", "dtype": "bfloat16"},
+    "load_materialize": {"load": "materialize", "dtype": "bfloat16"},
     "combined": {
         "dtype": "bfloat16",
         "optimizer": "adamw_8bit",
@@ -67,6 +74,8 @@ LABELS = {
     "linear_cross_entropy": "linear_cross_entropy",
     "gradient_checkpointing": "gradient_checkpointing (existing)",
     "activation_offloading": "activation_offloading",
+    "load_transformers": "load pretrained: from_pretrained (no training)",
+    "load_materialize": "load pretrained: meta + streamed (no training)",
     "combined": "combined (all of the above)",
 }
 
@@ -123,6 +132,18 @@ def child(args: argparse.Namespace) -> None:
         reset = Path("/proc/self/clear_refs")
         reset.write_text("5")  # VmHWM := VmRSS
     dtype = getattr(torch, row.get("dtype", "float32"))
+    if row.get("load"):
+        start = time.perf_counter()
+        if row["load"] == "transformers":
+            model = LlamaForCausalLM.from_pretrained(args.pretrained, dtype=dtype)
+        else:
+            from forgather.ml.models.materialize import load_pretrained
+
+            model = load_pretrained(LlamaForCausalLM, args.pretrained, dtype=dtype)
+        peak = rss_kib("VmHWM") * 1024 - baseline if not cuda else torch.cuda.max_memory_allocated() - baseline
+        print(json.dumps({"row": args.child, "params": sum(p.numel() for p in model.parameters()), "peak": peak,
+                          "seconds": time.perf_counter() - start, "device": "cuda" if cuda else "cpu"}))
+        return
     model = LlamaForCausalLM._from_config(config, torch_dtype=dtype)
     n_params = sum(p.numel() for p in model.parameters())
     out = tempfile.mkdtemp(prefix="bench_memory_")
@@ -149,6 +170,22 @@ def child(args: argparse.Namespace) -> None:
 # -------------------------------------------------------------------------------- the parent
 
 
+def write_pretrained(args: argparse.Namespace) -> str:
+    """A float32 checkpoint of the benchmark's model (random weights) for the load rows."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=args.vocab, hidden_size=args.hidden, intermediate_size=args.intermediate or args.hidden * 11 // 4,
+        num_hidden_layers=args.layers, num_attention_heads=16, num_key_value_heads=8,
+        max_position_embeddings=args.seq, tie_word_embeddings=False, use_cache=False,
+    )
+    torch.manual_seed(0)
+    directory = tempfile.mkdtemp(prefix="bench_memory_pretrained_")
+    LlamaForCausalLM(config).save_pretrained(directory)
+    return directory
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated: " + ", ".join(ROWS))
@@ -160,6 +197,7 @@ def main() -> None:
     parser.add_argument("--seq", type=int, default=256)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=1, help="configurations run at once (each its own process)")
+    parser.add_argument("--pretrained", help="checkpoint for the load rows (default: one written first, float32)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -170,6 +208,9 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown rows {unknown}; choose from {', '.join(ROWS)}")
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072", TOKENIZERS_PARALLELISM="false")
+    if any(ROWS[r].get("load") for r in rows) and not args.pretrained:
+        args.pretrained = write_pretrained(args)
+        sys.argv += ["--pretrained", args.pretrained]
     passed = []  # the child gets the model and run options, not --rows/--jobs
     skip = 0
     for arg in sys.argv[1:]:
