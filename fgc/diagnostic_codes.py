@@ -37,6 +37,7 @@ CODES: dict[str, str] = {
     "FG0205": "a `required` block that the rendered template (the input, or an included template) does not override",
     "FG0206": "`super()` in a block that no parent template defines",
     "FG0207": "warning: a knob replaced by an ancestor: an unconditional top-level `set` (outside blocks, macros, loops and `if`, its value not reading the name) replaces the value a child template's `set` or a `-D` gave; the child's `set` is a note, a `-D` a note without a position; the fix is `-- set x = x \\| default(value)` (`fgc/inheritance/knobs.py`)",
+    "FG0208": "warning: a knob that nothing reads: a top-level `set` or a `-D` of a name that no template of the compilation loads (a misspelt knob: `-- set hiden_size = 64`), with a did-you-mean over the names the templates read; names starting with `_` and `namespace()`s are not knobs (`fgc/render/knob_reads.py`)",
     # FG03xx  rendering (Jinja)
     "FG0301": "undefined variable or attribute while rendering (with a did-you-mean, or how to set it with `-D`)",
     "FG0302": "template not found while rendering (a dynamic `extends`/`include`/`import`)",
@@ -82,6 +83,7 @@ CODES: dict[str, str] = {
     "FG0519": "`submodule_searchpath` that is not a list of directories, `latent_args` that is not a mapping",
     "FG0520": "a config nested more than 150 levels deep",
     "FG0521": "a value that expands to more than 1,000,000 values through aliases",
+    "FG0522": "warning: a knob whose value never reaches the config: every template line that reads it renders a key that a later duplicate key overrides (a constant such as `lr: 3.0e-3` after `== super()`), or is not rendered at all (a replaced block, an `if` branch that did not run); at the `set` that gave the value (or the `-D`, without a position), the reading line and the winning key as notes (`fgc/passes/knob_use.py`)",
     # FG06xx  imports and signatures
     "FG0600": "a malformed callable spec (`a:b:c`, an unknown builtin such as `lenn`)",
     "FG0601": "module or file not found (did-you-mean from the package's submodules, the directory's files)",

@@ -114,7 +114,19 @@ def analyze(front: Frontend, override_notes: bool = False) -> Result[Graph]:
 
     if front.document is None:
         return Result(Graph(), [])
-    return run_passes(front.document, override_notes=override_notes)
+    analyzed = run_passes(front.document, override_notes=override_notes)
+    return Result(analyzed.value, analyzed.diagnostics + template_checks(front, analyzed.value))
+
+
+def template_checks(front: Frontend, graph: Graph) -> list[Diagnostic]:
+    """What the config says about the templates that wrote it: knobs whose every read was
+    overridden or not rendered (fgc/passes/knob_use.py)."""
+    from .passes.knob_use import hidden_knobs
+
+    render = front.render
+    if front.document is None or render.graph is None or render.source_map is None:
+        return []
+    return hidden_knobs(front.document, graph.overrides, render.graph, render.source_map, render.reads, front.variables)
 
 
 def backend(

@@ -36,6 +36,7 @@ from ..syntax.jinja_check import check_chunk
 from ..syntax.jinja_source import lower_chunk
 from .environment import make_environment
 from .errors import LoadFailed, render_error, unique
+from .knob_reads import ReadSite, read_sites, unread_knobs
 from .markers import MarkerTable, unmark
 
 
@@ -50,6 +51,7 @@ class RenderResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     root: str | None = None  # the input's template name
     search: SearchPath | None = None  # where templates were looked up (the build records it)
+    reads: dict[str, list[ReadSite]] = field(default_factory=dict)  # variable -> where templates read it
 
     @property
     def ok(self) -> bool:
@@ -134,6 +136,17 @@ class Rendering:
                 self.reuse.compiled[shared] = code
         return self.env.template_class.from_code(self.env, code, globals, lambda: True)
 
+    def reads(self) -> dict[str, list[ReadSite]]:
+        """The template variables that the loaded templates read, with where
+        (fgc/render/knob_reads.py)."""
+        out: dict[str, list[ReadSite]] = {}
+        for chunk in self.loader.chunks():
+            tree = self.prepare(chunk)[0]
+            if tree is not None:
+                for name, sites in read_sites(tree, chunk.file.path, chunk.chunk.first_line).items():
+                    out.setdefault(name, []).extend(sites)
+        return out
+
     def _on_reference(self, target: str, parent: str) -> None:
         self.references.append((parent, target))
 
@@ -201,6 +214,9 @@ def render_file(
     diags.extend(d for d in loader.diagnostics[before:] if d not in diags)
     add_dynamic_references(graph, loader, rendering.references)
     diags.extend(knob_pass(graph, variables))  # needs the -D names and the parents seen rendering
+    if not has_errors(diags):  # every template is loaded (dynamic ones too) and parsed
+        result.reads = rendering.reads()
+        diags.extend(unread_knobs(graph, set(result.reads), variables, rendering.env.globals))
     result.templates = [Path(p) for p in loader.files]
     if raw is not None and not has_errors(diags):
         result.text, result.source_map = unmark(raw, rendering.markers, loader.source_lines(), root.file.path)
