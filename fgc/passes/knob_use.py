@@ -11,7 +11,10 @@ run). A knob is reported when every read of it is on such a line; a read by a st
 `if`, another name's `set`) is a use that cannot be traced to one line, and keeps it quiet.
 
 The value's giver is the set that Jinja rendered (fgc/inheritance/knobs.py, `winning_run`), or
-the `-D`; the constant that won is a note, with the line that read the knob.
+the `-D`; the constant that won is a note, with the line that read the knob. Losses the templates
+mean are not reported: a constant written by a template that extends the giver's (the child
+states how it differs from its parent's default), and a default (`x | default(v)`) whose lines a
+template does not render (a child replaced the block that used it). A `-D` is always reported.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ..diagnostics import Diagnostic, Related, Span, warning
 from ..graph import Override
-from ..inheritance.knobs import knob_runs, top_level_sets, winning_run
+from ..inheritance.knobs import Assignment, knob_runs, top_level_sets, winning_run
 from ..inheritance.template_pass import TemplateGraph
 from ..sourcemap import SourceMap
 from ..syntax.config_ast import Document, Mapping as MappingNode, walk
@@ -73,21 +76,35 @@ def hidden_knobs(
     return out
 
 
+def _deliberate(giver: Assignment, winner: Span | None, templates: TemplateGraph) -> bool:
+    """A loss that the templates meant: a default (`x | default(v)`) whose lines a template
+    does not render, or a value that a template extending the giver's writes again as a
+    constant (the override idiom: the child states how it differs)."""
+    if winner is None:
+        return giver.defers
+    if winner.file == giver.span.file:
+        return False
+    below = {n.name for n in templates.descendants(giver.template)}
+    return any(n.file == winner.file and n.name in below for n in templates.templates.values())
+
+
 def _diagnostic(
     name: str, lost: list[tuple[Span, Span | None]], templates: TemplateGraph, variables: Mapping[str, Any]
 ) -> Diagnostic | None:
     runs = knob_runs(templates, name)
     won = winning_run(runs, name in variables)
-    span: Span | None
+    giver: Assignment | None = None
     if won is not None:
-        span, what = runs[won].span, f"`{name}` is set here"
-    elif name in variables:
-        span, what = None, f"`-D {name}={variables[name]}` is given"
-    else:  # set in an included template's chain, if anywhere
+        giver = runs[won]
+    elif name not in variables:  # set in an included template's chain, if anywhere
         given = [a for node in templates.templates.values() for a in top_level_sets(node) if a.name == name]
         if not given:
             return None  # nobody gave a value: the template's own default, unused
-        span, what = given[0].span, f"`{name}` is set here"
+        giver = given[0]
+    if giver is not None and all(_deliberate(giver, winner, templates) for _, winner in lost):
+        return None
+    span = giver.span if giver is not None else None
+    what = f"`{name}` is set here" if giver is not None else f"`-D {name}={variables[name]}` is given"
     related: list[Related] = []
     for at, winner in lost:
         if winner is None:
