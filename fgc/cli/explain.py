@@ -254,6 +254,17 @@ def readable(e: Explanation) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _variable_hint(exp: Experiment, text: str) -> str | None:
+    """A did-you-mean over the `!var` variables, for a one-word KEY.PATH that names nothing."""
+    from ..diagnostics import did_you_mean
+
+    graph = exp.comp.graph
+    if graph is None or "." in text:
+        return None
+    close = did_you_mean(text, graph.variables)
+    return close and close.replace("did you mean `", "did you mean the variable `")
+
+
 def run(args: argparse.Namespace) -> int:
     with load_experiment(args.file, args) as exp:
         if not exp.ok:
@@ -261,7 +272,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             explanation = explain(exp, args.key_path)
         except PathError as e:
-            raise UsageError(e.message + (f" ({e.hint})" if e.hint else "")) from None
+            hint = e.hint
+            if not (hint or "").startswith("did you mean"):
+                hint = _variable_hint(exp, args.key_path) or hint
+            raise UsageError(e.message + (f" ({hint})" if hint else "")) from None
         if exp.diagnostics:
             report(exp.diagnostics, "human")
         if args.json:

@@ -2,12 +2,15 @@
 
 An experiment is a `.fg` file; its description is the first sentence of its header (the `##`
 comment at its top, without the leading `name.fg:`). A file that another file of the folder
-extends is marked `base`. Only the files' first lines are read: nothing is compiled.
+extends is marked `base`. Only the files' first lines are read: nothing is compiled. Hidden
+directories and fgc's output (builds, run directories: anything holding `fgc-manifest.json` or
+`fgc-run.json`, so sweeps too) are skipped.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from dataclasses import asdict, dataclass
@@ -69,9 +72,21 @@ def header(text: str) -> str:
     return sentence if len(sentence) <= WIDTH else sentence[: WIDTH - 3].rstrip() + "..."
 
 
+def _templates_under(folder: Path) -> list[Path]:
+    """The `.fg` files under `folder`, skipping hidden directories and fgc's output: builds, run
+    directories and the sweeps made of them (their `sources/` are copies of the templates)."""
+    from ..loader import listed_dir
+
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if listed_dir(Path(dirpath, d))]
+        out.extend(Path(dirpath, f) for f in filenames if f.endswith(".fg"))
+    return out
+
+
 def list_experiments(folder: Path) -> list[Experiment]:
     """Every `.fg` file under `folder`, sorted by folder then name, with its description."""
-    files = sorted(folder.rglob("*.fg"), key=lambda p: (p.parent.as_posix(), p.name))
+    files = sorted(_templates_under(folder), key=lambda p: (p.parent.as_posix(), p.name))
     texts = {p: p.read_text(encoding="utf-8", errors="replace") for p in files}
     referenced: set[Path] = set()
     for path, text in texts.items():

@@ -52,6 +52,7 @@ class RenderResult:
     root: str | None = None  # the input's template name
     search: SearchPath | None = None  # where templates were looked up (the build records it)
     reads: dict[str, list[ReadSite]] = field(default_factory=dict)  # variable -> where templates read it
+    knob_values: dict[str, Any] = field(default_factory=dict)  # the top-level variables' final values (plain data)
 
     @property
     def ok(self) -> bool:
@@ -205,7 +206,14 @@ def render_file(
 
     before = len(loader.diagnostics)
     try:
-        raw = rendering.env.get_template(root.name).render(variables)
+        # Template.render, keeping its context: the top-level variables the chain ended with.
+        template = rendering.env.get_template(root.name)
+        context = template.new_context(dict(variables))
+        try:
+            raw = rendering.env.concat(template.root_render_func(context))
+        except Exception:
+            rendering.env.handle_exception()
+        result.knob_values = {k: v for k, v in context.vars.items() if _plain(v)}
     except _Internal as e:
         raise e.original
     except Exception as exc:  # a Jinja error, or one raised by code the template called
@@ -222,6 +230,17 @@ def render_file(
         result.text, result.source_map = unmark(raw, rendering.markers, loader.source_lines(), root.file.path)
     result.diagnostics = _finish(diags)
     return result
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    """Data a listing can show (`fgc vars`): no macros, namespaces or other objects."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if depth < 4 and isinstance(value, (list, tuple)):
+        return all(_plain(v, depth + 1) for v in value)
+    if depth < 4 and isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v, depth + 1) for k, v in value.items())
+    return False
 
 
 def _finish(diags: list[Diagnostic]) -> list[Diagnostic]:
