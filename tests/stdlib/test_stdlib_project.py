@@ -129,7 +129,10 @@ SWAPS = {
         and opt.param_groups[0]["lr"] == 0.05,
     ),
     "wsd-schedule": (
-        "[lr_scheduler]\n    -- include 'optimizers/schedulers/wsd.fg'\n    warmup_steps: 1\n    decay_start: 4\n"
+        # the swapped schedule reads the child's `warmup_steps` knob (a constant would leave the knob
+        # unread: FG0522)
+        "[lr_scheduler]\n    -- include 'optimizers/schedulers/wsd.fg'\n    warmup_steps: {{ warmup_steps }}\n"
+        "    decay_start: 4\n"
         "    decay_steps: 2\n",
         "",
         None,
