@@ -18,7 +18,7 @@ import sys
 from contextlib import ExitStack
 
 from ..diagnostics import print_diagnostics
-from .common import EXIT_USAGE, InputDiagnostics, add_override_option
+from .common import EXIT_USAGE, InputDiagnostics, add_examples, add_override_option
 from .experiment_input import Experiment, load_experiment
 from .graph_diff import Change, Side, diff_graphs
 
@@ -45,6 +45,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     add_override_option(p)
     p.add_argument("--json", action="store_true", help="print the differences as one JSON object on stdout")
+    add_examples(
+        p,
+        'fgc diff examples/override_hparam/base_experiment.fg examples/override_hparam/experiment.fg',
+        'fgc diff runs/a/latest runs/b/latest                        two runs, their --set values included',
+        'fgc diff exp.fg exp.fg --override optimizer.lr=1e-4 --json',
+    )
     p.set_defaults(handler=run)
 
 

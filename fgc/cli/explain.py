@@ -23,7 +23,15 @@ from ..diagnostics import Span
 from ..graph import MISSING, Graph, Kind, Node, Value
 from ..passes.config_paths import Located, PathError, Slot, locate, parse_path
 from ..passes.overrides import COMMAND_LINE, Applied
-from .common import EXIT_INPUT, EXIT_OK, UsageError, add_input_options, add_override_option, report
+from .common import (
+    EXIT_INPUT,
+    EXIT_OK,
+    UsageError,
+    add_examples,
+    add_input_options,
+    add_override_option,
+    report,
+)
 from .experiment_input import Experiment, load_experiment
 
 
@@ -43,6 +51,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("key_path", metavar="KEY.PATH", help="the config path to explain, e.g. optimizer.lr")
     add_override_option(p)
     p.add_argument("--json", action="store_true", help="print the explanation as one JSON object")
+    add_examples(
+        p,
+        'fgc explain examples/quickstart/experiment.fg optimizer.lr  the value and every line that set it',
+        'fgc explain exp.fg trainer.args.max_steps -D max_steps=10',
+        'fgc explain build/quickstart max_steps                      a variable of a build',
+    )
     p.set_defaults(handler=run)
 
 

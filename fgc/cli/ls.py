@@ -16,7 +16,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .common import EXIT_OK, UsageError, add_format_option
+from .common import EXIT_OK, UsageError, add_examples, add_format_option
 
 # `-- extends 'name'` / `-- include "name"` (a line statement naming a literal template)
 _REFERENCE = re.compile(r"""^\s*--\s*(?:extends|include)\s+(['"])([^'"]+)\1""")
@@ -45,7 +45,17 @@ def add_parser(sub) -> None:
         metavar="DIR",
         help="the folder to list (e.g. examples), or a project directory (it holds meta.yaml): its configs",
     )
-    add_format_option(p)
+    add_format_option(
+        p,
+        text="human: a table (the default); json: the listing as one JSON value on stdout, a list of "
+        "{path, description, base}, or for a project {project, description, configs}",
+    )
+    add_examples(
+        p,
+        'fgc ls examples                  every experiment with the first sentence of its header',
+        "fgc ls my_project                a project's configs (the directory holds meta.yaml)",
+        'fgc ls . --format json',
+    )
     p.set_defaults(handler=run)
 
 
