@@ -252,6 +252,11 @@ def exception_diagnostic(exc: BaseException, what: str, manifest: dict, build_di
                 for p in rest
                 if p.span is not None
             )
+        related.extend(
+            Related(s.chain[0].span, f"`{s.argument}` ({s.value}) is given here")
+            for s in found.context
+            if s.chain and s.chain[0].span is not None
+        )
         if span is None:
             span = found.tag.span  # nothing of the value is known: the tag that built the object
         elif found.tag.span is not None:

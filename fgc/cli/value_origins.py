@@ -13,7 +13,8 @@ gets its value chain, the most user-facing place first:
     the key               the template line that wrote the value (or the `!var`)
 
 The arguments blamed for an error are those the message names (their keyword, or their value
-as text), else the one given on the command line; with none, the error belongs to the tag.
+as text), else those given on the command line; with none, the error belongs to the tag (and the
+arguments that the user's templates wrote are context: notes, never the position).
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ class Attribution:
 
     tag: Place
     what: str  # the tag as written (`!singleton:...@tokenizer`)
-    suspects: list[Suspect] = field(default_factory=list)
+    suspects: list[Suspect] = field(default_factory=list)  # blamed: named by the message, or given
+    context: list[Suspect] = field(default_factory=list)  # not blamed: the arguments the user's templates wrote
 
 
 def attribute(
@@ -156,8 +158,9 @@ class _Blamer:
         suspects = [s for s in self.arguments(node) if s is not None]
         named = [s for s in suspects if _names(message, s)]
         given = [s for s in suspects if s.given]
-        written = [s for s in suspects if s.chain and not s.chain[0].library]  # by the user's templates
-        return Attribution(self.place(node.span), node.describe(), named or given or written)
+        blamed = named or given
+        written = [s for s in suspects if s.chain and not s.chain[0].library and s not in blamed]
+        return Attribution(self.place(node.span), node.describe(), blamed, written)
 
     # -- value chains -------------------------------------------------------------------------
 
