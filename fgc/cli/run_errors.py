@@ -230,7 +230,12 @@ def exception_diagnostic(exc: BaseException, what: str, manifest: dict, build_di
     candidates = failing_objects(exc, build_dir)
     found = attribute(build_dir, to_build, str(exc), run_sets(), candidates) if candidates else None
     if found is not None:
-        message += f"\n  {'while building' if origins else 'in the object built by'} {found.what}"
+        if what.startswith("building"):
+            message += f"\n  while building {found.what}"
+        elif found.what.startswith(("!partial", "!lambda")):
+            message += f"\n  in a call of {found.what}"
+        else:
+            message += f"\n  in the object built by {found.what}"
         for i, suspect in enumerate(found.suspects):
             top = suspect.chain[0] if suspect.chain else None
             if top is None:
