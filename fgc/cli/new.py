@@ -136,6 +136,8 @@ def child_text(
         "## Knobs: uncomment a line and change the value (each yields to `fgc compile -D name=...`;",
         "## a knob that is a `!var` is also `fgc run --set name=...` at run time).",
     ]
+    if not knob_defaults:
+        lines.append("## (none: the template's values are written in its blocks, below)")
     if "config_name" in knob_defaults:
         lines.append(f"-- set config_name = config_name | default('{stem}')")
     for knob, default in knob_defaults.items():

@@ -205,6 +205,7 @@ def render_file(
         return result
 
     before = len(loader.diagnostics)
+    loaded = not has_errors(diags)  # every static template loaded and parsed: their reads are known
     try:
         # Template.render, keeping its context: the top-level variables the chain ended with.
         template = rendering.env.get_template(root.name)
@@ -222,7 +223,7 @@ def render_file(
     diags.extend(d for d in loader.diagnostics[before:] if d not in diags)
     add_dynamic_references(graph, loader, rendering.references)
     diags.extend(knob_pass(graph, variables))  # needs the -D names and the parents seen rendering
-    if not has_errors(diags):  # every template is loaded (dynamic ones too) and parsed
+    if loaded:  # a render error (an undefined name) still leaves every knob's reads known
         result.reads = rendering.reads()
         diags.extend(unread_knobs(graph, set(result.reads), variables, rendering.env.globals))
     result.templates = [Path(p) for p in loader.files]
