@@ -87,7 +87,7 @@ def _templates_under(folder: Path) -> list[Path]:
     directories and the sweeps made of them (their `sources/` are copies of the templates)."""
     from ..loader import listed_dir
 
-    out = []
+    out: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = [d for d in dirnames if listed_dir(Path(dirpath, d))]
         out.extend(Path(dirpath, f) for f in filenames if f.endswith(".fg"))

@@ -195,7 +195,7 @@ def _origins_at(code, lasti):
 # The objects the named nodes built, by identity (id -> (weak reference, template origin)), so
 # that an error raised later inside one of them (a forward, a callback, a collator) names the
 # tag that built it: `built_origin(obj)`.
-_BUILT = {}
+_BUILT: dict = {}
 
 
 def built_origin(obj):
