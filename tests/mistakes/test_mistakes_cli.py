@@ -161,3 +161,22 @@ def test_every_command_has_an_example(command):
     text = sub.format_help()
     assert "examples:" in text and f"  fgc {command}" in text, text
     assert "| jq" not in text.split("examples:")[0]  # the --format help says what json is, not a pipe
+
+
+def test_text_field_reaches_the_train_path_route(tmp_path):
+    """scripts/causal_lm.fg with `train_path` reads data/text_files.fg: its documents take the
+    `text_field` knob (a `.jsonl` file's field) like data/jsonl.fg's do."""
+    from fgc.graph import Kind
+    from fgc.pipeline import compile_file
+
+    (tmp_path / "exp.fg").write_text(
+        "-- extends 'scripts/causal_lm.fg'\n-- set train_path = 'train.jsonl'\n-- set eval_path = 'eval.jsonl'\n"
+        "-- set text_field = 'body'\n"
+    )
+    comp = compile_file(tmp_path / "exp.fg", import_modules=False, stop_after="graph")
+    assert comp.ok and not [str(d) for d in comp.diagnostics], [str(d) for d in comp.diagnostics]
+    readers = [n for n in comp.graph.nodes() if n.callable == "forgather.ml.data:read_documents"]
+    assert len(readers) == 2
+    for reader in readers:
+        field = reader.kwargs["field"]
+        assert field.kind == Kind.VAR and field.var == "text_field" and field.default == "body"
