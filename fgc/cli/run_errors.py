@@ -144,19 +144,25 @@ def _config_module(build_dir: Path):
     return None
 
 
-def run_sets() -> dict:
-    """The `--set` values of this run: its run record (FGC_RUN_DIR), else this command line."""
+def run_sets(build_dir: Path) -> dict:
+    """The `--set` values of this run: those its run record holds (`$FGC_RUN_DIR`, when that run
+    was made from this build: `fgc run RUN_DIR` repeats them), then this command line's."""
     import json
 
     from .common import parse_scalar
 
-    record = Path(os.environ.get("FGC_RUN_DIR", "")) / "fgc-run.json"
-    if os.environ.get("FGC_RUN_DIR") and record.is_file():
-        try:
-            return dict(json.loads(record.read_text(encoding="utf-8")).get("sets") or {})
-        except (OSError, ValueError, AttributeError):
-            pass
     out: dict = {}
+    run_dir = os.environ.get("FGC_RUN_DIR")
+    record = Path(run_dir) / "fgc-run.json" if run_dir else None
+    if record is not None and record.is_file():
+        try:
+            data = json.loads(record.read_text(encoding="utf-8"))
+            build = data.get("build") or {}
+            made_from = build.get("dir") if isinstance(build, dict) else build
+            if made_from and Path(made_from).resolve() == Path(build_dir).resolve():
+                out.update(data.get("sets") or {})
+        except (OSError, ValueError, AttributeError, TypeError):
+            pass
     argv = sys.argv[1:]
     for i, word in enumerate(argv):
         item = argv[i + 1] if word == "--set" and i + 1 < len(argv) else word[6:] if word.startswith("--set=") else None
@@ -228,12 +234,13 @@ def exception_diagnostic(exc: BaseException, what: str, manifest: dict, build_di
         return source_span(name, line, col, manifest, build_dir)
 
     candidates = failing_objects(exc, build_dir)
-    found = attribute(build_dir, to_build, str(exc), run_sets(), candidates) if candidates else None
+    found = attribute(build_dir, to_build, str(exc), run_sets(build_dir), candidates) if candidates else None
     if found is not None:
+        constructed = [(n, line, col) for n, line, col, _ in origins]
         if what.startswith("building"):
             message += f"\n  while building {found.what}"
-        elif found.what.startswith(("!partial", "!lambda")):
-            message += f"\n  in a call of {found.what}"
+        elif found.candidate in constructed and found.what.startswith(("!partial", "!lambda")):
+            message += f"\n  in a call of {found.what}"  # the partial itself, called at run time
         else:
             message += f"\n  in the object built by {found.what}"
         for i, suspect in enumerate(found.suspects):

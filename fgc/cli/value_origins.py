@@ -60,6 +60,7 @@ class Attribution:
     what: str  # the tag as written (`!singleton:...@tokenizer`)
     suspects: list[Suspect] = field(default_factory=list)  # blamed: named by the message, or given
     context: list[Suspect] = field(default_factory=list)  # not blamed: the arguments the user's templates wrote
+    candidate: tuple[str, int, int] | str = ""  # the candidate that found the node (see `attribute`)
 
 
 def attribute(
@@ -160,7 +161,7 @@ class _Blamer:
         given = [s for s in suspects if s.given]
         blamed = named or given
         written = [s for s in suspects if s.chain and not s.chain[0].library and s not in blamed]
-        return Attribution(self.place(node.span), node.describe(), blamed, written)
+        return Attribution(self.place(node.span), node.describe(), blamed, written, candidate)
 
     # -- value chains -------------------------------------------------------------------------
 

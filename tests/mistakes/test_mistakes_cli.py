@@ -55,6 +55,8 @@ def exp(tmp_path: Path, monkeypatch) -> Path:
     (tmp_path / "base.fg").write_text(BASE)
     (tmp_path / "child.fg").write_text(CHILD)
     monkeypatch.chdir(tmp_path)
+    for name in ("FGC_BUILD_DIR", "FGC_RUN_DIR", "FGC_RESUME_FROM_CHECKPOINT"):  # `fgc run` in-process sets them
+        monkeypatch.delenv(name, raising=False)
     return tmp_path
 
 

@@ -101,6 +101,7 @@ def test_exception_in_a_user_module_at_its_original_line(tmp_path):
     assert primary(err) == "boom.py:6:12"
     assert notes(err) == [
         ("the build's copy ran here, in explode()", "build/modules/boom.py:6:12"),
+        ("`n` (3) is given here", "exp.fg:2:5"),  # the argument the user wrote, as context
         ("!singleton:.boom:explode, the tag that built it", "exp.fg:1:7"),
     ]
 
