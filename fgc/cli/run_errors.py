@@ -233,8 +233,12 @@ def exception_diagnostic(exc: BaseException, what: str, manifest: dict, build_di
     def to_build(name: str, line: int, col: int) -> Span:
         return source_span(name, line, col, manifest, build_dir)
 
-    candidates = failing_objects(exc, build_dir)
-    found = attribute(build_dir, to_build, str(exc), run_sets(build_dir), candidates) if candidates else None
+    found = None
+    try:
+        candidates = failing_objects(exc, build_dir)
+        found = attribute(build_dir, to_build, str(exc), run_sets(build_dir), candidates) if candidates else None
+    except Exception:  # a bug of the attribution must not lose the report of the user's error
+        found = None
     if found is not None:
         constructed = [(n, line, col) for n, line, col, _ in origins]
         if what.startswith("building"):
