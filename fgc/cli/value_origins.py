@@ -149,7 +149,9 @@ class _Blamer:
                 if (self.build_name(n.span), n.span.line, n.span.col) == (name, line, col):
                     return n
             return None
-        same = [n for n in nodes if n.callable and n.callable.split("@")[0].rsplit(":", 1)[-1].split(".")[-1] == candidate]
+        same = [
+            n for n in nodes if n.callable and n.callable.split("@")[0].rsplit(":", 1)[-1].split(".")[-1] == candidate
+        ]
         return same[0] if len(same) == 1 else None
 
     def attribution(self, message: str, candidate: tuple[str, int, int] | str) -> Attribution | None:
@@ -193,7 +195,10 @@ class _Blamer:
         where = span or var.span
         if name in self.sets:
             return Suspect(
-                argument, _shown(self.sets[name]), [Place(None, f"--set {name}={_shown(self.sets[name])}"), self.place(where)], True
+                argument,
+                _shown(self.sets[name]),
+                [Place(None, f"--set {name}={_shown(self.sets[name])}"), self.place(where)],
+                True,
             )
         chain: list[Place] = []
         bound, value = self.binding(var) or (None, var.default)
@@ -206,7 +211,11 @@ class _Blamer:
         if bound is not None:  # a model hyper-parameter: the model node's keyword gives it
             chain.append(self.place(bound))
         chain.append(self.place(where))
-        shown = "(no default)" if value is MISSING else "(built by the config)" if isinstance(value, Node) else _shown(value)
+        shown = (
+            "(no default)"
+            if value is MISSING
+            else "(built by the config)" if isinstance(value, Node) else _shown(value)
+        )
         return Suspect(argument, shown, chain, any(p.span is None for p in chain))
 
     def binding(self, var: Node) -> tuple[Span | None, Value] | None:

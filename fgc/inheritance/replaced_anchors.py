@@ -76,7 +76,9 @@ def _defines(
         if isinstance(text, str) and start <= item.span.line <= end:
             m = pattern.search(text)
             if m is not None:
-                return Span(item.span.file, item.span.line, item.span.col + m.start(), item.span.line, item.span.col + m.end())
+                return Span(
+                    item.span.file, item.span.line, item.span.col + m.start(), item.span.line, item.span.col + m.end()
+                )
     if depth <= 0:
         return None
     for r in node.references:

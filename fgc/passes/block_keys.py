@@ -95,7 +95,11 @@ def _leaving(
     if block is None or not any(line < key.span.line for line in block.content):
         return None
     inner = {
-        e.key.value for b in (_body(x.value)[0] for x in same) if b is not None for e in b.entries if isinstance(e.key, Scalar)
+        e.key.value
+        for b in (_body(x.value)[0] for x in same)
+        if b is not None
+        for e in b.entries
+        if isinstance(e.key, Scalar)
     }
     plain = isinstance(entry.value, Scalar)
     if key.value not in inner and not (at_top and plain):

@@ -119,4 +119,6 @@ def _diagnostic(
         if constants
         else "the lines that read it are in a block that is replaced, or a branch that did not run"
     )
-    return warning(CODE, f"{what}, but its value never reaches the config: {why}", span, related=tuple(related), hint=hint)
+    return warning(
+        CODE, f"{what}, but its value never reaches the config: {why}", span, related=tuple(related), hint=hint
+    )

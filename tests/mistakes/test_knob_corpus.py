@@ -23,7 +23,10 @@ from fgc.resources import stdlib_dir
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "examples").glob("*/*.fg"))
-NEW_FROM = ["scripts/causal_lm.fg", *sorted(p.relative_to(stdlib_dir()).as_posix() for p in (stdlib_dir() / "models").glob("*.fg"))]
+NEW_FROM = [
+    "scripts/causal_lm.fg",
+    *sorted(p.relative_to(stdlib_dir()).as_posix() for p in (stdlib_dir() / "models").glob("*.fg")),
+]
 _SET = re.compile(r"^(## )?-- set (\w+) = ")
 
 
@@ -58,7 +61,11 @@ def own_sets(path: Path) -> list[tuple[int, str]]:
     graph, chain = chain_of(path)
     names = {a.name for a in top_level_sets(chain[0])}
     lines = path.read_text().splitlines()
-    return [(i, m.group(2)) for i, line in enumerate(lines) if (m := _SET.match(line)) and not m.group(1) and m.group(2) in names]
+    return [
+        (i, m.group(2))
+        for i, line in enumerate(lines)
+        if (m := _SET.match(line)) and not m.group(1) and m.group(2) in names
+    ]
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -97,6 +104,6 @@ def test_a_child_from_fgc_new(template: str, tmp_path: Path) -> None:
     for index, name in knob_lines:
         wrong = misspelt(name)
         changed = list(lines)
-        changed[index] = re.sub(rf"\b{name}\b", wrong, changed[index][len("## "):])
+        changed[index] = re.sub(rf"\b{name}\b", wrong, changed[index][len("## ") :])
         child.write_text("\n".join(changed) + "\n")
         assert_named(child, [], wrong, name, reuse)

@@ -46,6 +46,6 @@ def test_case(case, tmp_path) -> None:
         where, _, pattern = line.partition(": ")
         file, _, n = where.rpartition(":")
         want = (file, int(n)) if file else ("-", 0)
-        assert any((f, ln) == want and re.search(pattern, m) for f, ln, m in notes), (
-            f"{case.source}: no note {line!r} among {notes}"
-        )
+        assert any(
+            (f, ln) == want and re.search(pattern, m) for f, ln, m in notes
+        ), f"{case.source}: no note {line!r} among {notes}"

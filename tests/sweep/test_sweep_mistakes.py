@@ -32,14 +32,22 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 def sweep(tmp_path: Path, text: str, *args: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "exp.fg").write_text(text)
-    return subprocess.run([sys.executable, "-m", "fgc", "sweep", "exp.fg", "-o", "s", *args],
-                          capture_output=True, text=True, env=ENV, cwd=tmp_path)
+    return subprocess.run(
+        [sys.executable, "-m", "fgc", "sweep", "exp.fg", "-o", "s", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=tmp_path,
+    )
 
 
-@pytest.mark.parametrize("text, axis, why", [
-    (PINNED, "hidden_size=32,64", "warning[FG0207]"),  # the case: a plain `-- set` hides -D
-    (KNOB, "hiden_size=32,64", "did you mean `hidden_size`?"),  # a name no template reads
-])
+@pytest.mark.parametrize(
+    "text, axis, why",
+    [
+        (PINNED, "hidden_size=32,64", "warning[FG0207]"),  # the case: a plain `-- set` hides -D
+        (KNOB, "hiden_size=32,64", "did you mean `hidden_size`?"),  # a name no template reads
+    ],
+)
 def test_an_axis_that_changes_nothing_is_refused(tmp_path, text, axis, why):
     done = sweep(tmp_path, text, "-D", axis)
     assert done.returncode == 2, done.stderr

@@ -14,10 +14,22 @@ from forgather.ml.trainer import JsonLinesLogger, Trainer, TrainingArguments
 
 
 def train_begin(tmp_path, **factories) -> dict:
-    args = TrainingArguments(output_dir=str(tmp_path), max_steps=2, per_device_train_batch_size=4,
-                             logging_steps=1, save_strategy="no", disable_tqdm=True)
-    trainer = Trainer(tiny_llama(64), args, data_collator=DataCollatorForCausalLM(None, pad_token_id=0),
-                      train_dataset=RandomTokens(8), callbacks=[JsonLinesLogger()], **factories)
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        max_steps=2,
+        per_device_train_batch_size=4,
+        logging_steps=1,
+        save_strategy="no",
+        disable_tqdm=True,
+    )
+    trainer = Trainer(
+        tiny_llama(64),
+        args,
+        data_collator=DataCollatorForCausalLM(None, pad_token_id=0),
+        train_dataset=RandomTokens(8),
+        callbacks=[JsonLinesLogger()],
+        **factories,
+    )
     trainer.train()
     (logs,) = (tmp_path / "runs").glob("*/trainer_logs.jsonl")
     return json.loads(logs.read_text().splitlines()[0])
