@@ -6,7 +6,8 @@ answered once, here (as rust-analyzer's IDE layer sits between its database and 
     blocks      a block's extent in its file, from the compiler's statement pairing
     values      a graph value or a config node as short text
     chain       who set a value: the override chain of a key, with the parent blocks it replaced
-                and the knobs (`-- set`, `-D`) its line renders (`fgc explain`, hover)
+                and the knobs (`-- set`, `-D`) its line renders (`fgc explain`, hover,
+                the value chains of `fgc run`'s errors)
     graph_diff  two graphs compared by config path (`fgc diff`)
 
 It sits in the driver, above the pipeline and `fgc/project/`, below `fgc/cli/` and `fgc/lsp/`

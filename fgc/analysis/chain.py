@@ -85,15 +85,28 @@ def key_chain(
     return number_roles(links) + knob_links(tg, variables, lines(spans[0]), lines)
 
 
+def knob_sources(tg: TemplateGraph | None, variables: Mapping[str, Any], text: str) -> list[tuple[str, Span | None]]:
+    """Each template variable that the line `text` renders and was given a value, with the span
+    of the `set` whose value was rendered (None: the command line's `-D`); for the run errors'
+    value chains (fgc/cli/value_origins.py). `knob_links` lists every `set` of them."""
+    return [(name, link.span) for name, link in _knob_links(tg, variables, text, lambda s: "") if link.role == "knob"]
+
+
 def knob_links(tg: TemplateGraph | None, variables: Mapping[str, Any], text: str, lines: Lines) -> list[Link]:
     """The `set`s (and `-D`) of the template variables that the line `text` renders: which one
     gave the value, and the others in the order Jinja ran them (fgc/inheritance/knobs.py)."""
+    return [link for _, link in _knob_links(tg, variables, text, lines)]
+
+
+def _knob_links(
+    tg: TemplateGraph | None, variables: Mapping[str, Any], text: str, lines: Lines
+) -> list[tuple[str, Link]]:
     from ..inheritance.knobs import RENDERED_NAME, knob_runs, winning_run
 
     names = list(dict.fromkeys(RENDERED_NAME.findall(text)))
     if not names or tg is None or tg.root not in tg.templates:
         return []
-    out: list[Link] = []
+    out: list[tuple[str, Link]] = []
     for name in names:
         runs = knob_runs(tg, name)
         given = name in variables
@@ -114,5 +127,5 @@ def knob_links(tg: TemplateGraph | None, variables: Mapping[str, Any], text: str
                 role = "replaced"
             found.append(Link(role, a.span, lines(a.span)))
         found.sort(key=lambda link: link.role != "knob")  # the one that gave the value first
-        out.extend(found)
+        out.extend((name, link) for link in found)
     return out
