@@ -191,6 +191,11 @@ class PipelineEngine(Engine):
         self.batch_rows = {True: args.per_device_train_batch_size, False: args.per_device_eval_batch_size}
         self._loss_func = trainer.compute_loss_func
         model = trainer.model
+        if getattr(model, "use_kernels", False):
+            # transformers' from_pretrained turns on hub kernels, which model.train() re-applies
+            # by the device of the first parameter: on a middle stage's rank that is on meta.
+            # The stages run the model's own torch code.
+            model.use_kernels = False
         self.split: PipelineSplit = split_model(model, self.num_stages, self.split_points)
         self.stage_ids = stage_indices(self.pp_rank, self.pp, self.num_stages, self.style)
         self._stage_rank = stage_to_rank(self.pp, self.num_stages, self.style)  # pipeline-group ranks
