@@ -87,3 +87,34 @@ def test_model_built_on_meta_is_materialised_by_each_engine(one_process_group):
         for key, value in trainer.model.state_dict().items():
             got = value.full_tensor() if hasattr(value, "full_tensor") else value
             torch.testing.assert_close(got, want[key], rtol=0, atol=1e-6, msg=f"{name}: {key}")
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_shard_units_are_the_blocks_and_the_untied_ends(tmp_path, tie):
+    """Each block is a unit; so are the token embedding and the output head when they are two
+    weights (the root would hold them gathered through the whole step); tied, their one weight
+    stays with the root. No parameter is in two units."""
+    from forgather.ml.trainer.fsdp import shard_units
+
+    model = build_model(tmp_path, tie=tie)
+    units = shard_units(model)
+    core = model.model
+    blocks = list(core.layer_stack.layers)
+    assert units[:len(blocks)] == blocks
+    ends = [core.input_encoder.embedding, core.output_head]
+    assert units[len(blocks):] == ([] if tie else ends)
+    owned = [id(p) for u in units for p in u.parameters()]
+    assert len(owned) == len(set(owned))
+
+
+def test_shard_units_follow_no_split_modules_and_shard_modules():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from forgather.ml.trainer.fsdp import shard_units
+
+    config = LlamaConfig(vocab_size=48, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1)
+    model = LlamaForCausalLM(config)
+    assert shard_units(model) == [*model.model.layers, model.model.embed_tokens, model.lm_head]
+    assert shard_units(model, ["LlamaMLP"]) == [*(layer.mlp for layer in model.model.layers),
+                                                model.model.embed_tokens, model.lm_head]
