@@ -6,7 +6,8 @@ torch.distributed.checkpoint and resumes in one process; the export is gathered 
 as an ordinary model. SGD with momentum: its step is proportional to the gradient, so a wrong
 gradient scale shows (AdamW's would hide it). One torchrun job, shared by every test through a module fixture. In this
 process: the project's AdamW steps a model of split (DTensor) and whole parameters as the plain
-model, and the refusals (a model whose blocks have no plan, heads not divisible)."""
+model, and the refusals (a model whose blocks have no plan, heads not divisible). The same job
+trains a tiny Hugging Face Llama split by its config's own plan, against one process."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parent))
 from launcher import free_port, torchrun  # noqa: E402
-from tp_lib import CONFIG, build_model, losses, train  # noqa: E402
+from tp_lib import CONFIG, LLAMA_STEPS, build_llama, build_model, losses, train  # noqa: E402
 
 from forgather.ml.models.attention import CausalSelfAttention  # noqa: E402
 from forgather.ml.trainer import TensorParallel  # noqa: E402
@@ -44,7 +45,8 @@ def run(tmp_path_factory):
     torchrun(WORKER, out / "spec.json", nproc=NPROC, outputs=[out / "run"])
     torch.set_num_threads(1)
     single = train(root, root / "single", batch=BATCH, ga=GA, steps=STEPS, optimizer="sgd", model=build_model(root))
-    return {"root": root, "out": out, "single": single,
+    llama = train(root, root / "llama", batch=BATCH, ga=GA, steps=LLAMA_STEPS, optimizer="sgd", model=build_llama())
+    return {"root": root, "out": out, "single": single, "llama": llama,
             "results": [json.loads((out / f"result_{r}.json").read_text()) for r in range(NPROC)]}
 
 
@@ -77,6 +79,19 @@ def test_each_process_holds_half_of_each_split_matrix(run):
         assert shape == split.get(kind, full[name]), name  # norms, embedding and head stay whole
         seen.add(kind)
     assert set(split) <= seen
+
+
+def test_a_hugging_face_llama_is_split_by_its_own_plan(run):
+    """transformers' ``base_model_tp_plan`` (the same split, by name patterns) on LlamaForCausalLM."""
+    weights = torch.load(run["out"] / "llama_weights.pt", weights_only=True)
+    for key, value in run["llama"].model.state_dict().items():
+        torch.testing.assert_close(weights[key], value, rtol=0, atol=ATOL, msg=key)
+    for got in run["results"]:
+        assert got["llama_losses"] == pytest.approx(losses(run["llama"]), abs=ATOL)
+    shapes = run["results"][0]["llama_local_shapes"]
+    assert len(shapes) == 2 * 7  # q, k, v, o, gate, up, down of both layers
+    assert shapes["model.layers.0.self_attn.k_proj.weight"] == [4, 16]  # 2 kv heads of 4 dims: one each
+    assert shapes["model.layers.1.mlp.down_proj.weight"] == [16, 12]
 
 
 def test_checkpoint_holds_each_process_shards_and_resumes_in_one_process(run, tmp_path):
@@ -130,14 +145,14 @@ def test_adamw_steps_split_and_whole_parameters_as_plain_ones(one_process_group)
 
 
 def test_a_model_whose_blocks_have_no_plan_is_refused_by_name(one_process_group):
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import GPT2Config, GPT2LMHeadModel
 
     root = one_process_group
-    llama = LlamaForCausalLM(LlamaConfig(vocab_size=37, hidden_size=16, intermediate_size=24, num_hidden_layers=2,
-                                         num_attention_heads=2, num_key_value_heads=2))
-    with pytest.raises(ValueError, match=r"TensorParallel: no module of LlamaForCausalLM \(its blocks are "
-                                         r"LlamaDecoderLayer\) declares a tensor-parallel plan"):
-        train(root, root / "out", batch=4, steps=1, model=llama, parallel=TensorParallel())
+    gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=37, n_embd=16, n_layer=1, n_head=2, n_positions=32))
+    with pytest.raises(ValueError, match=r"TensorParallel: no module of GPT2LMHeadModel \(its blocks are "
+                                         r"GPT2Block\) declares a tensor-parallel plan .*, nor a Hugging Face "
+                                         r"`base_model_tp_plan`; use FullyShard or Pipeline for it"):
+        train(root, root / "out", batch=4, steps=1, model=gpt2, parallel=TensorParallel())
 
 
 @pytest.mark.parametrize("heads, kv_heads, message", [

@@ -17,6 +17,7 @@ from pipeline_testlib import MODELING, TINY  # noqa: E402
 
 MODELING_TP = MODELING.replace("num_kv_heads=1", "num_kv_heads=num_heads")
 CONFIG = {**TINY, "num_heads": 4}
+LLAMA_STEPS = 5
 assert MODELING_TP != MODELING
 
 
@@ -31,3 +32,13 @@ def build_model(root: Path, *, seed: int = 0):
     modeling = importlib.import_module("tpmodel.modeling")
     torch.manual_seed(seed)
     return modeling.TinyForCausalLM(modeling.TinyConfig(**CONFIG, tie_word_embeddings=False))
+
+
+def build_llama(*, seed: int = 0):
+    """A tiny Hugging Face Llama (4 query heads, 2 key/value heads): split by its config's own
+    ``base_model_tp_plan``."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    return LlamaForCausalLM(LlamaConfig(vocab_size=CONFIG["vocab_size"], hidden_size=16, intermediate_size=24,
+                                        num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2))

@@ -5,7 +5,8 @@ parallel=TensorParallel() on the tiny Forgather model.
 
 SPEC: {"root", "out", "output_dir", "batch", "ga", "steps", "save_steps", "optimizer", "export"}.
 Writes OUT/result_<rank>.json (losses, eval metrics, world size, the local shape of every
-parameter) and, on process 0, OUT/weights.pt (the model gathered whole).
+parameter) and, on process 0, OUT/weights.pt (the model gathered whole); then the same for a tiny
+Hugging Face Llama (OUT/llama_weights.pt).
 """
 
 import json
@@ -16,7 +17,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tp_lib import build_model, losses, train  # noqa: E402
+from tp_lib import LLAMA_STEPS, build_llama, build_model, losses, train  # noqa: E402
 
 from forgather.ml.trainer import TensorParallel  # noqa: E402
 from forgather.ml.trainer.distributed_checkpoint import full_model_state_dict  # noqa: E402
@@ -42,6 +43,15 @@ def main(spec_path: str) -> None:
     state = full_model_state_dict(trainer.model)  # every process takes part; process 0 gets it
     if rank == 0:
         torch.save(state, out / "weights.pt")
+    # a Hugging Face Llama, split by its config's base_model_tp_plan, in the same job
+    llama = train(root, out / "llama", parallel=TensorParallel(), batch=spec["batch"], ga=spec["ga"],
+                  steps=LLAMA_STEPS, optimizer=spec["optimizer"], model=build_llama())
+    record["llama_losses"] = losses(llama)
+    record["llama_local_shapes"] = {n: list(p.to_local().shape) for n, p in llama.model.named_parameters()
+                                    if hasattr(p, "to_local")}
+    state = full_model_state_dict(llama.model)
+    if rank == 0:
+        torch.save(state, out / "llama_weights.pt")
     (out / f"result_{rank}.json").write_text(json.dumps(record))
 
 

@@ -112,8 +112,9 @@ class TensorParallel(ParallelPlan):
     process, see `tensor_parallel`: each module that declares a ``tp_plan(degree)`` (the
     attention and feedforward blocks of `forgather.ml.models`) has its matrices split, attention
     by heads (their numbers must be multiples of the process count); everything else stays whole
-    on every process. Every process reads the same batch. A model without such modules (a
-    Hugging Face model) is refused with its class named."""
+    on every process. A Hugging Face model is split by its config's ``base_model_tp_plan``
+    (Llama, Mistral, Qwen2). Every process reads the same batch. A model with neither is
+    refused with its class named."""
 
     def create_engine(self, args: Any) -> "Engine":
         from .tensor_parallel import TensorParallelEngine

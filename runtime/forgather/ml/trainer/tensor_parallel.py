@@ -10,6 +10,9 @@ weights, gradients and optimizer state. What no plan names (embedding, norms, ou
 stays whole on every process; its gradient is the same on all of them (the replicated input of
 a split layer sums its gradient over the processes). `apply_tensor_parallel` is the parallelize
 function (torchtitan's ``parallelize_llama`` without the table: the plan lives with the block).
+A Hugging Face model has no such method; its config's ``base_model_tp_plan`` (Llama, Mistral,
+Qwen2: the same split, by name patterns) is applied instead when it uses the plain styles only
+(`hf_tp_plan`; the attention of those models already takes its head count from the shape).
 
 `TensorParallelEngine` is the Trainer's engine for the `parallel.TensorParallel` plan. Every
 process reads the same whole batch (they compute one model together), so the loss is divided
@@ -46,7 +49,7 @@ def tp_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 def apply_tensor_parallel(model: nn.Module, mesh: Any) -> nn.Module:
     """Split ``model`` in place over the 1-D ``mesh``: each module with a ``tp_plan(degree)``
-    is parallelized by its plan; parameters no plan names stay whole on every process and are
+    is parallelized by its plan (without any: a Hugging Face model by `hf_tp_plan`); parameters no plan names stay whole on every process and are
     made identical (broadcast from the first process). Returns the model."""
     from torch.distributed.tensor.parallel import parallelize_module
 
@@ -54,28 +57,55 @@ def apply_tensor_parallel(model: nn.Module, mesh: Any) -> nn.Module:
 
     degree = mesh.size()
     blocks = tp_blocks(model)
-    if not blocks:
-        layers = next((type(m[0]).__name__ for n, m in model.named_modules()
-                       if n.rsplit(".", 1)[-1] == "layers" and isinstance(m, nn.ModuleList) and len(m)), None)
-        raise ValueError(
-            f"TensorParallel: no module of {type(model).__name__}"
-            + (f" (its blocks are {layers})" if layers else "")
-            + " declares a tensor-parallel plan (a `tp_plan(degree)` method returning a "
-            "parallelize_module plan, as forgather.ml.models' CausalSelfAttention, MLP and "
-            "GLUFeedforward do); Hugging Face models are not split by this plan: use FullyShard or "
-            "Pipeline for them"
-        )
-    if any(isinstance(m, ALiBi) for m in model.modules()):
-        raise ValueError("TensorParallel: the model uses ALiBi, whose per-head biases are not split with the "
-                         "heads; use rotary or learned positions, or FullyShard")
-    for _, block in blocks:
-        parallelize_module(block, mesh, block.tp_plan(degree))
+    if blocks:
+        if any(isinstance(m, ALiBi) for m in model.modules()):
+            raise ValueError("TensorParallel: the model uses ALiBi, whose per-head biases are not split with "
+                             "the heads; use rotary or learned positions, or FullyShard")
+        for _, block in blocks:
+            parallelize_module(block, mesh, block.tp_plan(degree))
+    else:
+        base, plan = hf_tp_plan(model, degree)
+        parallelize_module(base, mesh, plan)
     group = mesh.get_group()
     src = dist.get_global_rank(group, 0)
     for tensor in [*model.parameters(), *model.buffers()]:
         if not hasattr(tensor, "placements"):  # whole on every process: start identical
             dist.broadcast(tensor.data, src=src, group=group)
     return model
+
+
+def hf_tp_plan(model: nn.Module, degree: int) -> tuple[nn.Module, dict[str, Any]]:
+    """A Hugging Face model's own plan (its config's ``base_model_tp_plan``, as Llama, Mistral
+    and Qwen2 have), in torch's styles: ``(base model, plan)``. Only the plain styles
+    ("colwise", "rowwise": the attention projections and the MLP) are taken; a model without a
+    plan, or whose plan needs transformers' own styles, is refused with its class named."""
+    from torch.distributed.tensor.parallel import ColwiseParallel, RowwiseParallel
+
+    styles = {"colwise": ColwiseParallel, "rowwise": RowwiseParallel}
+    config = getattr(model, "config", None)
+    plan = getattr(config, "base_model_tp_plan", None) or {}
+    base = getattr(model, "base_model", None)
+    others = sorted({style for style in plan.values() if style not in styles})
+    if not plan or others or not isinstance(base, nn.Module):
+        blocks = getattr(model, "_no_split_modules", None) or [
+            type(m[0]).__name__ for n, m in model.named_modules()
+            if n.rsplit(".", 1)[-1] == "layers" and isinstance(m, nn.ModuleList) and len(m)][:1]
+        raise ValueError(
+            f"TensorParallel: no module of {type(model).__name__}"
+            + (f" (its blocks are {', '.join(blocks)})" if blocks else "")
+            + " declares a tensor-parallel plan (a `tp_plan(degree)` method returning a "
+            "parallelize_module plan, as forgather.ml.models' CausalSelfAttention, MLP and "
+            "GLUFeedforward do)"
+            + (f", and its Hugging Face plan uses styles other than colwise/rowwise ({', '.join(others)})"
+               if others else ", nor a Hugging Face `base_model_tp_plan`")
+            + "; use FullyShard or Pipeline for it"
+        )
+    for name in ("num_attention_heads", "num_key_value_heads"):
+        heads = getattr(config, name, None)
+        if isinstance(heads, int) and heads % degree:
+            raise ValueError(f"tensor parallel over {degree} processes splits attention by heads: "
+                             f"{type(config).__name__}.{name}={heads} is not a multiple of {degree}")
+    return base, {pattern: styles[style]() for pattern, style in plan.items()}
 
 
 def total_grad_norm(parameters: Iterable[nn.Parameter]) -> torch.Tensor:
