@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..diagnostics import Diagnostic, Result, Span, error, warning
+from ..diagnostics import Diagnostic, Result, Span, error, note, warning
 from ..graph import SUBMODULE_SEARCHPATH, Graph, Kind, Node
 from ..pyast import exclusive
 from .typecheck import Checker, check_node
@@ -152,7 +152,8 @@ def _resolve_imports(
             continue
         if res.signature is None or node.kind == Kind.META:
             continue
-        diags.extend(bind(res.signature, node, partial=node.kind == Kind.PARTIAL, what=spec.text))
+        found = bind(res.signature, node, partial=node.kind == Kind.PARTIAL, what=spec.text)
+        diags.extend(as_notes(found, res.signature.wrapper, spec.text))
         bound.append((node, res))
     cache.flush()
     bindings = var_bindings(graph, out) if var_bindings is not None else {}
@@ -179,8 +180,26 @@ def check_values(
             # One value reaching several parameters (`hidden_size` feeds every block) is one mistake.
             if d.span not in reported:
                 reported.add(d.span)
-                diags.append(d)
+                diags.extend(as_notes([d], sig.wrapper, res.spec.text))
     return diags
+
+
+def as_notes(found: list[Diagnostic], wrapper: str | None, what: str) -> list[Diagnostic]:
+    """A signature check never rejects a call that Python accepts: behind a wrapper that takes
+    anything (`Signature.wrapper`) the wrapped function's signature is a guess, so what it
+    rejects is a note (FG0615) saying the arguments were not checked, and what it would say."""
+    if wrapper is None:
+        return found
+    return [
+        note(
+            "FG0615",
+            f"arguments of `{what}` not checked: it is {wrapper} (what runs inside cannot be "
+            f"known); the wrapped signature says: {d.message} [{d.code}]",
+            d.span,
+            hint=d.hint,
+        )
+        for d in found
+    ]
 
 
 def _maybe_local(spec: Spec, node: Node) -> bool:

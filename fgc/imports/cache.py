@@ -19,7 +19,7 @@ from forgather_files.atomic import write_text
 
 from ..version import __version__
 
-FORMAT = 2  # 2: parameters carry their annotation's type descriptor
+FORMAT = 3  # 2: parameters carry their annotation's type descriptor; 3: a signature says whether it is a wrapper's guess
 
 
 def default_cache_dir() -> Path:
