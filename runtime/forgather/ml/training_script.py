@@ -170,15 +170,16 @@ def save_final_model(trainer: Any, output_dir: str | os.PathLike) -> Path:
     """Save ``trainer.model`` (and tokenizer) into ``output_dir`` next to the run's other files.
 
     A Forgather model is exported with ``forgather.ml.models.export.save_model`` when the model
-    library provides it, whichever trainer trained it.
+    library provides it, whichever trainer trained it; a peft (LoRA) model is saved merged, with
+    its adapters in ``adapter/`` (`model_io.save_model_files`).
     """
     from .trainer.base import BaseTrainer
-    from .trainer.model_io import forgather_exporter, is_forgather_model, save_model_files
+    from .trainer.model_io import forgather_exporter, is_forgather_model, is_peft_model, save_model_files
 
     output_dir = Path(output_dir)
     if isinstance(trainer, BaseTrainer):
         return trainer.save_model(output_dir)
-    if is_forgather_model(trainer.model) and forgather_exporter() is not None:
+    if (is_forgather_model(trainer.model) and forgather_exporter() is not None) or is_peft_model(trainer.model):
         if not _is_main_process(trainer):
             return output_dir
         return save_model_files(trainer.model, output_dir, tokenizer=getattr(trainer, "processing_class", None))

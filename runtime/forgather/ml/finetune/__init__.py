@@ -10,15 +10,17 @@ through peft. Chat and instruction data live in `forgather.ml.data.chat`.
 The stdlib recipe `finetune/causal_lm.fg` wires them together (docs/runtime.md, "Fine-tuning").
 """
 
-from .lora import apply_lora
+from .lora import apply_lora, is_peft_model, merged_copy
 from .pretrained import PretrainedError, load_pretrained, load_pretrained_tokenizer
 from .tokens import prepare_tokenizer, resize_embeddings
 
 __all__ = [
     "PretrainedError",
     "apply_lora",
+    "is_peft_model",
     "load_pretrained",
     "load_pretrained_tokenizer",
+    "merged_copy",
     "prepare_tokenizer",
     "resize_embeddings",
 ]

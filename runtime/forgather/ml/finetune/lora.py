@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,3 +56,37 @@ def _token_targets(model: Any, ids: list[int]) -> dict[str, list[int]]:
     if outputs is not None and outputs.weight is not inputs.weight and id(outputs) in names:
         targets[names[id(outputs)]] = ids
     return targets
+
+
+def is_peft_model(model: Any) -> bool:
+    """A model wrapped by peft (without importing peft for the others)."""
+    return hasattr(model, "peft_config") and hasattr(model, "get_base_model") and type(model).__module__.startswith("peft")
+
+
+def merged_copy(model: Any) -> Any:
+    """The adapters of a peft model merged into a copy of its base: a plain model that loads and
+    serves without peft. The trained model is left as it is. A quantized base (QLoRA) is not
+    merged into (its 4-bit weights would round the update away): the base is read again from its
+    directory in float32, resized like the trained one, and the adapters merged into that."""
+    from peft import PeftModel, get_peft_model_state_dict, set_peft_model_state_dict
+
+    base = model.get_base_model()
+    if getattr(base, "is_loaded_in_4bit", False) or getattr(base, "is_loaded_in_8bit", False):
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        name = model.active_adapter if isinstance(model.active_adapter, str) else "default"
+        config = model.peft_config[name]
+        full = AutoModelForCausalLM.from_pretrained(
+            config.base_model_name_or_path, dtype=torch.float32, local_files_only=True,
+            trust_remote_code=bool(getattr(base.config, "auto_map", None)),
+        )
+        rows = base.get_input_embeddings().weight.shape[0]
+        if full.get_input_embeddings().weight.shape[0] != rows:
+            full.resize_token_embeddings(rows, mean_resizing=False)
+        full.generation_config = copy.deepcopy(base.generation_config)
+        clone = PeftModel(full, copy.deepcopy(config), adapter_name=name)
+        set_peft_model_state_dict(clone, get_peft_model_state_dict(model, adapter_name=name), adapter_name=name)
+    else:
+        clone = copy.deepcopy(model)
+    return clone.merge_and_unload()
