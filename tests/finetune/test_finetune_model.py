@@ -171,3 +171,29 @@ def test_the_model_directory_is_recorded(llama_dir):
     weights = entry["files"]["model.safetensors"]
     assert weights["sha256"] == hashlib.sha256((llama_dir / "model.safetensors").read_bytes()).hexdigest()
     assert {"config.json", "tokenizer.json"} <= set(entry["files"])
+
+
+def _lora_update(model, layer: int = 0) -> torch.Tensor:
+    """scale * B @ A of layer `layer`'s q_proj, in float64."""
+    proj = model.base_model.model.model.layers[layer].self_attn.q_proj
+    a, b = proj.lora_A["default"].weight.double(), proj.lora_B["default"].weight.double()
+    return proj.scaling["default"] * (b @ a)
+
+
+@pytest.mark.parametrize("quantize", [None, "4bit"])
+def test_merged_copy_adds_the_adapters_to_the_full_precision_base(llama_dir, quantize):
+    if quantize:
+        pytest.importorskip("bitsandbytes")
+    from forgather.ml.finetune import merged_copy
+
+    model = apply_lora(load_pretrained(llama_dir, quantize=quantize), r=4)
+    with torch.no_grad():  # trained adapters: B is zero at initialisation
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.1, generator=torch.Generator().manual_seed(len(name)))
+    merged = merged_copy(model)
+    assert not getattr(merged, "is_loaded_in_4bit", False) and merged.dtype == torch.float32
+    base = load_pretrained(llama_dir).model.layers[0].self_attn.q_proj.weight.double()
+    expected = base + _lora_update(model)  # from the directory's float32 weights, not the 4-bit ones
+    assert torch.allclose(merged.model.layers[0].self_attn.q_proj.weight.double(), expected, atol=1e-6)
+    assert any("lora_A" in n for n, _ in model.named_parameters())  # the trained model keeps its adapters
