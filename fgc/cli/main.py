@@ -25,6 +25,8 @@ COMMANDS = {
     "targets": "targets",
     "run": "run",
     "sweep": "sweep",
+    "convert": "convert",
+    "serve": "serve",
     "new": "new",
     "ls": "ls",
     "lsp": "lsp",
