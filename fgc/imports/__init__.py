@@ -7,6 +7,7 @@
     signature  signatures as data; binding with diagnostics at each argument's position
     annotations  annotations as type descriptors (JSON, cached with the signature)
     typecheck  literal values and `!var` defaults checked against them (FG0620)
+    argument_rules  what a callable declares it does not implement in its arguments (FG0630)
 
 Diagnostics FG06xx. `import_modules=False` (`--no-import`) parses specs and finds local
 module files but imports nothing and checks no signature.
@@ -21,6 +22,7 @@ from typing import Any, Callable
 from ..diagnostics import Diagnostic, Result, Span, error, note, warning
 from ..graph import SUBMODULE_SEARCHPATH, Graph, Kind, Node
 from ..pyast import exclusive
+from .argument_rules import check_rules
 from .typecheck import Checker, check_node
 from .cache import SignatureCache, default_cache_dir
 from .locate import Location, NotFound, forget_local_modules, locate, split_colonless
@@ -154,6 +156,8 @@ def _resolve_imports(
             continue
         found = bind(res.signature, node, partial=node.kind == Kind.PARTIAL, what=spec.text)
         diags.extend(as_notes(found, res.signature.wrapper, spec.text))
+        if res.unsupported:
+            diags.extend(check_rules(node, res.signature, res.unsupported, spec.text))
         bound.append((node, res))
     cache.flush()
     bindings = var_bindings(graph, out) if var_bindings is not None else {}

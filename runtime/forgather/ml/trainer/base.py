@@ -23,7 +23,7 @@ from transformers import (
 from transformers import TrainingArguments as HFTrainingArguments
 
 from ..data.collator import DataCollatorForCausalLM
-from .arguments import TrainingArguments
+from .arguments import TrainingArguments, unimplemented_hf_fields
 from .callback_handler import CallbackHandler
 from .callbacks import JsonLinesLogger, ProgressCallback
 from .model_io import save_model_files
@@ -53,6 +53,10 @@ def default_callbacks(args: TrainingArguments) -> list[TrainerCallback]:
 
 class BaseTrainer:
     """Construction, callbacks, ``log`` and ``save_model`` of a trainer with HF's API."""
+
+    # For `fgc check` (fgc/imports/argument_rules.py): the transformers.TrainingArguments fields
+    # this trainer does not implement, reported at the config line when `args` is transformers'.
+    FGC_UNSUPPORTED_ARGUMENTS = {"args": unimplemented_hf_fields()}
 
     def __init__(
         self,
