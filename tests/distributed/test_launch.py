@@ -93,10 +93,11 @@ def test_resumed_two_process_run_ends_with_the_uninterrupted_weights(tmp_path):
     common = ["--nproc", "2", "--set", "batch_size=4"]
     run_job([sys.executable, "-m", "fgc", "run", str(build), *common, "--output-dir", str(run_dir),
              "--set", "max_steps=4", "--set", "save_strategy=steps", "--set", "save_steps=2"],
-            cwd=tmp_path, env=worker_env())
+            cwd=tmp_path, env=worker_env(), outputs=[run_dir])
     uninterrupted = load_file(run_dir / "model.safetensors")
     shutil.rmtree(run_dir / "checkpoint-4")
-    run_job([sys.executable, "-m", "fgc", "run", str(run_dir), "--resume", *common], cwd=tmp_path, env=worker_env())
+    run_job([sys.executable, "-m", "fgc", "run", str(run_dir), "--resume", *common], cwd=tmp_path, env=worker_env(),
+            outputs=[run_dir])
     resumed = load_file(run_dir / "model.safetensors")
     assert resumed.keys() == uninterrupted.keys()
     for name, value in uninterrupted.items():
