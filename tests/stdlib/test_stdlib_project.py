@@ -88,7 +88,8 @@ def test_max_steps_is_one_variable_for_trainer_and_schedule(tmp_path):
     config = build(write(tmp_path, tiny_project()))
     for max_steps, warmup in ((4, 2), (1, 1)):  # the warm-up never outlasts the run
         trainer = config.construct("main", max_steps=max_steps).trainer
-        schedule = trainer.lr_scheduler_factory(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0))
+        # the Trainer gives the schedule its total (num_training_steps): here max_steps
+        schedule = trainer.create_scheduler(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0), max_steps)
         assert trainer.args.max_steps == schedule.lr_lambdas[0].total_steps == max_steps
         assert schedule.lr_lambdas[0].warmup_steps == warmup
 
@@ -133,7 +134,7 @@ SWAPS = {
         "    decay_steps: 2\n",
         "",
         None,
-        lambda main, tmp: main.trainer.lr_scheduler_factory(main.trainer.create_optimizer()).lr_lambdas[0].decay_start
+        lambda main, tmp: main.trainer.create_scheduler(main.trainer.create_optimizer(), 8).lr_lambdas[0].decay_start
         == 4,
     ),
     "trainer-arguments": (

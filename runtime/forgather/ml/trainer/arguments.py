@@ -19,7 +19,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
@@ -97,6 +97,27 @@ class TrainingArguments:
     do_train: bool = False
     do_eval: bool = False
     do_predict: bool = False
+    # columns: a datasets.Dataset loses the columns the model's forward (and the collator) do not
+    # take; the features of any other dataset lose those keys before the collator
+    remove_unused_columns: bool = True
+    label_names: list[str] | None = None  # None: ["labels"]
+    # evaluation and predict(): metrics from compute_metrics
+    prediction_loss_only: bool = False
+    include_for_metrics: list[str] = dataclasses.field(default_factory=list)  # "inputs", "loss"
+    eval_accumulation_steps: int | None = None  # accepted; predictions go to the CPU every batch
+    eval_on_start: bool = False
+    label_smoothing_factor: float = 0.0
+    # data order, memory, the optimizer by name (trainer/optimizers.py)
+    data_seed: int | None = None  # None: seed
+    gradient_checkpointing_kwargs: dict | None = None
+    # transformers v5's names of the two above (v4's stay the fields the Trainer reads)
+    activation_checkpointing: bool = False
+    activation_checkpointing_kwargs: dict | None = None
+    optim: Literal["adamw_torch", "adamw_torch_fused", "sgd", "adafactor", "galore_adamw", "apollo_adamw"] = (
+        "adamw_torch_fused"
+    )
+    optim_args: str | None = None
+    optim_target_modules: str | list[str] | None = None
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "TrainingArguments":
         # Runs before the generated __init__, so an unknown field gets a helpful message instead
@@ -119,6 +140,20 @@ class TrainingArguments:
         self._check_choice("save_strategy", SAVE_STRATEGIES)
         self._check_choice("lr_scheduler_type", SCHEDULERS)
         self._check_choice("train_sampling_strategy", SAMPLING)
+        if self.activation_checkpointing is not None:
+            self.gradient_checkpointing = self.gradient_checkpointing or bool(self.activation_checkpointing)
+        if self.activation_checkpointing_kwargs is not None and self.gradient_checkpointing_kwargs is None:
+            self.gradient_checkpointing_kwargs = self.activation_checkpointing_kwargs
+        if isinstance(self.optim, Enum):
+            self.optim = self.optim.value
+        from .optimizers import OPTIMIZERS
+
+        self._check_choice("optim", OPTIMIZERS)
+        unknown = set(self.include_for_metrics) - {"inputs", "loss"}
+        if unknown:
+            raise ValueError(f"TrainingArguments: include_for_metrics takes 'inputs' and 'loss', not {sorted(unknown)}")
+        if not 0.0 <= self.label_smoothing_factor < 1.0:
+            raise ValueError(f"TrainingArguments: label_smoothing_factor must be in [0, 1), got {self.label_smoothing_factor}")
         if self.eval_steps is None and self.eval_strategy == "steps":
             self.eval_steps = self.logging_steps  # HF's rule
         for name in ("per_device_train_batch_size", "per_device_eval_batch_size",
