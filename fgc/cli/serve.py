@@ -14,6 +14,7 @@ import argparse
 import importlib.util
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -123,7 +124,18 @@ def run(args) -> int:
             return 0
         print(f"fgc serve: {path} with {args.engine} serve at http://{args.host}:{args.port}/v1 "
               f"(OpenAI-compatible)\n  model name for requests: {served}", file=sys.stderr, flush=True)
-        try:
-            return subprocess.call(command)
-        except KeyboardInterrupt:
-            return 130
+        return run_server(command)
+
+
+def run_server(command: list[str]) -> int:
+    """Run the server until it exits. fgc terminated (SIGTERM) terminates the server too: a server
+    left behind would hold its port and memory with no parent."""
+    server = subprocess.Popen(command)
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: server.send_signal(signum))
+    try:
+        return server.wait()
+    except KeyboardInterrupt:  # Ctrl-C reached the server too (same process group)
+        server.wait()
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -55,39 +56,62 @@ def request(url: str, body: dict | None = None) -> dict:
         return json.loads(response.read())
 
 
-def test_a_chat_completion_over_http(served_dir, tmp_path):
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of the group exists (another user's: never ours)
+        return True
+    return True
+
+
+@pytest.fixture
+def server(served_dir, tmp_path):
+    """`fgc serve` in its own process group; the whole group is killed at teardown, also when the
+    test failed, so that no server outlives the test."""
     port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    server = subprocess.Popen([sys.executable, "-m", "fgc", "serve", served_dir, "--port", str(port), "--device", "cpu"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
+    process = subprocess.Popen([sys.executable, "-m", "fgc", "serve", served_dir, "--port", str(port), "--device", "cpu"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path,
+                               start_new_session=True)
     try:
-        base = f"http://localhost:{port}"
-        deadline = time.monotonic() + 300  # a generous bound against a hang, not a timing check
-        while True:
-            assert server.poll() is None, server.stdout.read()
-            try:
-                request(f"{base}/health")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, "the server never answered"
-                time.sleep(1)
-        (name,) = [m["id"] for m in request(f"{base}/v1/models")["data"]]
-        assert name.endswith(served_dir.name)  # fgc printed it: a view of the directory (fgc/cli/serve.py)
-        answer = request(f"{base}/v1/chat/completions", {
-            "model": name, "max_tokens": 5,
-            "messages": [{"role": "user", "content": "What is 2 plus 3?"}],
-        })
-        choice = answer["choices"][0]
-        assert choice["message"]["role"] == "assistant" and isinstance(choice["message"]["content"], str)
-        # the prompt is the chat template's rendering: ChatML's markers count as one token each
-        assert answer["usage"]["completion_tokens"] <= 5 and answer["usage"]["prompt_tokens"] > 5
+        yield process, f"http://localhost:{port}"
     finally:
-        server.terminate()
+        if group_alive(process.pid):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        process.stdout.close()
+
+
+def test_a_chat_completion_over_http(server, served_dir):
+    process, base = server
+    deadline = time.monotonic() + 300  # a generous bound against a hang, not a timing check
+    while True:
+        assert process.poll() is None, process.stdout.read()
         try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            request(f"{base}/health")
+            break
+        except (urllib.error.URLError, ConnectionError):
+            assert time.monotonic() < deadline, "the server never answered"
+            time.sleep(1)
+    (name,) = [m["id"] for m in request(f"{base}/v1/models")["data"]]
+    assert name.endswith(served_dir.name)  # fgc printed it: a view of the directory (fgc/cli/serve.py)
+    answer = request(f"{base}/v1/chat/completions", {
+        "model": name, "max_tokens": 5,
+        "messages": [{"role": "user", "content": "What is 2 plus 3?"}],
+    })
+    choice = answer["choices"][0]
+    assert choice["message"]["role"] == "assistant" and isinstance(choice["message"]["content"], str)
+    # the prompt is the chat template's rendering: ChatML's markers count as one token each
+    assert answer["usage"]["completion_tokens"] <= 5 and answer["usage"]["prompt_tokens"] > 5
+    # fgc terminated alone takes the server with it: nothing of its process group is left
+    process.terminate()
+    process.wait(timeout=120)
+    deadline = time.monotonic() + 120
+    while group_alive(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not group_alive(process.pid), "the server outlived fgc serve"
 
 
 def test_the_server_command(served_dir, llama_dir, tmp_path):
