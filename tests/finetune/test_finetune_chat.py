@@ -154,3 +154,29 @@ def test_assistant_spans_cover_exactly_the_answers(tokenizer):
     messages = conversations()[1]["messages"]
     text, spans = assistant_spans(tokenizer, messages)
     assert [text[s:e] for s, e in spans] == [messages[-1]["content"] + "<|im_end|>"]
+
+
+def test_load_dataset_records_its_sources(tmp_path, monkeypatch):
+    """forgather.ml.data:load_dataset is datasets.load_dataset (same rows, same fingerprint) that
+    notes each local file (a glob, a dict of splits) and the dataset for the run record."""
+    import hashlib
+
+    import datasets
+
+    from forgather.ml import run_inputs
+    from forgather.ml.data import load_dataset
+
+    monkeypatch.setattr(run_inputs, "_files", {})
+    monkeypatch.setattr(run_inputs, "_datasets", [])
+    for name in ("a", "b"):
+        write_jsonl(tmp_path / f"{name}.jsonl", conversations()[:3])
+    ours = load_dataset("json", data_files={"train": str(tmp_path / "*.jsonl")}, split="train")
+    theirs = datasets.load_dataset("json", data_files={"train": str(tmp_path / "*.jsonl")}, split="train")
+    assert ours.num_rows == theirs.num_rows == 6 and ours._fingerprint == theirs._fingerprint
+    files = [str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")]
+    assert {k: v["sha256"] for k, v in run_inputs.read_files().items()} == {
+        f: hashlib.sha256(open(f, "rb").read()).hexdigest() for f in files}
+    assert run_inputs.read_datasets() == [{"path": "json", "name": None, "split": "train", "data_files": files,
+                                           "fingerprint": ours._fingerprint, "num_rows": 6}]
+    load_dataset("json", data_files={"train": str(tmp_path / "*.jsonl")}, split="train")
+    assert len(run_inputs.read_datasets()) == 1  # the same dataset twice is one entry

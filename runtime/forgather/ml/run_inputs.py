@@ -16,6 +16,7 @@ from pathlib import Path
 _lock = threading.Lock()
 _files: dict[str, dict] = {}
 _model_dirs: dict[str, dict] = {}  # pretrained model directories: path -> {file: {bytes, sha256}}
+_datasets: list[dict] = []  # datasets read through `datasets` (forgather.ml.data.hf_datasets)
 
 
 def _sha256(path: Path) -> str:
@@ -59,6 +60,20 @@ def note_model_dir(path: str | os.PathLike) -> None:
         _model_dirs.setdefault(key, {"files": files})
 
 
+def note_dataset(entry: dict) -> None:
+    """Record a dataset loaded through `datasets` (its path, name, split, local data files and
+    fingerprint: forgather.ml.data.hf_datasets); the same entry twice is recorded once."""
+    with _lock:
+        if entry not in _datasets:
+            _datasets.append(dict(entry))
+
+
+def read_datasets() -> list[dict]:
+    """Every dataset noted so far, in loading order."""
+    with _lock:
+        return [dict(d) for d in _datasets]
+
+
 def read_model_dirs() -> dict[str, dict]:
     """Every pretrained model directory noted so far: absolute path -> {"files": {name: {...}}}."""
     with _lock:
@@ -76,3 +91,4 @@ def forget() -> None:
     with _lock:
         _files.clear()
         _model_dirs.clear()
+        _datasets.clear()

@@ -1,7 +1,9 @@
 """Local data for training without a network: text sources, a stdlib corpus, BPE tokenizers,
-document packing, chat and instruction data, and a causal-LM collator."""
+document packing, chat and instruction data, `datasets.load_dataset` recorded for the run record,
+and a causal-LM collator."""
 
 from .collator import DataCollatorForCausalLM
+from .hf_datasets import load_dataset
 from .chat import ChatDataError, to_messages, tokenize_chat, tokenize_chat_dataset
 from .packing import PackedDataset, PackedExamples, tokenize_documents
 from .stdlib_corpus import CorpusSplit, stdlib_corpus, stdlib_files, stdlib_root
@@ -17,6 +19,7 @@ __all__ = [
     "PackedExamples",
     "as_documents",
     "list_files",
+    "load_dataset",
     "load_tokenizer",
     "read_documents",
     "read_jsonl",
