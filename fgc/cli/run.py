@@ -29,6 +29,7 @@ from pathlib import Path
 from ..diagnostics import did_you_mean, error, print_diagnostics, warning
 from .common import EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError, usage_error
 from .run_dirs import RunDirError, copy_snapshot, explicit_run_dir, is_run_dir, latest_checkpoint, new_run_dir
+from .absent_variable import why_absent
 from .run_errors import report_exception
 from .run_record import finish_record, note_data_files, read_record, start_record
 from .run_sets import parse_sets
@@ -290,7 +291,7 @@ def run(args) -> int:
     try:
         given = parse_sets(args.sets, declared)
     except UsageError as e:
-        return usage_error(str(e))
+        return usage_error(str(e) + why_absent(build_dir, args.sets, declared))
     targets = manifest.get("targets", {})
     if args.target not in targets:
         hint = did_you_mean(args.target, targets)

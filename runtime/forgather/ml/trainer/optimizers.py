@@ -42,8 +42,9 @@ def _flag(value: str) -> bool:
 
 
 def create_optimizer(args: Any, model: torch.nn.Module, named: list[tuple[str, torch.nn.Parameter]],
-                     device: torch.device) -> torch.optim.Optimizer:
-    """The optimizer ``args.optim`` names over ``named`` (the trainable (name, parameter) pairs)."""
+                     device: torch.device, memory: Any = None) -> torch.optim.Optimizer:
+    """The optimizer ``args.optim`` names over ``named`` (the trainable (name, parameter) pairs).
+    ``memory`` (memory.options.MemoryOptions) may replace the default AdamW (16-bit weights)."""
     name = args.optim
     options = parse_optim_args(args.optim_args)
     decay = {"weight_decay": args.weight_decay}
@@ -54,6 +55,9 @@ def create_optimizer(args: Any, model: torch.nn.Module, named: list[tuple[str, t
     groups = [g for g in groups if g["params"]]
     adam = {"lr": args.learning_rate, "betas": (args.adam_beta1, args.adam_beta2), "eps": args.adam_epsilon}
     if name in ("adamw_torch", "adamw_torch_fused"):
+        own = memory.default_optimizer(groups, args) if memory is not None else None
+        if own is not None:  # 16-bit weights: forgather's AdamW with stochastic rounding
+            return own
         fused = name == "adamw_torch_fused" and device.type in ("cpu", "cuda")
         return torch.optim.AdamW(groups, **adam, fused=fused or None)
     from .. import optim as ours

@@ -30,6 +30,7 @@ from transformers.trainer_callback import ExportableState
 from transformers.trainer_utils import TrainOutput
 
 from ..loss import causal_lm_loss, count_target_tokens, logits_of
+from ..memory.options import MemoryOptions
 from .base import BaseTrainer
 from .checkpoint import restore_rng_state
 from .dataloader import ResumableDataLoader, eval_dataloader
@@ -100,6 +101,10 @@ class Trainer(BaseTrainer):
 
     def _post_init(self) -> None:
         self.engine = self.create_engine()
+        self.memory = MemoryOptions(self.args, self.compute_loss_func)  # the memory fields
+        self.memory.check_engine(self.engine)
+        self.memory.prepare_model(self.model)
+        self.compute_loss_func = self.memory.loss_func() or self.compute_loss_func
         if hasattr(getattr(self.model, "config", None), "use_cache"):
             # As transformers.Trainer: no KV cache in training (HF models then also derive
             # per-document attention masks from restarting position ids).
@@ -111,6 +116,7 @@ class Trainer(BaseTrainer):
         # stays the plain module that is saved and handed to callbacks.
         self.forward_module = self.engine.setup(self)
         self.device = self.engine.device
+        self.memory.bind_device(self.device)
         self.args.bind_topology(self.engine)
         self.checkpoints = self.engine.checkpoint_manager(self.args)
         self.train_dataloader: ResumableDataLoader | None = None
@@ -135,7 +141,7 @@ class Trainer(BaseTrainer):
         named = self.trainable_parameters()
         if self.optimizer_factory is not None:
             return self.optimizer_factory(named)
-        return create_named_optimizer(self.args, self.model, named, self.device)
+        return create_named_optimizer(self.args, self.model, named, self.device, self.memory)
 
     def create_scheduler(self, optimizer: torch.optim.Optimizer, max_steps: int) -> Any:
         """``lr_scheduler_factory(optimizer)`` (with ``num_training_steps=max_steps`` when it takes
@@ -213,7 +219,7 @@ class Trainer(BaseTrainer):
         )
         self.state.train_batch_size = self.args.per_device_train_batch_size
         self.state.compute_steps(self.args, plan.max_steps)
-        self.optimizer = self.engine.prepare_optimizer(self.create_optimizer())
+        self.optimizer = self.engine.prepare_optimizer(self.memory.wrap_optimizer(self.create_optimizer()))
         self.lr_scheduler = self.create_scheduler(self.optimizer, plan.max_steps)
         rng_state = None
         if resume_from_checkpoint:
@@ -290,7 +296,7 @@ class Trainer(BaseTrainer):
         ``num_items`` (the step's target tokens over every process), or, when the model computes
         its own mean loss, that loss divided by ``mean_divisor``."""
         labels = batch.pop("labels", None) if num_items is not None else None
-        with self.engine.autocast():
+        with self.engine.autocast(), self.memory.forward_context():
             outputs = self.forward_module(**batch)
             if labels is None:
                 return _loss_of(outputs) / mean_divisor
@@ -302,7 +308,10 @@ class Trainer(BaseTrainer):
         engine = self.engine
         engine.unscale_(self.optimizer)
         params = [p for group in self.optimizer.param_groups for p in group["params"]]
-        self._grad_norm = engine.clip_grad_norm_(params, self.args.max_grad_norm)
+        # stepped in backward (optimizer_in_backward): no gradient is left; its norm was taken
+        self._grad_norm = self.memory.grad_norm(self.optimizer)
+        if self._grad_norm is None:
+            self._grad_norm = engine.clip_grad_norm_(params, self.args.max_grad_norm)
         self.control = self.fire("on_pre_optimizer_step")
         stepped = engine.optimizer_step(self.optimizer)
         self.control = self.fire("on_optimizer_step")
@@ -563,7 +572,7 @@ class Trainer(BaseTrainer):
         during a prediction loop, the logits go to its collector (`evaluation.py`)."""
         labels = batch.pop("labels", None)
         inputs = batch.get("input_ids")
-        with self.engine.autocast():
+        with self.engine.autocast(), self.memory.forward_context():
             outputs = module(**batch)
             if labels is None:
                 loss, count = _loss_of(outputs).double(), torch.ones((), dtype=torch.float64, device=self.device)
