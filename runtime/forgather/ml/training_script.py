@@ -87,7 +87,8 @@ class TrainingScript:
             output = self.trainer.train(resume_from_checkpoint=self.resume_from_checkpoint)
             result["train_metrics"] = dict(output.metrics)
         if self.do_eval and getattr(self.trainer, "eval_dataset", None) is not None:
-            result["eval_metrics"] = dict(self.trainer.evaluate())
+            done = final_evaluation(self.trainer) if self.do_train else None
+            result["eval_metrics"] = done if done is not None else dict(self.trainer.evaluate())
         if self.do_save:
             result["model_dir"] = str(self.save_model())
         if self.do_plot and main:
@@ -164,6 +165,22 @@ class TrainingScript:
             lines.append(f"  sample         : {self.output_dir / 'sample.txt'} (greedy, {self.sample_tokens} tokens)")
             lines += ["", result["sample"]]
         print("\n".join(lines), flush=True)
+
+
+def final_evaluation(trainer: Any) -> dict[str, Any] | None:
+    """The metrics of the evaluation the training loop made after its last step (every named
+    eval set's), or None when it made none: the model has not changed since, so evaluating again
+    would only repeat it. None too when the best checkpoint was loaded at the end."""
+    state, args = getattr(trainer, "state", None), getattr(trainer, "args", None)
+    if state is None or getattr(args, "load_best_model_at_end", False):
+        return None
+    metrics: dict[str, Any] = {}
+    for entry in reversed(state.log_history):
+        if entry.get("step") != state.global_step:
+            break
+        if any(k.startswith("eval_") and k.endswith("loss") for k in entry):
+            metrics = {**{k: v for k, v in entry.items() if k != "step"}, **metrics}
+    return metrics or None
 
 
 def save_final_model(trainer: Any, output_dir: str | os.PathLike) -> Path:
