@@ -24,11 +24,19 @@ def reference(tmp_path_factory):
     return root, evaluate_with_metrics(root, root / "single")[1]
 
 
+@pytest.fixture(scope="module")
+def launched(reference, tmp_path_factory):
+    """One 2-process launch evaluates under both plans (data parallel, then fully sharded)."""
+    root, _ = reference
+    out = tmp_path_factory.mktemp("launched")
+    torchrun(WORKER, root, out, "dp,fsdp", nproc=2, outputs=[out])
+    return out
+
+
 @pytest.mark.parametrize("plan", ["dp", "fsdp"])
-def test_metrics_and_predictions_as_one_process(plan, reference, tmp_path):
-    root, single = reference
-    torchrun(WORKER, root, tmp_path, plan, nproc=2, outputs=[tmp_path])
-    results = [json.loads((tmp_path / f"result_{rank}.json").read_text()) for rank in (0, 1)]
+def test_metrics_and_predictions_as_one_process(plan, reference, launched):
+    _, single = reference
+    results = [json.loads((launched / f"result_{plan}_{rank}.json").read_text()) for rank in (0, 1)]
     for result in results:
         assert result["world_size"] == 2
         assert result["predictions"] == single["predictions"] and result["label_ids"] == single["label_ids"]
