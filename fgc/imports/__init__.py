@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..diagnostics import Diagnostic, Result, Span, error, warning
-from ..graph import SUBMODULE_SEARCHPATH, Graph, Kind, Node
+from ..graph import CALLABLE_KINDS, SUBMODULE_SEARCHPATH, Graph, Kind, Node
 from ..pyast import exclusive
 from .typecheck import Checker, check_node
 from .cache import SignatureCache, default_cache_dir
@@ -91,7 +91,7 @@ def _resolve_imports(
     memo: dict[tuple, Resolved | ResolveError | NotCached] = {}
     bound: list[tuple[Node, Resolved]] = []
     for node in graph.nodes():
-        if node.kind not in (Kind.SINGLETON, Kind.FACTORY, Kind.PARTIAL, Kind.META) or not node.callable:
+        if node.kind not in CALLABLE_KINDS or not node.callable:
             continue
         try:
             spec = parse_spec(node.callable, node.template_dir)

@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Iterator, Union
 
+from .. import tags
 from ..diagnostics import Span
 
 ScalarValue = Union[None, bool, int, float, str]
@@ -25,10 +26,8 @@ class ScalarStyle(enum.Enum):
     FOLDED = "folded"  # >
 
 
-# The Forgather tags. `call` = `singleton`, `partial` = `lambda` (DESIGN §4).
-CALLABLE_TAGS = frozenset({"call", "singleton", "factory", "partial", "lambda", "meta"})
-CONTAINER_TAGS = frozenset({"dict", "list", "tuple", "dlist"})
-FORGATHER_TAGS = CALLABLE_TAGS | CONTAINER_TAGS | {"var"}
+# The Forgather tags, from the one table (`fgc/tags.py`).
+CALLABLE_TAGS, CONTAINER_TAGS, FORGATHER_TAGS = tags.CALLABLE_TAGS, tags.CONTAINER_TAGS, tags.FORGATHER_TAGS
 
 
 @dataclass(eq=False)
