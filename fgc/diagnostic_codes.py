@@ -1,11 +1,25 @@
-"""Every diagnostic code fgc reports, with its meaning in one line: the one registry.
+"""Every diagnostic code fgc reports, with its severity and meaning in one line: the one registry.
 
-A code is written where it is reported (`error("FG0620", ...)`), and listed here once.
-docs/diagnostics.md lists the same codes with the same meanings; tests/architecture/
-test_diagnostic_codes.py keeps the two in step and checks that every `FGxxxx` written in fgc/ is
-here and every code here is reported somewhere. A meaning that starts with "warning:" is a
-warning's; the others are errors, unless they say otherwise.
+A code is written where it is reported (`error("FG0620", ...)`), and listed here once, one entry
+per line, in code order. The severity is the meaning's first word: a meaning that starts with
+"warning:" is a warning's, one that starts with "note" a note's, any other an error's (one that
+says "warning:" later, FG0518, is an error's and a warning's). `REGISTRY` holds the entries as
+data (`Code`); docs/diagnostics.md's tables are generated from it:
+
+    python -m fgc.diagnostic_codes docs/diagnostics.md
+
+rewrites each table that follows a `<!-- codes FG01 FG02 -->` line (the codes of those
+hundreds) and leaves the prose around them as written. tests/architecture/
+test_diagnostic_codes.py checks that the doc is current, that every `FGxxxx` written in fgc/ is
+here, that every code here is reported somewhere, and that each is reported with its severity.
 """
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 CODES: dict[str, str] = {
     # FG00xx  command line and internal
@@ -124,3 +138,57 @@ CODES: dict[str, str] = {
     "FG0808": "warning: a `from_project` with an argument known only when the config is built (a `!var`, a node): linked at run time by `fgc.from_project`, so the build needs fgc and the project where it runs",
     "FG0809": "a `from_project` that links a project into itself, directly or through other projects (the chain named)",
 }
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    severities: tuple[str, ...]  # ("error",), ("warning",), ("note",) or ("error", "warning")
+    meaning: str  # as registered, its severity word included
+
+    @property
+    def severity(self) -> str:
+        return ", ".join(self.severities)
+
+
+def _code(code: str, meaning: str) -> Code:
+    if meaning.startswith("warning:"):
+        return Code(code, ("warning",), meaning)
+    if meaning.startswith("note"):
+        return Code(code, ("note",), meaning)
+    return Code(code, ("error", "warning") if "warning:" in meaning else ("error",), meaning)
+
+
+REGISTRY: dict[str, Code] = {code: _code(code, meaning) for code, meaning in CODES.items()}
+
+# The docs' tables: a marker line, then the table it owns (up to the first line that is not a row).
+_TABLE = re.compile(r"^(<!-- codes ((?:FG\d\d ?)+) -->\n)(?:\|.*\n)*", re.M)
+
+
+def table(hundreds: list[str]) -> str:
+    """The markdown table of the registered codes that start with one of `hundreds` ("FG04")."""
+    rows = [f"| `{c.code}` | {c.meaning} |" for c in REGISTRY.values() if c.code[:4] in hundreds]
+    return "\n".join(["| code | meaning |", "|---|---|", *rows]) + "\n"
+
+
+def document(doc: str) -> str:
+    """`doc` (docs/diagnostics.md) with every generated table rewritten from the registry."""
+    covered: list[str] = []
+
+    def rewrite(m: re.Match[str]) -> str:
+        hundreds = m.group(2).split()
+        covered.extend(hundreds)
+        return m.group(1) + table(hundreds)
+
+    out = _TABLE.sub(rewrite, doc)
+    missing = sorted({c[:4] for c in REGISTRY} - set(covered))
+    if missing:
+        raise ValueError(f"no `<!-- codes ... -->` table for the codes {', '.join(h + 'xx' for h in missing)}")
+    return out
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m fgc.diagnostic_codes docs/diagnostics.md")
+    path = Path(sys.argv[1])
+    path.write_text(document(path.read_text(encoding="utf-8")), encoding="utf-8")
