@@ -49,7 +49,7 @@ CODES: dict[str, str] = {
     "FG0203": "warning: a block that overrides nothing in its parents (its content is never rendered), with a did-you-mean",
     "FG0204": "`super()` outside a block",
     "FG0205": "a `required` block that the rendered template (the input, or an included template) does not override",
-    "FG0206": "`super()` in a block that no parent template defines",
+    "FG0206": "`super()` in a block that no parent template defines, where the block is rendered (in a template that extends none, or inside a rendered block); in a block that is never rendered it is a note of the block's FG0203, as the reference renders it",
     "FG0207": "warning: a knob replaced by an ancestor: an unconditional top-level `set` (outside blocks, macros, loops and `if`, its value not reading the name) replaces the value a child template's `set` or a `-D` gave; the child's `set` is a note, a `-D` a note without a position; the fix is `-- set x = x \\| default(value)` (`fgc/inheritance/knobs.py`)",
     "FG0208": "warning: a knob that nothing reads: a top-level `set` or a `-D` of a name that no template of the compilation loads (a misspelt knob: `-- set hiden_size = 64`), with a did-you-mean over the names the templates read; names starting with `_` and `namespace()`s are not knobs (`fgc/render/knob_reads.py`)",
     # FG03xx  rendering (Jinja)
