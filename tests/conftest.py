@@ -22,3 +22,27 @@ def _private_fgc_cache(tmp_path_factory):
         os.environ.pop("FGC_CACHE_DIR", None)
     else:
         os.environ["FGC_CACHE_DIR"] = old
+
+
+# Test tiers (tests/tiers.py): `python -m pytest -m "not slow" tests` skips the tests that start
+# a process or train; in such a run a test that starts a Python process anyway fails.
+from tiers import SpawnGuard, deselects_slow, mark_slow_items  # noqa: E402
+
+
+def pytest_collection_modifyitems(config, items):
+    mark_slow_items(items)
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests_start_no_process(request):
+    if not deselects_slow(request.config):
+        yield
+        return
+    with SpawnGuard() as guard:
+        yield
+    if guard.started:
+        pytest.fail(
+            f"{request.node.nodeid} starts a process ({guard.started[0]}) but is not classified slow: "
+            "mark it @pytest.mark.slow (see tests/tiers.py)",
+            pytrace=False,
+        )
