@@ -5,7 +5,7 @@ sequence), a dict with string keys (a plain mapping), or a `Node` (a tagged valu
 shared by identity: an alias of an anchored node is the same `Node` object, which is how the
 compiler knows that a singleton is referenced twice.
 
-`Graph.to_json()` is the `graph.json` format of DESIGN §6:
+`Graph.to_json()` is the `graph.json` format:
 
     {"fgc_graph": 1, "targets": [...], "values": {target: VALUE}, "nodes": {"n1": NODE}}
 
@@ -25,7 +25,7 @@ from .diagnostics import Span
 from .tags import CALLABLE_KINDS, CONTAINER_KINDS, SEQUENCE_KINDS, TAG_KINDS, Kind  # noqa: F401
 
 # Keyword arguments that configure the node instead of reaching the callable. They stay in
-# `kwargs`, after the others (DESIGN §6).
+# `kwargs`, after the others (docs/language.md, Arguments).
 SUBMODULE_SEARCHPATH = "submodule_searchpath"
 LATENT_ARGS = "latent_args"
 RESERVED_KWARGS = (SUBMODULE_SEARCHPATH, LATENT_ARGS)

@@ -89,7 +89,7 @@ def signature_of(obj: Any) -> Signature | None:
     )
 
 
-# Signatures of the reference's graph helpers (DESIGN §4).
+# Signatures of the reference's graph helpers.
 def _sig(*params: tuple[str, str, bool]) -> Signature:
     return Signature(tuple(Param(*p) for p in params))
 

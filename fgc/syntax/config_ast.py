@@ -87,7 +87,7 @@ class Tag:
 
     `kind` is the tag name without `!` (validated by the parser against FORGATHER_TAGS);
     `spec` is the callable spec as written (None when absent or empty); `name` is the `@name`.
-    `!dict@x` names the node like `!dict:@x` (DESIGN §4).
+    `!dict@x` names the node like `!dict:@x` (docs/language.md, Tags).
     """
 
     kind: str

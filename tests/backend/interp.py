@@ -1,4 +1,5 @@
-"""An independent, deliberately small interpreter of graph.json (DESIGN §4 and §6).
+"""An independent, deliberately small interpreter of graph.json (its format: fgc/graph.py; the semantics:
+docs/language.md, Tags and semantics).
 
 It knows nothing of fgc's code generator: it reads the JSON graph and builds values with the
 language's identity rules, the way the reference materializes a graph:
