@@ -19,7 +19,7 @@ FGC = Path(__file__).resolve().parents[2] / "fgc"
 
 # Which stage a module belongs to: (stage, pattern of dotted module names); the first match wins.
 STAGES: list[tuple[str, str]] = [
-    ("foundation", r"fgc\.(diagnostics|diagnostic_codes|sourcemap|resources|version|pyast|tags)"),
+    ("foundation", r"fgc\.(diagnostics|diagnostic_codes|sourcemap|resources|version|pyast|tags|cache_dir)"),
     ("config syntax", r"fgc\.syntax\.(config_\w+|scalars|lalr_tables)"),
     ("template syntax", r"fgc\.syntax(\.\w+)?"),
     ("load", r"fgc\.loader"),
