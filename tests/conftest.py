@@ -12,6 +12,12 @@ _TESTS = Path(__file__).resolve().parent
 if str(_TESTS) not in sys.path:
     sys.path.insert(0, str(_TESTS))
 
+# `FGC_TEST_WITHOUT=torch,transformers python -m pytest tests/templates`: those packages cannot
+# be imported in this process, as on a machine without them (the front end's tests pass so:
+# tests/architecture/test_frontend_without_torch.py).
+for _name in filter(None, os.environ.get("FGC_TEST_WITHOUT", "").split(",")):
+    sys.modules[_name.strip()] = None  # type: ignore[assignment]  # `import torch` raises ImportError
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_fgc_cache(tmp_path_factory):

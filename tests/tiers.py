@@ -23,8 +23,9 @@ import pytest
 
 TESTS = Path(__file__).resolve().parent
 
-# Directories whose tests train models (in process, with real optimizers) or start workers.
-SLOW_DIRS = ("distributed", "runs")
+# Directories whose every test starts processes: workers and runs, or the language server over
+# stdio (started by pytest-lsp's fixture, whose code is not in tests/).
+SLOW_DIRS = ("distributed", "runs", "lsp")
 
 # Names whose load in a test's bytecode means "starts a process": `subprocess.run`, `Popen`,
 # `sys.executable`, torchrun, `mp.spawn`, `start_processes`.
@@ -33,12 +34,12 @@ _SPAWN_NAMES = frozenset({"subprocess", "Popen", "executable", "torchrun", "spaw
 _TRAINER = re.compile(r"Trainer$")
 
 
-def _is_test_code(obj: Any) -> bool:
+def _is_test_code(obj: Any, root: Path) -> bool:
     code = getattr(obj, "__code__", None)
     if code is None:
         return False
     path = Path(code.co_filename).resolve()
-    return path.is_relative_to(TESTS) and path != Path(__file__).resolve()  # not the guard itself
+    return path.is_relative_to(root) and path != Path(__file__).resolve()  # not the guard itself
 
 
 def _codes(code: types.CodeType) -> Iterator[types.CodeType]:
@@ -52,13 +53,14 @@ def _codes(code: types.CodeType) -> Iterator[types.CodeType]:
 class SlowFinder:
     """Follows the names a function's bytecode loads to the test helpers they name (memoized)."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path = TESTS) -> None:
+        self.root = root
         self._memo: dict[Any, bool] = {}
 
     def function_is_slow(self, fn: Callable[..., Any]) -> bool:
         fn = getattr(fn, "__func__", fn)
         key = getattr(fn, "__code__", None)
-        if key is None or not _is_test_code(fn):
+        if key is None or not _is_test_code(fn, self.root):
             return False
         if key in self._memo:
             return self._memo[key]
@@ -77,9 +79,9 @@ class SlowFinder:
                 value = glb.get(name)
                 if isinstance(value, types.FunctionType) and self.function_is_slow(value):
                     return True
-                if isinstance(value, type) and _is_test_class(value) and self._class_is_slow(value):
+                if isinstance(value, type) and self._is_test_class(value) and self._class_is_slow(value):
                     return True
-                if isinstance(value, types.ModuleType) and _is_test_module(value):
+                if isinstance(value, types.ModuleType) and self._is_test_module(value):
                     # `testlib.helper(...)`: the attribute names loaded next to the module's name
                     for attr in names:
                         member = getattr(value, attr, None)
@@ -96,7 +98,7 @@ class SlowFinder:
         if item.get_closest_marker("slow"):
             return True
         path = Path(str(item.fspath)).resolve()
-        if path.is_relative_to(TESTS) and path.relative_to(TESTS).parts[0] in SLOW_DIRS:
+        if path.is_relative_to(self.root) and path.relative_to(self.root).parts[0] in SLOW_DIRS:
             return True
         fn = getattr(item, "function", None)
         if fn is not None and self.function_is_slow(fn):
@@ -109,17 +111,16 @@ class SlowFinder:
         return False
 
 
-def _is_test_module(module: types.ModuleType) -> bool:
-    file = getattr(module, "__file__", None)
-    return bool(file) and Path(file).resolve().is_relative_to(TESTS)
+    def _is_test_module(self, module: types.ModuleType) -> bool:
+        file = getattr(module, "__file__", None)
+        return bool(file) and Path(file).resolve().is_relative_to(self.root)
+
+    def _is_test_class(self, cls: type) -> bool:
+        return self._is_test_module(sys.modules.get(cls.__module__, types.ModuleType("x")))
 
 
-def _is_test_class(cls: type) -> bool:
-    return _is_test_module(sys.modules.get(cls.__module__, types.ModuleType("x")))
-
-
-def mark_slow_items(items: list[pytest.Item]) -> None:
-    finder = SlowFinder()
+def mark_slow_items(items: list[pytest.Item], root: Path = TESTS) -> None:
+    finder = SlowFinder(root)
     for item in items:
         if not item.get_closest_marker("slow") and finder.item_is_slow(item):
             item.add_marker(pytest.mark.slow)
