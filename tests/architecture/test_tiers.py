@@ -8,6 +8,7 @@ import textwrap
 import pytest
 
 pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.slow  # the suites it runs start Python processes
 
 CONFTEST = """
 from pathlib import Path
