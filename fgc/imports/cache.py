@@ -20,7 +20,8 @@ from forgather_files.atomic import write_text
 from ..cache_dir import default_cache_dir
 from ..version import __version__
 
-FORMAT = 2  # 2: parameters carry their annotation's type descriptor
+FORMAT = 4  # 2: parameters carry their annotation's type descriptor; 3: a signature says whether it
+# is a wrapper's guess; 4: what a callable declares it does not implement (argument_rules.py)
 
 
 def _stat(path: str) -> list[int] | None:
