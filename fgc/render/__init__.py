@@ -34,6 +34,7 @@ from ..loader import BadName, LoadedChunk, Loader, SearchPath, TemplateSource, s
 from ..sourcemap import SourceMap
 from ..syntax.jinja_check import check_chunk
 from ..syntax.jinja_source import lower_chunk
+from . import code_cache
 from .environment import make_environment
 from .errors import LoadFailed, nested_too_deep, render_error, unique
 from .knob_reads import ReadSite, read_sites, unread_knobs
@@ -134,15 +135,22 @@ class Rendering:
         if tree is None or has_errors(new):
             raise LoadFailed(new + diags)
         shared = self._keys[id(chunk.chunk)]
-        code = self.reuse.compiled.get(shared) if self.reuse is not None else None
-        if code is None:
-            try:
-                code = self.env.compile(tree, chunk.name, chunk.jinja_filename)
-            except SyntaxError as e:  # Python refuses the code jinja2 wrote: nesting too deep
-                raise LoadFailed([nested_too_deep(chunk, e)]) from None
-            if self.reuse is not None:
-                self.reuse.compiled[shared] = code
+        if self.reuse is not None:  # a long-lived caller: in memory
+            code = self.reuse.compiled.get(shared)
+            if code is None:
+                code = self.reuse.compiled[shared] = self._compile(chunk, tree)
+        else:  # one process, one rendering: on disk, for the next process
+            code = code_cache.load(*shared)
+            if code is None:
+                code = self._compile(chunk, tree)
+                code_cache.store(*shared, code)
         return self.env.template_class.from_code(self.env, code, globals, lambda: True)
+
+    def _compile(self, chunk: Any, tree: Any) -> Any:
+        try:
+            return self.env.compile(tree, chunk.name, chunk.jinja_filename)
+        except SyntaxError as e:  # Python refuses the code jinja2 wrote: nesting too deep
+            raise LoadFailed([nested_too_deep(chunk, e)]) from None
 
     def reads(self) -> dict[str, list[ReadSite]]:
         """The template variables that the loaded templates read, with where

@@ -105,6 +105,8 @@ class PipelineEngine(Engine):
     ``data_parallel`` replicas (see the module doc)."""
 
     supports_multi_process = True
+    #: compute_metrics and predict() need the logits, which stay inside the schedule's last stage
+    supports_predictions = False
 
     def __init__(self, schedule: str | type = "1F1B", *, n_microbatches: int | None = None,
                  stages_per_rank: int | None = None, split_points: Sequence[int] | None = None,
@@ -192,6 +194,11 @@ class PipelineEngine(Engine):
         self._loss_func = trainer.compute_loss_func
         self._forward_context = trainer.memory.forward_context  # linear_cross_entropy: the last stage's head
         model = trainer.model
+        if getattr(model, "use_kernels", False):
+            # transformers' from_pretrained turns on hub kernels, which model.train() re-applies
+            # by the device of the first parameter: on a middle stage's rank that is on meta.
+            # The stages run the model's own torch code.
+            model.use_kernels = False
         self.split: PipelineSplit = split_model(model, self.num_stages, self.split_points)
         self.stage_ids = stage_indices(self.pp_rank, self.pp, self.num_stages, self.style)
         self._stage_rank = stage_to_rank(self.pp, self.num_stages, self.style)  # pipeline-group ranks
