@@ -110,6 +110,8 @@ def test_all_options_resume_bit_identically(tmp_path):
     second.train(resume_from_checkpoint=True)
     assert same_parameters(second.model, full.model)
     assert losses(second) == losses(full)
+    # clipping was active (max_grad_norm=1): the resumed run clips with the saved previous norm
+    assert max(r["grad_norm"] for r in full.state.log_history if "grad_norm" in r) > full.args.max_grad_norm
 
 
 @pytest.mark.parametrize("fields, match", [

@@ -140,8 +140,8 @@ class MemoryOptions:
             return optimizer
         if self.max_grad_norm > 0:
             logger.info(
-                "optimizer_in_backward: max_grad_norm=%g clips each parameter's gradient by its own norm "
-                "(the global norm is not known when a parameter steps)", self.max_grad_norm
+                "optimizer_in_backward: max_grad_norm=%g clips with the previous step's global norm (this "
+                "step's is not known when a parameter steps; the first step is not clipped)", self.max_grad_norm
             )
         return OptimizerInBackward(optimizer, max_grad_norm=self.max_grad_norm)
 
