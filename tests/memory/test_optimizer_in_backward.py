@@ -97,6 +97,27 @@ def test_lagged_global_clipping_and_the_global_norm():
     assert min(float(n) for n in norms) > 0.05  # clipping was active
 
 
+def test_measuring_pass_gives_exact_global_clipping():
+    data = batches(STEPS)
+    separate, fused = tiny_llama(), tiny_llama()
+    opt = AdamW(separate.parameters(), lr=1e-2)
+    for ids in data:
+        lm_loss(separate, ids).backward()
+        torch.nn.utils.clip_grad_norm_(separate.parameters(), 0.05)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    wrapped = OptimizerInBackward(AdamW(fused.parameters(), lr=1e-2), max_grad_norm=0.05)
+    for ids in data:
+        with wrapped.measuring():
+            lm_loss(fused, ids).backward()
+        assert all(p.grad is None for p in fused.parameters())  # measured and freed
+        lm_loss(fused, ids).backward()
+        wrapped.step()
+    for a, b in zip(separate.parameters(), fused.parameters()):  # the norm's sum order differs
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
+    assert not same_parameters(fused, tiny_llama())
+
+
 @pytest.mark.parametrize("name", ["adamw_bf16_state_sr", "apollo", "torch_adamw", "bitsandbytes_8bit"])
 def test_resume_n_plus_n_equals_2n(name):
     needs(name)  # with clipping: the previous step's norm (the next coefficient) is in the state_dict

@@ -22,14 +22,16 @@ of `forgather.ml.optim`, torch's and bitsandbytes', anything that skips gradient
 parameters; the cost is one `step()` call per parameter (a Python loop over the parameters).
 
 Clipping: when a parameter steps, the other gradients do not exist yet, so this step's global
-norm is unknown. With `max_grad_norm > 0` every gradient is scaled by the coefficient of global
-clipping computed from the PREVIOUS step's global norm, min(1, max_grad_norm / norm), the same
-factor for every parameter (lagged global clipping; the first step, with no previous norm, is
-not clipped). Gradient norms change slowly from step to step, so this tracks `clip_grad_norm_`
-closely; clipping each gradient by its own norm instead (an earlier design) almost never
-clips and trained measurably worse (docs/benchmarks.md, Memory: quality). The previous norm is
-part of `state_dict()`, so a resumed run clips as the original did. `grad_norm()` is the global
-norm of the unclipped gradients, accumulated as they arrive, for logging.
+norm is unknown. With `max_grad_norm > 0` every gradient is scaled by min(1, max_grad_norm /
+norm), the coefficient of `clip_grad_norm_`, with `norm` the last one measured: that of a
+measuring pass over the same batch (`with opt.measuring(): loss.backward()`: the hooks take each
+gradient's norm and free it, nothing steps), which makes it exact global clipping at the cost of
+a second forward and backward (the Trainer does this), or else the previous step's (lagged
+global clipping; the first step, with no previous norm, is not clipped). Clipping each gradient
+by its own norm (an earlier design) almost never clips and trained measurably worse, as did the
+lagged coefficient (docs/benchmarks.md, Memory: quality). The previous norm is part of
+`state_dict()`, so a resumed run clips as the original did. `grad_norm()` is the global norm of
+the unclipped gradients, accumulated as they arrive, for logging.
 
 Cannot combine with: gradient accumulation (every backward steps: a micro-batch would step on a
 part of the batch), a gradient scaler (fp16 loss scaling must see every gradient before it
@@ -40,6 +42,9 @@ decides to skip a step), data parallelism that reduces gradients after they are 
 from __future__ import annotations
 
 from typing import Any, Callable
+
+import contextlib
+from typing import Iterator
 
 import torch
 from torch.optim import Optimizer
@@ -54,7 +59,7 @@ class OptimizerInBackward(Optimizer):
     Args:
         optimizer: any `torch.optim.Optimizer` that skips parameters whose `.grad` is None.
         max_grad_norm: > 0 clips every gradient by the global-clipping coefficient of the
-            previous step's norm (lagged global clipping, see the module).
+            norm of a `measuring()` pass, else of the previous step's norm (see the module).
 
     The wrapper IS an optimizer sharing the wrapped one's `param_groups`, `state` and
     `defaults`: schedulers change its learning rates, `state_dict()` is the wrapped optimizer's.
@@ -78,6 +83,7 @@ class OptimizerInBackward(Optimizer):
         self._sq_norms: list[torch.Tensor] = []
         self._clip_coef: torch.Tensor | None = None  # from the previous step's global norm
         self._last_norm: torch.Tensor | None = None
+        self._measuring = False
         params = list({id(p): p for g in self.param_groups for p in g["params"]}.values())
         self._handles = [p.register_post_accumulate_grad_hook(self._step_parameter) for p in params]
 
@@ -98,10 +104,30 @@ class OptimizerInBackward(Optimizer):
         else:
             self.__dict__["_own_" + name] = value
 
+    @contextlib.contextmanager
+    def measuring(self) -> Iterator[None]:
+        """A backward inside this block only measures: each gradient's norm is taken and the
+        gradient freed, nothing steps; on exit the global norm sets the clipping coefficient of
+        the next backward (exact global clipping when it runs on the same batch)."""
+        if self._measuring:
+            raise RuntimeError("OptimizerInBackward.measuring() does not nest")
+        self._measuring, saved = True, self._sq_norms
+        self._sq_norms = []
+        try:
+            yield
+            norm = self.grad_norm()
+            if norm is not None:
+                self._set_last_norm(norm)
+        finally:
+            self._measuring, self._sq_norms = False, saved
+
     def _step_parameter(self, param: torch.Tensor) -> None:
         grad = param.grad
         norm = torch.linalg.vector_norm(grad.detach(), dtype=torch.float32)
         self._sq_norms.append(norm.square())
+        if self._measuring:
+            param.grad = None
+            return
         if self._clip_coef is not None:
             grad.mul_(self._clip_coef.to(device=grad.device, dtype=grad.dtype))
         self.optimizer.step()
