@@ -1,13 +1,13 @@
-"""Quality is kept: 200 steps of the quick-start model (examples/quickstart: 1M parameters; here
-4 blocks of 128 tokens per step instead of 16, for time: a CPU without native bfloat16 runs
-bfloat16 matmuls about 7x slower than float32) with every memory option on end within 2% of the
-float32 run's eval loss (on the first 256 blocks of the eval set), and bfloat16 weights with
-stochastic rounding end lower than the same run with round-to-nearest. Every run clips at the
-quick start's max_grad_norm=1: the fused step's clipping (optimizer_in_backward) is part of what
-is checked (it used to clip each gradient by its own norm, which cost 2.2% of eval loss in
-float32 alone at 100 steps: docs/benchmarks.md, Memory: quality). One build, three runs of 200
-steps, shared by the asserts (module fixture); bench/bench_memory_quality.py runs the same and
-the ablation rows."""
+"""Quality is kept: the quick-start model (examples/quickstart: 1M parameters) with every memory
+option on ends within 2% of the float32 run's eval loss (on the first 256 blocks of the eval
+set), and bfloat16 weights with stochastic rounding end lower than the same run with
+round-to-nearest. 100 steps of 4 blocks of 128 tokens, not the issue's 200 of 16, for CI time
+(a run with the step fused into backward and clipping costs two passes per step: about 500
+steps' worth in all); bench/bench_memory_quality.py runs the 200-step check and the ablation
+(docs/benchmarks.md, Memory: quality). Every run clips at the quick start's max_grad_norm=1, so
+the fused step's clipping is part of what is checked: it used to clip each gradient by its own
+norm, which almost never clips, and the all-options run ended 3.6% (lagged clipping) to 10%
+(CI, 200 steps) above float32. One build, three runs shared by the asserts (module fixture)."""
 
 from pathlib import Path
 
@@ -17,7 +17,7 @@ import torch
 import fgc
 
 ROOT = Path(__file__).resolve().parents[2]
-STEPS = 200
+STEPS = 100
 BATCH = 4  # blocks of 128 tokens per step (the quick start takes 16)
 TOLERANCE = 0.02  # relative, on the final eval loss
 EVAL_BLOCKS = 256  # the first blocks of the eval set (a third of it: the same blocks for every run)
