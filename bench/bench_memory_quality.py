@@ -7,7 +7,7 @@ trained with each option (or a combination) against the same run in float32, by 
 Each run is the quick start with `--batch` blocks of 128 tokens per step (the quick start takes
 16), evaluated on the first `--eval-blocks` blocks of its eval set. One line per run, then the
 ratio of each eval loss to float32's. tests/memory/test_memory_quality.py asserts on the runs
-float32, all_options and all_options_round_to_nearest; docs/benchmarks.md (Memory: quality)
+float32 and all_options (100 steps); docs/benchmarks.md (Memory: quality)
 records the ablation. A CPU without native bfloat16 runs the bfloat16 rows about 7x slower.
 """
 

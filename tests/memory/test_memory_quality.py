@@ -1,13 +1,17 @@
 """Quality is kept: the quick-start model (examples/quickstart: 1M parameters) with every memory
 option on ends within 2% of the float32 run's eval loss (on the first 256 blocks of the eval
-set), and bfloat16 weights with stochastic rounding end lower than the same run with
-round-to-nearest. 100 steps of 4 blocks of 128 tokens, not the issue's 200 of 16, for CI time
-(a run with the step fused into backward and clipping costs two passes per step: about 500
-steps' worth in all); bench/bench_memory_quality.py runs the 200-step check and the ablation
-(docs/benchmarks.md, Memory: quality). Every run clips at the quick start's max_grad_norm=1, so
-the fused step's clipping is part of what is checked: it used to clip each gradient by its own
-norm, which almost never clips, and the all-options run ended 3.6% (lagged clipping) to 10%
-(CI, 200 steps) above float32. One build, three runs shared by the asserts (module fixture)."""
+set). 100 steps of 4 blocks of 128 tokens, not the issue's 200 of 16, for CI time (a run with the
+step fused into backward and clipping costs two passes per step); bench/bench_memory_quality.py
+runs the 200-step check and the ablation (docs/benchmarks.md, Memory: quality). Every run clips
+at the quick start's max_grad_norm=1, so the fused step's clipping is part of what is checked: it
+used to clip each gradient by its own norm, which almost never clips, and the all-options run
+ended 3.6% (lagged clipping, 100 steps) to 9.7% (CI, 200 steps) above float32.
+
+Stochastic against round-to-nearest is not asserted here: at this learning rate most updates
+are far above half an ulp, and the two differ by less than the run-to-run noise of stochastic
+rounding (benchmarks.md: round-to-nearest 0.45% behind in one pair of runs, 0.95% ahead in
+another). tests/memory/test_low_precision.py checks the regime where it matters (updates below
+half an ulp: round-to-nearest stalls). One build, two runs, module fixture."""
 
 from pathlib import Path
 
@@ -28,7 +32,6 @@ ALL_OPTIONS = dict(model_dtype="bfloat16", optimizer_in_backward=True, activatio
 RUNS = {
     "float32": {},
     "all_options": ALL_OPTIONS,
-    "all_options_round_to_nearest": {**ALL_OPTIONS, "stochastic_rounding": False},
 }
 
 
@@ -59,7 +62,3 @@ def _train_all(out):
 
 def test_all_options_end_within_2_percent_of_float32(eval_losses):
     assert abs(eval_losses["all_options"] - eval_losses["float32"]) <= TOLERANCE * eval_losses["float32"], eval_losses
-
-
-def test_stochastic_rounding_beats_round_to_nearest(eval_losses):
-    assert eval_losses["all_options"] < eval_losses["all_options_round_to_nearest"], eval_losses
