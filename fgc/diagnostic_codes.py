@@ -1,11 +1,25 @@
-"""Every diagnostic code fgc reports, with its meaning in one line: the one registry.
+"""Every diagnostic code fgc reports, with its severity and meaning in one line: the one registry.
 
-A code is written where it is reported (`error("FG0620", ...)`), and listed here once.
-docs/diagnostics.md lists the same codes with the same meanings; tests/architecture/
-test_diagnostic_codes.py keeps the two in step and checks that every `FGxxxx` written in fgc/ is
-here and every code here is reported somewhere. A meaning that starts with "warning:" is a
-warning's; the others are errors, unless they say otherwise.
+A code is written where it is reported (`error("FG0620", ...)`), and listed here once, one entry
+per line, in code order. The severity is the meaning's first word: a meaning that starts with
+"warning:" is a warning's, one that starts with "note" a note's, any other an error's (one that
+says "warning:" later, FG0518, is an error's and a warning's). `REGISTRY` holds the entries as
+data (`Code`); docs/diagnostics.md's tables are generated from it:
+
+    python -m fgc.diagnostic_codes docs/diagnostics.md
+
+rewrites each table that follows a `<!-- codes FG01 FG02 -->` line (the codes of those
+hundreds) and leaves the prose around them as written. tests/architecture/
+test_diagnostic_codes.py checks that the doc is current, that every `FGxxxx` written in fgc/ is
+here, that every code here is reported somewhere, and that each is reported with its severity.
 """
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 CODES: dict[str, str] = {
     # FG00xx  command line and internal
@@ -35,7 +49,7 @@ CODES: dict[str, str] = {
     "FG0203": "warning: a block that overrides nothing in its parents (its content is never rendered), with a did-you-mean",
     "FG0204": "`super()` outside a block",
     "FG0205": "a `required` block that the rendered template (the input, or an included template) does not override",
-    "FG0206": "`super()` in a block that no parent template defines",
+    "FG0206": "`super()` in a block that no parent template defines, where the block is rendered (in a template that extends none, or inside a rendered block); in a block that is never rendered it is a note of the block's FG0203, as the reference renders it",
     "FG0207": "warning: a knob replaced by an ancestor: an unconditional top-level `set` (outside blocks, macros, loops and `if`, its value not reading the name) replaces the value a child template's `set` or a `-D` gave; the child's `set` is a note, a `-D` a note without a position; the fix is `-- set x = x \\| default(value)` (`fgc/inheritance/knobs.py`)",
     "FG0208": "warning: a knob that nothing reads: a top-level `set` or a `-D` of a name that no template of the compilation loads (a misspelt knob: `-- set hiden_size = 64`), with a did-you-mean over the names the templates read; names starting with `_` and `namespace()`s are not knobs (`fgc/render/knob_reads.py`)",
     # FG03xx  rendering (Jinja)
@@ -97,7 +111,10 @@ CODES: dict[str, str] = {
     "FG0612": "too many positional arguments, at the first extra one",
     "FG0613": "a parameter given both positionally and by keyword",
     "FG0614": "a positional-only parameter given by keyword",
+    "FG0615": "note: the arguments of a wrapper that takes `(*args, **kwargs)` (`functools.wraps`, transformers' strict configs) are not checked, since what runs inside it cannot be known; the note says what the wrapped function's signature would reject (a call binds to the outermost function's own parameters: transformers' Auto classes' `from_config(config, **kwargs)` is checked against those)",
     "FG0620": "a literal value that the annotation of the parameter it reaches rejects, at the value (or the failing item), naming the parameter and the callable: `int`, `float` (an int is fine), `str`, `bool` (never an int), `None`/`Optional`, `Union`, `Literal`, sequences (`list[int]`, `tuple[float, float]`, `Sequence[str]`; a YAML list, `!list`, `!tuple` and `!dlist` are all sequences) and mappings of those. A `!var` is checked through its default; a `!var` inside a `dynamic_causal_lm` `definition` through the node's hyper-parameter of the same name, reported at the hyper-parameter (`num_hidden_layers: two` at the child's line). Annotations that decide nothing pass: `Any`, classes, forward references that cannot be evaluated (string annotations are evaluated with `typing.get_type_hints`, else one by one with only the syntax of types), and tagged values whose type is unknown (`!singleton`, `!partial`)",
+    "FG0630": "an argument that the receiving callable declares it does not implement (its `FGC_UNSUPPORTED_ARGUMENTS`), with a value other than the one it behaves as: a `transformers:TrainingArguments` field that forgather's Trainer does not implement (`optim: adafactor_8bit`), at the field's line",
+    "FG0631": "warning: such an argument written with the value the receiver behaves as anyway: the line changes nothing",
     # FG07xx  codegen, build directory and run
     "FG0701": "`fgc compile -o DIR`: DIR exists, is not empty and is not an fgc build and nothing else (a run directory, or a build with other files: never replaced)",
     "FG0702": "the build directory cannot be written (permissions, disk full): the message of the OS error",
@@ -124,3 +141,57 @@ CODES: dict[str, str] = {
     "FG0808": "warning: a `from_project` with an argument known only when the config is built (a `!var`, a node): linked at run time by `fgc.from_project`, so the build needs fgc and the project where it runs",
     "FG0809": "a `from_project` that links a project into itself, directly or through other projects (the chain named)",
 }
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    severities: tuple[str, ...]  # ("error",), ("warning",), ("note",) or ("error", "warning")
+    meaning: str  # as registered, its severity word included
+
+    @property
+    def severity(self) -> str:
+        return ", ".join(self.severities)
+
+
+def _code(code: str, meaning: str) -> Code:
+    if meaning.startswith("warning:"):
+        return Code(code, ("warning",), meaning)
+    if meaning.startswith("note"):
+        return Code(code, ("note",), meaning)
+    return Code(code, ("error", "warning") if "warning:" in meaning else ("error",), meaning)
+
+
+REGISTRY: dict[str, Code] = {code: _code(code, meaning) for code, meaning in CODES.items()}
+
+# The docs' tables: a marker line, then the table it owns (up to the first line that is not a row).
+_TABLE = re.compile(r"^(<!-- codes ((?:FG\d\d ?)+) -->\n)(?:\|.*\n)*", re.M)
+
+
+def table(hundreds: list[str]) -> str:
+    """The markdown table of the registered codes that start with one of `hundreds` ("FG04")."""
+    rows = [f"| `{c.code}` | {c.meaning} |" for c in REGISTRY.values() if c.code[:4] in hundreds]
+    return "\n".join(["| code | meaning |", "|---|---|", *rows]) + "\n"
+
+
+def document(doc: str) -> str:
+    """`doc` (docs/diagnostics.md) with every generated table rewritten from the registry."""
+    covered: list[str] = []
+
+    def rewrite(m: re.Match[str]) -> str:
+        hundreds = m.group(2).split()
+        covered.extend(hundreds)
+        return m.group(1) + table(hundreds)
+
+    out = _TABLE.sub(rewrite, doc)
+    missing = sorted({c[:4] for c in REGISTRY} - set(covered))
+    if missing:
+        raise ValueError(f"no `<!-- codes ... -->` table for the codes {', '.join(h + 'xx' for h in missing)}")
+    return out
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m fgc.diagnostic_codes docs/diagnostics.md")
+    path = Path(sys.argv[1])
+    path.write_text(document(path.read_text(encoding="utf-8")), encoding="utf-8")

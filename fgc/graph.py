@@ -5,7 +5,7 @@ sequence), a dict with string keys (a plain mapping), or a `Node` (a tagged valu
 shared by identity: an alias of an anchored node is the same `Node` object, which is how the
 compiler knows that a singleton is referenced twice.
 
-`Graph.to_json()` is the `graph.json` format of DESIGN §6:
+`Graph.to_json()` is the `graph.json` format:
 
     {"fgc_graph": 1, "targets": [...], "values": {target: VALUE}, "nodes": {"n1": NODE}}
 
@@ -15,49 +15,17 @@ document order, args before kwargs.
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Union
 
 from .diagnostics import Span
 
-
-class Kind(str, enum.Enum):
-    SINGLETON = "singleton"
-    FACTORY = "factory"
-    PARTIAL = "partial"
-    META = "meta"
-    VAR = "var"
-    DICT = "dict"
-    LIST = "list"
-    TUPLE = "tuple"
-    DLIST = "dlist"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-# Tag name as written -> node kind (`!call` = `!singleton`, `!lambda` = `!partial`).
-TAG_KINDS: dict[str, Kind] = {
-    "call": Kind.SINGLETON,
-    "singleton": Kind.SINGLETON,
-    "factory": Kind.FACTORY,
-    "partial": Kind.PARTIAL,
-    "lambda": Kind.PARTIAL,
-    "meta": Kind.META,
-    "var": Kind.VAR,
-    "dict": Kind.DICT,
-    "list": Kind.LIST,
-    "tuple": Kind.TUPLE,
-    "dlist": Kind.DLIST,
-}
-
-CALLABLE_KINDS = frozenset({Kind.SINGLETON, Kind.FACTORY, Kind.PARTIAL, Kind.META})
-CONTAINER_KINDS = frozenset({Kind.DICT, Kind.LIST, Kind.TUPLE, Kind.DLIST})
+# The node kinds and the tag table: the foundation's `fgc/tags.py`, which every stage reads.
+from .tags import CALLABLE_KINDS, CONTAINER_KINDS, SEQUENCE_KINDS, TAG_KINDS, Kind  # noqa: F401
 
 # Keyword arguments that configure the node instead of reaching the callable. They stay in
-# `kwargs`, after the others (DESIGN §6).
+# `kwargs`, after the others (docs/language.md, Arguments).
 SUBMODULE_SEARCHPATH = "submodule_searchpath"
 LATENT_ARGS = "latent_args"
 RESERVED_KWARGS = (SUBMODULE_SEARCHPATH, LATENT_ARGS)

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
 
-from .diagnostics import Diagnostic, Outcome, Result, has_errors
+from .diagnostics import Diagnostic, Result, has_errors
+from .frontend import Frontend, _took, analyze, frontend, template_checks
 
 if TYPE_CHECKING:
     from .build.layout import Layout
@@ -30,53 +31,7 @@ if TYPE_CHECKING:
     from .graph import Graph
     from .imports import Imports
     from .imports.cache import SignatureCache
-    from .loader import TemplateSource
     from .passes.overrides import Applied, Override
-    from .render import RenderResult, Reuse
-    from .syntax.config_ast import Document
-
-
-@dataclass
-class Frontend:
-    """Everything the front end knows about one input file."""
-
-    path: Path
-    render: RenderResult
-    document: Document | None = None  # None when rendering failed
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    variables: dict[str, Any] = field(default_factory=dict)  # the template variables (-D) given
-
-    @property
-    def ok(self) -> bool:
-        return not has_errors(self.diagnostics)
-
-
-def frontend(
-    path: str | Path,
-    include_dirs: Sequence[str | Path] = (),
-    variables: Mapping[str, Any] | None = None,
-    source: TemplateSource | None = None,  # None: the disk
-    globals: Mapping[str, Any] | None = None,  # environment globals (a project's, fgc/project/)
-    reuse: Reuse | None = None,  # lowered templates shared across calls (fgc/workspace)
-) -> Frontend:
-    """Render `path` through its template hierarchy and parse the result into the config AST."""
-    from .render import render_file
-    from .syntax.config_parser import parse_config
-
-    rendered = render_file(path, [Path(d) for d in include_dirs], dict(variables or {}), source, globals, reuse)
-    result = Frontend(Path(path), rendered, variables=dict(variables or {}))
-    if not _took(result.diagnostics, rendered) or rendered.text is None or rendered.source_map is None:
-        return result
-    parsed = parse_config(rendered.text, rendered.source_map)
-    result.document = parsed.value
-    result.diagnostics.extend(parsed.diagnostics)
-    return result
-
-
-def _took(diagnostics: list[Diagnostic], outcome: Outcome) -> bool:
-    """Add a stage's diagnostics to `diagnostics`; whether the next stage may run."""
-    diagnostics.extend(outcome.diagnostics)
-    return outcome.ok
 
 
 # --------------------------------------------------------------------------------------------
@@ -105,38 +60,6 @@ class Compilation:
     @property
     def path(self) -> Path:
         return self.front.path
-
-
-def analyze(front: Frontend, override_notes: bool = False) -> Result[Graph]:
-    """Semantic passes: the config AST -> the config graph (+ diagnostics)."""
-    from .graph import Graph
-    from .passes.semantic import analyze as run_passes
-
-    if front.document is None:
-        return Result(Graph(), [])
-    analyzed = run_passes(front.document, override_notes=override_notes)
-    diagnostics = analyzed.diagnostics
-    if front.render.graph is not None:  # an alias whose anchor a replaced block defined: that block
-        from .inheritance.replaced_anchors import note_replaced_anchors
-
-        diagnostics = note_replaced_anchors(diagnostics, front.render.graph)
-    return Result(analyzed.value, diagnostics + template_checks(front, analyzed.value))
-
-
-def template_checks(front: Frontend, graph: Graph) -> list[Diagnostic]:
-    """What the config says about the templates that wrote it: knobs whose every read was
-    overridden or not rendered (fgc/passes/knob_use.py), keys whose column takes them out of
-    their block (fgc/passes/block_keys.py)."""
-    from .passes.block_keys import keys_leaving_blocks
-    from .passes.knob_use import hidden_knobs
-
-    render = front.render
-    if front.document is None or render.graph is None or render.source_map is None:
-        return []
-    return [
-        *hidden_knobs(front.document, graph.overrides, render.graph, render.source_map, render.reads, front.variables),
-        *keys_leaving_blocks(front.document, render.graph),
-    ]
 
 
 def backend(
@@ -178,7 +101,12 @@ def backend(
 
     # from_project compiles another project: the driver gives it the pipeline, with these options.
     link = functools.partial(
-        link_project, import_modules=import_modules, use_black=use_black, cache=cache, code_text=code_text
+        link_project,
+        compile_file=compile_file,
+        import_modules=import_modules,
+        use_black=use_black,
+        cache=cache,
+        code_text=code_text,
     )
     KINDS = (*BUILTIN_KINDS, FromProject(link))
     from .imports import resolve_imports

@@ -26,6 +26,8 @@ COMMANDS = {
     "vars": "vars",
     "run": "run",
     "sweep": "sweep",
+    "convert": "convert",
+    "serve": "serve",
     "new": "new",
     "ls": "ls",
     "lsp": "lsp",

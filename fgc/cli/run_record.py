@@ -15,6 +15,10 @@ built and updated when it ends (each write to a temporary file, then renamed ove
     host           hostname, platform, Python, pid, user
     packages       every installed distribution: {"name": "version"} (what `pip freeze` lists)
     data_files     local files the run read: {"path": {"bytes", "sha256"}}
+    datasets       datasets read through `datasets` with forgather.ml.data:load_dataset (present
+                   only then): [{"path", "name", "split", "data_files", "fingerprint", "num_rows"}]
+    pretrained_models   pretrained model directories the run loaded (forgather.ml.finetune:
+                   load_pretrained; present only then): {"path": {"files": {"name": {"bytes", "sha256"}}}}
     peak_gpu_memory_bytes   torch.cuda.max_memory_allocated of the run's process (the largest
                    over its devices); null when it used no GPU, or ran in several processes
     sessions       one entry per `fgc run` on this directory (the first run, then each --resume):
@@ -138,16 +142,27 @@ def start_record(
     return record
 
 
-def _read_files() -> dict:
+def _add_inputs(record: dict) -> None:
+    """Add what this process read (runtime's run_inputs) to the record: local data files, datasets
+    loaded through `datasets`, pretrained model directories."""
     inputs = sys.modules.get("forgather.ml.run_inputs")  # only when the run used the runtime
-    return inputs.read_files() if inputs is not None else {}
+    if inputs is None:
+        return
+    record["data_files"] = {**(record.get("data_files") or {}), **inputs.read_files()}
+    datasets = list(record.get("datasets") or [])
+    datasets += [d for d in inputs.read_datasets() if d not in datasets]
+    if datasets:
+        record["datasets"] = datasets
+    models = {**(record.get("pretrained_models") or {}), **inputs.read_model_dirs()}
+    if models:
+        record["pretrained_models"] = models
 
 
 def note_data_files(run_dir: Path) -> None:
     """Add the files this process read to the record (a launched process of `--nproc`)."""
     record = read_record(run_dir)
     if record:
-        record["data_files"] = {**(record.get("data_files") or {}), **_read_files()}
+        _add_inputs(record)
         write_record(run_dir, record)
 
 
@@ -170,7 +185,7 @@ def finish_record(run_dir: Path, status: str, exit_code: int, error: str | None 
     record.update({"status": status, "exit_code": exit_code, "error": error, "end_time": end})
     # the largest of every session (a resumed run keeps the peak of the earlier ones)
     record["peak_gpu_memory_bytes"] = max(peak_gpu_memory() or 0, record.get("peak_gpu_memory_bytes") or 0) or None
-    record["data_files"] = {**(record.get("data_files") or {}), **_read_files()}
+    _add_inputs(record)
     if record.get("sessions"):
         record["sessions"][-1].update({"end_time": end, "status": status, "exit_code": exit_code})
     write_record(run_dir, record)

@@ -7,6 +7,7 @@
     signature  signatures as data; binding with diagnostics at each argument's position
     annotations  annotations as type descriptors (JSON, cached with the signature)
     typecheck  literal values and `!var` defaults checked against them (FG0620)
+    argument_rules  what a callable declares it does not implement in its arguments (FG0630)
 
 Diagnostics FG06xx. `import_modules=False` (`--no-import`) parses specs and finds local
 module files but imports nothing and checks no signature.
@@ -18,9 +19,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..diagnostics import Diagnostic, Result, Span, error, warning
-from ..graph import SUBMODULE_SEARCHPATH, Graph, Kind, Node
+from ..diagnostics import Diagnostic, Result, Span, error, note, warning
+from ..graph import CALLABLE_KINDS, SUBMODULE_SEARCHPATH, Graph, Kind, Node, Value
 from ..pyast import exclusive
+from .argument_rules import check_rules
 from .typecheck import Checker, check_node
 from .cache import SignatureCache, default_cache_dir
 from .locate import Location, NotFound, forget_local_modules, locate, split_colonless
@@ -58,6 +60,30 @@ def search_dirs(node: Node) -> tuple[str, ...]:
     return tuple(os.path.normpath(os.path.join(node.template_dir, d)) for d in value if isinstance(d, str))
 
 
+def relative_search_dirs(graph: Graph) -> dict[Node, tuple[str, ...]]:
+    """Where each node's relative spec (`.causal_lm:CausalLM`) is looked for after the template's
+    directory: its own `submodule_searchpath`, then those of the nodes that contain it, nearest
+    first. The reference's model projects write a model's parts with relative specs and no
+    searchpath of their own, inside the node that carries `submodule_searchpath` (through its
+    code generator): the reference imports the parts from there, and so they resolve here."""
+    out: dict[Node, tuple[str, ...]] = {}
+    stack: list[tuple[Value, tuple[str, ...]]] = [(graph.values[t], ()) for t in graph.targets]
+    while stack:
+        value, inherited = stack.pop()
+        if isinstance(value, Node):
+            before = out.get(value)
+            dirs = tuple(dict.fromkeys((*(before or ()), *search_dirs(value), *inherited)))
+            if dirs == before:
+                continue  # reached before with the same directories: its children are done
+            out[value] = dirs
+            stack.extend((child, dirs) for child in value.children())
+        elif isinstance(value, list):
+            stack.extend((item, inherited) for item in value)
+        elif isinstance(value, dict):
+            stack.extend((item, inherited) for item in value.values())
+    return out
+
+
 def resolve_imports(
     graph: Graph,
     import_modules: bool = True,
@@ -90,8 +116,9 @@ def _resolve_imports(
     forget_local_modules()
     memo: dict[tuple, Resolved | ResolveError | NotCached] = {}
     bound: list[tuple[Node, Resolved]] = []
+    relative_dirs = relative_search_dirs(graph)
     for node in graph.nodes():
-        if node.kind not in (Kind.SINGLETON, Kind.FACTORY, Kind.PARTIAL, Kind.META) or not node.callable:
+        if node.kind not in CALLABLE_KINDS or not node.callable:
             continue
         try:
             spec = parse_spec(node.callable, node.template_dir)
@@ -106,7 +133,7 @@ def _resolve_imports(
                         node.span, hint=f"write `{written}`")
             )
         out.specs[node] = spec
-        search = search_dirs(node)
+        search = relative_dirs.get(node, ()) if spec.form == Form.RELATIVE else search_dirs(node)
         if not import_modules:
             # Finding local files imports nothing: do it, a build needs them.
             try:
@@ -152,7 +179,10 @@ def _resolve_imports(
             continue
         if res.signature is None or node.kind == Kind.META:
             continue
-        diags.extend(bind(res.signature, node, partial=node.kind == Kind.PARTIAL, what=spec.text))
+        found = bind(res.signature, node, partial=node.kind == Kind.PARTIAL, what=spec.text)
+        diags.extend(as_notes(found, res.signature.wrapper, spec.text))
+        if res.unsupported:
+            diags.extend(check_rules(node, res.signature, res.unsupported, spec.text))
         bound.append((node, res))
     cache.flush()
     bindings = var_bindings(graph, out) if var_bindings is not None else {}
@@ -179,8 +209,26 @@ def check_values(
             # One value reaching several parameters (`hidden_size` feeds every block) is one mistake.
             if d.span not in reported:
                 reported.add(d.span)
-                diags.append(d)
+                diags.extend(as_notes([d], sig.wrapper, res.spec.text))
     return diags
+
+
+def as_notes(found: list[Diagnostic], wrapper: str | None, what: str) -> list[Diagnostic]:
+    """A signature check never rejects a call that Python accepts: behind a wrapper that takes
+    anything (`Signature.wrapper`) the wrapped function's signature is a guess, so what it
+    rejects is a note (FG0615) saying the arguments were not checked, and what it would say."""
+    if wrapper is None:
+        return found
+    return [
+        note(
+            "FG0615",
+            f"arguments of `{what}` not checked: it is {wrapper} (what runs inside cannot be "
+            f"known); the wrapped signature says: {d.message} [{d.code}]",
+            d.span,
+            hint=d.hint,
+        )
+        for d in found
+    ]
 
 
 def _maybe_local(spec: Spec, node: Node) -> bool:

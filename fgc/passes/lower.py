@@ -12,7 +12,7 @@ import keyword
 from typing import Any
 
 from ..diagnostics import Diagnostic, DiagnosticError, error, warning
-from ..graph import TAG_KINDS, Graph, Kind, Node, Value
+from ..graph import CALLABLE_KINDS, TAG_KINDS, Graph, Kind, Node, Value
 from ..syntax.config_ast import Anchor, Document, Mapping, Scalar, Sequence, Tagged
 from ..syntax.config_ast import ConfigAstNode
 from ._rewrite import is_empty, key_text, unwrap
@@ -113,7 +113,7 @@ class _Lowerer:
         # Register before lowering children so an alias to this node below it finds it
         # (cycles are already rejected; this only matters for memo consistency).
         self.memo[id(node)] = n
-        if kind in (Kind.SINGLETON, Kind.FACTORY, Kind.PARTIAL, Kind.META):
+        if kind in CALLABLE_KINDS:
             self._callable(node, n)
         elif kind == Kind.VAR:
             self._var(node, n)

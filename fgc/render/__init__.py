@@ -34,6 +34,7 @@ from ..loader import BadName, LoadedChunk, Loader, SearchPath, TemplateSource, s
 from ..sourcemap import SourceMap
 from ..syntax.jinja_check import check_chunk
 from ..syntax.jinja_source import lower_chunk
+from . import code_cache
 from .environment import make_environment
 from .errors import LoadFailed, render_error, unique
 from .knob_reads import ReadSite, read_sites, unread_knobs
@@ -130,11 +131,15 @@ class Rendering:
         if tree is None or has_errors(new):
             raise LoadFailed(new + diags)
         shared = self._keys[id(chunk.chunk)]
-        code = self.reuse.compiled.get(shared) if self.reuse is not None else None
-        if code is None:
-            code = self.env.compile(tree, chunk.name, chunk.jinja_filename)
-            if self.reuse is not None:
-                self.reuse.compiled[shared] = code
+        if self.reuse is not None:  # a long-lived caller: in memory
+            code = self.reuse.compiled.get(shared)
+            if code is None:
+                code = self.reuse.compiled[shared] = self.env.compile(tree, chunk.name, chunk.jinja_filename)
+        else:  # one process, one rendering: on disk, for the next process
+            code = code_cache.load(*shared)
+            if code is None:
+                code = self.env.compile(tree, chunk.name, chunk.jinja_filename)
+                code_cache.store(*shared, code)
         return self.env.template_class.from_code(self.env, code, globals, lambda: True)
 
     def reads(self) -> dict[str, list[ReadSite]]:
