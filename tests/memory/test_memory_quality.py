@@ -10,8 +10,9 @@ ended 3.6% (lagged clipping, 100 steps) to 9.7% (CI, 200 steps) above float32.
 Stochastic against round-to-nearest is not asserted here: at this learning rate most updates
 are far above half an ulp, and the two differ by less than the run-to-run noise of stochastic
 rounding (benchmarks.md: round-to-nearest 0.45% behind in one pair of runs, 0.95% ahead in
-another). tests/memory/test_low_precision.py checks the regime where it matters (updates below
-half an ulp: round-to-nearest stalls). One build, two runs, module fixture."""
+another). tests/memory/test_low_precision.py and test_stochastic_rounding_training.py check the
+regime where it matters (updates below half an ulp: round-to-nearest stalls). One build, two
+runs, module fixture."""
 
 from pathlib import Path
 
