@@ -24,13 +24,17 @@ so no float32 copy ever exists. Activation offloading moves activations from an 
 host memory: on the CPU they already are in host memory, so its row equals the default there
 (the Trainer warns). The last line is `bytes/param: combined X, transformers.Trainer Y`.
 
-    python bench/bench_memory.py                          # all rows (about 20 minutes on 2 cores)
+    python bench/bench_memory.py                          # all rows (2 x 256 tokens a step)
+    python bench/bench_memory.py --batch 1 --seq 8 --steps 2 --jobs 3   # a CPU without native bfloat16
     python bench/bench_memory.py --rows hf,combined       # a subset
     python bench/bench_memory.py --hidden 256 --layers 2 --vocab 4000 --steps 2   # a quick check
     python bench/bench_memory.py --jobs 3                 # three configurations at a time
 
 With `--jobs N` several configurations run at once, each still in its own process (a process's
-peak is its own); only the seconds column then reflects the sharing of the cores.
+peak is its own); only the seconds column then reflects the sharing of the cores. On a CPU
+without native bfloat16 (AVX2 only) a bfloat16 matmul is about 100x slower than a float32 one,
+so the bfloat16 rows at 2 x 256 tokens take hours; 1 x 8 tokens measures the same weight,
+gradient and state terms in about 12 minutes (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -223,22 +227,30 @@ def main() -> None:
 
     def run(row: str) -> subprocess.CompletedProcess:
         done = subprocess.run([sys.executable, __file__, "--child", row, *passed], env=env, capture_output=True, text=True)
-        print(f"  ({row} finished)", file=sys.stderr, flush=True)
+        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        # each result as it comes (a long run stopped early keeps what it measured)
+        print(f"  ({row} finished: {lines[-1] if lines else f'exit {done.returncode}'})", file=sys.stderr, flush=True)
         return done
 
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         runs = dict(zip(rows, pool.map(run, rows))) if args.jobs > 1 else None
-    results = {}
-    print(f"{'configuration':48s} {'peak MiB':>9s} {'bytes/param':>11s} {'vs HF':>6s} {'seconds':>8s}", flush=True)
+    results, failures = {}, {}
     for row in rows:
         done = runs[row] if runs else run(row)
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
         if done.returncode != 0 or not lines:
-            print(f"{LABELS[row]:48s} failed (exit {done.returncode}):\n{done.stderr[-3000:]}", flush=True)
+            failures[row] = f"failed (exit {done.returncode}):\n{done.stderr[-3000:]}"
+        else:
+            results[row] = json.loads(lines[-1])
+    hf = results["hf"]["peak"] / results["hf"]["params"] if "hf" in results else None
+    print(f"{'configuration':48s} {'peak MiB':>9s} {'bytes/param':>11s} {'vs HF':>6s} {'seconds':>8s}", flush=True)
+    for row in rows:
+        if row in failures:
+            print(f"{LABELS[row]:48s} {failures[row]}", flush=True)
             continue
-        result = results[row] = json.loads(lines[-1])
+        result = results[row]
         per_param = result["peak"] / result["params"]
-        ratio = f"{per_param / (results['hf']['peak'] / results['hf']['params']):.2f}" if "hf" in results else "-"
+        ratio = f"{per_param / hf:.2f}" if hf else "-"
         print(f"{LABELS[row]:48s} {result['peak'] / 2**20:9.0f} {per_param:11.2f} {ratio:>6s} {result['seconds']:8.1f}",
               flush=True)
     any_result = next(iter(results.values()), None)
