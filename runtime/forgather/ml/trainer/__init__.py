@@ -8,6 +8,7 @@ from .base import BaseTrainer
 from .callback_handler import CallbackHandler
 from .callbacks import JsonLinesLogger, ProgressCallback, TensorBoardLogger, TextGenerationCallback
 from .checkpoint import CheckpointError, CheckpointManager, latest_checkpoint, list_checkpoints
+from .preemption import PreemptionCallback
 from .trainer import Trainer
 from .tracking import RunRecordCallback
 
@@ -17,6 +18,7 @@ __all__ = [
     "CheckpointError",
     "CheckpointManager",
     "JsonLinesLogger",
+    "PreemptionCallback",
     "ProgressCallback",
     "RunRecordCallback",
     "TensorBoardLogger",

@@ -3,20 +3,29 @@ built and updated when it ends (each write to a temporary file, then renamed ove
 
     fgc_run        1 (the format)
     run_dir        the run directory (absolute)
+    runs_root      the directory whose `latest` link points at this run once it completes (a run
+                   made under the build's `output_dir`), else null
     build          the build directory the run was made from, and its config sha256
     command        the exact command line (argv, and cwd)
-    sets           every --set: {"name": value} as parsed (YAML scalars)
+    sets           every --set: {"name": value} as parsed (YAML scalars); every process of the
+                   run, on every node, takes its values from here
     variables      the value of every variable of the build (given, or its default)
     target         the target that was run
-    status         running | completed | failed | interrupted
+    status         running | completed | failed | interrupted | preempted (forgather_files.runs)
     exit_code      the exit status of `fgc run` (null while running)
-    error          what failed (failed and interrupted runs)
+    error          what failed or stopped it: the rank, and the signal or the error
+    stopped        a run stopped on request: {"step", "checkpoint", "reason", "signal", "ranks"}
+    failures       a launch whose processes failed: [{"rank", "pid", "host", "exit_code",
+                   "signal", "error"}], the first failure first
+    resume_command how to continue a preempted or interrupted run (null otherwise)
     start_time, end_time   ISO 8601 with the UTC offset
     host           hostname, platform, Python, pid, user
     packages       every installed distribution: {"name": "version"} (what `pip freeze` lists)
     data_files     local files the run read: {"path": {"bytes", "sha256"}}
     peak_gpu_memory_bytes   torch.cuda.max_memory_allocated of the run's process (the largest
                    over its devices); null when it used no GPU, or ran in several processes
+    launch         how its processes were started: {"nproc", "nnodes", "launcher"} (null: one
+                   process)
     sessions       one entry per `fgc run` on this directory (the first run, then each --resume):
                    command, sets, start_time, end_time, status, exit_code, resumed_from, host
 """
@@ -26,7 +35,6 @@ from __future__ import annotations
 import datetime
 import getpass
 import importlib.metadata
-import json
 import os
 import platform
 import socket
@@ -34,11 +42,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from forgather_files.atomic import write_text
+from forgather_files.run_inputs import read_files
+from forgather_files.runs import RECORD_FORMAT, RUN_RECORD, read_record, write_json
 
-from .run_dirs import RUN_RECORD
-
-FORMAT = 1
+__all__ = ["finish_record", "note_data_files", "read_record", "start_record", "write_record"]
 
 
 def now() -> str:
@@ -70,18 +77,11 @@ def host() -> dict[str, Any]:
     }
 
 
-def read_record(run_dir: Path) -> dict:
-    try:
-        return json.loads((run_dir / RUN_RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+def write_record(run_dir: Path, record: dict[str, Any]) -> None:
+    write_json(run_dir / RUN_RECORD, record)
 
 
-def write_record(run_dir: Path, record: dict) -> None:
-    write_text(run_dir / RUN_RECORD, json.dumps(record, indent=1, ensure_ascii=False, default=str) + "\n")
-
-
-def session(argv: list[str], sets: dict, resumed_from: str | None) -> dict:
+def session(argv: list[str], sets: dict[str, Any], resumed_from: str | None) -> dict[str, Any]:
     return {
         "command": argv,
         "cwd": os.getcwd(),
@@ -100,20 +100,23 @@ def start_record(
     *,
     argv: list[str],
     build_dir: Path,
-    manifest: dict,
+    manifest: dict[str, Any],
     target: str,
-    sets: dict,
-    variables: dict,
+    sets: dict[str, Any],
+    variables: dict[str, Any],
     resumed_from: str | None = None,
-) -> dict:
+    runs_root: Path | None = None,
+    launch: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Write the record of a starting run (a resumed run keeps its earlier sessions)."""
     record = read_record(run_dir) if resumed_from else {}
     sessions = list(record.get("sessions", []))
     sessions.append(session(argv, sets, resumed_from))
     record.update(
         {
-            "fgc_run": FORMAT,
+            "fgc_run": RECORD_FORMAT,
             "run_dir": str(run_dir),
+            "runs_root": str(runs_root) if runs_root else record.get("runs_root"),
             "build": {
                 "dir": str(build_dir),
                 "config_sha256": manifest.get("config_sha256"),
@@ -126,11 +129,15 @@ def start_record(
             "status": "running",
             "exit_code": None,
             "error": None,
+            "stopped": None,
+            "failures": None,
+            "resume_command": None,
             "start_time": record.get("start_time") or sessions[-1]["start_time"],
             "end_time": None,
             "host": host(),
             "packages": installed_packages(),
             "data_files": record.get("data_files", {}),
+            "launch": launch,
             "sessions": sessions,
         }
     )
@@ -138,16 +145,11 @@ def start_record(
     return record
 
 
-def _read_files() -> dict:
-    inputs = sys.modules.get("forgather.ml.run_inputs")  # only when the run used the runtime
-    return inputs.read_files() if inputs is not None else {}
-
-
 def note_data_files(run_dir: Path) -> None:
     """Add the files this process read to the record (a launched process of `--nproc`)."""
     record = read_record(run_dir)
     if record:
-        record["data_files"] = {**(record.get("data_files") or {}), **_read_files()}
+        record["data_files"] = {**(record.get("data_files") or {}), **read_files()}
         write_record(run_dir, record)
 
 
@@ -163,14 +165,16 @@ def peak_gpu_memory() -> int | None:
         return None
 
 
-def finish_record(run_dir: Path, status: str, exit_code: int, error: str | None = None) -> dict:
-    """Mark the run (and its latest session) as ended, with the files it read."""
+def finish_record(run_dir: Path, status: str, exit_code: int, error: str | None = None,
+                  **more: Any) -> dict[str, Any]:
+    """Mark the run (and its latest session) as ended, with the files it read; `more` sets
+    other fields (stopped, failures, resume_command)."""
     record = read_record(run_dir)
     end = now()
-    record.update({"status": status, "exit_code": exit_code, "error": error, "end_time": end})
+    record.update({"status": status, "exit_code": exit_code, "error": error, "end_time": end, **more})
     # the largest of every session (a resumed run keeps the peak of the earlier ones)
     record["peak_gpu_memory_bytes"] = max(peak_gpu_memory() or 0, record.get("peak_gpu_memory_bytes") or 0) or None
-    record["data_files"] = {**(record.get("data_files") or {}), **_read_files()}
+    record["data_files"] = {**(record.get("data_files") or {}), **read_files()}
     if record.get("sessions"):
         record["sessions"][-1].update({"end_time": end, "status": status, "exit_code": exit_code})
     write_record(run_dir, record)
