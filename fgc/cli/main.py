@@ -24,6 +24,7 @@ COMMANDS = {
     "diff": "diff",
     "targets": "targets",
     "run": "run",
+    "ctl": "ctl",
     "sweep": "sweep",
     "new": "new",
     "ls": "ls",

@@ -20,6 +20,8 @@ from pathlib import Path
 from forgather_files.checkpoints import latest_checkpoint
 from forgather_files.runs import PROCESS_DIR, is_run_dir
 
+from ..build import unwritable_reason
+
 LATEST = "latest"
 
 __all__ = ["LATEST", "RunDirError", "explicit_run_dir", "is_run_dir", "latest_checkpoint", "new_run_dir",
@@ -38,12 +40,7 @@ class RunDirError(Exception):
 
 def unwritable(path: Path, what: str, e: OSError) -> RunDirError:
     """The error for a directory that the operating system refuses to make or write."""
-    blocker = next((p for p in [path, *path.parents] if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
-        reason = f"`{blocker}` is a file, not a directory"
-    else:
-        reason = e.strerror or type(e).__name__
-    return RunDirError(f"{what} `{path}` cannot be made: {reason}", code="FG0730")
+    return RunDirError(f"{what} `{path}` cannot be made: {unwritable_reason(path, e)}", code="FG0730")
 
 
 def _mkdir(path: Path, what: str, *, exist_ok: bool) -> None:

@@ -193,7 +193,7 @@ class Launch:
         there is none yet, or when one could not stop gracefully."""
         workers = self._own_workers()
         for w in workers:
-            pid = w.get("pid")
+            pid = int(w.get("pid") or 0)
             if w.get("status") == worker.RUNNING and pid not in self.signalled and alive(pid):
                 send(pid, signum)
                 self.signalled.add(pid)

@@ -6,7 +6,8 @@ imports anything heavy: its pid and host (the launcher signals its own node's wo
 interrupted, failed with the error text the launcher prints once for the whole job).
 
 Every worker, on every node and after every restart, takes the run's values from the run record
-that node 0 wrote before the processes started (a node's own `--set` values must agree with it),
+that node 0 wrote before the processes started (a node's own `--set` values that differ from it
+are a warning, FG0731, and change nothing),
 and resumes from the newest complete checkpoint of the run directory: the one `--resume` chose,
 or a newer one written before a worker failed and torchrun restarted the group.
 """
@@ -28,10 +29,6 @@ from .plan import Plan
 from .roles import NODE_RANK_ENV, NODE_SETS_ENV, process_rank
 
 RUNNING, COMPLETED, STOPPED, INTERRUPTED, FAILED = "running", "completed", "stopped", "interrupted", "failed"
-
-
-class WorkerError(Exception):
-    """The launch gave this worker something it cannot run with; the message says what."""
 
 
 def register(launch_dir: Path, environ: Mapping[str, str]) -> Path:
@@ -65,24 +62,23 @@ def ranks(launch_dir: Path) -> list[dict[str, Any]]:
     return sorted((f for f in found if "rank" in f), key=lambda f: f["rank"])
 
 
-def worker_plan(run_dir: Path | None, environ: Mapping[str, str]) -> Plan:
-    """The values (node 0's record) and the resume checkpoint (the newest) of a launched worker."""
+def worker_plan(run_dir: Path | None, environ: Mapping[str, str]) -> tuple[Plan, str | None]:
+    """The values (node 0's record) and the resume checkpoint (the newest) of a launched worker,
+    and a warning when this node was given `--set` values that differ from the run's."""
     node_sets = json.loads(environ.get(NODE_SETS_ENV) or "{}")
     plan = Plan(run_dir=run_dir, sets=node_sets)
     if run_dir is None:
-        return plan
+        return plan, None
+    warning = None
     recorded = read_record(run_dir).get("sets")
     if isinstance(recorded, dict):
         node = environ.get(NODE_RANK_ENV, "0")
         differs = {k: v for k, v in node_sets.items() if recorded.get(k, object()) != v}
         if differs:
-            shown = ", ".join(f"--set {k}={v!r} (the run: {recorded[k]!r})" if k in recorded
-                              else f"--set {k}={v!r} (the run: not set)" for k, v in differs.items())
-            raise WorkerError(
-                f"node {node} was given {shown}; every node takes the run's values from its "
-                f"record ({run_dir / 'fgc-run.json'}, written by node 0): give the values to node 0, "
-                "or the same ones to every node"
-            )
+            shown = ", ".join(f"--set {k}={v!r} (the run's: {recorded[k]!r})" if k in recorded
+                              else f"--set {k}={v!r} (the run's: not set)" for k, v in differs.items())
+            warning = (f"node {node} was given {shown}: every node runs with the run's values, from its "
+                       f"record (written by node 0); give the values to node 0, or the same to every node")
         plan.sets = dict(recorded)
     plan.resume_from = latest_checkpoint(run_dir)
-    return plan
+    return plan, warning

@@ -30,6 +30,7 @@ STAGES: list[tuple[str, str]] = [
     ("codegen", r"fgc\.codegen(\.\w+)?"),
     ("build", r"fgc\.build(\.\w+)?"),
     ("compile-time nodes", r"fgc\.compile_time(\.\w+)?"),
+    ("runs", r"fgc\.runs(\.\w+)?"),
     ("driver", r"fgc(\.(pipeline|api|__main__|cli(\.\w+)?|workspace(\.\w+)?|project(\.\w+)?|lsp(\.\w+)?|sweep(\.\w+)?|result_cache(\.\w+)?))?"),
 ]
 # The order of the stages, earliest first (the config syntax lives in fgc/syntax/ but reads
@@ -46,6 +47,7 @@ ORDER = [
     "codegen",
     "build",
     "compile-time nodes",
+    "runs",
     "driver",
 ]
 

@@ -48,6 +48,7 @@ from transformers import TrainerCallback
 logger = logging.getLogger(__name__)
 
 STOP_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP", "SIGUSR1", "SIGUSR2")
+_ACTIVE: list["PreemptionCallback"] = []  # the callbacks of the trainings running in this process
 NONE, SAVE, STOP = 0, 1, 2
 PROGRESS_EVERY_S = 2.0  # rank 0 writes the step it reached at most this often (`fgc ctl status`)
 
@@ -95,6 +96,7 @@ class PreemptionCallback(TrainerCallback):
         self._rank, self._world, self._group = _process_group()
         self._handled_request = int(read_json(self._dir / CONTROL_DONE).get("id") or 0)
         self._install()
+        _ACTIVE.append(self)
 
     def on_step_end(self, args, state, control, **kwargs):
         if self._pending is not None:  # agreed, not saved yet (save_strategy='best' kept it back)
@@ -131,12 +133,17 @@ class PreemptionCallback(TrainerCallback):
         return control
 
     def on_train_end(self, args, state, control, **kwargs):
-        self._restore()
         if self._pending is not None and self._pending["action"] == STOP and state.global_step < state.max_steps:
             # agreed, but the trainer never saved: stopped without a checkpoint
             p = self._pending
             self.stopped = RunStopped(state.global_step, None, p["reason"], p["signal"], p["ranks"])
         self._pending = None
+        if self in _ACTIVE:
+            _ACTIVE.remove(self)
+        if self.stopped is None:
+            self._restore()
+        # else the process is ending on request: a late copy of the stop signal (a launcher and
+        # a scheduler both sent it) must not turn the stop into an interruption
 
     # ---------------------------------------------------------------------------- requests
 
@@ -210,6 +217,15 @@ class PreemptionCallback(TrainerCallback):
     def requested(self) -> int | None:
         """The first stop signal this process received since training began, if any."""
         return self._received[0] if self._received else None
+
+
+def stop_requested() -> int | None:
+    """The stop signal this process received during the training in progress, if any (code that
+    runs long inside a step, a long evaluation, may end early on it)."""
+    for callback in _ACTIVE:
+        if callback.requested() is not None:
+            return callback.requested()
+    return None
 
 
 def _decision(rows: list[list[int]]) -> dict[str, Any]:
