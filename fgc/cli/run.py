@@ -200,7 +200,7 @@ _SUBMIT_ONLY = ("partition", "time_min", "gpus_per_node", "cpus_per_task", "mem_
 
 
 def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+    return "--torchrun-arg" if name == "torchrun_args" else "--" + name.replace("_", "-")
 
 
 def _say(message: str) -> None:

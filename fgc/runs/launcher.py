@@ -276,6 +276,9 @@ def _failures(workers: list[dict[str, Any]], report: dict[str, Any]) -> list[dic
         for earlier in w.get("previous") or []:  # a worker that failed, then was restarted
             if earlier.get("status") in (worker.FAILED, worker.INTERRUPTED):
                 out.append({**_entry(earlier), "recovered": True})
+            elif earlier.get("status") == worker.RUNNING:  # it never said how it ended: killed
+                out.append({**_entry(earlier), "status": worker.FAILED, "recovered": True,
+                            "error": "ended without a word (killed: SIGKILL, out of memory, its machine)"})
         if w.get("status") in (worker.FAILED, worker.INTERRUPTED):
             out.append(_entry(w))
     reported = {(f["rank"], f.get("pid")) for f in out}
@@ -287,7 +290,8 @@ def _failures(workers: list[dict[str, Any]], report: dict[str, Any]) -> list[dic
             continue
         out.append({"rank": f.get("rank"), "pid": f.get("pid"), "host": None, "exit_code": f.get("exit_code"),
                     "signal": f.get("signal"), "error": None, "status": worker.FAILED, "time": f.get("time")})
-    return sorted(out, key=lambda f: (f.get("time") or 0, f["rank"]))
+    # a process that died without a word is the likely first failure (the others lost a peer)
+    return sorted(out, key=lambda f: (f.get("time") is not None, f.get("time") or 0, f["rank"]))
 
 
 def _entry(w: dict[str, Any]) -> dict[str, Any]:
