@@ -22,6 +22,7 @@ HANG_GUARD_S = 600  # a hang guard, not a speed assertion
 # PauseAt: at the end of a chosen step, one process (local rank 0 of node `node`) writes a marker
 # and waits until something the test does has reached it: a stop signal, or an `fgc ctl` request.
 PAUSE_AT = """\
+import json
 import os
 import time
 from pathlib import Path
@@ -47,15 +48,21 @@ class PauseAt(TrainerCallback):
         marker.write_text(str(os.getpid()))
         from forgather.ml.trainer.preemption import stop_requested
 
-        request = Path(args.output_dir) / ".fgc" / "control.json"
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             if wait_for == "signal" and stop_requested() is not None:
                 return
-            if wait_for == "request" and request.exists():
+            if wait_for == "request" and self._request_id(args, "control.json") > self._request_id(args, "control-done.json"):
                 return
             time.sleep(0.05)
         raise RuntimeError(f"PauseAt: no {wait_for} in 600 s")
+
+    @staticmethod
+    def _request_id(args, name):
+        try:
+            return json.loads((Path(args.output_dir) / ".fgc" / name).read_text())["id"]
+        except (OSError, ValueError, KeyError):
+            return 0
 """
 
 JOB_TRAINER = """\
