@@ -688,11 +688,6 @@ def _torchrun_process(ctx: _Context) -> int:
 def _submit(ctx: _Context) -> int:
     from ..runs import slurm
 
-    plan = _plan(ctx)
-    if isinstance(plan, int):
-        return plan
-    if plan.run_dir is None:
-        return usage_error(f"--launcher: the build's `output_dir` is null; pass --output-dir RUN_DIR")
     a = ctx.args
     extra = ["--target", a.target, *[x for s in a.sets for x in ("--set", s)]]
     opts = slurm.SlurmOptions(
@@ -700,9 +695,21 @@ def _submit(ctx: _Context) -> int:
         time_min=a.time_min or 24 * 60, gpus_per_node=a.gpus_per_node, cpus_per_task=a.cpus_per_task,
         mem_gb=a.mem_gb, signal_delay_s=a.signal_delay or 120, extra=extra)
     try:
+        slurm.check_available(opts)
+    except slurm.SubmitError as e:
+        print_diagnostics([error("FG0737", str(e))])
+        return EXIT_INPUT
+    plan = _plan(ctx)
+    if isinstance(plan, int):
+        return plan
+    if plan.run_dir is None:
+        return usage_error("--launcher: the build's `output_dir` is null; pass --output-dir RUN_DIR")
+    try:
         submitted, job = slurm.submit(ctx.build_dir, plan.run_dir, opts, plan.runs_root)
     except slurm.SubmitError as e:
         print_diagnostics([error("FG0737", str(e))])
+        if not a.resume:
+            shutil.rmtree(plan.run_dir, ignore_errors=True)  # made for this job, which never started
         return EXIT_INPUT
     _say(f"submitted job {submitted.job_id}: run directory {plan.run_dir}")
     if submitted.stdout:

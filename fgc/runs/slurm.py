@@ -113,10 +113,10 @@ class Submitted:
     stdout: Path | None
 
 
-def submit(build: Path, run_dir: Path, opts: SlurmOptions, runs_root: Path | None = None) -> tuple[Submitted, Any]:
-    """Submit the job; (what was submitted, submitit's job handle)."""
+def check_available(opts: SlurmOptions) -> None:
+    """SubmitError when the job cannot be submitted here (checked before anything is written)."""
     try:
-        import submitit
+        import submitit  # noqa: F401
     except ImportError:
         raise SubmitError("--launcher needs submitit: pip install 'forgather[slurm]' (or pip install submitit)") from None
     cluster = CLUSTERS[opts.launcher]
@@ -125,6 +125,14 @@ def submit(build: Path, run_dir: Path, opts: SlurmOptions, runs_root: Path | Non
                           "(--launcher submitit-local runs the same job on this machine)")
     if cluster == "local" and opts.nnodes > 1:
         raise SubmitError("--launcher submitit-local runs on this machine: one node (--nnodes 1)")
+
+
+def submit(build: Path, run_dir: Path, opts: SlurmOptions, runs_root: Path | None = None) -> tuple[Submitted, Any]:
+    """Submit the job; (what was submitted, submitit's job handle)."""
+    check_available(opts)
+    import submitit
+
+    cluster = CLUSTERS[opts.launcher]
     folder = process_dir(run_dir) / "submitit"
     executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
     params: dict[str, Any] = {"timeout_min": opts.time_min, "name": f"fgc-{run_dir.name}", "tasks_per_node": 1}

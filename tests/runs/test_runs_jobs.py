@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from forgather_files.checkpoints import is_checkpoint
+from runs_testlib import fgc, write
 from jobs_testlib import (
     JOB_SETS,
     STEPS,
@@ -125,7 +126,9 @@ def test_sigterm_to_node_1_of_two(build, reference, tmp_path):
     assert_no_process_left(pids)
     rec = record(run_dir)
     assert (rec["status"], rec["stopped"]["step"], rec["stopped"]["signal"]) == ("preempted", 4, signal.SIGTERM)
-    assert is_checkpoint(run_dir / "checkpoint-4")
+    checkpoint = run_dir / "checkpoint-4"  # one for the job: each node's process wrote its RNG state
+    assert is_checkpoint(checkpoint) and (checkpoint / "rng_state_0.pt").is_file() and (checkpoint / "rng_state_1.pt").is_file()
+    assert not list(run_dir.glob(".tmp-*")) and len(list(run_dir.glob("runs/*/trainer_logs.jsonl"))) == 1
     assert "node 1: the job ended preempted" in node1.output()
 
     port = free_port()
@@ -157,16 +160,17 @@ def test_a_killed_worker_is_restarted_and_resumes(build, reference, tmp_path):
     assert_same_weights(run_dir, reference / "latest")
 
 
-def test_an_error_under_nproc_is_printed_once(build, tmp_path):
-    job = Job(tmp_path / "job.log", "fgc", "run", build, "--nproc", "2", "--output-dir", tmp_path / "run",
-              *sets("eval_strategy=sometimes"))
+def test_an_error_under_nproc_is_printed_once(tmp_path):
+    """Both processes raise while building the target (a plain-Python target: no training)."""
+    write(tmp_path, {"exp.fg": "main: !singleton:operator:truediv\n    - 1\n    - !var { name: d, default: 0 }\n"})
+    assert fgc("compile", tmp_path / "exp.fg", "-o", tmp_path / "build").returncode == 0
+    job = Job(tmp_path / "job.log", "fgc", "run", tmp_path / "build", "--nproc", "2", "--output-dir", tmp_path / "run")
     assert job.wait() == 1
     out = job.output()
-    # once: rank 1 fails the same way, or is stopped by torchrun first (it is still starting)
-    assert out.count("error[FG0710]") == 1 and "eval_strategy='sometimes' is not supported" in out, out
+    # once: rank 1 failed the same way, or torchrun stopped it first
+    assert out.count("error[FG0710]") == 1 and "ZeroDivisionError: division by zero" in out, out
     assert "ChildFailedError" not in out and "Root Cause" not in out and "Traceback" not in out
     rec = record(tmp_path / "run")
     assert rec["status"] == "failed" and rec["error"].startswith("rank ") and " (pid " in rec["error"]
-    assert "eval_strategy='sometimes' is not supported" in rec["error"]
-    assert sorted(f["rank"] for f in rec["failures"]) == [0, 1]
-    assert rec["failures"][0]["status"] == "failed"
+    assert rec["error"].endswith("building target `main` failed: ZeroDivisionError: division by zero")
+    assert sorted(f["rank"] for f in rec["failures"]) == [0, 1] and rec["failures"][0]["status"] == "failed"
