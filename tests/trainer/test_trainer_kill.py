@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from trainer_testlib import RandomTokens, params_equal, tiny_llama
 
 from forgather.ml.data import DataCollatorForCausalLM
@@ -23,6 +24,8 @@ from forgather.ml.trainer.checkpoint import is_checkpoint, list_checkpoints
 CHILD = """
 import sys, time
 from pathlib import Path
+import torch
+torch.set_num_threads({threads})  # the parent's count: another intra-op split could change the last bits
 sys.path.insert(0, {here!r})
 from transformers import TrainerCallback
 from trainer_testlib import RandomTokens, tiny_llama
@@ -56,7 +59,8 @@ def train(output_dir, **extra):
 def test_sigkill_during_checkpoint_write(tmp_path):
     out = tmp_path / "run"
     marker = tmp_path / "writing-checkpoint-6"
-    script = CHILD.format(here=str(Path(__file__).parent), args=arguments(out), marker=str(marker))
+    script = CHILD.format(here=str(Path(__file__).parent), args=arguments(out), marker=str(marker),
+                          threads=torch.get_num_threads())
     log = tmp_path / "child.log"
     with open(log, "wb") as sink:  # a file, not a pipe: a full pipe could block the child
         child = subprocess.Popen([sys.executable, "-c", script], stdout=sink, stderr=sink)
