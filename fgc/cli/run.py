@@ -262,7 +262,7 @@ def _build_dir(args, role: Role) -> tuple[Path | None, bool]:
     """The build to run (a temporary one compiled from an experiment file), and whether it is
     temporary; None when the file does not compile (its diagnostics printed)."""
     path = Path(args.build)
-    if not path.is_file():
+    if not (path.is_file() and path.suffix in (".fg", ".yaml", ".yml")):
         build_dir = path.absolute()
         return (build_dir.resolve() if build_dir.is_symlink() else build_dir), False  # runs/<name>/latest
     from .. import pipeline
@@ -289,7 +289,8 @@ def _run(args, role: Role, opts: LaunchOptions, build_dir: Path, temporary: bool
     from ..build import BuildError, modified_files, read_manifest
     from ..runs.staleness import changed_sources
 
-    quiet = role in (Role.WORKER, Role.TORCHRUN) and process_rank(os.environ)[0] != 0 or role is Role.WORKER
+    # the launcher prints a build's warnings once; of plain torchrun's processes, rank 0 does
+    quiet = role is Role.WORKER or (role is Role.TORCHRUN and process_rank(os.environ)[0] != 0)
     try:
         manifest = read_manifest(build_dir)
         changed = modified_files(build_dir, manifest)

@@ -1,11 +1,11 @@
 """Jobs of several processes that survive the cluster, for real (2 gloo processes of AccelTrainer,
-a tiny model, 8 steps): SIGTERM to the launcher, and to node 1 of a 2-node job on one machine,
-stops every process after the same step with a checkpoint and leaves none running; `fgc ctl
-save` checkpoints a running job; a worker SIGKILLed under `--max-restarts=1` is restarted and
-resumes by itself; each ends with the weights of the uninterrupted run, bit for bit. Plain
-`torchrun -m fgc run` makes one run directory (it is the uninterrupted run); an error under
---nproc is printed once. Each job pauses at a known step until the signal or the request has
-reached it (jobs_testlib.PauseAt): nothing depends on timing."""
+a tiny model, 8 steps): `fgc ctl save` checkpoints a running job; a worker SIGKILLed under
+`--max-restarts=1` is restarted and resumes by itself; SIGTERM to the launcher, and to node 1 of
+a 2-node job on one machine, stops every process after the same step with a checkpoint and
+leaves none running; each resumed job ends with the weights of the uninterrupted run, bit for
+bit. Plain `torchrun -m fgc run` makes one run directory (it is the uninterrupted run); an error
+under --nproc is printed once. Each job pauses at a known step until the signal or the request
+has reached it (jobs_testlib.PauseAt): nothing depends on timing."""
 
 from __future__ import annotations
 
@@ -64,35 +64,44 @@ def test_plain_torchrun_makes_one_run_directory(reference):
     assert begin["world_size"] == 2
 
 
-def test_sigterm_to_the_launcher(build, reference, tmp_path):
-    """`fgc ctl status` and `save` at step 3, SIGTERM to `fgc run --nproc 2` at step 5: both
-    ranks stop after step 5 with checkpoint-5, no process of the job is left, and --resume ends
-    with the uninterrupted weights."""
+def test_a_job_survives_a_killed_worker_and_a_sigterm(build, reference, tmp_path):
+    """One job of `fgc run --nproc 2 --torchrun-arg=--max-restarts=1` (save_strategy='no'):
+    `fgc ctl status` and `save` at step 2 (checkpoint-2); rank 1 SIGKILLed during step 4, so
+    torchrun restarts both processes, which resume from checkpoint-2 by themselves; SIGTERM to the
+    launcher at step 6: both ranks stop after step 6 with checkpoint-6 and no process of the job is
+    left. `--resume` then ends with the uninterrupted weights, bit for bit."""
     run_dir, markers = tmp_path / "run", tmp_path / "markers"
     markers.mkdir()
-    job = Job(tmp_path / "job.log", "fgc", "run", build, "--nproc", "2", "--output-dir", run_dir,
-              *sets(*JOB_SETS, "pauses=3:request,5:signal", f"marker_dir={markers}"))
-    wait_for(markers / "step-3", job)
+    job = Job(tmp_path / "job.log", "fgc", "run", build, "--nproc", "2", "--torchrun-arg=--max-restarts=1",
+              "--output-dir", run_dir, *sets(*JOB_SETS, "pauses=2:request,4:signal,6:signal", f"marker_dir={markers}"))
+    wait_for(markers / "step-2", job)
     status = subprocess.run([sys.executable, "-m", "fgc", "ctl", str(run_dir), "status"], capture_output=True,
                             text=True, env=env(), timeout=600)
     assert "status   : running" in status.stdout and "rank 1   : pid" in status.stdout, status.stderr
     saved = subprocess.run([sys.executable, "-m", "fgc", "ctl", str(run_dir), "save"], capture_output=True,
                            text=True, env=env(), timeout=600)
-    assert saved.returncode == 0 and f"saved at step 3: {run_dir / 'checkpoint-3'}" in saved.stdout, saved.stderr
-    assert is_checkpoint(run_dir / "checkpoint-3")  # save_strategy='no': the request's
+    assert saved.returncode == 0 and f"saved at step 2: {run_dir / 'checkpoint-2'}" in saved.stdout, saved.stderr
+    assert is_checkpoint(run_dir / "checkpoint-2")  # save_strategy='no': the request's
 
-    wait_for(markers / "step-5", job)
+    wait_for(markers / "step-4", job)  # rank 0 waits there; rank 1 is in step 4's agreement
+    first = job_pids(run_dir)
+    os.kill(first["rank 1"], signal.SIGKILL)
+
+    wait_for(markers / "step-6", job)  # the restarted processes, resumed from checkpoint-2
     pids = job_pids(run_dir)
-    assert set(pids) == {"launcher 0", "agent 0", "rank 0", "rank 1"}
+    assert set(pids) == {"launcher 0", "agent 0", "rank 0", "rank 1"} and pids["rank 1"] != first["rank 1"]
     job.signal(signal.SIGTERM)
     assert job.wait() == 143, job.output()
-    assert_no_process_left(pids)
+    assert_no_process_left({**pids, "killed rank 1": first["rank 1"], "first rank 0": first["rank 0"]})
     rec = record(run_dir)
     assert (rec["status"], rec["exit_code"], rec["stopped"]["step"], rec["stopped"]["signal"]) == (
-        "preempted", 143, 5, signal.SIGTERM)
+        "preempted", 143, 6, signal.SIGTERM)
     assert rec["stopped"]["reason"].startswith("SIGTERM on rank ")
     assert rec["resume_command"] == f"fgc run {run_dir} --resume --nproc 2"
-    assert is_checkpoint(run_dir / "checkpoint-5") and not (run_dir / "checkpoint-6").exists()
+    assert rec["restarts"] == 1
+    killed = [f for f in rec["failures"] if f["rank"] == 1]
+    assert killed and killed[0]["recovered"] and "killed" in killed[0]["error"]
+    assert is_checkpoint(run_dir / "checkpoint-6") and not (run_dir / "checkpoint-7").exists()
 
     resumed = Job(tmp_path / "resume.log", "fgc", "run", run_dir, "--resume", "--nproc", "2")
     assert resumed.wait() == 0, resumed.output()
@@ -138,25 +147,6 @@ def test_sigterm_to_node_1_of_two(build, reference, tmp_path):
     assert node0.wait() == 0, node0.output()
     assert "warning[FG0731]: node 1 was given --set logging_steps=2 (the run's: 1)" in node1.output()
     assert record(run_dir)["status"] == "completed"
-    assert_same_weights(run_dir, reference / "latest")
-
-
-def test_a_killed_worker_is_restarted_and_resumes(build, reference, tmp_path):
-    """`--max-restarts=1`, checkpoints every 3 steps: rank 1 SIGKILLed during step 5; torchrun
-    restarts both processes, which resume from checkpoint-3 and end with the uninterrupted weights."""
-    run_dir, markers = tmp_path / "run", tmp_path / "markers"
-    markers.mkdir()
-    job = Job(tmp_path / "job.log", "fgc", "run", build, "--nproc", "2", "--torchrun-arg=--max-restarts=1",
-              "--output-dir", run_dir,
-              *sets(*JOB_SETS, "save_strategy=steps", "save_steps=3", "pauses=5:signal", f"marker_dir={markers}"))
-    wait_for(markers / "step-5", job)  # rank 0 waits at step 5; checkpoint-3 is complete
-    assert is_checkpoint(run_dir / "checkpoint-3")
-    os.kill(job_pids(run_dir)["rank 1"], signal.SIGKILL)
-    assert job.wait() == 0, job.output()
-    rec = record(run_dir)
-    assert (rec["status"], rec["restarts"]) == ("completed", 1)
-    killed = [f for f in rec["failures"] if f["rank"] == 1]
-    assert killed and killed[0]["recovered"] and "killed" in killed[0]["error"]
     assert_same_weights(run_dir, reference / "latest")
 
 
