@@ -1,53 +1,27 @@
 """`fgc run DIR`: construct a target of a build and run it in a new run directory.
 
-The command line and what it prints; the domain lives in `fgc.runs` (planning the run directory,
-the record, process roles, the torchrun launch, SLURM). Each role (fgc/runs/roles.py) has one
-function here: `_single`, `_launcher`, `_node`, `_worker`, `_torchrun_process`, `_submit`; all
-but the launching ones build and run the target through `_execute`, which returns how it ended
-instead of printing, so that a launched worker hands its error to the launcher (printed once for
-the whole job) and a single process prints it itself.
+The command line: its options and help, the checks of the build (modified, stale sources), the
+`--set` values and the target, and which role this process plays (fgc/runs/roles.py); what each
+role does is fgc/runs/session.py, and the rest of a run lives in `fgc.runs` too (planning the
+run directory, the record, the torchrun launch, SLURM). An exception of the target is reported
+at the user's line by run_errors.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import os
-import pprint
 import shutil
-import signal
 import sys
 import tempfile
-import traceback
-from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
-from typing import Any
 
-from forgather_files.runs import (
-    BUILD_DIR_ENV,
-    COMPLETED,
-    FAILED,
-    INTERRUPTED,
-    PREEMPTED,
-    RESUME_ENV,
-    RUN_DIR_ENV,
-    RunStopped,
-    is_run_dir,
-    process_dir,
-    stop_exit_code,
-)
+from forgather_files.runs import is_run_dir
 
 from ..diagnostics import Diagnostic, did_you_mean, error, print_diagnostics, warning
-from ..runs import control, worker
-from ..runs.dirs import RunDirError, point_latest, unwritable
-from ..runs.launcher import DEFAULT_STOP_TIMEOUT, Launch, LaunchOptions, check_options, outcome, rendezvous_id
-from ..runs.plan import Plan, Request, plan_run, resolved_variables, target_values
-from ..runs.processes import STOP_SIGNALS, die_with_parent, signal_name
-from ..runs.record import finish_record, note_data_files, start_record
-from ..runs.roles import LAUNCH_DIR_ENV, NODE_RANK_ENV, NODE_SETS_ENV, Role, process_rank, role_of
-from .common import EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError, usage_error
+from ..runs.launcher import DEFAULT_STOP_TIMEOUT, LaunchOptions, check_options, rendezvous_id
+from ..runs.roles import Role, process_rank, role_of
+from .common import EXIT_INPUT, EXIT_USAGE, UsageError, usage_error
 from .run_errors import exception_diagnostic
 from .run_sets import parse_sets
 
@@ -326,401 +300,26 @@ def _run(args, role: Role, opts: LaunchOptions, build_dir: Path, temporary: bool
         return usage_error(
             f"the build has no target `{args.target}` (targets: {', '.join(targets)})" + (f"; {hint}" if hint else "")
         )
-    context = _Context(args, build_dir, manifest, given, opts)
-    handlers = {Role.SINGLE: _single, Role.LAUNCHER: _launcher, Role.NODE: _node, Role.WORKER: _worker,
-                Role.TORCHRUN: _torchrun_process, Role.SUBMIT: _submit}
-    return handlers[role](context)
+    from ..runs import session
 
+    def describe(exc: BaseException, what: str) -> Diagnostic:
+        return exception_diagnostic(exc, what, manifest, build_dir)
 
-@dataclass
-class _Context:
-    args: Any
-    build_dir: Path
-    manifest: dict[str, Any]
-    given: dict[str, Any]
-    opts: LaunchOptions
+    command = session.RunCommand(
+        build_dir, manifest, given, target=args.target,
+        output_dir=Path(args.output_dir) if args.output_dir else None, resume=args.resume, force=args.force,
+        traceback=args.traceback, nproc=args.nproc, launch=opts, slurm=_slurm_options(args) if args.launcher else None,
+        wait=args.wait, describe=describe)
+    return session.run(role, command)
 
-    @property
-    def variables(self) -> dict[str, Any]:
-        return self.manifest.get("variables", {})
 
-    def request(self) -> Request:
-        output_dir = Path(self.args.output_dir) if self.args.output_dir else None
-        return Request(self.build_dir, self.variables, self.given, output_dir, self.args.resume)
+def _slurm_options(args):
+    from ..runs.slurm import SlurmOptions
 
+    extra = ["--target", args.target, *[x for s in args.sets for x in ("--set", s)]]
+    return SlurmOptions(
+        launcher=args.launcher, nnodes=args.nnodes or 1, nproc=args.nproc, partition=args.partition,
+        time_min=args.time_min or 24 * 60, gpus_per_node=args.gpus_per_node, cpus_per_task=args.cpus_per_task,
+        mem_gb=args.mem_gb, signal_delay_s=args.signal_delay or 120, extra=extra)
 
-def _plan(ctx: _Context) -> Plan | int:
-    """The plan, or the exit code after printing why there is none."""
-    try:
-        plan = plan_run(ctx.request())
-    except RunDirError as e:
-        print_diagnostics([error(e.code, str(e))])
-        return EXIT_USAGE
-    if plan.nothing_to_do:
-        _say(f"nothing to do: {plan.nothing_to_do}")
-        return EXIT_OK
-    return plan
 
-
-# -------------------------------------------------------------------------- one process: SINGLE
-
-
-def _single(ctx: _Context) -> int:
-    plan = _plan(ctx)
-    if isinstance(plan, int):
-        return plan
-    _begin(ctx, plan)
-    ending = _execute(ctx, plan)
-    ending.print(ctx.args.traceback)
-    return _finish(ctx, plan, ending.status, ending.exit_code, ending.error, stopped=ending.stopped)
-
-
-def _begin(ctx: _Context, plan: Plan, launch: dict[str, Any] | None = None) -> None:
-    if plan.run_dir is None:
-        return
-    from forgather_files.runs import copy_snapshot
-
-    copy_snapshot(ctx.build_dir, plan.run_dir)
-    control.reset(plan.run_dir)
-    start_record(
-        plan.run_dir,
-        argv=_command_line(),
-        build_dir=ctx.build_dir,
-        manifest=ctx.manifest,
-        target=ctx.args.target,
-        sets=plan.sets,
-        variables=resolved_variables(ctx.variables, target_values(ctx.variables, plan)),
-        resumed_from=str(plan.resume_from) if plan.resume_from else None,
-        runs_root=plan.runs_root,
-        launch=launch,
-    )
-    what = f"continuing {plan.run_dir} from {plan.resume_from.name}" if plan.resume_from else f"run directory {plan.run_dir}"
-    _say(what)
-
-
-def _command_line() -> list[str]:
-    """The command as typed: `fgc ...`, or the interpreter's whole command line for
-    `python -m fgc ...`."""
-    if sys.argv and Path(sys.argv[0]).name == "__main__.py":
-        return list(getattr(sys, "orig_argv", None) or [sys.executable, "-m", "fgc", *sys.argv[1:]])
-    return [Path(sys.argv[0]).name if sys.argv else "fgc", *sys.argv[1:]]
-
-
-def _resume_command(ctx: _Context, run_dir: Path) -> str:
-    cmd = f"fgc run {run_dir} --resume"
-    a = ctx.args
-    if a.nproc is not None and (a.nnodes or 1) > 1:
-        port = f" --master-port {a.master_port}" if a.master_port else ""
-        return (f"{cmd} --output-dir {run_dir} --nproc {a.nproc} --nnodes {a.nnodes} --master-addr {a.master_addr}"
-                f"{port} --node-rank R   (on every node, R its rank)")
-    if a.nproc is not None:
-        cmd += f" --nproc {a.nproc}"
-    return cmd
-
-
-def _finish(ctx: _Context, plan: Plan, status: str, code: int, message: str | None, **more: Any) -> int:
-    if plan.run_dir is None:
-        return code
-    resume = None
-    if status in (PREEMPTED, INTERRUPTED) and (status == PREEMPTED or _has_checkpoint(plan.run_dir)):
-        resume = _resume_command(ctx, plan.run_dir)
-    finish_record(plan.run_dir, status, code, message, resume_command=resume, **more)
-    if status == COMPLETED and plan.runs_root is not None:
-        point_latest(plan.runs_root, plan.run_dir)
-    _say(f"run {status}: {plan.run_dir} (record: {plan.run_dir / 'fgc-run.json'})")
-    if status == PREEMPTED and more.get("stopped"):
-        stop = more["stopped"]
-        _say(f"stopped at step {stop.get('step')} ({stop.get('reason')}), checkpoint {stop.get('checkpoint')}")
-    if resume:
-        _say(f"continue it with: {resume}")
-    return code
-
-
-def _has_checkpoint(run_dir: Path) -> bool:
-    from forgather_files.checkpoints import latest_checkpoint
-
-    return latest_checkpoint(run_dir) is not None
-
-
-# ------------------------------------------------------------------------- building and running
-
-
-class _Terminated(BaseException):
-    """A stop signal outside training (where the runtime does not handle it): the run ends."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal_name(signum))
-        self.signum = signum
-
-
-def _on_signal(signum: int, frame: FrameType | None) -> None:
-    raise _Terminated(signum)
-
-
-@dataclass
-class _Ending:
-    """How building and running the target ended."""
-
-    status: str
-    exit_code: int
-    error: str | None = None  # one line, for the record
-    diagnostic: Diagnostic | None = None
-    traceback: str | None = None
-    stopped: dict[str, Any] | None = None
-    signal: int | None = None
-
-    def print(self, with_traceback: bool, stream: Any = None) -> None:
-        stream = stream or sys.stderr
-        if self.traceback and with_traceback:
-            stream.write(self.traceback)
-        if self.diagnostic is not None:
-            print_diagnostics([self.diagnostic], stream=stream)
-
-    def text(self, with_traceback: bool) -> str | None:
-        if self.diagnostic is None:
-            return None
-        out = io.StringIO()
-        self.print(with_traceback, out)
-        return out.getvalue()
-
-
-def _execute(ctx: _Context, plan: Plan) -> _Ending:
-    from ..build import load
-
-    build_dir = ctx.build_dir
-    if is_run_dir(build_dir) and plan.run_dir != build_dir:
-        sys.dont_write_bytecode = True  # a re-run adds nothing to the run it repeats (__pycache__)
-    os.environ[BUILD_DIR_ENV] = str(build_dir)
-    if plan.run_dir is not None:
-        os.environ[RUN_DIR_ENV] = str(plan.run_dir)
-    if plan.resume_from is not None:
-        os.environ[RESUME_ENV] = str(plan.resume_from)
-    # SIGINT is Python's KeyboardInterrupt; while training, the runtime handles them all itself
-    previous = {s: signal.signal(s, _on_signal) for s in STOP_SIGNALS if s != signal.SIGINT}
-    stage = "importing the build's config.py"
-    try:
-        config = load(build_dir, force=True)
-        stage = f"building target `{ctx.args.target}`"
-        obj = config.construct(ctx.args.target, **target_values(ctx.variables, plan))
-        stage = f"running target `{ctx.args.target}`"
-        if callable(getattr(obj, "run", None)):
-            obj.run()
-        elif callable(obj):
-            result = obj()
-            if result is not None:
-                pprint.pprint(result)
-        else:
-            pprint.pprint(obj)
-    except RunStopped as stop:
-        error_line = f"stopped at step {stop.step} ({stop.reason})"
-        return _Ending(PREEMPTED, stop_exit_code(stop.signal), error_line, stopped=stop.note(), signal=stop.signal)
-    except KeyboardInterrupt:
-        return _Ending(INTERRUPTED, 128 + signal.SIGINT, f"Ctrl-C while {stage}", signal=signal.SIGINT)
-    except _Terminated as t:
-        return _Ending(INTERRUPTED, 128 + t.signum, f"{signal_name(t.signum)} while {stage}", signal=t.signum)
-    except Exception as exc:
-        diagnostic = exception_diagnostic(exc, f"{stage} failed", ctx.manifest, build_dir)
-        return _Ending(FAILED, EXIT_INPUT, f"{stage} failed: {type(exc).__name__}: {exc}", diagnostic,
-                       "".join(traceback.format_exception(exc)))
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-    return _Ending(COMPLETED, EXIT_OK)
-
-
-# ------------------------------------------------------------------------- --nproc: the launchers
-
-
-def _refuse_single_process_trainer(ctx: _Context) -> int | None:
-    if ctx.opts.nproc * ctx.opts.nnodes <= 1:
-        return None
-    from ..build import load
-    from ..runs.trainers import nproc_refusal
-
-    # The trainer classes are looked up before any run directory is made.
-    os.environ[BUILD_DIR_ENV] = str(ctx.build_dir)
-    try:
-        load(ctx.build_dir, force=True)
-    except Exception as exc:
-        print_diagnostics([exception_diagnostic(exc, "importing the build's config.py failed", ctx.manifest,
-                                                ctx.build_dir)])
-        return EXIT_INPUT
-    refusal = nproc_refusal(ctx.build_dir, ctx.opts.nproc * ctx.opts.nnodes)
-    if refusal:
-        print_diagnostics([error("FG0708", refusal)])
-        return EXIT_USAGE
-    return None
-
-
-def _child(ctx: _Context) -> list[str]:
-    """What torchrun starts in each process: this command, as a worker."""
-    cmd = ["-m", "fgc", "run", str(ctx.build_dir), "--target", ctx.args.target]
-    if ctx.args.force:
-        cmd.append("--force")
-    if ctx.args.traceback:
-        cmd.append("--traceback")
-    return cmd
-
-
-def _launch_env(run_dir: Path | None, launch_dir: Path, node: int, sets: dict[str, Any], verbose: bool) -> dict[str, str]:
-    env = {**os.environ, LAUNCH_DIR_ENV: str(launch_dir), NODE_RANK_ENV: str(node), NODE_SETS_ENV: json.dumps(sets)}
-    if run_dir is not None:
-        env[RUN_DIR_ENV] = str(run_dir)
-    env.pop(RESUME_ENV, None)  # each worker resumes from the newest checkpoint itself
-    if verbose:
-        env["FGC_TORCHRUN_LOGS"] = "1"
-    return env
-
-
-def _launcher(ctx: _Context) -> int:
-    refused = _refuse_single_process_trainer(ctx)
-    if refused is not None:
-        return refused
-    plan = _plan(ctx)
-    if isinstance(plan, int):
-        return plan
-    launch = {"nproc": ctx.opts.nproc, "nnodes": ctx.opts.nnodes, "launcher": "torchrun",
-              **({"slurm_job_id": os.environ["SLURM_JOB_ID"]} if "SLURM_JOB_ID" in os.environ else {})}
-    _begin(ctx, plan, launch)
-    if plan.run_dir is not None:
-        launch_dir = process_dir(plan.run_dir)
-    else:
-        launch_dir = Path(tempfile.mkdtemp(prefix="fgc-launch-"))
-    try:
-        env = _launch_env(plan.run_dir, launch_dir, 0, plan.sets, ctx.args.traceback)
-        result = Launch(ctx.opts, _child(ctx), env, launch_dir).run()
-        out = outcome(launch_dir, result)
-    finally:
-        if plan.run_dir is None:
-            shutil.rmtree(launch_dir, ignore_errors=True)
-    if out.report:
-        sys.stderr.write(out.report)
-    elif out.status == FAILED and out.error:
-        print_diagnostics([error("FG0736", out.error)])
-    failures = [{k: v for k, v in f.items() if k != "report"} for f in out.failures] or None
-    return _finish(ctx, plan, out.status, out.exit_code, out.error, stopped=out.stopped, failures=failures,
-                   restarts=out.restarts or None)
-
-
-def _node(ctx: _Context) -> int:
-    """A node > 0: its agent and workers, writing into node 0's run directory."""
-    refused = _refuse_single_process_trainer(ctx)
-    if refused is not None:
-        return refused
-    run_dir = Path(ctx.args.output_dir).absolute()
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        print_diagnostics([error("FG0730", str(unwritable(run_dir, "--output-dir", e)))])
-        return EXIT_USAGE
-    launch_dir = process_dir(run_dir)
-    env = _launch_env(run_dir, launch_dir, ctx.opts.node_rank, ctx.given, ctx.args.traceback)
-    result = Launch(ctx.opts, _child(ctx), env, launch_dir).run()
-    out = outcome(launch_dir, result)
-    _say(f"node {ctx.opts.node_rank}: the job ended {out.status}"
-         + (f" ({out.error})" if out.error else "") + f"; node 0 keeps the record: {run_dir / 'fgc-run.json'}")
-    return out.exit_code
-
-
-# ------------------------------------------------------------------------- the launched processes
-
-
-def _worker(ctx: _Context) -> int:
-    launch_dir = Path(os.environ[LAUNCH_DIR_ENV])
-    me = worker.register(launch_dir, os.environ)
-    die_with_parent()  # torchrun's agent gone: stop (with a checkpoint when training)
-    run_dir = Path(os.environ[RUN_DIR_ENV]) if RUN_DIR_ENV in os.environ else None
-    plan, differs = worker.worker_plan(run_dir, os.environ)
-    if differs and process_rank(os.environ)[1] == 0:  # once per node
-        print_diagnostics([warning("FG0731", differs)])
-    ending = _execute(ctx, plan)
-    if run_dir is not None and process_rank(os.environ)[0] == 0:
-        note_data_files(run_dir)  # the launcher writes the rest of the record
-    if ending.status == COMPLETED:
-        worker.finish(me, worker.COMPLETED, exit_code=0)
-        return EXIT_OK
-    if ending.status == PREEMPTED:  # torchrun sees a normal end: no restart, every node ends
-        worker.finish(me, worker.STOPPED, exit_code=0)
-        return EXIT_OK
-    if ending.status == INTERRUPTED:
-        worker.finish(me, worker.INTERRUPTED, error=ending.error, signal=signal_name(ending.signal),
-                      exit_code=ending.exit_code)
-        return ending.exit_code
-    worker.finish(me, worker.FAILED, error=ending.error, report=ending.text(ctx.args.traceback),
-                  exit_code=ending.exit_code)
-    return ending.exit_code
-
-
-def _torchrun_process(ctx: _Context) -> int:
-    """A process of a plain `torchrun -m fgc run BUILD`: one run directory for all."""
-    from ..runs.rendezvous import RendezvousError, agree
-
-    made: list[Plan] = []
-
-    def make() -> str:
-        plan = _plan(ctx)
-        if isinstance(plan, int):
-            raise RendezvousError("see rank 0's output")
-        _begin(ctx, plan)
-        made.append(plan)
-        return str(plan.run_dir or "")
-
-    try:
-        value, mine = agree(os.environ, make)
-    except RendezvousError as e:
-        if process_rank(os.environ)[0] != 0:
-            _say(str(e))
-        return EXIT_USAGE
-    run_dir = Path(value) if value else None
-    if mine:
-        plan = made[0]
-    else:
-        plan, _ = worker.worker_plan(run_dir, {NODE_SETS_ENV: json.dumps(ctx.given)})
-    ending = _execute(ctx, plan)
-    ending.print(ctx.args.traceback)
-    if not mine:
-        return EXIT_OK if ending.status == PREEMPTED else ending.exit_code
-    return _finish(ctx, plan, ending.status, ending.exit_code, ending.error, stopped=ending.stopped)
-
-
-# ------------------------------------------------------------------------------------ SLURM
-
-
-def _submit(ctx: _Context) -> int:
-    from ..runs import slurm
-
-    a = ctx.args
-    extra = ["--target", a.target, *[x for s in a.sets for x in ("--set", s)]]
-    opts = slurm.SlurmOptions(
-        launcher=a.launcher, nnodes=a.nnodes or 1, nproc=a.nproc, partition=a.partition,
-        time_min=a.time_min or 24 * 60, gpus_per_node=a.gpus_per_node, cpus_per_task=a.cpus_per_task,
-        mem_gb=a.mem_gb, signal_delay_s=a.signal_delay or 120, extra=extra)
-    try:
-        slurm.check_available(opts)
-    except slurm.SubmitError as e:
-        print_diagnostics([error("FG0737", str(e))])
-        return EXIT_INPUT
-    plan = _plan(ctx)
-    if isinstance(plan, int):
-        return plan
-    if plan.run_dir is None:
-        return usage_error("--launcher: the build's `output_dir` is null; pass --output-dir RUN_DIR")
-    try:
-        submitted, job = slurm.submit(ctx.build_dir, plan.run_dir, opts, plan.runs_root)
-    except slurm.SubmitError as e:
-        print_diagnostics([error("FG0737", str(e))])
-        if not a.resume:
-            shutil.rmtree(plan.run_dir, ignore_errors=True)  # made for this job, which never started
-        return EXIT_INPUT
-    _say(f"submitted job {submitted.job_id}: run directory {plan.run_dir}")
-    if submitted.stdout:
-        _say(f"its output: {submitted.stdout}")
-    _say(f"watch it: fgc ctl {plan.run_dir} status")
-    if not a.wait:
-        return EXIT_OK
-    failed = slurm.wait(job)
-    from forgather_files.runs import read_record
-
-    record = read_record(plan.run_dir)
-    _say(f"job {submitted.job_id} ended: {record.get('status', 'no record')}" + (f" ({failed})" if failed else ""))
-    return int(record.get("exit_code") or 0) if record else EXIT_INPUT

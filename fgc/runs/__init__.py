@@ -6,6 +6,8 @@
     record.py      the run record (fgc-run.json): start, finish, the files read
     roles.py       which part of a run a process plays (single, launcher, node, worker, a plain
                    torchrun process, a SLURM submission), from its command line and environment
+    session.py     what each role does with the checked command line (`RunCommand`): plan,
+                   begin, build and run the target or launch, finish the record
     launcher.py    --nproc: torchrun's arguments, the agent, forwarding stop signals to the
                    node's workers, reading the outcome (stop note, failures by rank and signal)
     agent.py       torchrun's agent as a launch runs it (`python -m fgc.runs.agent`)

@@ -70,7 +70,9 @@ def worker_plan(run_dir: Path | None, environ: Mapping[str, str]) -> tuple[Plan,
     if run_dir is None:
         return plan, None
     warning = None
-    recorded = read_record(run_dir).get("sets")
+    record = read_record(run_dir)
+    plan.runs_root = Path(record["runs_root"]) if record.get("runs_root") else None
+    recorded = record.get("sets")
     if isinstance(recorded, dict):
         node = environ.get(NODE_RANK_ENV, "0")
         differs = {k: v for k, v in node_sets.items() if recorded.get(k, object()) != v}
