@@ -273,7 +273,7 @@ def _run(args, role: Role, opts: LaunchOptions, build_dir: Path, temporary: bool
         if (build_dir / "latest").is_dir():  # a runs root, not a run
             diagnostic = error(diagnostic.code, diagnostic.message, hint=f"did you mean `{Path(args.build) / 'latest'}`?")
         elif build_dir.is_file() or not build_dir.exists():
-            diagnostic = error("FG0703", f"`{args.build}` is neither a build, a run directory nor an experiment file",
+            diagnostic = error("FG0703", f"`{args.build}` is not an fgc build, a run directory or an experiment file",
                                hint="compile an experiment first: fgc compile exp.fg -o build")
         print_diagnostics([diagnostic])
         return EXIT_INPUT

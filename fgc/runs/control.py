@@ -10,9 +10,9 @@ Files, not signals: the job may run on other machines that share the run directo
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,9 +104,13 @@ def status(run_dir: Path) -> list[str]:
     """What `fgc ctl RUN_DIR status` prints: the record's status, the step reached, the
     processes and whether they are alive, a pending request, how it stopped."""
     record = read_record(run_dir)
+    d = process_dir(run_dir)
+    submitted = read_json(d / "slurm.json")
+    if not record and submitted:  # `fgc run --launcher`: the job has not started yet
+        return [f"run      : {run_dir}", f"status   : submitted ({submitted.get('cluster')} job "
+                f"{submitted.get('job_id')}), no process started yet"]
     if not record:
         raise ControlError(f"{run_dir} is not a run directory (no fgc-run.json)")
-    d = process_dir(run_dir)
     state = record.get("status")
     if record_is_stale(record):
         state = f"{state} (its process {record['host']['pid']} is gone: killed)"
@@ -135,4 +139,6 @@ def status(run_dir: Path) -> list[str]:
         lines.append(f"error    : {record['error']}")
     if record.get("resume_command"):
         lines.append(f"resume   : {record['resume_command']}")
+    if submitted:
+        lines.append(f"job      : {submitted.get('cluster')} job {submitted.get('job_id')}")
     return lines

@@ -79,7 +79,7 @@ def test_an_experiment_that_does_not_compile(tmp_path):
 def test_neither_a_build_nor_a_file(tmp_path):
     done = fgc("run", tmp_path / "nothing", cwd=tmp_path)
     assert done.returncode == 1 and "error[FG0703]" in done.stderr
-    assert "neither a build, a run directory nor an experiment file" in done.stderr
+    assert "is not an fgc build, a run directory or an experiment file" in done.stderr
 
 
 def test_a_build_whose_sources_changed_runs_with_a_warning(tmp_path):

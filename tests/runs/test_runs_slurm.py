@@ -43,6 +43,8 @@ def test_a_job_through_submitits_local_executor(build, tmp_path, nproc):
     assert (tmp_path / "runs/demo/latest").resolve() == run_dir
     assert (run_dir / ".fgc" / "build" / "config.py").is_file()  # the nodes ran this copy
     assert list((run_dir / ".fgc" / "submitit").glob("*_result.pkl"))
+    status = fgc("ctl", run_dir, "status")
+    assert "status   : completed" in status.stdout and "job      : local job " in status.stdout
 
 
 @pytest.mark.parametrize(
