@@ -2,7 +2,8 @@
 
     <output_dir>/checkpoint-<step>/         one checkpoint, complete when it holds
         trainer_state.json                  the trainer's state (written last), and
-        the weights in one of WEIGHTS       safetensors, a torch pickle, or a sharded set
+        the weights in one of WEIGHTS       safetensors, a torch pickle, a sharded set, or DCP's
+                                            index of distributed shards
     <output_dir>/.tmp-checkpoint-<step>-*/  one being written (renamed into place when done)
 
 The runtime writes a checkpoint into a temporary directory and renames it into place, so a
@@ -24,8 +25,9 @@ TRAINER_STATE = "trainer_state.json"
 WEIGHTS_SAFETENSORS = "model.safetensors"
 WEIGHTS_TORCH = "pytorch_model.bin"
 WEIGHTS_SHARDED_INDEX = "model.safetensors.index.json"  # a sharded set (one shard per pipeline stage)
+WEIGHTS_DISTRIBUTED = ".metadata"  # torch.distributed.checkpoint's index (FSDP2's shards, DCP)
 # Any one of these marks a checkpoint's weights.
-WEIGHTS = (WEIGHTS_SAFETENSORS, WEIGHTS_TORCH, WEIGHTS_SHARDED_INDEX)
+WEIGHTS = (WEIGHTS_SAFETENSORS, WEIGHTS_TORCH, WEIGHTS_SHARDED_INDEX, WEIGHTS_DISTRIBUTED)
 
 _NAME = re.compile(rf"^{PREFIX}(\d+)$")
 

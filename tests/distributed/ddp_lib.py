@@ -43,6 +43,16 @@ class RandomTokens(torch.utils.data.Dataset):
         return {"input_ids": self.items[i]}
 
 
+class TokenStream(torch.utils.data.IterableDataset):
+    """The first ``n`` items of ``RandomTokens(64, seed=1)`` as a stream: no length."""
+
+    def __init__(self, n: int) -> None:
+        self.items = RandomTokens(64, seed=1).items[:n]
+
+    def __iter__(self):
+        return ({"input_ids": item} for item in self.items)
+
+
 class StopAt(TrainerCallback):
     def __init__(self, step: int) -> None:
         self.step = step
@@ -53,19 +63,23 @@ class StopAt(TrainerCallback):
 
 
 def train(trainer_class, out: Path, *, batch: int, ga: int, steps: int, stop_at: int | None = None,
-          resume: bool = False, save_steps: int | None = None, arguments: dict | None = None, **extra):
+          resume: bool = False, save_steps: int | None = None, arguments: dict | None = None,
+          stream: int | None = None, **extra):
     """Train the tiny model for ``steps`` steps with SGD (smooth in the gradients); return the trainer.
-    ``arguments`` adds TrainingArguments fields, ``extra`` trainer keywords."""
-    args = TrainingArguments(
+    ``arguments`` adds or replaces TrainingArguments fields, ``extra`` trainer keywords;
+    ``stream``: train on the first ``stream`` samples as an iterable dataset."""
+    fields = dict(
         output_dir=str(out), max_steps=steps, per_device_train_batch_size=batch, per_device_eval_batch_size=3,
         gradient_accumulation_steps=ga, logging_steps=1, max_grad_norm=1.0, seed=7, disable_tqdm=True,
         save_strategy="steps" if save_steps else "no", save_steps=save_steps or 500, eval_strategy="no",
-        lr_scheduler_type="linear", report_to="jsonl", **(arguments or {}),
+        lr_scheduler_type="linear", report_to="jsonl",
     )
+    args = TrainingArguments(**{**fields, **(arguments or {})})
     callbacks = [StopAt(stop_at)] if stop_at else []
     trainer = trainer_class(
         tiny_model(), args, data_collator=DataCollatorForCausalLM(pad_token_id=0),
-        train_dataset=RandomTokens(64, seed=1), eval_dataset=RandomTokens(13, seed=2), callbacks=callbacks,
+        train_dataset=TokenStream(stream) if stream else RandomTokens(64, seed=1),
+        eval_dataset=RandomTokens(13, seed=2), callbacks=callbacks,
         optimizer_factory=lambda named: torch.optim.SGD([p for _, p in named], lr=0.5, momentum=0.5),
         **extra,
     )

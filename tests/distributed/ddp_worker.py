@@ -1,6 +1,7 @@
 """One process of a data-parallel test run (started by torchrun): AccelTrainer on the tiny model.
 
     ddp_worker.py OUT --batch B --ga G --steps N [--stop-at K --save-steps S] [--resume]
+                  [--stream M --save-epochs]
 
 Writes OUT/weights_<rank>.pt and OUT/result_<rank>.json (losses, eval metrics, and whether the
 DDP gradient sync was on at each micro-batch's forward).
@@ -50,9 +51,12 @@ def main() -> None:
     parser.add_argument("--stop-at", type=int)
     parser.add_argument("--save-steps", type=int)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--stream", type=int, help="train on the first M samples as an iterable dataset")
+    parser.add_argument("--save-epochs", action="store_true", help="save_strategy=epoch")
     a = parser.parse_args()
     trainer = train(RecordingAccelTrainer, a.out, batch=a.batch, ga=a.ga, steps=a.steps, stop_at=a.stop_at,
-                    save_steps=a.save_steps, resume=a.resume)
+                    save_steps=a.save_steps, resume=a.resume, stream=a.stream,
+                    arguments={"save_strategy": "epoch"} if a.save_epochs else None)
     rank = trainer.args.process_index
     write_result(trainer, a.out, rank, {"world_size": trainer.args.world_size, "sync": trainer.sync.flags,
                                         "should_save": trainer.args.should_save})

@@ -100,3 +100,12 @@ def test_objects_registered_with_accelerate_are_checkpointed(tmp_path):
     AcceleratorState._reset_state(reset_partial_state=True)
     resumed = train(CountingAccelTrainer, out, batch=2, ga=1, steps=4, resume=True)
     assert int(first.counter.steps) == 2 and int(resumed.counter.steps) == 4
+
+
+@pytest.mark.parametrize("variable", ["ACCELERATE_USE_FSDP", "ACCELERATE_USE_MEGATRON_LM"])
+def test_sharding_asked_of_accelerate_is_refused_not_trained_as_ddp(tmp_path, monkeypatch, variable):
+    """`accelerate launch --use_fsdp` sets ACCELERATE_USE_FSDP; on the CPU Accelerate then keeps
+    DDP (MULTI_CPU). AccelTrainer used to train that as DDP without a word."""
+    monkeypatch.setenv(variable, "true")
+    with pytest.raises(ValueError, match=f"set up for sharding \\({variable}=true"):
+        train(AccelTrainer, tmp_path, batch=2, ga=1, steps=1)

@@ -34,8 +34,10 @@ RTOL = 1e-4  # the README's tolerance between trainers (same data order, same gl
 
 
 def fgc_run(build: Path, *args: str, cwd: Path):
+    # a retry starts again from no run directory (under cwd/runs or --output-dir)
+    written = [cwd / "runs"] + [Path(a) for a, flag in zip(args[1:], args) if flag == "--output-dir"]
     return run_job([sys.executable, "-m", "fgc", "run", str(build), "--set", f"max_steps={STEPS}", *args],
-                   cwd=cwd, env=worker_env())
+                   cwd=cwd, env=worker_env(), outputs=written)
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,7 @@ def assert_weights_close(got: dict, want: dict) -> None:
 def test_ddp_matches_one_process(tmp_path, ga):
     out = tmp_path / "ddp"
     out.mkdir()
-    torchrun(WORKER, out, "--batch", BATCH, "--ga", ga, "--steps", STEPS, nproc=NPROC)
+    torchrun(WORKER, out, "--batch", BATCH, "--ga", ga, "--steps", STEPS, nproc=NPROC, outputs=[out])
     single = train(Trainer, tmp_path / "single", batch=NPROC * BATCH, ga=ga, steps=STEPS)
     (w0, r0), (w1, r1) = read(out, 0), read(out, 1)
 
@@ -57,17 +57,37 @@ def test_ddp_resume_equals_uninterrupted(tmp_path):
     straight.mkdir()
     resumed.mkdir()
     steps = 2 * STEPS
-    torchrun(WORKER, straight, "--batch", BATCH, "--ga", 2, "--steps", steps, nproc=NPROC)
+    torchrun(WORKER, straight, "--batch", BATCH, "--ga", 2, "--steps", steps, nproc=NPROC, outputs=[straight])
     torchrun(WORKER, resumed, "--batch", BATCH, "--ga", 2, "--steps", steps, "--stop-at", STEPS,
-             "--save-steps", STEPS, nproc=NPROC)
+             "--save-steps", STEPS, nproc=NPROC, outputs=[resumed])
     checkpoint = resumed / f"checkpoint-{STEPS}"
     files = sorted(p.name for p in checkpoint.iterdir())
     assert files == ["data_state.pt", "model.safetensors", "optimizer.pt", "rng_state_0.pt", "rng_state_1.pt",
                      "scheduler.pt", "trainer_state.json"]
     assert not list(resumed.glob(".tmp-*"))
-    torchrun(WORKER, resumed, "--batch", BATCH, "--ga", 2, "--steps", steps, "--resume", nproc=NPROC)
+    torchrun(WORKER, resumed, "--batch", BATCH, "--ga", 2, "--steps", steps, "--resume", nproc=NPROC,
+             outputs=[resumed])
     (ws, rs), (wr, rr) = read(straight, 0), read(resumed, 0)
     for name in ws:  # the same computation on the same machine: identical
         assert torch.equal(wr[name], ws[name]), name
     assert rr["losses"] == rs["losses"]  # the restored log history, then the same new steps
     assert torch.equal(read(resumed, 1)[0]["model.embed_tokens.weight"], wr["model.embed_tokens.weight"])
+
+
+def test_iterable_dataset_is_split_evenly_and_checkpoints_each_epoch(tmp_path):
+    """A stream of 13 samples on 2 processes with save_strategy=epoch. Each process used to take
+    every other item (7 and 6): rank 0's epoch ran a step longer, so its global batches
+    diverged from one process's, and at the epoch's checkpoint rank 1 waited in the save
+    barrier while rank 0 waited in its gradient all-reduce (a deadlock; the short hang guard
+    fails it). Now each takes 6 (the 13th is dropped, as the map-style sampler truncates), and
+    the run equals one process on the first 12."""
+    out = tmp_path / "ddp"
+    out.mkdir()
+    torchrun(WORKER, out, "--batch", BATCH, "--steps", 6, "--stream", 13, "--save-epochs", nproc=NPROC,
+             outputs=[out], hang_guard_s=180)
+    single = train(Trainer, tmp_path / "single", batch=NPROC * BATCH, ga=1, steps=6, stream=12)
+    weights, record = read(out, 0)
+    assert_weights_close(weights, single.model.state_dict())
+    assert record["losses"] == pytest.approx(losses(single), rel=1e-5)
+    # 3 steps per epoch (6 samples of 2 per process): a checkpoint at the end of each epoch
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-3", "checkpoint-6"]

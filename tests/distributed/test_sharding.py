@@ -58,3 +58,31 @@ def test_resumed_shard_continues():
 def test_bad_shard_index():
     with pytest.raises(ValueError, match="shard_index 2 out of range for 2 shards"):
         EpochSampler(4, shuffle=False, seed=0, num_shards=2, shard_index=2)
+
+
+class Stream(torch.utils.data.IterableDataset):
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __iter__(self):
+        return iter(torch.arange(self.n))
+
+
+@pytest.mark.parametrize("n,world,batch", [(13, 2, 2), (10, 3, 1), (7, 4, 1), (3, 4, 1), (16, 2, 3)])
+def test_iterable_shards_are_even(n, world, batch):
+    """Every process gets as many items and batches of a stream; together the W processes'
+    batch k is the single process's batch k (the tail beyond a multiple of W dropped). Before,
+    the first n % W processes got one item more: one rank's epoch ran a step longer."""
+    shards = [batches(ResumableDataLoader(Stream(n), batch_size=batch, collate_fn=torch.stack, shuffle=False, seed=0,
+                                          num_shards=world, shard_index=r)) for r in range(world)]
+    assert len({len(s) for s in shards}) == 1 and len({len(sum(s, [])) for s in shards}) == 1
+    kept = (n // world) * world
+    single = batches(ResumableDataLoader(Stream(kept), batch_size=world * batch, collate_fn=torch.stack,
+                                         shuffle=False, seed=0))
+    assert [sorted(sum((s[k] for s in shards), [])) for k in range(len(shards[0]))] == [sorted(b) for b in single]
+
+
+def test_iterable_eval_shards_hold_every_item_once():
+    seen = [x for r in range(3) for b in eval_dataloader(Stream(10), batch_size=2, collate_fn=torch.stack, num_shards=3,
+                                                          shard_index=r) for x in b.tolist()]
+    assert sorted(seen) == list(range(10))

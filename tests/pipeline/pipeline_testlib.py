@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -77,6 +78,19 @@ def build_model(root: Path, *, seed: int = 0, tie: bool = False, num_layers: int
     return modeling.TinyForCausalLM(config)
 
 
+def meta_model(root: Path, weights: str, *, tie: bool = False, num_layers: int = 4):
+    """The tiny model built on the meta device, to be filled from the saved model `weights`
+    (each pipeline rank reads its own stages' tensors)."""
+    import importlib
+
+    from forgather.ml.models.materialize import on_meta
+
+    build_model(root, tie=tie, num_layers=num_layers)  # writes and imports the package
+    modeling = importlib.import_module("tinymodel.modeling")
+    config = modeling.TinyConfig(**{**TINY, "num_layers": num_layers}, tie_word_embeddings=tie)
+    return on_meta(modeling.TinyForCausalLM, config, weights=weights)
+
+
 class TokenRows:
     """A map-style dataset of `n` rows of random token ids (lengths vary when `ragged`)."""
 
@@ -115,12 +129,23 @@ def run_workers(spec: dict, tmp_path: Path, *, nproc: int = 2, hang_guard_s: int
     A fresh port per launch; `hang_guard_s` only stops a deadlocked group (it is no time limit on
     the work); on failure the workers' output is part of the assertion message. A launch whose
     worker crashed by a signal (an occasional SIGABRT inside gloo on small machines) is retried
-    once, and the retry is reported if the second launch fails too.
+    once, from the files the first launch found (the spec's "out" and "output_dir" put back as
+    they were), and the retry is reported if the second launch fails too.
     """
     spec_path = tmp_path / f"spec-{free_port()}.json"
     spec_path.write_text(json.dumps(spec))
     notes = []
+    keep = tmp_path / f"before-{spec_path.stem}"
+    outputs = [Path(spec[k]) for k in ("out", "output_dir") if spec.get(k)]
+    for i, directory in enumerate(outputs):
+        if directory.is_dir():
+            shutil.copytree(directory, keep / str(i), symlinks=True)
     for attempt in range(2):
+        if attempt:  # start the retry from what the first launch found
+            for i, directory in enumerate(outputs):
+                shutil.rmtree(directory, ignore_errors=True)
+                if (keep / str(i)).is_dir():
+                    shutil.copytree(keep / str(i), directory, symlinks=True)
         cmd = [
             sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", str(nproc),
             "--master-addr", "127.0.0.1", "--master-port", str(free_port()),
@@ -136,6 +161,7 @@ def run_workers(spec: dict, tmp_path: Path, *, nproc: int = 2, hang_guard_s: int
         notes.append(f"attempt {attempt + 1}: exit {done.returncode}" + (" (a worker crashed by a signal)" if crashed else ""))
         if not crashed:
             break
+    shutil.rmtree(keep, ignore_errors=True)
     assert done.returncode == 0, f"pipeline workers failed ({'; '.join(notes)}):\n{done.stdout}\n{done.stderr}"
     results = []
     for rank in range(nproc):

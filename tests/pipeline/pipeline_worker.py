@@ -1,8 +1,9 @@
 """One rank of a pipeline test run (launched by `pipeline_testlib.run_workers` under torchrun).
 
-Reads a JSON spec, trains the tiny model with PipelineTrainer, and writes
+Reads a JSON spec, trains the tiny model with PipelineTrainer, saves it (every stage writes its
+shard of one model directory: the spec's "save_model", or "out"/model), and writes
 `result-rank<r>.json` (logged losses, eval loss) and, on rank 0, `weights.safetensors` (the
-merged model) into the spec's "out" directory.
+saved shards merged, read back from disk) into the spec's "out" directory.
 """
 
 import json
@@ -17,7 +18,7 @@ torch.set_num_threads(1)
 
 from forgather.ml.trainer.arguments import TrainingArguments  # noqa: E402
 from forgather.ml.trainer.pipeline import PipelineTrainer  # noqa: E402
-from pipeline_testlib import TokenRows, build_model, training_arguments  # noqa: E402
+from pipeline_testlib import TokenRows, build_model, meta_model, training_arguments  # noqa: E402
 
 
 def main(spec_path: str) -> None:
@@ -25,8 +26,13 @@ def main(spec_path: str) -> None:
     out = Path(spec["out"])
     root = Path(spec["root"])
     seed = int(os.environ["RANK"]) + 10 if spec.get("model_seed_by_rank") else 0
+    tie, layers = spec.get("tie", False), spec.get("num_layers", 4)
+    if spec.get("meta_weights"):  # built on meta: each rank reads its stages from the saved model
+        model_init = lambda: meta_model(root, spec["meta_weights"], tie=tie, num_layers=layers)  # noqa: E731
+    else:
+        model_init = lambda: build_model(root, seed=seed, tie=tie, num_layers=layers)  # noqa: E731
     trainer = PipelineTrainer(
-        model_init=lambda: build_model(root, seed=seed, tie=spec.get("tie", False), num_layers=spec.get("num_layers", 4)),
+        model_init=model_init,
         args=TrainingArguments(**training_arguments(spec)),
         train_dataset=TokenRows(spec.get("rows", 24), ragged=spec.get("ragged", False)),
         eval_dataset=TokenRows(spec.get("eval_rows", 10), seed=7, ragged=spec.get("ragged", False)),
@@ -34,6 +40,7 @@ def main(spec_path: str) -> None:
         n_microbatches=spec.get("n_microbatches"),
         stages_per_rank=spec.get("stages_per_rank"),
         split_points=spec.get("split_points"),
+        **({"data_parallel": spec["data_parallel"]} if "data_parallel" in spec else {}),
     )
     output = trainer.train(resume_from_checkpoint=spec.get("resume") or None)
     rank = trainer.engine.rank
@@ -57,11 +64,13 @@ def main(spec_path: str) -> None:
         metrics = trainer.evaluate()
         result["eval_loss"] = metrics["eval_loss"]
         result["eval_samples"] = metrics["eval_samples_per_second"] * metrics["eval_runtime"]
-    merged = trainer.engine.merged_state()
-    if merged is not None:
-        safetensors.torch.save_file({k: v.contiguous() for k, v in merged.items()}, str(out / "weights.safetensors"))
-    if spec.get("save_model"):
-        trainer.save_model(spec["save_model"])
+    model_dir = Path(spec.get("save_model") or out / "model")
+    trainer.save_model(model_dir)
+    if rank == 0:
+        merged = {}
+        for shard in sorted(model_dir.glob("model-*.safetensors")):
+            merged.update(safetensors.torch.load_file(str(shard)))
+        safetensors.torch.save_file(merged, str(out / "weights.safetensors"))
     (out / f"result-rank{rank}.json").write_text(json.dumps(result))
 
 

@@ -57,11 +57,11 @@ def reference(tmp_path, spec: dict) -> dict:
     }
 
 
-def pipeline_run(tmp_path, spec: dict, name: str = "pp") -> tuple[list[dict], dict]:
+def pipeline_run(tmp_path, spec: dict, name: str = "pp", nproc: int = 2) -> tuple[list[dict], dict]:
     out = tmp_path / name
     out.mkdir()
     spec = {"out": str(out), "root": str(tmp_path), "output_dir": str(out / "run"), "eval": True, **spec}
-    results = run_workers(spec, tmp_path)
+    results = run_workers(spec, tmp_path, nproc=nproc)
     return results, safetensors.torch.load_file(str(out / "weights.safetensors"))
 
 
@@ -192,3 +192,50 @@ def test_bf16_autocast_matches_single_process_within_bf16_rounding(tmp_path):
     # and it really ran in bf16: not the float32 numbers
     fp32 = reference(tmp_path, {**spec, "bf16": False})
     assert results[0]["losses"] != pytest.approx(fp32["losses"], abs=1e-6)
+
+
+def test_overwrite_output_dir_clears_old_checkpoints_on_every_rank(tmp_path):
+    """The output directory is prepared by every rank together. PipelineTrainer used to run the
+    Trainer's preparation (two barriers) on rank 0 alone: with old checkpoints and
+    overwrite_output_dir=True, rank 0 waited in its second barrier while rank 1 waited in the
+    schedule. A deadlock: the short hang guard turns it into a failure."""
+    write_package(tmp_path)
+    old = tmp_path / "existing" / "checkpoint-3"
+    old.mkdir(parents=True)
+    (old / "trainer_state.json").write_text("{}")
+    (old / "model.safetensors").write_bytes(b"")
+    out = tmp_path / "pp"
+    out.mkdir()
+    spec = dict(schedule="GPipe", n_microbatches=2, max_steps=1, eval=False, out=str(out), root=str(tmp_path),
+                output_dir=str(old.parent))  # training_arguments() sets overwrite_output_dir=True
+    results = run_workers(spec, tmp_path, hang_guard_s=180)
+    assert [r["global_step"] for r in results] == [1, 1]
+    assert not old.exists()
+
+
+def test_pipeline_times_data_parallel_matches_one_process(tmp_path):
+    """4 processes on a (pp, dp) = (2, 2) mesh: two 2-stage pipelines side by side, each on its
+    half of every global batch, gradients summed over the replicas of each stage; the model
+    built on the meta device, each rank reading only its stage's weights from a saved model.
+    Losses, eval loss and final weights within 1e-5 of one process with the global batch."""
+    write_package(tmp_path)
+    build_model(tmp_path, tie=True).save_pretrained(tmp_path / "init")
+    spec = dict(schedule="1F1B", n_microbatches=2, tie=True, data_parallel=2, batch_size=4,
+                meta_weights=str(tmp_path / "init"))
+    results, weights = pipeline_run(tmp_path, spec, nproc=4)
+    ref = reference(tmp_path, {**spec, "batch_size": 8})
+    for rank, result in enumerate(results):
+        assert result["losses"] == pytest.approx(ref["losses"], abs=TOL), f"rank {rank}"
+        assert result["grad_norms"] == pytest.approx(ref["grad_norms"], abs=TOL), f"rank {rank}"
+        assert result["eval_loss"] == pytest.approx(ref["eval_loss"], abs=TOL), f"rank {rank}"
+        assert result["train_samples"] == pytest.approx(4 * 8, rel=0.02)  # 4 steps of the global batch
+        assert result["eval_samples"] == pytest.approx(10, rel=0.02)
+    # ranks 0 and 1 are the replicas of stage 0, ranks 2 and 3 of stage 1; each allocated only
+    # its stage's parameters (the rest never left the meta device)
+    kept = [set(r["kept"]) for r in results]
+    assert kept[0] == kept[1] and kept[2] == kept[3] and kept[0] != kept[2]
+    assert kept[0] | kept[2] == {n for n, _ in build_model(tmp_path, tie=True).named_parameters()}
+    assert kept[0] & kept[2] == {"model.input_encoder.embedding.weight"}  # the tied copy on both
+    assert set(weights) == {k for k in ref["weights"] if not k.endswith("output_head.weight")}
+    for key, value in weights.items():
+        torch.testing.assert_close(value, ref["weights"][key], atol=TOL, rtol=0, msg=key)

@@ -8,7 +8,7 @@ import transformers
 
 import fgc
 from fgc.runs.trainers import nproc_refusal, trainer_class, trainer_classes
-from forgather.ml.trainer import Trainer
+from forgather.ml.trainer import BaseTrainer, Trainer
 from stdlib_testlib import write
 
 
@@ -27,7 +27,8 @@ class NotATrainer:
 @pytest.mark.parametrize(
     "obj, multi",
     [
-        (Trainer, False),
+        (Trainer, True),  # the parallel plan decides how the processes share the work
+        (BaseTrainer, False),
         (MultiTrainer, True),
         (transformers.Trainer, True),
         (HFSubclass, True),
@@ -48,15 +49,21 @@ from forgather.ml.trainer import Trainer
 
 class LocalMulti(Trainer):
     supports_multi_process = True
+
+
+class LocalSingle(Trainer):
+    supports_multi_process = False
 """
 
 
 @pytest.mark.parametrize(
     "spec, refused",
     [
-        ("forgather.ml.trainer:Trainer", True),
+        ("forgather.ml.trainer:Trainer", False),
+        ("forgather.ml.trainer:BaseTrainer", True),
         ("transformers:Trainer", False),
         (".trainers:LocalMulti", False),
+        (".trainers:LocalSingle", True),
         ("forgather.ml.trainer:TrainingArguments", False),  # not a trainer: nothing to refuse
     ],
 )

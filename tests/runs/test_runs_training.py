@@ -167,12 +167,18 @@ def test_recompiling_from_a_runs_saved_sources(project, first_run, tmp_path):
     assert tree_digest(tmp_path / "rebuilt" / "model") == tree_digest(project / "model")
 
 
-def test_nproc_refuses_a_single_process_trainer(project, tmp_path):
-    done = fgc("run", project, "--nproc", "2", cwd=tmp_path)
+def test_nproc_refuses_a_single_process_trainer(tmp_path):
+    # Forgather's Trainer runs on any number of processes (its parallel plan decides how);
+    # a trainer class that does not declare it, like the bare BaseTrainer, is refused.
+    (tmp_path / "exp.fg").write_text("main: !partial:forgather.ml.trainer:BaseTrainer\n")
+    assert fgc("compile", tmp_path / "exp.fg", "-o", tmp_path / "build").returncode == 0
+    work = tmp_path / "work"
+    work.mkdir()
+    done = fgc("run", tmp_path / "build", "--nproc", "2", cwd=work)
     assert done.returncode == 2
-    assert "error[FG0708]" in done.stderr and "forgather.ml.trainer.trainer.Trainer" in done.stderr
+    assert "error[FG0708]" in done.stderr and "forgather.ml.trainer.base.BaseTrainer" in done.stderr
     assert "Traceback" not in done.stderr
-    assert list(tmp_path.iterdir()) == []  # refused before any run directory was made
+    assert list(work.iterdir()) == []  # refused before any run directory was made
 
 
 def test_the_record_hashes_the_data_files_read(first_run):

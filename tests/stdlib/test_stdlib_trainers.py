@@ -1,5 +1,5 @@
-"""stdlib/trainers: trainer.fg builds Forgather's Trainer, accel_trainer.fg its AccelTrainer,
-hf_trainer.fg transformers' from the same fields; each takes the project's optimizer and schedule,
+"""stdlib/trainers: trainer.fg builds Forgather's Trainer, accel_trainer.fg the same Trainer with
+the DataParallel plan (one block), hf_trainer.fg transformers' from the same fields; each takes the project's optimizer and schedule,
 trains, and takes a child's amendments (arguments, callbacks added and removed by label). Built
 from the same data and model, the templates train the same losses."""
 
@@ -14,14 +14,16 @@ import transformers
 import forgather.ml.optim as fg_optim
 import forgather.ml.trainer as fg_trainer
 from forgather.ml.data import DataCollatorForCausalLM
-from forgather.ml.trainer.accelerate import AccelTrainer
+from forgather.ml.trainer.accelerate import AccelerateEngine
+from forgather.ml.trainer.engine import SingleDeviceEngine
 from stdlib_testlib import TRAINER_VARIABLES, build, trainer_experiment, write
 
 TRAINERS = {
     "trainers/trainer.fg": (fg_trainer.Trainer, fg_trainer.TrainingArguments),
     "trainers/hf_trainer.fg": (transformers.Trainer, transformers.TrainingArguments),
-    "trainers/accel_trainer.fg": (AccelTrainer, fg_trainer.TrainingArguments),
+    "trainers/accel_trainer.fg": (fg_trainer.Trainer, fg_trainer.TrainingArguments),
 }
+ENGINES = {"trainers/trainer.fg": SingleDeviceEngine, "trainers/accel_trainer.fg": AccelerateEngine}
 
 
 def construct_trainer(tmp_path: Path, template: str, blocks: str = "", **variables):
@@ -39,6 +41,8 @@ def test_trainer_template_builds_and_trains(template, tmp_path):
     trainer_cls, args_cls = TRAINERS[template]
     trainer = construct_trainer(tmp_path, template)
     assert type(trainer) is trainer_cls and type(trainer.args) is args_cls
+    if template in ENGINES:  # the [parallel] block chose the engine
+        assert type(trainer.engine) is ENGINES[template]
     args = trainer.args  # the fields the template documents, from its variables
     assert (args.output_dir, args.max_steps, args.per_device_train_batch_size, args.per_device_eval_batch_size) == (
         str(tmp_path / "out"), 4, 2, 4)

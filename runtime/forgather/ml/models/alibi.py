@@ -34,6 +34,11 @@ class ALiBi(nn.Module):
             {}
         )  # derived, never saved: safe on meta
 
+    def reset_parameters(self) -> None:
+        if self.slopes is not None:
+            with torch.no_grad():
+                self.slopes.copy_(torch.tensor(alibi_slopes(self.num_heads)))
+
     def forward(
         self, x: torch.Tensor, position_ids: torch.Tensor | None = None
     ) -> torch.Tensor:

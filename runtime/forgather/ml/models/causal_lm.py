@@ -28,7 +28,8 @@ class CausalLM(nn.Module):
       (`final_norm=None` asks the layers; True / False force it).
     - `output_head_factory()`: defaults to an `OutputHead` sized like the token embedding.
     - `init_weights(model)`: the initialisation scheme, applied once at the end of `__init__`
-      (default `init_weights.init_normal`).
+      (default `init_weights.init_normal`); kept as `init_weights_scheme`, so a model built on
+      the meta device is initialised the same way once its parameters exist (`init_weights()`).
     - `tie_word_embeddings`: the output head shares the token embedding's weight.
     """
 
@@ -71,7 +72,17 @@ class CausalLM(nn.Module):
             self.output_head.weight = (
                 self.input_encoder.embedding.weight
             )  # Press & Wolf 2017
-        (init_weights or init_normal)(self)
+        self.init_weights_scheme = init_weights or init_normal
+        self.init_weights_scheme(self)
+
+    def init_weights(self) -> None:
+        """Re-initialise every parameter: each part's `reset_parameters()` (norms to one, ...),
+        then the scheme. Parameters still on the meta device are left as they are."""
+        with torch.no_grad():
+            for module in self.modules():
+                if module is not self and callable(getattr(module, "reset_parameters", None)):
+                    module.reset_parameters()
+            self.init_weights_scheme(self)
 
     @property
     def num_layers(self) -> int:

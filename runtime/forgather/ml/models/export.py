@@ -23,9 +23,18 @@ class ExportError(Exception):
     """The model cannot be exported; the message says why and what to do."""
 
 
+def model_class(model: nn.Module) -> type:
+    """The model's own class: FSDP2 (`fully_shard`) swaps in a subclass made on the fly
+    (``FSDP<Name>``, defined in torch), which has no package to copy."""
+    for cls in type(model).__mro__:
+        if not any(base.__name__ == "FSDPModule" for base in cls.__mro__):
+            return cls
+    return type(model)
+
+
 def package_files(model: nn.Module) -> tuple[str, dict[str, Path]]:
     """The module name of the model's class (e.g. "modeling") and the files of its package."""
-    cls = type(model)
+    cls = model_class(model)
     module = sys.modules.get(cls.__module__)
     path = getattr(module, "__file__", None)
     if cls.__module__.endswith("forgather.ml.models.dynamic"):
@@ -95,22 +104,25 @@ def _check_json(config) -> None:
             ) from None
 
 
-def save_model(model: nn.Module, out_dir: str | os.PathLike, tokenizer=None) -> Path:
+def save_model(model: nn.Module, out_dir: str | os.PathLike, tokenizer=None, *, state_dict=None) -> Path:
     """Write the model directory `out_dir` (replacing an old one atomically) and return it.
 
     Sets `model.config.auto_map` and `.architectures` on the way (as transformers'
     `register_for_auto_class` would), so a later `save_pretrained` writes the same config.
+    `state_dict`: the weights to write instead of the model's own (gathered from shards); an
+    empty dict writes no weights (config, code and tokenizer only).
     """
     module_name, files = package_files(model)
+    name = model_class(model).__name__
     config = model.config
     config.auto_map = {
         "AutoConfig": f"{type(config).__module__.rsplit('.', 1)[-1]}.{type(config).__name__}",
-        "AutoModelForCausalLM": f"{module_name}.{type(model).__name__}",
+        "AutoModelForCausalLM": f"{module_name}.{name}",
     }
-    config.architectures = [type(model).__name__]
+    config.architectures = [name]
     _check_json(config)
     with new_directory(out_dir) as tmp:
-        model.save_pretrained(tmp)
+        model.save_pretrained(tmp, state_dict=state_dict)
         for name, path in files.items():
             shutil.copyfile(path, tmp / f"{name}.py")
         if tokenizer is not None:

@@ -141,15 +141,27 @@ def projected_flags(group: dict[str, Any], optimizer_name: str) -> list[bool]:
         return [False] * len(group["params"])
     target = group.get("target")
     if target is None:
-        return [p.dim() == 2 for p in group["params"]]
-    names = group.get("param_names")
-    if names is None:
+        flags = [p.dim() == 2 for p in group["params"]]
+    else:
+        names = group.get("param_names")
+        if names is None:
+            raise ValueError(
+                f"{optimizer_name}: `target` ({target!r}) selects parameters by name; pass named "
+                "parameters, e.g. model.named_parameters()"
+            )
+        pattern = re.compile(target)
+        flags = [p.dim() == 2 and pattern.search(name) is not None for p, name in zip(group["params"], names)]
+    sharded = [i for i, (p, flag) in enumerate(zip(group["params"], flags)) if flag and hasattr(p, "device_mesh")]
+    if sharded:
+        names = group.get("param_names") or [f"params[{i}]" for i in range(len(group["params"]))]
         raise ValueError(
-            f"{optimizer_name}: `target` ({target!r}) selects parameters by name; pass named "
-            "parameters, e.g. model.named_parameters()"
+            f"{optimizer_name}: {names[sharded[0]]}"
+            + (f" (and {len(sharded) - 1} more)" if len(sharded) > 1 else "")
+            + " would be projected, but it is sharded (a DTensor, e.g. under FSDP's FullyShard): the "
+            "low-rank projection needs the whole matrix on one process. Train with DataParallel or "
+            "Pipeline, or leave the sharded matrices out of the projection (`target`)"
         )
-    pattern = re.compile(target)
-    return [p.dim() == 2 and pattern.search(name) is not None for p, name in zip(group["params"], names)]
+    return flags
 
 
 def check_target(target: Any) -> None:

@@ -141,8 +141,10 @@ class Adafactor(OptimizerBase):
         if factored:
             row, col = state["exp_avg_sq_row"], state["exp_avg_sq_col"]
             update = torch.square(grad)  # one full-size buffer: g^2 for the statistics, then u
-            row.lerp_(update.mean(dim=-1).add_(eps1), 1.0 - beta2t)
-            col.lerp_(update.mean(dim=-2).add_(eps1), 1.0 - beta2t)
+            # out of place: on a sharded parameter (FSDP's DTensor) a mean over the sharded
+            # dimension is a pending sum, which an in-place add cannot take
+            row.lerp_(update.mean(dim=-1) + eps1, 1.0 - beta2t)
+            col.lerp_(update.mean(dim=-2) + eps1, 1.0 - beta2t)
             row_factor = (row / row.mean(dim=-1, keepdim=True)).rsqrt_().unsqueeze(-1)
             torch.mul(grad, row_factor, out=update)
             update.mul_(col.rsqrt().unsqueeze(-2))

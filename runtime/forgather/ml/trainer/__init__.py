@@ -1,6 +1,8 @@
 """Forgather trainers: Hugging Face's Trainer API, token-weighted accumulation, exact resume.
 
-Public API: ``Trainer``, ``TrainingArguments`` and the shipped callbacks.
+Public API: ``Trainer``, ``TrainingArguments``, the parallel plans (``SingleDevice``,
+``DataParallel``, ``FullyShard``, ``Pipeline``: how the Trainer lays the model over its processes) and the
+shipped callbacks.
 """
 
 from .arguments import TrainingArguments
@@ -8,6 +10,7 @@ from .base import BaseTrainer
 from .callback_handler import CallbackHandler
 from .callbacks import JsonLinesLogger, ProgressCallback, TensorBoardLogger, TextGenerationCallback
 from .checkpoint import CheckpointError, CheckpointManager, latest_checkpoint, list_checkpoints
+from .parallel import DataParallel, FullyShard, ParallelPlan, Pipeline, SingleDevice
 from .preemption import PreemptionCallback
 from .trainer import Trainer
 from .tracking import RunRecordCallback
@@ -17,10 +20,15 @@ __all__ = [
     "CallbackHandler",
     "CheckpointError",
     "CheckpointManager",
+    "DataParallel",
+    "FullyShard",
     "JsonLinesLogger",
+    "ParallelPlan",
+    "Pipeline",
     "PreemptionCallback",
     "ProgressCallback",
     "RunRecordCallback",
+    "SingleDevice",
     "TensorBoardLogger",
     "TextGenerationCallback",
     "Trainer",

@@ -25,14 +25,15 @@ process is also fine. `AccelerateEngine` is the engine (see `engine.py`):
   state per process. (``Accelerator.save_state`` is not used: it pickles the RNG
   states and loads them with ``weights_only=False``.)
 
-FSDP: pass an ``Accelerator(fsdp_plugin=...)``; Accelerate enables it only on accelerators (CUDA,
-XPU, ...): on the CPU it keeps ``DistributedType.MULTI_CPU`` and the model is trained with DDP
-(see docs/runtime.md, "Scale-out").
+`AccelTrainer` is the Trainer with the `parallel.DataParallel` plan. Sharding is not done
+here: an Accelerator set up for FSDP, DeepSpeed or Megatron (its distributed type, or
+``ACCELERATE_USE_FSDP``/``ACCELERATE_USE_DEEPSPEED`` from ``accelerate launch``) is refused with
+a message, never trained as DDP. (On a machine without CUDA, Accelerate itself drops an
+``fsdp_plugin`` given to ``Accelerator(...)`` before the trainer can see it.)
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 from typing import TYPE_CHECKING, Any, Iterable
@@ -40,7 +41,9 @@ from typing import TYPE_CHECKING, Any, Iterable
 import torch
 
 from .checkpoint import capture_rng_state
+from .distributed import destroy_at_exit
 from .engine import Engine, compile_model
+from .parallel import DataParallel
 from .trainer import Trainer
 
 if TYPE_CHECKING:
@@ -80,6 +83,7 @@ class AccelerateEngine(Engine):
 
     def setup(self, trainer: Trainer) -> torch.nn.Module:
         args = trainer.args
+        refuse_sharding_launch()
         if self.accelerator is None:
             if args.fp16 and (args.use_cpu or not torch.cuda.is_available()):
                 raise ValueError("fp16 mixed precision needs a CUDA device (the trainer runs on cpu); "
@@ -87,8 +91,8 @@ class AccelerateEngine(Engine):
             self.accelerator = make_accelerator(args)
         accelerator = self.accelerator
         check_accelerator(accelerator, args)
-        if accelerator.num_processes > 1 and not _EXIT_HOOK:
-            _EXIT_HOOK.append(atexit.register(_destroy_process_group))
+        if accelerator.num_processes > 1:
+            destroy_at_exit()
         self.device = accelerator.device
         if args.fp16 and self.device.type != "cuda":
             raise ValueError(
@@ -181,17 +185,6 @@ class AccelerateEngine(Engine):
         return loaded
 
 
-_EXIT_HOOK: list = []  # registered once per process
-
-
-def _destroy_process_group() -> None:
-    """At exit, before the interpreter tears down: a gloo process group left to its destructor
-    can abort the process ("terminate called without an active exception", SIGABRT) when it
-    exits before the others. Local: no collective, so a failing process never waits here."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
-
-
 def make_accelerator(args: Any) -> "Accelerator":
     """An Accelerator for these arguments: their mixed precision; the CPU (gloo) without CUDA."""
     from accelerate import Accelerator
@@ -203,8 +196,38 @@ def make_accelerator(args: Any) -> "Accelerator":
     return Accelerator(mixed_precision=mixed, cpu=cpu)
 
 
+#: Accelerate's distributed types that are data parallel (a replica per process).
+DATA_PARALLEL_TYPES = {"NO", "MULTI_CPU", "MULTI_GPU", "MULTI_XPU", "MULTI_NPU", "MULTI_MLU", "MULTI_SDAA",
+                       "MULTI_MUSA", "MULTI_HPU", "MULTI_NEURON", "XLA"}
+
+
+#: What `accelerate launch --use_fsdp/--use_deepspeed` sets.
+SHARDING_ENV = ("ACCELERATE_USE_FSDP", "ACCELERATE_USE_DEEPSPEED", "ACCELERATE_USE_MEGATRON_LM")
+
+
+def refuse_sharding_launch() -> None:
+    """Refuse what `accelerate launch --use_fsdp` (or DeepSpeed, Megatron) asked for in the
+    environment: on the CPU Accelerate itself would quietly keep DDP."""
+    asked = [name for name in SHARDING_ENV if os.environ.get(name, "").lower() in ("1", "true")]
+    if asked:
+        _refuse_sharding(f"{asked[0]}=true in the environment")
+
+
+def _refuse_sharding(what: str) -> None:
+    raise ValueError(
+        f"the Accelerator is set up for sharding ({what}): AccelTrainer (parallel=DataParallel) "
+        "trains a whole replica per process and would not shard. For FSDP use the Trainer with "
+        "parallel=forgather.ml.trainer.parallel.FullyShard(...) (FSDP2 on torch.distributed; "
+        "trainers/fsdp_trainer.fg), and give AccelTrainer an Accelerator without the plugin"
+    )
+
+
 def check_accelerator(accelerator: "Accelerator", args: Any) -> None:
     """Refuse an Accelerator whose settings would silently change the training."""
+    refuse_sharding_launch()
+    kind = str(getattr(accelerator.distributed_type, "name", accelerator.distributed_type))
+    if kind not in DATA_PARALLEL_TYPES:
+        _refuse_sharding(f"distributed_type {kind}")
     if accelerator.gradient_accumulation_steps != 1:
         raise ValueError(
             f"the Accelerator has gradient_accumulation_steps={accelerator.gradient_accumulation_steps}: "
@@ -226,7 +249,8 @@ def check_accelerator(accelerator: "Accelerator", args: Any) -> None:
 
 
 class AccelTrainer(Trainer):
-    """`Trainer` on Accelerate: data parallel over every launched process.
+    """The `Trainer` with the `parallel.DataParallel` plan: data parallel over every launched
+    process on Accelerate.
 
     ``AccelTrainer(model, args, ..., accelerator=None)``: the same arguments as `Trainer`, plus an
     optional ``accelerate.Accelerator`` (built from ``args`` when omitted: mixed precision from
@@ -234,14 +258,11 @@ class AccelTrainer(Trainer):
     is per process: the global batch is ``world_size`` times larger.
     """
 
-    supports_multi_process = True
-
     def __init__(self, *args: Any, accelerator: "Accelerator | None" = None, **kwargs: Any) -> None:
-        self._accelerator = accelerator
-        super().__init__(*args, **kwargs)
-
-    def create_engine(self) -> Engine:
-        return AccelerateEngine(self._accelerator)
+        if "parallel" in kwargs:
+            raise TypeError("AccelTrainer is the Trainer with parallel=DataParallel(accelerator): "
+                            "pass parallel to Trainer instead")
+        super().__init__(*args, parallel=DataParallel(accelerator=accelerator), **kwargs)
 
     @property
     def accelerator(self) -> "Accelerator":

@@ -11,6 +11,11 @@
                         per process when several processes train)
     data_state.pt       the training data position
 
+A sharded model (FSDP) writes its weights and optimizer state through
+``torch.distributed.checkpoint`` instead (`distributed_checkpoint`): ``.metadata`` plus one
+``__<rank>_0.distcp`` per process, in place of ``model.safetensors`` and ``optimizer.pt``.
+Loading follows what the directory holds, so any engine resumes either kind.
+
 Each checkpoint is written into a hidden temporary directory and renamed into place, so a process
 killed mid-write leaves the previous checkpoints intact and no partial ``checkpoint-*``. Every
 ``.pt`` file is read with ``torch.load(weights_only=True)``.
@@ -47,6 +52,8 @@ from forgather_files.checkpoints import (
 )
 from forgather_files.checkpoints import TMP_PREFIX as _TMP_PREFIX
 from transformers import TrainerState
+
+from . import distributed_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +139,7 @@ class CheckpointManager:
         world_size: int = 1,
         barrier: Callable[[], None] | None = None,
         before_commit: Callable[[Path], None] | None = None,
+        sharded: "distributed_checkpoint.TrainState | None" = None,
     ) -> Path:
         """Write ``checkpoint-<step>`` atomically, then rotate (never deleting it or ``protect``).
 
@@ -144,6 +152,8 @@ class CheckpointManager:
         defaults to one). Every process must call ``save`` (``barrier`` orders their writes).
         ``before_commit(directory)`` runs on process 0 when every file is in the temporary
         directory, before it is renamed into place (the trainer's ``on_checkpoint_written`` event).
+        ``sharded``: the model and optimizer, written by every process through
+        ``torch.distributed.checkpoint`` instead of ``model.safetensors`` and ``optimizer.pt``.
         """
         objects = dict(objects or {})
         for key, value in (("optimizer", optimizer), ("scheduler", lr_scheduler),
@@ -163,12 +173,16 @@ class CheckpointManager:
             tmp.mkdir()
         wait()
         try:
-            self._write_process_weights(model, tmp)
+            if sharded is not None:
+                distributed_checkpoint.save(sharded, tmp)
+            else:
+                self._write_process_weights(model, tmp)
             for key, value in per_process.items():
                 torch.save(_state_of(value), tmp / per_process_file(key, process_index, world_size))
             wait()
             if main:
-                self._write_weights(model, tmp)
+                if sharded is None:
+                    self._write_weights(model, tmp)
                 for key, value in objects.items():
                     if value is not None:
                         torch.save(_state_of(value), tmp / f"{key}.pt")
@@ -234,7 +248,7 @@ class CheckpointManager:
         if not is_checkpoint(path):
             raise CheckpointError(
                 f"{path}: not a complete checkpoint (expected {TRAINER_STATE} and "
-                f"{WEIGHTS_SAFETENSORS} or {WEIGHTS_TORCH})"
+                f"{WEIGHTS_SAFETENSORS}, {WEIGHTS_TORCH} or a torch.distributed.checkpoint)"
             )
         return path
 
@@ -250,7 +264,9 @@ class CheckpointManager:
         world_size: int = 1,
     ) -> LoadedCheckpoint:
         """Load the weights and every object of ``objects`` (``load_state_dict``) in place, each
-        from its required ``<key>.pt``; return the rest. Any mismatch raises CheckpointError."""
+        from its required ``<key>.pt``; return the rest. Any mismatch raises CheckpointError.
+        A checkpoint of sharded weights (``torch.distributed.checkpoint``) gives the model and the
+        optimizer their state by parameter name, whatever the number of processes now."""
         path = Path(path)
         objects = dict(objects or {})
         if optimizer is not None:
@@ -258,7 +274,11 @@ class CheckpointManager:
         if lr_scheduler is not None:
             objects["scheduler"] = lr_scheduler
         try:
-            load_weights(model, path)
+            if distributed_checkpoint.is_distributed_checkpoint(path):
+                state = distributed_checkpoint.TrainState(model, objects.pop("optimizer", None))
+                distributed_checkpoint.load(state, path)
+            else:
+                load_weights(model, path)
             for key, target in objects.items():
                 if target is not None:
                     target.load_state_dict(_load(path / f"{key}.pt", required=True))
@@ -290,9 +310,12 @@ def _state_of(value: Any) -> Any:
 
 
 def load_weights(model: torch.nn.Module, directory: str | os.PathLike) -> None:
-    """Load ``model.safetensors`` (or ``pytorch_model.bin``) from ``directory`` into ``model``, strictly."""
+    """Load ``model.safetensors`` (or ``pytorch_model.bin``, or a torch.distributed.checkpoint's
+    weights) from ``directory`` into ``model``, strictly."""
     directory = Path(directory)
-    if (directory / WEIGHTS_SAFETENSORS).is_file():
+    if distributed_checkpoint.is_distributed_checkpoint(directory):
+        distributed_checkpoint.load(distributed_checkpoint.TrainState(model), directory)
+    elif (directory / WEIGHTS_SAFETENSORS).is_file():
         device = next(model.parameters(), torch.empty(0)).device
         safetensors.torch.load_model(model, str(directory / WEIGHTS_SAFETENSORS), strict=True, device=str(device))
     elif (directory / WEIGHTS_TORCH).is_file():

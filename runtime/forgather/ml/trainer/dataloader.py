@@ -9,7 +9,10 @@ loading) and otherwise replays the skipped batches.
 Several data-parallel processes each load a shard: process ``r`` of ``W`` takes the samples at
 positions ``r, r + W, r + 2W, ...`` of the epoch's order (truncated to a multiple of ``W`` so that
 every process runs the same number of steps). Batch ``k`` of all processes together then holds
-exactly the samples of batch ``k`` of one process with a ``W`` times larger batch.
+exactly the samples of batch ``k`` of one process with a ``W`` times larger batch. An iterable
+dataset is split the same way as it streams: item ``r`` of every complete group of ``W`` items,
+the last incomplete group dropped, so every process gets as many items (and batches) per epoch;
+a process that ran out a step early would otherwise wait in a collective the others never join.
 """
 
 from __future__ import annotations
@@ -62,15 +65,24 @@ class EpochSampler(Sampler[int]):
 
 
 class ShardedIterable(IterableDataset):
-    """Every ``num_shards``-th item of an iterable dataset, from ``shard_index``."""
+    """Every ``num_shards``-th item of an iterable dataset, from ``shard_index``. With ``even``
+    (training), only complete groups of ``num_shards`` items count: every shard gets the same
+    number of items, and the last ``len % num_shards`` items are dropped (as the map-style
+    sampler truncates); without it (evaluation) every item goes to exactly one shard."""
 
-    def __init__(self, dataset: Any, num_shards: int, shard_index: int) -> None:
-        self.dataset, self.num_shards, self.shard_index = dataset, num_shards, shard_index
+    def __init__(self, dataset: Any, num_shards: int, shard_index: int, *, even: bool = False) -> None:
+        self.dataset, self.num_shards, self.shard_index, self.even = dataset, num_shards, shard_index, even
 
     def __iter__(self) -> Iterator[Any]:
+        mine = None
         for i, item in enumerate(self.dataset):
-            if i % self.num_shards == self.shard_index:
-                yield item
+            position = i % self.num_shards
+            if position == self.shard_index:
+                mine = item
+                if not self.even:
+                    yield item
+            if self.even and position == self.num_shards - 1:  # the group is complete
+                yield mine
 
     def set_epoch(self, epoch: int) -> None:
         if callable(getattr(self.dataset, "set_epoch", None)):
@@ -96,7 +108,7 @@ class ResumableDataLoader:
     ) -> None:
         self.iterable = isinstance(dataset, IterableDataset) or not has_length(dataset)
         if self.iterable and num_shards > 1:
-            dataset = ShardedIterable(dataset, num_shards, shard_index)  # replays; no state_dict
+            dataset = ShardedIterable(dataset, num_shards, shard_index, even=True)  # replays; no state_dict
         self.dataset = dataset
         self.batch_size = batch_size
         self.sampler = None if self.iterable else EpochSampler(

@@ -1,20 +1,32 @@
 """The engine seam: how one training loop executes on its hardware.
 
 `Trainer` runs one loop (epochs, steps, callbacks, logging, evaluation, checkpoints) and composes
-one `Engine` that owns everything that depends on where and how the step runs:
+one `Engine`, built from the trainer's parallel plan (`parallel`), that owns everything that
+depends on where and how the step runs:
 
-    placement         setup(trainer)                 put the model on its device(s), wrap it
+    placement         setup(trainer)                 put the model on its device(s): shard it,
+                                                     split it into stages or wrap it
                       prepare_optimizer(opt)         wrap the optimizer when the engine needs to
+                      trainable_parameters(model)    what this process's optimizer updates
     data              data_shard()                   (num_shards, shard_index) of this process
+                      eval_batches(loader)           the eval batches, in lockstep when the
+                                                     forward is a collective (sharded weights)
     one step          forward_backward(trainer, mbs) forward + backward of a step's micro-batches
                       accumulate(is_last)            no_sync on non-final micro-steps
                       autocast() / backward(loss)    mixed precision and loss scaling
                       clip_grad_norm_(params, max)   gradient norm (clipping when max > 0)
                       optimizer_step(opt)            step; False when a grad scaler skipped it
     across ranks      reduce_sum(t), barrier()       collectives (identity on one process)
-    checkpoints       save_checkpoint / load_checkpoint   rank-aware: only the main process
+    files             prepare_output_dir(...)        existing checkpoints: refuse or delete
+                      checkpoint_manager(args)       the manager of this engine's checkpoints
+                      save_checkpoint / load_checkpoint   rank-aware: only the main process
                                                      writes shared files
+                      save_model(trainer, dir)       the final model as one ordinary directory
     identity          world_size, process_index, local_process_index, is_main_process, device
+
+Every method the loop calls is called by every process, in the same order, so an engine's
+collectives always meet: no method runs on the main process alone (a collective added to one
+would deadlock the others). Writing only on the main process happens inside the engine.
 
 The protocol of one step, as torchtitan splits ``forward_backward_step`` (data parallel) from
 ``pp_forward_backward_step`` (pipeline): ``forward_backward`` receives the step's micro-batches
@@ -33,26 +45,31 @@ What an engine may use of the trainer: ``args``, ``model`` (the plain module: sa
 callbacks), ``forward_module`` (what ``setup`` returned), ``compute_micro_loss(batch, num_items,
 mean_divisor)`` (forward + loss of one micro-batch on the device), ``substep_end()`` (between
 micro-batches), ``eval_loss(module, batch)``, ``optimizer``, ``lr_scheduler``,
-``train_dataloader``, ``state``. A trainer picks its engine in ``create_engine()``; the engine's
-``world_size``/``process_index`` are what ``TrainingArguments.world_size``/``process_index``/
-``should_save`` report.
+``train_dataloader``, ``state``, ``processing_class``. The engine's ``world_size``/
+``process_index`` are what ``TrainingArguments.world_size``/``process_index``/``should_save``
+report.
 
-A new engine subclasses `Engine` and overrides what differs. `SingleDeviceEngine` is the first
-engine (one process, CUDA if available, else CPU); ``accelerate.AccelerateEngine`` is data
-parallel; a pipeline engine overrides ``forward_backward`` (the schedule runs the micro-batches)
-and the checkpoint methods (per-stage weights).
+`SingleDeviceEngine` is the first engine (one process, CUDA if available, else CPU);
+``accelerate.AccelerateEngine`` is data parallel, ``fsdp.FSDPEngine`` fully sharded,
+``pipeline.PipelineEngine`` pipeline parallel (times data parallel). A new engine subclasses
+`Engine` and overrides what differs; a new strategy is a new plan in `parallel`, never a new
+Trainer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 import torch
 
 from ..loss import count_target_tokens
-from .checkpoint import CheckpointManager, LoadedCheckpoint, capture_rng_state
+from .checkpoint import CheckpointManager, LoadedCheckpoint, capture_rng_state, list_checkpoints, load_weights
+from .model_io import save_model_files
 from .precision import MixedPrecision
 
 if TYPE_CHECKING:  # only for annotations: the trainer imports this module
@@ -117,6 +134,13 @@ class Engine:
     def unwrap(self, module: torch.nn.Module) -> torch.nn.Module:
         return module
 
+    def trainable_parameters(self, model: torch.nn.Module) -> list[tuple[str, torch.nn.Parameter]]:
+        """(name, parameter) of what this process's optimizer updates; ValueError if none."""
+        named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        if not named:
+            raise ValueError("the model has no trainable parameters")
+        return named
+
     def end_training(self) -> None:
         """Called once after the last step (before ``on_train_end``)."""
 
@@ -125,6 +149,13 @@ class Engine:
     def data_shard(self) -> tuple[int, int]:
         """``(num_shards, shard_index)``: which part of every global batch this process loads."""
         return 1, 0
+
+    def eval_batches(self, loader: Iterable[Any]) -> Iterator[tuple[Any, bool]]:
+        """``(batch, real)`` pairs of this process's eval shard. Engines whose forward is a
+        collective (sharded weights) keep the processes in lockstep: a process whose shard ran
+        out runs its last batch again with ``real=False`` (the trainer discards the result)."""
+        for batch in loader:
+            yield batch, True
 
     def to_device(self, batch: Mapping[str, Any]) -> dict[str, Any]:
         return {
@@ -237,6 +268,49 @@ class Engine:
         )
         self.precision.load_state_dict(loaded.scaler_state)
         return loaded
+
+
+    def load_best_weights(self, trainer: "Trainer", path: Any) -> None:
+        """Load the weights of checkpoint ``path`` into the model (``load_best_model_at_end``)."""
+        load_weights(trainer.model, path)
+
+    # ------------------------------------------------------------------- output dir and model
+
+    def checkpoint_manager(self, args: Any) -> CheckpointManager:
+        """The manager of this engine's checkpoints in ``args.output_dir``."""
+        return CheckpointManager(args.output_dir, save_total_limit=args.save_total_limit,
+                                 save_safetensors=args.save_safetensors)
+
+    def prepare_output_dir(self, output_dir: str | os.PathLike, *, resume: Any, overwrite: bool) -> None:
+        """Before training: an output directory that holds checkpoints is refused unless the run
+        resumes, or cleared with ``overwrite``. Every process calls it; the main process looks
+        and decides for all (the others may not even see the directory), and deletes."""
+        existing = list_checkpoints(output_dir) if self.is_main_process else []
+        found = int(self.reduce_sum(torch.tensor(len(existing), device=self.device)).item())
+        if resume or not found:
+            return
+        if not overwrite:
+            shown = existing[-1].name if existing else "checkpoint-*"
+            raise ValueError(
+                f"{output_dir} already holds checkpoints ({shown}, ...): pass "
+                "resume_from_checkpoint=True to continue that run, or overwrite_output_dir=True "
+                "to delete them and start over"
+            )
+        self.barrier()  # nobody is still reading them
+        if self.is_main_process:
+            for path in existing:
+                shutil.rmtree(path)
+        self.barrier()
+
+    def save_model(self, trainer: "Trainer", output_dir: Path) -> Path:
+        """Write the final model (and the tokenizer) into ``output_dir`` as one ordinary model
+        directory; every process calls it, the main process writes."""
+        if self.is_main_process:
+            save_model_files(trainer.model, output_dir, tokenizer=trainer.processing_class,
+                             safe_serialization=trainer.args.save_safetensors)
+            logger.info("saved the model to %s", output_dir)
+        self.barrier()  # nobody reads it before it is there
+        return output_dir
 
 
 class SingleDeviceEngine(Engine):

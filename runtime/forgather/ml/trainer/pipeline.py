@@ -1,31 +1,44 @@
-"""`PipelineTrainer`: pipeline-parallel training on `torch.distributed.pipelining`.
+"""Pipeline-parallel training on `torch.distributed.pipelining`, times data parallel.
 
-The model is split into stages by layer (`pipeline_split`); each process runs one stage (or
-several, for the interleaved and V schedules) and PyTorch's schedules move the activations and
-their gradients between processes. `PipelineEngine` is the Trainer's engine for this (see
-`engine`): its `forward_backward` runs the step's micro-batches through the schedule (the
-pipeline body of torchtitan's `pp_forward_backward_step`), sums the gradients of parameters that
-several stages hold (a tied embedding), reduces the gradient norm over the whole pipeline before
-clipping, and saves per-stage checkpoints. The loop, callbacks, logging and resume are the
-Trainer's; `PipelineTrainer` is the Trainer on this engine.
+The model is split into stages by layer (`pipeline_split`, the pipelining function); each
+process runs one stage (or several, for the interleaved and V schedules) and PyTorch's schedules
+move the activations and their gradients between processes. `PipelineEngine` is the Trainer's
+engine for the `parallel.Pipeline` plan (see `engine`): its `forward_backward` runs the step's
+micro-batches through the schedule (the pipeline body of torchtitan's
+``pp_forward_backward_step``), sums the gradients of parameters that several stages hold (a tied
+embedding), reduces the gradient norm over the whole pipeline before clipping, and saves
+per-stage checkpoints. The loop, callbacks, logging and resume are the Trainer's;
+`PipelineTrainer` is the Trainer with this plan.
 
-Data: every process reads the same global batch (a pipeline has one data-parallel replica); the
-first stage uses the token ids, the last the labels, every stage the position ids. Each batch is
-cut into `n_microbatches` along the batch dimension, so the batch size must be a multiple of it;
-a short last batch is padded with ignored rows, so the loss is that of the unpadded batch.
+Pipeline x data parallel: with ``data_parallel=D`` the N processes form a 2-D device mesh
+``(pp, dp)`` of N/D pipeline ranks by D replicas (the ranks of one stage are consecutive). Each
+pipeline (one ``dp`` index) reads its shard of the data, as D data-parallel processes would;
+the step's token count is summed over the replicas first, and after the schedule each stage's
+gradients are summed over its D replicas, so the step equals one process with the global batch.
+
+Data: every process of one pipeline reads the same batch; the first stage uses the token ids,
+the last the labels, every stage the position ids. Each batch is cut into `n_microbatches` along
+the batch dimension, so the batch size must be a multiple of it; a short last batch is padded
+with ignored rows, so the loss is that of the unpadded batch.
+
+Memory: a model built on the meta device (`forgather.ml.models.materialize`) is materialised
+stage by stage: each process allocates and loads (or initialises) only its stages' parameters.
+A model built in memory keeps its other stages' weights until they are released at setup.
 
 Launch with `fgc run BUILD --nproc N` (or torchrun): N processes, gloo on CPU, NCCL on CUDA.
 """
 
 from __future__ import annotations
 
-import atexit
+import json
 import logging
 import os
+import shutil
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+import safetensors.torch
 import torch
 import torch.distributed as dist
 from torch.distributed.pipelining import PipelineStage
@@ -36,9 +49,14 @@ from torch.distributed.pipelining.schedules import (
 )
 
 from ..loss import causal_lm_loss, count_target_tokens
+from forgather_files.atomic import replace, write_text
+
 from .checkpoint import capture_rng_state
+from .distributed import device_mesh, init_process_group, local_device
 from .engine import Engine
-from .pipeline_checkpoint import PipelineCheckpointManager
+from .model_io import remove_weights, save_model_files
+from .parallel import Pipeline
+from .pipeline_checkpoint import INDEX, PipelineCheckpointManager, shard_name
 from .pipeline_schedules import ForwardOnlyMulti
 from .pipeline_split import PipelineSplit, split_model, stage_indices, stage_to_rank
 from .precision import MixedPrecision
@@ -52,30 +70,6 @@ SCHEDULES = (
 V_SCHEDULES = ("ZBVZeroBubble", "DualPipeV")  # place two stages per rank in a V
 BATCH_KEYS = ("input_ids", "labels", "position_ids", "attention_mask")
 MAX_SCHEDULES = 8  # schedules kept for distinct batch shapes (a schedule infers shapes once)
-
-
-def init_process_group(use_cpu: bool = False) -> bool:
-    """Join the process group that torchrun describes in the environment, or, launched without
-    it, make a one-process group (a one-rank pipeline: the whole model as one stage, or as
-    several stages on this process); True if created here."""
-    if dist.is_initialized():
-        return False
-    cuda = torch.cuda.is_available() and not use_cpu
-    backend = "nccl" if cuda else "gloo"
-    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
-        if cuda:
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-        dist.init_process_group(backend)
-    else:
-        logger.info("PipelineTrainer without torchrun: one pipeline rank (launch N with `fgc run BUILD --nproc N`)")
-        dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
-    atexit.register(_destroy_process_group)
-    return True
-
-
-def _destroy_process_group() -> None:
-    if dist.is_initialized():
-        dist.destroy_process_group()
 
 
 def replace_parameters(model: torch.nn.Module, make: Callable[[str, torch.nn.Parameter], Any]) -> None:
@@ -107,13 +101,14 @@ def resolve_schedule(name: str | type) -> type:
 
 
 class PipelineEngine(Engine):
-    """The engine of `PipelineTrainer`: one process per pipeline rank (see the module doc)."""
+    """The engine of the `parallel.Pipeline` plan: one process per pipeline rank, times
+    ``data_parallel`` replicas (see the module doc)."""
 
     supports_multi_process = True
 
     def __init__(self, schedule: str | type = "1F1B", *, n_microbatches: int | None = None,
                  stages_per_rank: int | None = None, split_points: Sequence[int] | None = None,
-                 use_cpu: bool = False) -> None:
+                 data_parallel: int = 1, use_cpu: bool = False) -> None:
         super().__init__()
         self.schedule_class = resolve_schedule(schedule)
         multi = issubclass(self.schedule_class, PipelineScheduleMulti)
@@ -134,7 +129,18 @@ class PipelineEngine(Engine):
         init_process_group(use_cpu)
         self.rank, self._world_size = dist.get_rank(), dist.get_world_size()
         self._local_rank = int(os.environ.get("LOCAL_RANK", 0))
-        self.num_stages = self._world_size * stages_per_rank
+        if self._world_size % data_parallel:
+            raise ValueError(
+                f"Pipeline(data_parallel={data_parallel}): {self._world_size} processes do not make "
+                f"{data_parallel} equal pipelines (launch a multiple of {data_parallel})"
+            )
+        self.dp, self.pp = data_parallel, self._world_size // data_parallel
+        self.device = local_device(use_cpu)
+        # (pp, dp), pp outermost: the replicas of one stage are consecutive ranks
+        self.mesh = device_mesh((self.pp, self.dp), ("pp", "dp"), self.device)
+        self.pp_group, self.dp_group = self.mesh.get_group("pp"), self.mesh.get_group("dp")
+        self.pp_rank, self.dp_rank = self.mesh.get_local_rank("pp"), self.mesh.get_local_rank("dp")
+        self.num_stages = self.pp * stages_per_rank
         self.n_microbatches = n_microbatches or self.num_stages
         self.style = "v" if self.schedule_class.__name__ in {f"Schedule{n}" for n in V_SCHEDULES} else "loop"
         self._schedules: OrderedDict[tuple, Any] = OrderedDict()
@@ -155,10 +161,17 @@ class PipelineEngine(Engine):
     def local_process_index(self) -> int:
         return self._local_rank
 
+    def global_rank(self, pp_rank: int, dp_rank: int | None = None) -> int:
+        """The process of pipeline rank ``pp_rank`` in replica ``dp_rank`` (default: this one)."""
+        return int(self.mesh.mesh[pp_rank, self.dp_rank if dp_rank is None else dp_rank])
+
     # ----------------------------------------------------------------------------- placement
 
     def setup(self, trainer: "Trainer") -> torch.nn.Module:
-        """Place the whole model, split it, and work out what this rank runs and shares."""
+        """Split the model, keep (or materialise) this rank's stages, and work out what it
+        shares with other ranks."""
+        from ..models import materialize
+
         args = trainer.args
         for flag, why in (
             ("fp16", "its loss scaling would have to run inside the schedule's backward; use bf16"),
@@ -173,28 +186,38 @@ class PipelineEngine(Engine):
                     f"PipelineTrainer: {name}={getattr(args, name)} is not a multiple of "
                     f"n_microbatches={self.n_microbatches} (each batch is cut into equal micro-batches)"
                 )
-        cuda = torch.cuda.is_available() and not args.use_cpu
-        self.device = torch.device("cuda", self._local_rank) if cuda else torch.device("cpu")
+        self.device = local_device(args.use_cpu)
         self.precision = MixedPrecision(self.device, bf16=args.bf16, fp16=args.fp16)
         self.batch_rows = {True: args.per_device_train_batch_size, False: args.per_device_eval_batch_size}
         self._loss_func = trainer.compute_loss_func
-        self.split: PipelineSplit = split_model(trainer.model, self.num_stages, self.split_points)
-        self.stage_ids = stage_indices(self.rank, self._world_size, self.num_stages, self.style)
-        self._stage_rank = stage_to_rank(self._world_size, self.num_stages, self.style)
+        model = trainer.model
+        self.split: PipelineSplit = split_model(model, self.num_stages, self.split_points)
+        self.stage_ids = stage_indices(self.pp_rank, self.pp, self.num_stages, self.style)
+        self._stage_rank = stage_to_rank(self.pp, self.num_stages, self.style)  # pipeline-group ranks
         self.has_first = 0 in self.stage_ids
         self.has_last = self.num_stages - 1 in self.stage_ids
+        mine = {id(p) for _, p in self._local_parameters()}
+        if materialize.has_meta_parameters(model):
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(args.seed + self.pp_rank)  # each stage its own draw of the init
+                materialize.materialize(model, self.device, parameters=mine)
+        else:
+            self._release_other_stages(model, mine)
+            for i in self.stage_ids:
+                self.split.stages[i].to(self.device)
         self.local = self._local_parameters()
-        self._release_other_stages(trainer.model)
-        for i in self.stage_ids:
-            self.split.stages[i].to(self.device)
-        self._shared_groups = self._make_shared_groups(trainer.model)
+        self._shared_groups = self._make_shared_groups(model)
+        if self.dp > 1:  # every replica of a stage starts from replica 0's weights
+            with torch.no_grad():
+                for _, p in self.local:
+                    dist.broadcast(p.data, src=self.global_rank(self.pp_rank, 0), group=self.dp_group)
         logger.info(
-            "pipeline rank %d/%d: stages %s of %d (layers %s), %s with %d micro-batches",
-            self.rank, self._world_size, self.stage_ids, self.num_stages,
+            "pipeline rank %d/%d (replica %d/%d): stages %s of %d (layers %s), %s with %d micro-batches",
+            self.pp_rank, self.pp, self.dp_rank, self.dp, self.stage_ids, self.num_stages,
             [list(self.split.layer_ranges[i]) for i in self.stage_ids],
             self.schedule_class.__name__, self.n_microbatches,
         )
-        return trainer.model  # never called whole: the stages run
+        return model  # never called whole: the stages run
 
     def _local_parameters(self) -> list[tuple[str, torch.nn.Parameter]]:
         """This rank's parameters, each once, under the whole model's names."""
@@ -206,18 +229,18 @@ class PipelineEngine(Engine):
                     named.append((self.split.prefix + name, p))
         return named
 
-    def _release_other_stages(self, model: torch.nn.Module) -> None:
+    def _release_other_stages(self, model: torch.nn.Module, mine: set[int]) -> None:
         """Each rank keeps the weights of its own stages only: the other parameters become meta
-        tensors (no memory), until `save_model` brings the merged weights back on rank 0."""
-        local = {id(p) for _, p in self.local}
+        tensors (no memory)."""
         replace_parameters(
             model,
-            lambda name, p: None if id(p) in local
+            lambda name, p: None if id(p) in mine
             else torch.nn.Parameter(torch.empty_like(p, device="meta"), requires_grad=p.requires_grad),
         )
 
     def _make_shared_groups(self, model: torch.nn.Module) -> list[tuple[torch.nn.Parameter, Any]]:
-        """(parameter, process group) for each shared parameter that this and other ranks hold."""
+        """(parameter, process group) for each shared parameter that this and other pipeline
+        ranks of this replica hold."""
         local = {id(p) for _, p in self.local}
         params = dict(model.named_parameters())
         groups: dict[tuple[int, ...], Any] = {}
@@ -226,19 +249,29 @@ class PipelineEngine(Engine):
             ranks = tuple(sorted({self._stage_rank[s] for s in shared.stages}))
             if len(ranks) < 2:
                 continue  # its holders are on one rank: one tensor, whose gradient accumulates
-            if ranks not in groups:  # every rank creates every group, in the same order
-                groups[ranks] = None if len(ranks) == self._world_size else dist.new_group(list(ranks))
+            if ranks not in groups:  # every process creates every group, in the same order
+                groups[ranks] = (self.pp_group if len(ranks) == self.pp else
+                                 [dist.new_group([self.global_rank(r, d) for r in ranks]) for d in range(self.dp)])
+            group = groups[ranks] if len(ranks) == self.pp else groups[ranks][self.dp_rank]
             param = params[shared.name]
-            if self.rank in ranks and id(param) in local:
-                mine.append((param, groups[ranks]))
+            if self.pp_rank in ranks and id(param) in local:
+                mine.append((param, group))
                 # The copies start from the owning stage's value, even if the ranks built the
                 # model from different seeds.
                 with torch.no_grad():
-                    dist.broadcast(param.data, src=self._stage_rank[shared.stages[0]], group=groups[ranks])
+                    dist.broadcast(param.data, src=self.global_rank(self._stage_rank[shared.stages[0]]), group=group)
         return mine
 
+    def trainable_parameters(self, model: torch.nn.Module) -> list[tuple[str, torch.nn.Parameter]]:
+        """This rank's stages only: the optimizer (``optimizer_factory`` or AdamW decaying 2-D+
+        tensors) is built over them."""
+        named = [(n, p) for n, p in self.local if p.requires_grad]
+        if not named:
+            raise ValueError(f"pipeline rank {self.pp_rank} has no trainable parameters")
+        return named
+
     def data_shard(self) -> tuple[int, int]:
-        return 1, 0  # one pipeline is one data replica: every rank reads the whole batch
+        return self.dp, self.dp_rank  # the ranks of one pipeline read the same shard
 
     # ------------------------------------------------------------------------------ one step
 
@@ -249,12 +282,15 @@ class PipelineEngine(Engine):
             if "labels" not in batch:
                 raise ValueError("PipelineTrainer needs batches with 'labels' (e.g. from DataCollatorForCausalLM)")
         num_items = sum(count_target_tokens(b["labels"]) for b in micro_batches).to(self.device)
+        if self.dp > 1:  # the step's tokens over every replica: the loss is the global batch's
+            dist.all_reduce(num_items, group=self.dp_group)
         step_loss = torch.zeros((), device=self.device)
         for i, batch in enumerate(micro_batches):
             step_loss += self._run_schedule(batch, num_items, train=True)
             if i < len(micro_batches) - 1:
                 trainer.substep_end()
         self._sum_shared_gradients()
+        self._sum_replica_gradients()
         return step_loss
 
     def prediction_step(self, trainer: "Trainer", batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -324,7 +360,8 @@ class PipelineEngine(Engine):
         if key in self._schedules:
             self._schedules.move_to_end(key)
             return self._schedules[key]
-        stages = [PipelineStage(self.split.stages[i], i, self.num_stages, self.device) for i in self.stage_ids]
+        stages = [PipelineStage(self.split.stages[i], i, self.num_stages, self.device, group=self.pp_group)
+                  for i in self.stage_ids]
         if forward_only:
             schedule = ForwardOnlyMulti(stages, self.n_microbatches, self._stage_rank, loss_fn=self._pipeline_loss)
         else:
@@ -347,9 +384,22 @@ class PipelineEngine(Engine):
                 param.grad = torch.zeros_like(param)
             dist.all_reduce(param.grad, group=group)
 
+    def _sum_replica_gradients(self) -> None:
+        """Sum each gradient over the replicas of its stage (the data-parallel all-reduce), in
+        one flat buffer per dtype."""
+        if self.dp == 1:
+            return
+        grads = [p.grad for _, p in self.local if p.grad is not None]
+        for dtype in {g.dtype for g in grads}:
+            same = [g for g in grads if g.dtype == dtype]
+            flat = torch.cat([g.reshape(-1) for g in same])
+            dist.all_reduce(flat, group=self.dp_group)
+            for g, part in zip(same, flat.split([g.numel() for g in same])):
+                g.copy_(part.view_as(g))
+
     def clip_grad_norm_(self, parameters: Iterable[torch.nn.Parameter], max_norm: float | None) -> torch.Tensor:
         """The 2-norm of the whole model's gradient (each tensor counted once, by the rank of its
-        owning stage), reduced over the ranks; this rank's gradients clipped with it."""
+        owning stage), reduced over the pipeline; this rank's gradients clipped with it."""
         params = [p for p in parameters if p.grad is not None]
         ids = {id(p) for p in params}
         owned = [
@@ -359,7 +409,7 @@ class PipelineEngine(Engine):
         sq = torch.zeros((), dtype=torch.float32, device=self.device)
         if owned:
             sq += torch.nn.utils.get_total_norm(owned).float() ** 2
-        dist.all_reduce(sq)
+        dist.all_reduce(sq, group=self.pp_group)  # the replicas hold equal gradients
         norm = sq.sqrt()
         if max_norm and max_norm > 0 and params:
             torch.nn.utils.clip_grads_with_norm_(params, max_norm, norm)
@@ -376,6 +426,12 @@ class PipelineEngine(Engine):
         dist.barrier()
 
     # --------------------------------------------------------------------------- checkpoints
+
+    def checkpoint_manager(self, args: Any) -> PipelineCheckpointManager:
+        # one replica writes the stage shards; every process its optimizer and RNG state
+        return PipelineCheckpointManager(args.output_dir, split=self.split,
+                                         stage_ids=self.stage_ids if self.dp_rank == 0 else [],
+                                         load_stage_ids=self.stage_ids, save_total_limit=args.save_total_limit)
 
     def save_checkpoint(self, trainer: "Trainer", manager: Any, step: int, protect: str | None) -> None:
         """Per-stage shards and per-rank optimizer and RNG states; one trainer state."""
@@ -402,23 +458,44 @@ class PipelineEngine(Engine):
             world_size=self._world_size,
         )
 
-    def merged_state(self) -> dict[str, torch.Tensor] | None:
-        """Every stage's tensors gathered on rank 0 (None elsewhere); a collective."""
-        state = {
-            k: v.detach().cpu() for i in self.stage_ids for k, v in self.split.stage_state_dict(i).items()
-        }
-        gathered: list[Any] | None = [None] * self._world_size if self.rank == 0 else None
-        dist.gather_object(state, gathered, dst=0)
-        if self.rank != 0:
-            return None
-        return {k: v for part in gathered for k, v in part.items()}
+    def save_model(self, trainer: "Trainer", output_dir: Path) -> Path:
+        """One ordinary model directory, written by parts: each stage's tensors by its rank (of
+        replica 0) as one safetensors shard, the index, config, code and tokenizer by process 0
+        (no process ever holds the whole model). Every process calls it."""
+        output_dir = Path(output_dir)
+        parts = output_dir / ".tmp-model-stages"
+        if self.is_main_process:
+            shutil.rmtree(parts, ignore_errors=True)
+            parts.mkdir(parents=True)
+        self.barrier()
+        n = len(self.split.stages)
+        if self.dp_rank == 0:
+            for i in self.stage_ids:
+                tensors = {k: v.detach().contiguous().cpu() for k, v in self.split.stage_state_dict(i).items()}
+                safetensors.torch.save_file(tensors, str(parts / shard_name(i, n)), metadata={"format": "pt"})
+        self.barrier()
+        if self.is_main_process:
+            try:
+                # config.json, the model's code and the tokenizer: the export without weights
+                save_model_files(trainer.model, output_dir, tokenizer=trainer.processing_class, state_dict={})
+                remove_weights(output_dir)
+                for i in range(n):
+                    replace(parts / shard_name(i, n), output_dir / shard_name(i, n))
+                index = PipelineCheckpointManager.index_of(self.split)
+                write_text(output_dir / INDEX, json.dumps(index, indent=2) + "\n")  # last: marks completeness
+            finally:
+                shutil.rmtree(parts, ignore_errors=True)
+            logger.info("saved the model (%d stage shards) to %s", n, output_dir)
+        self.barrier()
+        return output_dir
 
 
 class PipelineTrainer(Trainer):
-    """The Trainer on a `PipelineEngine`: a causal LM split into stages across processes.
+    """The `Trainer` with the `parallel.Pipeline` plan: a causal LM split into stages across
+    processes.
 
     ``PipelineTrainer(model, args, ..., *, schedule="1F1B", n_microbatches=None,
-    stages_per_rank=None, split_points=None)`` takes the Trainer's arguments plus:
+    stages_per_rank=None, split_points=None)`` takes the Trainer's arguments plus the plan's:
 
     - ``schedule``: a `torch.distributed.pipelining` schedule by name: "GPipe", "1F1B" (one stage
       per rank), "Interleaved1F1B", "LoopedBFS", "InterleavedZeroBubble" (several stages per rank,
@@ -426,16 +503,18 @@ class PipelineTrainer(Trainer):
     - ``n_microbatches``: micro-batches per batch (default: the number of stages); must divide
       the per-device train and eval batch sizes (which are the global batch: every rank reads it).
     - ``stages_per_rank``: 1 for GPipe and 1F1B, default 2 for the others.
-    - ``split_points``: the first layer of stages 1..S-1 (S = world size x stages_per_rank);
-      default an even split.
+    - ``split_points``: the first layer of stages 1..S-1 (S = pipeline ranks x
+      stages_per_rank); default an even split.
+    - ``data_parallel``: D pipelines side by side (pipeline ranks = world size / D), each on its
+      shard of the data; ``per_device_*_batch_size`` is then per pipeline.
 
-    Every process builds the whole model, keeps the weights of its own stages (the others become
-    meta tensors) and trains them (the copies of a tied weight start from the first stage's value); `save_model` merges the stages into one ordinary model
-    directory on rank 0. Checkpoints hold one safetensors shard per stage under the whole
-    model's names (`pipeline_checkpoint`): the weights load into any split; the optimizer state
-    needs the same split and number of ranks (another schedule with the same placement resumes)."""
-
-    supports_multi_process = True  # `fgc run --nproc` launches it on several processes
+    Each process keeps the weights of its own stages (the others are meta tensors; a model built
+    on the meta device never allocates them) and trains them (the copies of a tied weight start
+    from the first stage's value); `save_model` writes one ordinary model directory, each stage
+    its own shard.
+    Checkpoints hold one safetensors shard per stage under the whole model's names
+    (`pipeline_checkpoint`): the weights load into any split; the optimizer state needs the same
+    split and number of ranks (another schedule with the same placement resumes)."""
 
     def __init__(
         self,
@@ -455,67 +534,13 @@ class PipelineTrainer(Trainer):
         n_microbatches: int | None = None,
         stages_per_rank: int | None = None,
         split_points: Sequence[int] | None = None,
+        data_parallel: int = 1,
     ) -> None:
-        resolve_schedule(schedule)  # an unknown name fails before the model is built
-        self._pipeline = dict(schedule=schedule, n_microbatches=n_microbatches,
-                              stages_per_rank=stages_per_rank, split_points=split_points)
+        plan = Pipeline(schedule=schedule, n_microbatches=n_microbatches, stages_per_rank=stages_per_rank,
+                        split_points=split_points, data_parallel=data_parallel)
         super().__init__(
             model, args, data_collator, train_dataset, eval_dataset, processing_class,
             model_init=model_init, compute_loss_func=compute_loss_func, callbacks=callbacks,
             optimizer_factory=optimizer_factory, lr_scheduler_factory=lr_scheduler_factory,
+            parallel=plan,
         )
-
-    def create_engine(self) -> PipelineEngine:
-        return PipelineEngine(**self._pipeline, use_cpu=self.args.use_cpu)
-
-    def _post_init(self) -> None:
-        super()._post_init()
-        engine = self.engine
-        self.checkpoints = PipelineCheckpointManager(
-            self.args.output_dir, split=engine.split, stage_ids=engine.stage_ids,
-            save_total_limit=self.args.save_total_limit,
-        )
-
-    def is_world_process_zero(self) -> bool:
-        return self.engine.is_main_process
-
-    def is_local_process_zero(self) -> bool:
-        return self.engine.is_local_main_process
-
-    def trainable_parameters(self) -> list[tuple[str, torch.nn.Parameter]]:
-        """This rank's stages only: the Trainer's optimizer (``optimizer_factory`` or AdamW decaying
-        2-D+ tensors) is built over them."""
-        named = [(n, p) for n, p in self.engine.local if p.requires_grad]
-        if not named:
-            raise ValueError(f"pipeline rank {self.engine.rank} has no trainable parameters")
-        return named
-
-    def _prepare_output_dir(self, resume: Any) -> None:
-        if self.engine.is_main_process:
-            super()._prepare_output_dir(resume)
-        self.engine.barrier()
-
-    def save_model(self, output_dir: str | os.PathLike | None = None) -> Path:
-        """Merge the stages into one ordinary model directory, written by rank 0 (every rank
-        must call it): the stand-alone export when the model has a model package."""
-        output_dir = Path(output_dir or self.args.output_dir)
-        merged = self.engine.merged_state()
-        if merged is not None:
-            canonical = self.engine.split.canonical
-            missing = {canonical[k] for k in self.model.state_dict(keep_vars=True)} - set(merged)
-            if missing:
-                raise RuntimeError(f"merging the pipeline stages: no stage holds {sorted(missing)}")
-            device = self.engine.device
-            # Other ranks' stages were released at setup: they come back as new parameters.
-            replace_parameters(
-                self.model,
-                lambda name, p: torch.nn.Parameter(merged[canonical[name]].to(device), requires_grad=p.requires_grad)
-                if p.is_meta else None,
-            )
-            with torch.no_grad():
-                model_state = self.model.state_dict(keep_vars=True)
-                for key, value in merged.items():
-                    model_state[key].copy_(value)
-            super().save_model(output_dir)
-        self.engine.barrier()
-        return output_dir

@@ -48,22 +48,31 @@ class PipelineCheckpointManager(CheckpointManager):
     resolution are the base class's)."""
 
     def __init__(self, output_dir: str | os.PathLike, *, split: PipelineSplit, stage_ids: list[int],
-                 save_total_limit: int | None = None) -> None:
+                 load_stage_ids: list[int] | None = None, save_total_limit: int | None = None) -> None:
+        """``stage_ids``: the stages whose shards this process writes (none on the replicas of a
+        pipeline x data parallel run but the first); ``load_stage_ids``: those it loads
+        (default: the same)."""
         super().__init__(output_dir, save_total_limit=save_total_limit, save_safetensors=True)
         self.split = split
         self.stage_ids = stage_ids
+        self.load_stage_ids = stage_ids if load_stage_ids is None else load_stage_ids
 
     def index(self) -> dict[str, Any]:
-        n = len(self.split.stages)
+        return self.index_of(self.split)
+
+    @staticmethod
+    def index_of(split: PipelineSplit) -> dict[str, Any]:
+        """The Hugging Face index of the stage shards (from the shapes: no tensor is read)."""
+        n = len(split.stages)
         sizes = {}
         for i in range(n):
-            for key, tensor in self.split.stage_state_dict(i).items():
+            for key, tensor in split.stage_state_dict(i).items():
                 sizes[key] = (shard_name(i, n), tensor.numel() * tensor.element_size())
         return {
             "metadata": {
                 "total_size": sum(size for _, size in sizes.values()),
                 "pipeline_stages": n,
-                "stage_layers": [[r.start, r.stop] for r in self.split.layer_ranges],
+                "stage_layers": [[r.start, r.stop] for r in split.layer_ranges],
             },
             "weight_map": {key: shard for key, (shard, _) in sorted(sizes.items())},
         }
@@ -123,7 +132,7 @@ class PipelineCheckpointManager(CheckpointManager):
         """Copy every tensor of this process's stages from the checkpoint's shards, strictly."""
         weight_map = read_index(path)
         wanted: dict[str, list[torch.Tensor]] = {}
-        for i in self.stage_ids:
+        for i in self.load_stage_ids:
             for name, tensor in self.split.stages[i].state_dict(keep_vars=True).items():
                 key = self.split.canonical[self.split.prefix + name]
                 wanted.setdefault(key, []).append(tensor)

@@ -1,9 +1,11 @@
 """`Trainer`: Hugging Face's Trainer API over one loop and an engine.
 
 The loop follows ``transformers.Trainer`` event for event (so callbacks see the same sequence)
-and composes the concerns that live in sibling modules: how a step executes (`engine`: the single
-device here, Accelerate data parallel in `accelerate`, pipeline parallel in `pipeline`), the data
-position (`dataloader`), checkpoints (`checkpoint`) and callbacks (`callback_handler`).
+and composes the concerns that live in sibling modules: how a step executes and where the model
+lives (`engine`, built from the parallel plan of `parallel`: one device, data parallel, fully
+sharded, pipeline, pipeline x data parallel), the data position (`dataloader`), checkpoints
+(`checkpoint`) and callbacks (`callback_handler`). One Trainer serves every strategy: a
+strategy is a plan, never a subclass that overrides the loop.
 
 A step accumulates ``gradient_accumulation_steps`` micro-batches. Each micro-batch loss is the SUM
 of its token losses divided by the number of target tokens in the whole step, so the step's
@@ -14,13 +16,13 @@ from __future__ import annotations
 
 import logging
 import math
-import shutil
+import os
 import sys
 import time
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from transformers import TrainerState, get_scheduler
@@ -29,14 +31,10 @@ from transformers.trainer_utils import TrainOutput
 
 from ..loss import causal_lm_loss, count_target_tokens, logits_of
 from .base import BaseTrainer
-from .checkpoint import (
-    CheckpointManager,
-    list_checkpoints,
-    load_weights,
-    restore_rng_state,
-)
+from .checkpoint import restore_rng_state
 from .dataloader import ResumableDataLoader, eval_dataloader
-from .engine import Engine, SingleDeviceEngine
+from .engine import Engine
+from .parallel import ParallelPlan, resolve_plan
 
 logger = logging.getLogger(__name__)
 
@@ -51,20 +49,47 @@ class TrainingPlan:
 
 
 class Trainer(BaseTrainer):
-    """Train, evaluate, checkpoint and save a model; on one device (CUDA if available, else CPU)
-    with the default engine, on several processes with a subclass's (``create_engine``).
+    """Train, evaluate, checkpoint and save a model, on one device or on many processes.
 
     ``Trainer(model, args, data_collator, train_dataset, eval_dataset, processing_class, *,
-    model_init, compute_loss_func, callbacks, optimizer_factory, lr_scheduler_factory)``.
-    ``args`` may also be a ``transformers.TrainingArguments``. ``optimizer_factory`` is called with
-    the trainable ``(name, parameter)`` pairs, ``lr_scheduler_factory`` with the optimizer;
-    ``compute_loss_func(outputs, labels, num_items_in_batch=...)`` must return the summed token
-    loss divided by ``num_items_in_batch`` (as in ``transformers.Trainer``).
+    model_init, compute_loss_func, callbacks, optimizer_factory, lr_scheduler_factory,
+    parallel)``. ``args`` may also be a ``transformers.TrainingArguments``. ``optimizer_factory``
+    is called with the trainable ``(name, parameter)`` pairs, ``lr_scheduler_factory`` with the
+    optimizer; ``compute_loss_func(outputs, labels, num_items_in_batch=...)`` must return the
+    summed token loss divided by ``num_items_in_batch`` (as in ``transformers.Trainer``).
+    ``parallel`` is the parallel plan (`forgather.ml.trainer.parallel`): None trains on one
+    device, or data parallel when launched in several processes.
     """
 
+    #: Any number of processes: the parallel plan decides how they share the work.
+    supports_multi_process = True
+
+    def __init__(
+        self,
+        model: torch.nn.Module | None = None,
+        args: Any = None,
+        data_collator: Callable | None = None,
+        train_dataset: Any = None,
+        eval_dataset: Any = None,
+        processing_class: Any = None,
+        *,
+        model_init: Callable[[], torch.nn.Module] | None = None,
+        compute_loss_func: Callable | None = None,
+        callbacks: list | None = None,
+        optimizer_factory: Callable | None = None,
+        lr_scheduler_factory: Callable | None = None,
+        parallel: ParallelPlan | None = None,
+    ) -> None:
+        self.parallel = resolve_plan(parallel)
+        super().__init__(
+            model, args, data_collator, train_dataset, eval_dataset, processing_class,
+            model_init=model_init, compute_loss_func=compute_loss_func, callbacks=callbacks,
+            optimizer_factory=optimizer_factory, lr_scheduler_factory=lr_scheduler_factory,
+        )
+
     def create_engine(self) -> Engine:
-        """The engine this trainer's loop runs on; subclasses return theirs."""
-        return SingleDeviceEngine()
+        """The engine that applies the parallel plan."""
+        return self.parallel.create_engine(self.args)
 
     def _post_init(self) -> None:
         self.engine = self.create_engine()
@@ -88,11 +113,7 @@ class Trainer(BaseTrainer):
         self.forward_module = self.engine.setup(self)
         self.device = self.engine.device
         self.args.bind_topology(self.engine)
-        self.checkpoints = CheckpointManager(
-            self.args.output_dir,
-            save_total_limit=self.args.save_total_limit,
-            save_safetensors=self.args.save_safetensors,
-        )
+        self.checkpoints = self.engine.checkpoint_manager(self.args)
         self.train_dataloader: ResumableDataLoader | None = None
 
     @property
@@ -102,11 +123,9 @@ class Trainer(BaseTrainer):
     # ------------------------------------------------------------------------ building blocks
 
     def trainable_parameters(self) -> list[tuple[str, torch.nn.Parameter]]:
-        """(name, parameter) of what this process's optimizer updates; ValueError if none."""
-        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
-        if not named:
-            raise ValueError("the model has no trainable parameters")
-        return named
+        """(name, parameter) of what this process's optimizer updates (the engine knows: a
+        pipeline rank's stages, a shard's parameters); ValueError if none."""
+        return self.engine.trainable_parameters(self.model)
 
     def create_optimizer(self) -> torch.optim.Optimizer:
         """``optimizer_factory(named trainable parameters)``, else torch AdamW from the arguments.
@@ -191,7 +210,8 @@ class Trainer(BaseTrainer):
             resume_from_checkpoint = self.args.resume_from_checkpoint
         loader = self.train_dataloader = self.get_train_dataloader()
         plan = self._plan(loader)
-        self._prepare_output_dir(resume_from_checkpoint)
+        self.engine.prepare_output_dir(self.args.output_dir, resume=resume_from_checkpoint,
+                                       overwrite=self.args.overwrite_output_dir)
 
         self.state = TrainerState(
             stateful_callbacks=[
@@ -214,22 +234,6 @@ class Trainer(BaseTrainer):
         handler.model, handler.optimizer, handler.lr_scheduler = self.model, self.optimizer, self.lr_scheduler
         handler.train_dataloader = loader
         return self._train_loop(loader, plan, rng_state)
-
-    def _prepare_output_dir(self, resume: Any) -> None:
-        existing = list_checkpoints(self.args.output_dir)
-        if resume or not existing:
-            return
-        if not self.args.overwrite_output_dir:
-            raise ValueError(
-                f"{self.args.output_dir} already holds checkpoints ({existing[-1].name}, ...): pass "
-                "resume_from_checkpoint=True to continue that run, or overwrite_output_dir=True "
-                "to delete them and start over"
-            )
-        self.engine.barrier()  # every process has seen the checkpoints before they go
-        if self.engine.is_main_process:
-            for path in existing:
-                shutil.rmtree(path)
-        self.engine.barrier()
 
     def _train_loop(self, loader: ResumableDataLoader, plan: TrainingPlan, rng_state: Any) -> TrainOutput:
         state = self.state
@@ -422,10 +426,16 @@ class Trainer(BaseTrainer):
         if self.args.load_best_model_at_end and state.best_model_checkpoint:
             logger.info("loading the best model (%s = %s) from %s", self.args.metric_for_best_model,
                         state.best_metric, state.best_model_checkpoint)
-            load_weights(self.model, state.best_model_checkpoint)
+            self.engine.load_best_weights(self, state.best_model_checkpoint)
         self.engine.end_training()
         self.control = self.fire("on_train_end")
         return TrainOutput(state.global_step, train_loss, metrics)
+
+    def save_model(self, output_dir: str | os.PathLike | None = None) -> Path:
+        """Save the model and the processing class (tokenizer) into ``output_dir`` as one
+        ordinary model directory (a Forgather model stand-alone), whatever the parallel plan:
+        the engine gathers or merges what the processes hold. Every process must call it."""
+        return self.engine.save_model(self, Path(output_dir or self.args.output_dir))
 
     # -------------------------------------------------------------------------------- evaluate
 
@@ -458,8 +468,10 @@ class Trainer(BaseTrainer):
         was_training = self.model.training
         self.model.eval()
         try:
-            for batch in loader:
+            for batch, real in self.engine.eval_batches(loader):
                 loss_sum, count = self.prediction_step(batch)
+                if not real:  # a lockstep repeat: its forward kept the collectives together
+                    continue
                 total += loss_sum
                 weight += count
                 samples += len(next(iter(batch.values())))
