@@ -40,14 +40,14 @@ class ControlError(Exception):
 
 
 def reset(run_dir: Path) -> None:
-    """A new session of the run: no stop note, request, progress or process file of an earlier
-    one is read as this one's (the last answered request stays: ids keep growing)."""
+    """A new session of the run (node 0, before any process starts): no stop note, request,
+    progress or worker file of an earlier one is read as this one's (the last answered request
+    stays: ids keep growing). The launchers' own files (`node-<n>.json`, `agent-<n>.json`) are each
+    launcher's to replace: another node's launcher may have written its file already."""
     d = process_dir(run_dir)
     for name in (STOP_NOTE, CONTROL_REQUEST, PROGRESS):
         (d / name).unlink(missing_ok=True)
     shutil.rmtree(d / RANKS, ignore_errors=True)
-    for leftover in [*d.glob("agent-*.json"), *d.glob("node-*.json")]:
-        leftover.unlink(missing_ok=True)
 
 
 def request(run_dir: Path, action: str) -> int:

@@ -290,8 +290,16 @@ def _failures(workers: list[dict[str, Any]], report: dict[str, Any]) -> list[dic
             continue
         out.append({"rank": f.get("rank"), "pid": f.get("pid"), "host": None, "exit_code": f.get("exit_code"),
                     "signal": f.get("signal"), "error": None, "status": worker.FAILED, "time": f.get("time")})
-    # a process that died without a word is the likely first failure (the others lost a peer)
-    return sorted(out, key=lambda f: (f.get("time") is not None, f.get("time") or 0, f["rank"]))
+    return sorted(out, key=_first_failure_first)
+
+
+def _first_failure_first(f: dict[str, Any]) -> tuple[bool, bool, float, int]:
+    """The order failures are told in: a process that torchrun stopped (SIGTERM, SIGINT: it
+    shuts the group down after the first failure) comes after the others; a process that died
+    without a word (no time of its own) is the likely first failure (the others lost a peer);
+    then by time, then by rank."""
+    stopped = f.get("status") == worker.INTERRUPTED or (f.get("signal") in ("SIGTERM", "SIGINT") and not f.get("report"))
+    return (stopped, f.get("time") is not None, float(f.get("time") or 0), int(f["rank"]))
 
 
 def _entry(w: dict[str, Any]) -> dict[str, Any]:
