@@ -63,6 +63,11 @@ def check_non_negative(name: str, value: float) -> None:
         raise ValueError(f"invalid {name} {value!r}: expected a number >= 0")
 
 
+def check_seed(seed: Any) -> None:
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"invalid seed {seed!r}: expected a non-negative integer")
+
+
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
     choices = tuple(choices)
     if value not in choices:
@@ -112,7 +117,33 @@ def efficient_adam_(
     lr * sqrt(1 - beta2^t) / (1 - beta1^t). Decoupled weight decay p <- p * (1 - lr * wd) comes
     before the update (APOLLO, as torch.optim.AdamW) or after it (galore-torch), computed as
     p - lr*wd*p: the factor (1 - lr*wd) itself would round in float32 and bias the decay.
-    `steps` are the already incremented step counts."""
+    `steps` are the already incremented step counts. Moments stored in another dtype than their
+    parameter (`state_dtype`) are updated per tensor in float32 chunks and rounded back."""
+    from .rounding import Rounder, chunks, compute_dtype, flat, working
+
+    mixed = [i for i, (p, m, v) in enumerate(zip(params, exp_avgs, exp_avg_sqs)) if m.dtype != p.dtype or v.dtype != p.dtype]
+    for i in mixed:
+        t = steps[i]
+        step_size = lr * (math.sqrt(1.0 - beta2**t) / (1.0 - beta1**t) if correct_bias else 1.0)
+        dt = compute_dtype(params[i])
+        stored = [flat(params[i]), flat(exp_avgs[i]), flat(exp_avg_sqs[i])]
+        fg = flat(grads[i])
+        for sl in chunks(fg.numel()):
+            views = [x[sl] for x in stored]
+            w, m, v = (working(x, dt) for x in views)
+            g = working(fg[sl], dt)
+            if weight_decay != 0 and not decay_after_update:
+                w.add_(w, alpha=-lr * weight_decay)
+            m.lerp_(g, 1.0 - beta1)
+            v.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)
+            w.addcdiv_(m, v.sqrt().add_(eps), value=-step_size)
+            if weight_decay != 0 and decay_after_update:
+                w.add_(w, alpha=-lr * weight_decay)
+            for dst, src in zip(views, (w, m, v)):
+                Rounder.write_(dst, src, None)
+    if mixed:
+        keep = [i for i in range(len(params)) if i not in set(mixed)]
+        params, grads, exp_avgs, exp_avg_sqs, steps = (pick(x, keep) for x in (params, grads, exp_avgs, exp_avg_sqs, steps))
     for idx in buckets(params):
         p, g, m, v = pick(params, idx), pick(grads, idx), pick(exp_avgs, idx), pick(exp_avg_sqs, idx)
         if weight_decay != 0 and not decay_after_update:
@@ -204,3 +235,6 @@ def check_projected_group(group: dict[str, Any], optimizer_name: str) -> None:
     check_non_negative("scale", group["scale"])
     check_target(group["target"])
     projected_flags(group, optimizer_name)
+    from .rounding import state_dtype_of
+
+    group["state_dtype"] = state_dtype_of(group["state_dtype"])

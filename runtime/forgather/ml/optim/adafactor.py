@@ -14,6 +14,11 @@ Per step t of a parameter p with gradient g (arithmetic in float32 for 16-bit pa
     with beta1: m <- beta1 m + (1 - beta1) u;  u = m
     p <- p - wd * lr_t * p - u
 
+Low precision: the arithmetic is float32 for 16-bit parameters, and the result is written back
+rounded to nearest or, with `stochastic_rounding`, stochastically (`rounding.py`; the reference's
+`bf16_stochastic_round` was only a flag). `state_dtype` stores the statistics (and the first
+moment) in another dtype; they are upcast for the arithmetic.
+
 The arithmetic avoids the reference's temporaries: one full-size buffer holds g^2 for the row
 and column statistics and is then overwritten by the update, and the clipping and learning-rate
 factors are one scalar applied in the final `addcmul_`; nothing waits on the host.
@@ -27,9 +32,9 @@ from typing import Any, Callable, Iterable
 import torch
 from torch import Tensor
 
-from ._common import OptimizerBase, check_lr, check_non_negative, dense_grad
-
-_HALF = (torch.float16, torch.bfloat16)
+from ._common import OptimizerBase, check_lr, check_non_negative, check_seed, dense_grad
+from .rounding import HALF as _HALF
+from .rounding import Rounder, state_dtype_of
 
 
 class Adafactor(OptimizerBase):
@@ -46,9 +51,14 @@ class Adafactor(OptimizerBase):
         scale_parameter: multiply the learning rate by max(eps2, RMS(p)).
         relative_step: time-dependent learning rate min(1e-2, 1/sqrt(t)) instead of `lr`.
         warmup_init: with relative_step, warm up as min(1e-6 * t, 1/sqrt(t)).
+        state_dtype: dtype of the state tensors ("float32", "bfloat16", "float16" or a torch
+            dtype); None: float32 for 16-bit parameters, else the parameter's dtype.
+        stochastic_rounding: round updated bfloat16 weights (and bfloat16 state) stochastically
+            instead of to nearest.
+        seed: base seed of the rounding's random bits (see `rounding.rounding_seed`).
 
     State per parameter: `step` (int); `exp_avg_sq_row` and `exp_avg_sq_col` for tensors with
-    2 or more dims, else `exp_avg_sq`; `exp_avg` with beta1. float32 for 16-bit parameters.
+    2 or more dims, else `exp_avg_sq`; `exp_avg` with beta1; in `state_dtype`.
     HF's recommended manual setting: lr=1e-3, relative_step=False, scale_parameter=False.
     """
 
@@ -64,6 +74,10 @@ class Adafactor(OptimizerBase):
         scale_parameter: bool = True,
         relative_step: bool = True,
         warmup_init: bool = False,
+        *,
+        state_dtype: torch.dtype | str | None = None,
+        stochastic_rounding: bool = False,
+        seed: int = 0,
     ) -> None:
         defaults = dict(
             lr=lr,
@@ -75,7 +89,11 @@ class Adafactor(OptimizerBase):
             scale_parameter=scale_parameter,
             relative_step=relative_step,
             warmup_init=warmup_init,
+            state_dtype=state_dtype,
+            stochastic_rounding=stochastic_rounding,
+            seed=seed,
         )
+        self._rounder = Rounder()
         super().__init__(params, defaults)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -101,34 +119,41 @@ class Adafactor(OptimizerBase):
         if group["beta1"] is not None and not 0.0 <= group["beta1"] < 1.0:
             raise ValueError(f"Adafactor: invalid beta1 {group['beta1']!r}: expected None or a number in [0, 1)")
         check_non_negative("weight_decay", group["weight_decay"])
+        group["state_dtype"] = state_dtype_of(group["state_dtype"])
+        check_seed(group["seed"])
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = self._loss(closure)
+        index = -1  # position of the parameter across all groups: part of its rounding seed
         for group in self.param_groups:
             for p in group["params"]:
+                index += 1
                 if p.grad is not None:
-                    self._update(p, dense_grad(p, "Adafactor"), group)
+                    self._update(p, dense_grad(p, "Adafactor"), group, index)
         return loss
 
-    def _update(self, p: Tensor, grad: Tensor, group: dict[str, Any]) -> None:
+    def _update(self, p: Tensor, grad: Tensor, group: dict[str, Any], index: int) -> None:
         eps1, eps2 = group["eps"]
         half = p.dtype in _HALF
         if grad.dtype in _HALF:
             grad = grad.float()
         factored = grad.dim() >= 2
-        state = self.state[p]
-        if not state:
-            state["step"] = 0
+        stored = self.state[p]
+        if not stored:
+            dtype = group["state_dtype"] or grad.dtype
+            stored["step"] = 0
             if factored:
-                state["exp_avg_sq_row"] = grad.new_zeros(grad.shape[:-1])
-                state["exp_avg_sq_col"] = grad.new_zeros(grad.shape[:-2] + grad.shape[-1:])
+                stored["exp_avg_sq_row"] = grad.new_zeros(grad.shape[:-1], dtype=dtype)
+                stored["exp_avg_sq_col"] = grad.new_zeros(grad.shape[:-2] + grad.shape[-1:], dtype=dtype)
             else:
-                state["exp_avg_sq"] = torch.zeros_like(grad)
+                stored["exp_avg_sq"] = torch.zeros_like(grad, dtype=dtype)
             if group["beta1"] is not None:
-                state["exp_avg"] = torch.zeros_like(grad)
-        state["step"] += 1
-        t = state["step"]
+                stored["exp_avg"] = torch.zeros_like(grad, dtype=dtype)
+        stored["step"] += 1
+        t = stored["step"]
+        # the arithmetic runs on `grad.dtype` working copies of lower-precision state
+        state = {k: v.to(grad.dtype) if torch.is_tensor(v) else v for k, v in stored.items()}
         master = p.float() if half else p
 
         lr: float | Tensor = group["lr"]
@@ -166,8 +191,13 @@ class Adafactor(OptimizerBase):
             master.sub_(exp_avg)
         else:
             master.addcmul_(update, factor, value=-1.0)
-        if half:
-            p.copy_(master)
+        gen = None
+        if group["stochastic_rounding"]:
+            gen = self._rounder.generator(p.device, group["seed"], index, t)
+        self._rounder.write_(p, master, gen)
+        for key, value in stored.items():
+            if torch.is_tensor(value):
+                self._rounder.write_(value, state[key], gen)
 
 
 def _rms(t: Tensor) -> Tensor:

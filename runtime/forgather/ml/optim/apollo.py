@@ -92,6 +92,8 @@ class APOLLO(OptimizerBase):
         seed: base seed of the random projections.
         target: optional regular expression; with named parameters only matrices whose name
             matches (re.search) are projected, e.g. r"\\.(self_attn|mlp)\\.".
+        state_dtype: dtype the moments are stored in (a name or a torch dtype; None: the
+            gradient's); the arithmetic runs in the gradient's dtype.
 
     State per projected matrix: `step` (int), `projection` (r x min(m, n)), low-rank `exp_avg`
     and `exp_avg_sq` (r x max(m, n), transposed when m >= n), `update_norm` (0-dim, with the
@@ -113,6 +115,7 @@ class APOLLO(OptimizerBase):
         norm_growth_limit: float | None = 1.01,
         seed: int = 0,
         target: str | None = None,
+        state_dtype: torch.dtype | str | None = None,
     ) -> None:
         defaults = dict(
             lr=lr,
@@ -126,6 +129,7 @@ class APOLLO(OptimizerBase):
             norm_growth_limit=norm_growth_limit,
             seed=seed,
             target=target,
+            state_dtype=state_dtype,
         )
         super().__init__(params, defaults)
 
@@ -160,8 +164,9 @@ class APOLLO(OptimizerBase):
                 state = self.state[p]
                 if not state:
                     state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    dtype = group["state_dtype"] or p.dtype
+                    state["exp_avg"] = torch.zeros_like(p, dtype=dtype, memory_format=torch.preserve_format)
+                    state["exp_avg_sq"] = torch.zeros_like(p, dtype=dtype, memory_format=torch.preserve_format)
                 state["step"] += 1
                 for items, item in zip(full, (p, grad, state["exp_avg"], state["exp_avg_sq"], state["step"])):
                     items.append(item)
@@ -200,16 +205,22 @@ class APOLLO(OptimizerBase):
             projection = state["projection"]
             low_ranks.append(grad @ projection.T if rows else projection @ grad)  # R: m x r or r x n
             if "exp_avg" not in state:
-                state["exp_avg"] = torch.zeros_like(low_ranks[-1])
-                state["exp_avg_sq"] = torch.zeros_like(low_ranks[-1])
+                dtype = group["state_dtype"] or low_ranks[-1].dtype
+                state["exp_avg"] = torch.zeros_like(low_ranks[-1], dtype=dtype)
+                state["exp_avg_sq"] = torch.zeros_like(low_ranks[-1], dtype=dtype)
             state["step"] = t = t + 1
             step_sizes.append(-lr * group["scale"] * math.sqrt(1.0 - beta2**t) / (1.0 - beta1**t))
 
-        exp_avgs = [s["exp_avg"] for s in states]
-        exp_avg_sqs = [s["exp_avg_sq"] for s in states]
+        # the arithmetic in the gradients' dtype; moments stored in another are copied back
+        exp_avgs = [s["exp_avg"].to(r.dtype) for s, r in zip(states, low_ranks)]
+        exp_avg_sqs = [s["exp_avg_sq"].to(r.dtype) for s, r in zip(states, low_ranks)]
         torch._foreach_lerp_(exp_avgs, low_ranks, 1.0 - beta1)
         torch._foreach_mul_(exp_avg_sqs, beta2)
         torch._foreach_addcmul_(exp_avg_sqs, low_ranks, low_ranks, 1.0 - beta2)
+        for state, m, v in zip(states, exp_avgs, exp_avg_sqs):
+            for key, value in (("exp_avg", m), ("exp_avg_sq", v)):
+                if state[key] is not value:
+                    state[key].copy_(value)
         denoms = torch._foreach_sqrt(exp_avg_sqs)
         torch._foreach_add_(denoms, group["eps"])
         normalized = torch._foreach_div(exp_avgs, denoms)  # R~
@@ -259,6 +270,7 @@ def apollo_mini(
     norm_growth_limit: float | None = 1.01,
     seed: int = 0,
     target: str | None = None,
+    state_dtype: torch.dtype | str | None = None,
 ) -> APOLLO:
     """APOLLO-Mini (paper section 4.2): APOLLO with rank 1, tensor-wise scaling and scale
     alpha = sqrt(128). The arguments are APOLLO's, with those three defaults."""
@@ -275,4 +287,5 @@ def apollo_mini(
         norm_growth_limit=norm_growth_limit,
         seed=seed,
         target=target,
+        state_dtype=state_dtype,
     )

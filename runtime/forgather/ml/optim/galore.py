@@ -105,6 +105,8 @@ class GaLoreAdamW(OptimizerBase):
         proj_type: "std" | "reverse_std" | "left" | "right" | "full" (see the module docstring).
         target: optional regular expression; with named parameters, only matrices whose name
             matches (re.search) are projected, e.g. r"\\.(self_attn|mlp)\\.".
+        state_dtype: dtype the moments are stored in (a name or a torch dtype; None: the
+            gradient's); the arithmetic runs in the gradient's dtype.
 
     State per projected matrix: `step` (int), `proj_left` and/or `proj_right`, and the low-rank
     `exp_avg` and `exp_avg_sq`; per other parameter: `step`, `exp_avg`, `exp_avg_sq`.
@@ -124,6 +126,7 @@ class GaLoreAdamW(OptimizerBase):
         scale: float = 1.0,
         proj_type: str = "std",
         target: str | None = None,
+        state_dtype: torch.dtype | str | None = None,
     ) -> None:
         defaults = dict(
             lr=lr,
@@ -136,6 +139,7 @@ class GaLoreAdamW(OptimizerBase):
             scale=scale,
             proj_type=proj_type,
             target=target,
+            state_dtype=state_dtype,
         )
         super().__init__(params, defaults)
 
@@ -161,8 +165,9 @@ class GaLoreAdamW(OptimizerBase):
                 state = self.state[p]
                 if not state:
                     state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    dtype = group["state_dtype"] or p.dtype
+                    state["exp_avg"] = torch.zeros_like(p, dtype=dtype, memory_format=torch.preserve_format)
+                    state["exp_avg_sq"] = torch.zeros_like(p, dtype=dtype, memory_format=torch.preserve_format)
                 state["step"] += 1
                 for items, item in zip(full, (p, grad, state["exp_avg"], state["exp_avg_sq"], state["step"])):
                     items.append(item)
@@ -192,13 +197,17 @@ class GaLoreAdamW(OptimizerBase):
         mats = {side: state[f"proj_{side}"] for side in ("left", "right") if f"proj_{side}" in state}
         low_rank = projector.project(grad, mats)
         if "exp_avg" not in state:
-            state["exp_avg"] = torch.zeros_like(low_rank)
-            state["exp_avg_sq"] = torch.zeros_like(low_rank)
+            state["exp_avg"] = torch.zeros_like(low_rank, dtype=group["state_dtype"] or low_rank.dtype)
+            state["exp_avg_sq"] = torch.zeros_like(low_rank, dtype=group["state_dtype"] or low_rank.dtype)
         state["step"] += 1
         t = state["step"]
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        # the arithmetic in the gradient's dtype; moments stored in another are copied back
+        exp_avg, exp_avg_sq = (state[k].to(low_rank.dtype) for k in ("exp_avg", "exp_avg_sq"))
         exp_avg.lerp_(low_rank, 1.0 - beta1)
         exp_avg_sq.mul_(beta2).addcmul_(low_rank, low_rank, value=1.0 - beta2)
+        for key, value in (("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)):
+            if state[key] is not value:
+                state[key].copy_(value)
         normalized = exp_avg / exp_avg_sq.sqrt().add_(group["eps"])
 
         step_size = lr

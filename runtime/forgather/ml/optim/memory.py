@@ -15,7 +15,8 @@ def state_bytes(optimizer: Optimizer) -> int:
     slice of an SVD factor kept as a projection matrix) keeps its whole storage alive. Tensors
     nested in lists, tuples, dicts and plain objects in the state (third-party optimizers keep
     projector objects there) are found too. Python numbers (our `step` counters) take none.
-    Works for meta tensors, so the state of a large model can be sized without allocating it.
+    Works for meta tensors, so the state of a large model can be sized without allocating it,
+    and for tensor subclasses that wrap others (torchao's 4- and 8-bit state): their inner tensors.
     """
     storages: dict[int, int] = {}
     seen: set[int] = set()
@@ -24,7 +25,12 @@ def state_bytes(optimizer: Optimizer) -> int:
         if id(value) in seen:
             return
         seen.add(id(value))
-        if torch.is_tensor(value):
+        if torch.is_tensor(value) and hasattr(value, "__tensor_flatten__"):
+            # a wrapper subclass (torchao's quantised state): what it holds are its inner tensors
+            names, _ = value.__tensor_flatten__()
+            for name in names:
+                visit(getattr(value, name))
+        elif torch.is_tensor(value):
             storage = value.untyped_storage()
             storages[storage._cdata] = storage.nbytes()
         elif isinstance(value, dict):

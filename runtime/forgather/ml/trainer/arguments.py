@@ -31,6 +31,8 @@ SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup", "cosine_wi
 # starts remote runs (mlflow, wandb) unasked.
 REPORT_TO = ("none", "all", "jsonl", "tensorboard", "mlflow", "wandb")
 SAMPLING = ("random", "sequential")
+# Forgather's own fields (not in transformers.TrainingArguments): the memory options
+MEMORY_FIELDS = ("model_dtype", "optimizer_in_backward", "activation_offloading", "linear_cross_entropy")
 
 
 @dataclass
@@ -91,6 +93,11 @@ class TrainingArguments:
     disable_tqdm: bool | None = None
     report_to: str | list[str] | None = "none"
     run_name: str | None = None  # the tracker's run name (MLflow, wandb); HF's field
+    # ---- memory (Forgather's; docs/runtime.md, "Memory"): each option is one line of a config
+    model_dtype: str | None = None  # "bfloat16": weights and gradients in bf16 (pure low precision)
+    optimizer_in_backward: bool = False  # each parameter steps inside backward; no whole-model grads
+    activation_offloading: bool = False  # saved activations in pinned host memory (CUDA)
+    linear_cross_entropy: bool | str = False  # loss from hidden states in chunks; or "torch"/"cce"/"liger"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "TrainingArguments":
         # Runs before the generated __init__, so an unknown field gets a helpful message instead
@@ -161,6 +168,9 @@ class TrainingArguments:
             self.logging_dir = os.path.join(self.output_dir, "runs", f"{stamp}_{socket.gethostname()}")
         if self.disable_tqdm is None:
             self.disable_tqdm = False
+        from ..memory.options import check_arguments
+
+        check_arguments(self)
 
     def _check_choice(self, name: str, choices: tuple[str, ...]) -> None:
         value = getattr(self, name)

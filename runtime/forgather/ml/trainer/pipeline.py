@@ -190,6 +190,7 @@ class PipelineEngine(Engine):
         self.precision = MixedPrecision(self.device, bf16=args.bf16, fp16=args.fp16)
         self.batch_rows = {True: args.per_device_train_batch_size, False: args.per_device_eval_batch_size}
         self._loss_func = trainer.compute_loss_func
+        self._forward_context = trainer.memory.forward_context  # linear_cross_entropy: the last stage's head
         model = trainer.model
         self.split: PipelineSplit = split_model(model, self.num_stages, self.split_points)
         self.stage_ids = stage_indices(self.pp_rank, self.pp, self.num_stages, self.style)
@@ -312,7 +313,7 @@ class PipelineEngine(Engine):
         target = batch["labels"] if self.has_last else None
         losses: list[torch.Tensor] | None = [] if self.has_last else None
         self._num_items = num_items
-        with self.autocast():
+        with self.autocast(), self._forward_context():
             if train:
                 schedule.step(*args, target=target, losses=losses, return_outputs=False, **kwargs)
             else:

@@ -30,6 +30,7 @@ from transformers.trainer_callback import ExportableState
 from transformers.trainer_utils import TrainOutput
 
 from ..loss import causal_lm_loss, count_target_tokens, logits_of
+from ..memory.options import MemoryOptions
 from .base import BaseTrainer
 from .checkpoint import restore_rng_state
 from .dataloader import ResumableDataLoader, eval_dataloader
@@ -93,6 +94,10 @@ class Trainer(BaseTrainer):
 
     def _post_init(self) -> None:
         self.engine = self.create_engine()
+        self.memory = MemoryOptions(self.args, self.compute_loss_func)  # the memory fields
+        self.memory.check_engine(self.engine)
+        self.memory.prepare_model(self.model)
+        self.compute_loss_func = self.memory.loss_func() or self.compute_loss_func
         if hasattr(getattr(self.model, "config", None), "use_cache"):
             # As transformers.Trainer: no KV cache in training (HF models then also derive
             # per-document attention masks from restarting position ids).
@@ -112,6 +117,7 @@ class Trainer(BaseTrainer):
         # stays the plain module that is saved and handed to callbacks.
         self.forward_module = self.engine.setup(self)
         self.device = self.engine.device
+        self.memory.bind_device(self.device)
         self.args.bind_topology(self.engine)
         self.checkpoints = self.engine.checkpoint_manager(self.args)
         self.train_dataloader: ResumableDataLoader | None = None
@@ -140,8 +146,12 @@ class Trainer(BaseTrainer):
             {"params": [p for _, p in named if p.ndim >= 2], "weight_decay": args.weight_decay},
             {"params": [p for _, p in named if p.ndim < 2], "weight_decay": 0.0},
         ]
+        groups = [g for g in groups if g["params"]]
+        own = self.memory.default_optimizer(groups, args)  # 16-bit weights: stochastic rounding
+        if own is not None:
+            return own
         return torch.optim.AdamW(
-            [g for g in groups if g["params"]],
+            groups,
             lr=args.learning_rate,
             betas=(args.adam_beta1, args.adam_beta2),
             eps=args.adam_epsilon,
@@ -221,7 +231,7 @@ class Trainer(BaseTrainer):
         )
         self.state.train_batch_size = self.args.per_device_train_batch_size
         self.state.compute_steps(self.args, plan.max_steps)
-        self.optimizer = self.engine.prepare_optimizer(self.create_optimizer())
+        self.optimizer = self.engine.prepare_optimizer(self.memory.wrap_optimizer(self.create_optimizer()))
         self.lr_scheduler = self.create_scheduler(self.optimizer, plan.max_steps)
         rng_state = None
         if resume_from_checkpoint:
@@ -293,7 +303,7 @@ class Trainer(BaseTrainer):
         ``num_items`` (the step's target tokens over every process), or, when the model computes
         its own mean loss, that loss divided by ``mean_divisor``."""
         labels = batch.pop("labels", None) if num_items is not None else None
-        with self.engine.autocast():
+        with self.engine.autocast(), self.memory.forward_context():
             outputs = self.forward_module(**batch)
             if labels is None:
                 return _loss_of(outputs) / mean_divisor
@@ -305,7 +315,10 @@ class Trainer(BaseTrainer):
         engine = self.engine
         engine.unscale_(self.optimizer)
         params = [p for group in self.optimizer.param_groups for p in group["params"]]
-        self._grad_norm = engine.clip_grad_norm_(params, self.args.max_grad_norm)
+        # stepped in backward (optimizer_in_backward): no gradient is left; its norm was taken
+        self._grad_norm = self.memory.grad_norm(self.optimizer)
+        if self._grad_norm is None:
+            self._grad_norm = engine.clip_grad_norm_(params, self.args.max_grad_norm)
         self.control = self.fire("on_pre_optimizer_step")
         stepped = engine.optimizer_step(self.optimizer)
         self.control = self.fire("on_optimizer_step")
@@ -502,7 +515,7 @@ class Trainer(BaseTrainer):
     def eval_loss(self, module: torch.nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         """(summed token loss, number of target tokens) of ``module`` on a batch on the device."""
         labels = batch.pop("labels", None)
-        with self.engine.autocast():
+        with self.engine.autocast(), self.memory.forward_context():
             outputs = module(**batch)
             if labels is None:
                 return _loss_of(outputs).double(), torch.ones((), dtype=torch.float64, device=self.device)

@@ -1,0 +1,142 @@
+"""The optimizer step fused into backward: each parameter is updated as soon as its gradient is
+complete, and its gradient is freed at once, so a step never holds the gradients of the whole
+model (for AdamW in float32: 16 bytes per parameter become 12 plus the largest gradient).
+
+    opt = OptimizerInBackward(AdamW(model.parameters(), lr=1e-3))
+    sched = cosine_with_warmup(opt, 100, 10_000)      # any scheduler: opt is an Optimizer
+    for batch in data:
+        loss(model, batch).backward()                 # every parameter steps in here
+        opt.step()                                    # finishes the step (nothing left to do)
+        sched.step()
+
+How: a `register_post_accumulate_grad_hook` per parameter calls the WRAPPED optimizer's own
+`step()` at the moment that parameter's gradient is accumulated. At that moment it is the only
+parameter of the optimizer holding a gradient (every other one is either not reached yet or
+already stepped and freed), and every optimizer skips parameters without a gradient, so the
+call updates exactly that parameter with the optimizer's unchanged arithmetic and state. One
+optimizer, not one per parameter: the param groups, the learning-rate schedule, the state_dict
+(a checkpoint resumes with or without fusing) and anything indexed by a parameter's position
+(APOLLO's random projections, stochastic rounding's seeds) are those of the unfused optimizer.
+So a fused step equals a separate step bit for bit (tests/memory). It works for every optimizer
+of `forgather.ml.optim`, torch's and bitsandbytes', anything that skips gradient-less
+parameters; the cost is one `step()` call per parameter (a Python loop over the parameters).
+
+Clipping: when a parameter steps, the other gradients do not exist yet, so the global norm of
+`clip_grad_norm_` is unknown. With `max_grad_norm > 0` each parameter's gradient is clipped to
+that norm by its own norm (per-parameter clipping, weaker than global clipping: the global norm
+may reach sqrt(number of parameters) * max_grad_norm). `grad_norm()` is the global norm of the
+unclipped gradients, accumulated as they arrive, for logging.
+
+Cannot combine with: gradient accumulation (every backward steps: a micro-batch would step on a
+part of the batch), a gradient scaler (fp16 loss scaling must see every gradient before it
+decides to skip a step), data parallelism that reduces gradients after they are accumulated
+(DDP, FSDP), pipeline schedules. The Trainer refuses these with a message.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch.optim import Optimizer
+
+
+class OptimizerInBackward(Optimizer):
+    """Wraps `optimizer` so that each of its parameters steps inside backward (see the module).
+
+    Args:
+        optimizer: any `torch.optim.Optimizer` that skips parameters whose `.grad` is None.
+        max_grad_norm: > 0 clips each parameter's gradient to this norm before it steps.
+
+    The wrapper IS an optimizer sharing the wrapped one's `param_groups`, `state` and
+    `defaults`: schedulers change its learning rates, `state_dict()` is the wrapped optimizer's.
+    `step()` steps any parameter that still holds a gradient (one set by hand, outside a
+    backward) and resets the norm; `zero_grad()` drops every gradient; `remove()` detaches the
+    hooks (the wrapped optimizer then works as before).
+    """
+
+    def __init__(self, optimizer: Optimizer, *, max_grad_norm: float = 0.0) -> None:
+        if isinstance(optimizer, OptimizerInBackward):
+            raise ValueError("the optimizer is already stepped in backward")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"OptimizerInBackward wraps a torch.optim.Optimizer, got {type(optimizer).__name__}")
+        if type(optimizer).__name__ == "LBFGS":
+            raise ValueError("LBFGS re-evaluates the loss with a closure: it cannot step inside backward")
+        if max_grad_norm is None or max_grad_norm < 0:
+            raise ValueError(f"max_grad_norm must be >= 0 (0: no clipping), got {max_grad_norm!r}")
+        super().__init__(optimizer.param_groups, optimizer.defaults)  # the hook registries
+        self.optimizer = optimizer  # from now on param_groups, state, defaults are its own
+        self.max_grad_norm = float(max_grad_norm)
+        self._sq_norms: list[torch.Tensor] = []
+        params = list({id(p): p for g in self.param_groups for p in g["params"]}.values())
+        self._handles = [p.register_post_accumulate_grad_hook(self._step_parameter) for p in params]
+
+    # Shared with the wrapped optimizer (a scheduler's lr reaches the steps; a load that
+    # replaces the wrapped optimizer's groups and state is seen here).
+    param_groups = property(lambda self: self._shared("param_groups"), lambda self, v: self._share("param_groups", v))
+    state = property(lambda self: self._shared("state"), lambda self, v: self._share("state", v))
+    defaults = property(lambda self: self._shared("defaults"), lambda self, v: self._share("defaults", v))
+
+    def _shared(self, name: str) -> Any:
+        inner = self.__dict__.get("optimizer")
+        return getattr(inner, name) if inner is not None else self.__dict__["_own_" + name]
+
+    def _share(self, name: str, value: Any) -> None:
+        inner = self.__dict__.get("optimizer")
+        if inner is not None:
+            setattr(inner, name, value)
+        else:
+            self.__dict__["_own_" + name] = value
+
+    def _step_parameter(self, param: torch.Tensor) -> None:
+        grad = param.grad
+        norm = torch.linalg.vector_norm(grad.detach(), dtype=torch.float32)
+        self._sq_norms.append(norm.square())
+        if self.max_grad_norm > 0:
+            grad.mul_((self.max_grad_norm / (norm + 1e-6)).clamp_(max=1.0).to(grad.dtype))
+        self.optimizer.step()
+        param.grad = None
+
+    def grad_norm(self) -> torch.Tensor | None:
+        """Global norm of this step's gradients (before clipping), None when none arrived."""
+        if not self._sq_norms:
+            return None
+        return torch.stack([s.to(self._sq_norms[0].device) for s in self._sq_norms]).sum().sqrt()
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        if closure is not None:
+            raise ValueError("OptimizerInBackward.step() takes no closure: the step runs inside backward")
+        left = [p for g in self.param_groups for p in g["params"] if p.grad is not None]
+        if left:
+            for p in left:
+                self._sq_norms.append(torch.linalg.vector_norm(p.grad, dtype=torch.float32).square())
+            self.optimizer.step()
+            for p in left:
+                p.grad = None
+        self._sq_norms = []
+        return None
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.optimizer.state_dict()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state_dict)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        if "optimizer" not in self.__dict__:  # Optimizer.__init__ building the hook registries
+            super().add_param_group(param_group)
+            return
+        raise ValueError("add a param group to the wrapped optimizer before wrapping it")
+
+    def remove(self) -> None:
+        """Remove the hooks: backward no longer steps."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def __repr__(self) -> str:
+        return f"OptimizerInBackward({self.optimizer!r}, max_grad_norm={self.max_grad_norm})"
