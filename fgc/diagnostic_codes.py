@@ -39,6 +39,7 @@ CODES: dict[str, str] = {
     "FG0205": "a `required` block that the rendered template (the input, or an included template) does not override",
     "FG0206": "`super()` in a block that no parent template defines",
     "FG0207": "warning: a knob replaced by an ancestor: an unconditional top-level `set` (outside blocks, macros, loops and `if`, its value not reading the name) replaces the value a child template's `set` or a `-D` gave; the child's `set` is a note, a `-D` a note without a position; the fix is `-- set x = x \\| default(value)` (`fgc/inheritance/knobs.py`)",
+    "FG0208": "warning: a knob that nothing reads: a top-level `set` or a `-D` of a name that no template of the compilation loads (a misspelt knob: `-- set hiden_size = 64`), with a did-you-mean over the names the templates read; names starting with `_` and `namespace()`s are not knobs (`fgc/render/knob_reads.py`)",
     # FG03xx  rendering (Jinja)
     "FG0301": "undefined variable or attribute while rendering (with a did-you-mean, or how to set it with `-D`)",
     "FG0302": "template not found while rendering (a dynamic `extends`/`include`/`import`)",
@@ -84,6 +85,8 @@ CODES: dict[str, str] = {
     "FG0519": "`submodule_searchpath` that is not a list of directories, `latent_args` that is not a mapping",
     "FG0520": "a config nested more than 150 levels deep",
     "FG0521": "a value that expands to more than 1,000,000 values through aliases",
+    "FG0522": "warning: a knob whose value never reaches the config: every template line that reads it renders a key that a later duplicate key overrides (a constant such as `lr: 3.0e-3` after `== super()`), or is not rendered at all (a replaced block, an `if` branch that did not run); at the `set` that gave the value (or the `-D`, without a position), the reading line and the winning key as notes (`fgc/passes/knob_use.py`)",
+    "FG0523": "warning: a key that leaves its block: written in a block after `== super()` or an `include`, at a column less indented than the keys of the mapping the content ends with, so that it becomes a sibling of that content (a new top-level target `lr`) instead of one of its keys; reported when that mapping has a key of the same name, or when the key is a plain value at the top level, never for a key written again at its own level or a `.define` (`fgc/passes/block_keys.py`)",
     # FG06xx  imports and signatures
     "FG0600": "a malformed callable spec (`a:b:c`, an unknown builtin such as `lenn`)",
     "FG0601": "module or file not found (did-you-mean from the package's submodules, the directory's files)",
@@ -106,7 +109,7 @@ CODES: dict[str, str] = {
     "FG0706": "`fgc run`: the run directory cannot be used (`--output-dir` holding a run without `--resume`, or other files; `--resume` without a run, a checkpoint, or with another build)",
     "FG0708": "`fgc run --nproc N`: the build's trainer runs in a single process",
     "FG0709": "warning: `fgc compile RUN_OR_BUILD_DIR`: saved files from outside the input's directory, `-I` and stdlib cannot be found again",
-    "FG0710": "`fgc run`: building or running the target raised. At the user's line: in the user's own module (a local module copied into `modules/` or `model/`) at the original file and line when it is unchanged since `fgc compile` (sha256 in the manifest), the build's copy as a note (or as the position, with a help line, once the original changed); else at the template position of the node that raised, and when that node was written by the template library (`stdlib/...`), at the first line the user's templates wrote inside it (the input's own lines first; `config.yaml` records them), the library's position and further user lines as notes",
+    "FG0710": "`fgc run`: building or running the target raised. In the user's own module (a local module copied into `modules/` or `model/`): at the original file and line when it is unchanged since `fgc compile` (sha256 in the manifest), the build's copy as a note (or as the position, with a help line, once the original changed). Otherwise at the origin of the value that caused it (`fgc/cli/value_origins.py`): the failing object is the node being built, or, for an error raised later (a forward, a callback, a collator), the innermost object of the traceback that the config built; the arguments the message names (keyword or value), else those given on the command line, are followed back to `--set`, `-D`, the knob's `-- set` line or the key; with none, at the tag that built the object, the arguments the user's templates wrote as notes. The innermost Python frames are notes",
     "FG0720": "a `dynamic_causal_lm` node that is not a singleton/factory or has no `definition: !partial:...`",
     "FG0721": "a model hyper-parameter (`!var` inside `definition`) with no value: neither a keyword of the node nor a default",
     "FG0722": "warning: a keyword of a `dynamic_causal_lm` node that no `!var` of its `definition` uses (kept in config.json, changes nothing; usually a misspelt hyper-parameter), with a did-you-mean",

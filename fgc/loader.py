@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
+from forgather_files.runs import MANIFEST, RUN_RECORD
+
 from .diagnostics import Diagnostic, Related, Span, error, warning
 from .syntax.template_ast import Chunk, SubTemplate, Template
 from .syntax.template_parser import normalize_newlines, parse_template
@@ -238,13 +240,28 @@ class Loader:
         return {path: f.lines for path, f in self.files.items()}
 
 
+# A directory holding one of these is fgc's output: a build (its `sources/` are copies), a run
+# directory (its build snapshot), never the user's templates.
+OUTPUT_MARKERS = (MANIFEST, RUN_RECORD)
+
+
+def is_output_dir(path: Path) -> bool:
+    """A build or run directory (it holds a manifest or a run record)."""
+    return any((path / m).is_file() for m in OUTPUT_MARKERS)
+
+
+def listed_dir(path: Path) -> bool:
+    """Whether a listing of templates looks inside `path`: not a hidden, tool or output directory."""
+    return path.name not in _SKIP_DIRS and not path.name.startswith(".") and not is_output_dir(path)
+
+
 def list_template_files(root: Path) -> list[str]:
     """Every file under `root` as a template name (for did-you-mean; at most _CANDIDATE_LIMIT)."""
     out: list[str] = []
     if not root.is_dir():
         return out
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames if listed_dir(Path(dirpath, d)))
         rel = os.path.relpath(dirpath, root)
         for f in sorted(filenames):
             out.append(f if rel == "." else f"{rel.replace(os.sep, '/')}/{f}")

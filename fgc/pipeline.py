@@ -114,7 +114,29 @@ def analyze(front: Frontend, override_notes: bool = False) -> Result[Graph]:
 
     if front.document is None:
         return Result(Graph(), [])
-    return run_passes(front.document, override_notes=override_notes)
+    analyzed = run_passes(front.document, override_notes=override_notes)
+    diagnostics = analyzed.diagnostics
+    if front.render.graph is not None:  # an alias whose anchor a replaced block defined: that block
+        from .inheritance.replaced_anchors import note_replaced_anchors
+
+        diagnostics = note_replaced_anchors(diagnostics, front.render.graph)
+    return Result(analyzed.value, diagnostics + template_checks(front, analyzed.value))
+
+
+def template_checks(front: Frontend, graph: Graph) -> list[Diagnostic]:
+    """What the config says about the templates that wrote it: knobs whose every read was
+    overridden or not rendered (fgc/passes/knob_use.py), keys whose column takes them out of
+    their block (fgc/passes/block_keys.py)."""
+    from .passes.block_keys import keys_leaving_blocks
+    from .passes.knob_use import hidden_knobs
+
+    render = front.render
+    if front.document is None or render.graph is None or render.source_map is None:
+        return []
+    return [
+        *hidden_knobs(front.document, graph.overrides, render.graph, render.source_map, render.reads, front.variables),
+        *keys_leaving_blocks(front.document, render.graph),
+    ]
 
 
 def backend(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from .common import (
     add_dynamic_args_option,
+    add_examples,
     add_format_option,
     add_input_options,
     add_override_option,
@@ -50,6 +51,13 @@ def add_parser(sub) -> None:
     add_no_import_option(p)
     add_no_cache_option(p)
     add_format_option(p)
+    add_examples(
+        p,
+        'fgc check examples/quickstart/experiment.fg              diagnostics on stderr, exit code 1 on errors',
+        'fgc check exp.fg -D hidden_size=64 --override optimizer.lr=1e-4',
+        'fgc check exp.fg --format json | jq -r \'.file + ":" + (.line|tostring) + " " + .message\'',
+        'fgc check my_project --all                               every config of a project',
+    )
     p.set_defaults(handler=run)
 
 

@@ -90,14 +90,48 @@ def add_dynamic_args_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_format_option(p: argparse.ArgumentParser) -> None:
+def add_format_option(p: argparse.ArgumentParser, output: str = "", text: str | None = None) -> None:
+    """`--format human|json`; `output`: what the command prints besides diagnostics, in json;
+    `text`: the whole help, for a command whose json is not diagnostics."""
     p.add_argument(
         "--format",
         choices=("human", "json"),
         default="human",
-        help="diagnostics as text on stderr (default), or as one JSON object per line on stdout "
-        "(usage errors too), for tools: fgc check exp.fg --format json | jq",
+        help=text
+        or "human: diagnostics as rustc-style text on stderr (the default); json: every line of "
+        "stdout is one JSON object (code, severity, message, file, line, col, end_line, end_col, "
+        "hint, related), usage errors included (FG0001)" + (f"; {output}" if output else ""),
     )
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, but lines that start with spaces (examples) are kept as written;
+    the other lines are wrapped as paragraphs (a blank line separates them)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        out: list[str] = []
+        paragraph: list[str] = []
+
+        def flush() -> None:
+            if paragraph:
+                out.append(super(HelpFormatter, self)._fill_text(" ".join(paragraph), width, indent))
+                paragraph.clear()
+
+        for line in text.splitlines():
+            if line.startswith(" ") or not line.strip():
+                flush()
+                out.append(indent + line if line.strip() else "")
+            else:
+                paragraph.append(line.strip())
+        flush()
+        return "\n".join(out)
+
+
+def add_examples(p: argparse.ArgumentParser, *lines: str) -> None:
+    """An `examples:` section at the end of a command's --help (after any other epilog)."""
+    examples = "examples:\n" + "\n".join(f"  {line}" for line in lines)
+    p.epilog = f"{p.epilog}\n\n{examples}" if p.epilog else examples
+    p.formatter_class = HelpFormatter
 
 
 class UsageError(Exception):

@@ -8,9 +8,10 @@ from .. import pipeline
 from ..diagnostics import print_diagnostics
 from .check import add_no_import_option
 from .common import (
-    add_dynamic_args_option,
     EXIT_INPUT,
     EXIT_OK,
+    add_dynamic_args_option,
+    add_examples,
     add_format_option,
     add_input_options,
     add_override_option,
@@ -42,6 +43,12 @@ def add_parser(sub) -> None:
     )
     add_no_import_option(p)
     add_format_option(p)
+    add_examples(
+        p,
+        'fgc compile examples/quickstart/experiment.fg -o build/quickstart && fgc run build/quickstart',
+        'fgc compile exp.fg -o build/small -D hidden_size=64 --override trainer.args.max_steps=10',
+        "fgc compile runs/quickstart/latest -o rebuilt              a run's saved sources, compiled again",
+    )
     p.set_defaults(handler=run)
 
 

@@ -1,7 +1,8 @@
 """`fgc diff A B`: the semantic difference of two experiments' resolved configs.
 
 A and B are each an experiment file (or PROJECT_DIR), a build directory or a run directory
-(compiled again from its saved sources, with the variables and overrides it recorded). The
+(compiled again from its saved sources, with the variables and overrides it recorded; a run's
+`--set` values are compared as the values of its variables). The
 graphs are compared by config path (fgc/cli/graph_diff.py); each difference names the template
 line that set the value on each side.
 
@@ -17,7 +18,7 @@ import sys
 from contextlib import ExitStack
 
 from ..diagnostics import print_diagnostics
-from .common import EXIT_USAGE, InputDiagnostics, add_override_option
+from .common import EXIT_USAGE, InputDiagnostics, add_examples, add_override_option
 from .experiment_input import Experiment, load_experiment
 from .graph_diff import Change, Side, diff_graphs
 
@@ -44,6 +45,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     add_override_option(p)
     p.add_argument("--json", action="store_true", help="print the differences as one JSON object on stdout")
+    add_examples(
+        p,
+        'fgc diff examples/override_hparam/base_experiment.fg examples/override_hparam/experiment.fg',
+        'fgc diff runs/a/latest runs/b/latest                        two runs, their --set values included',
+        'fgc diff exp.fg exp.fg --override optimizer.lr=1e-4 --json',
+    )
     p.set_defaults(handler=run)
 
 
@@ -81,12 +88,50 @@ def readable(a: Experiment, b: Experiment, changes: list[Change]) -> str:
         lines.append(f"{c.change} {c.what} {c.path}")
         for name, exp, side in (("A", a, c.a), ("B", b, c.b)):
             if side is not None:
-                where = exp.where(side.span) if side.span else "?"
+                where = exp.where(side.span) if side.span else "the run's fgc-run.json"
                 source = exp.lines(side.span) if side.span else ""
                 lines.append(f"  {name}: {side.text}  at {where}" + (f"  `{source}`" if source else ""))
     n = len(changes)
     lines.append(f"{n} difference{'s' if n != 1 else ''}")
     return "\n".join(lines) + "\n"
+
+
+def run_sets(exp: Experiment) -> dict:
+    """The `--set` values of a run directory (its fgc-run.json); {} for anything else."""
+    from forgather_files.runs import read_record
+
+    sets = read_record(exp.label).get("sets")
+    return dict(sets) if isinstance(sets, dict) else {}
+
+
+def with_run_sets(changes: list[Change], a: Experiment, b: Experiment) -> list[Change]:
+    """The variables a run's `--set` changed: each side's value is its `--set` value, else the
+    variable's default (the graphs alone know only the defaults)."""
+    from ..graph import MISSING
+    from .explain import show_value
+
+    sets = (run_sets(a), run_sets(b))
+    names = sorted(set(sets[0]) | set(sets[1]))
+    if not names:
+        return changes
+
+    def side(exp: Experiment, given: dict, name: str) -> tuple[str, Side | None]:
+        assert exp.comp.graph is not None
+        var = exp.comp.graph.variables.get(name)
+        if name in given:
+            text = json.dumps(given[name], ensure_ascii=False)
+            return text, Side(f"{text} (--set {name}={text})", None)
+        if var is None:
+            return "", None
+        text = "(required)" if var.default is MISSING else show_value(var.default)
+        return text, Side(f"{text} (default)", var.nodes[0].span if var.nodes else None)
+
+    out = [c for c in changes if not (c.what == "variable" and c.path in names)]
+    for name in names:
+        (ta, sa), (tb, sb) = side(a, sets[0], name), side(b, sets[1], name)
+        if ta != tb:
+            out.append(Change("changed", "variable", name, sa, sb))
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,7 +155,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"fgc: error: {names} did not compile; nothing compared", file=sys.stderr)
             return EXIT_ERROR
         assert a.comp.graph is not None and b.comp.graph is not None
-        changes = diff_graphs(a.comp.graph, b.comp.graph)
+        changes = with_run_sets(diff_graphs(a.comp.graph, b.comp.graph), a, b)
         if args.json:
             sys.stdout.write(json.dumps(to_json(a, b, changes), indent=1, ensure_ascii=False) + "\n")
         else:

@@ -23,7 +23,15 @@ from ..diagnostics import Span
 from ..graph import MISSING, Graph, Kind, Node, Value
 from ..passes.config_paths import Located, PathError, Slot, locate, parse_path
 from ..passes.overrides import COMMAND_LINE, Applied
-from .common import EXIT_INPUT, EXIT_OK, UsageError, add_input_options, add_override_option, report
+from .common import (
+    EXIT_INPUT,
+    EXIT_OK,
+    UsageError,
+    add_examples,
+    add_input_options,
+    add_override_option,
+    report,
+)
 from .experiment_input import Experiment, load_experiment
 
 
@@ -43,6 +51,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("key_path", metavar="KEY.PATH", help="the config path to explain, e.g. optimizer.lr")
     add_override_option(p)
     p.add_argument("--json", action="store_true", help="print the explanation as one JSON object")
+    add_examples(
+        p,
+        'fgc explain examples/quickstart/experiment.fg optimizer.lr  the value and every line that set it',
+        'fgc explain exp.fg trainer.args.max_steps -D max_steps=10',
+        'fgc explain build/quickstart max_steps                      a variable of a build',
+    )
     p.set_defaults(handler=run)
 
 
@@ -254,6 +268,17 @@ def readable(e: Explanation) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _variable_hint(exp: Experiment, text: str) -> str | None:
+    """A did-you-mean over the `!var` variables, for a one-word KEY.PATH that names nothing."""
+    from ..diagnostics import did_you_mean
+
+    graph = exp.comp.graph
+    if graph is None or "." in text:
+        return None
+    close = did_you_mean(text, graph.variables)
+    return close and close.replace("did you mean `", "did you mean the variable `")
+
+
 def run(args: argparse.Namespace) -> int:
     with load_experiment(args.file, args) as exp:
         if not exp.ok:
@@ -261,7 +286,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             explanation = explain(exp, args.key_path)
         except PathError as e:
-            raise UsageError(e.message + (f" ({e.hint})" if e.hint else "")) from None
+            hint = e.hint
+            if not (hint or "").startswith("did you mean"):
+                hint = _variable_hint(exp, args.key_path) or hint
+            raise UsageError(e.message + (f" ({hint})" if hint else "")) from None
         if exp.diagnostics:
             report(exp.diagnostics, "human")
         if args.json:

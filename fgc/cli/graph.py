@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 
 from .check import add_no_cache_option, add_no_import_option
 from .common import (
-    add_dynamic_args_option,
     EXIT_INPUT,
     EXIT_OK,
+    add_dynamic_args_option,
+    add_examples,
     add_input_options,
     add_override_option,
     read_overrides,
@@ -37,6 +38,11 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print graph.json")
     add_no_import_option(p)
     add_no_cache_option(p)
+    add_examples(
+        p,
+        'fgc graph examples/quickstart/experiment.fg                targets and nodes, readable',
+        "fgc graph exp.fg --json --no-import | jq '.targets'         graph.json, nothing imported",
+    )
     p.set_defaults(handler=run)
 
 

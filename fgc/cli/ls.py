@@ -2,18 +2,21 @@
 
 An experiment is a `.fg` file; its description is the first sentence of its header (the `##`
 comment at its top, without the leading `name.fg:`). A file that another file of the folder
-extends is marked `base`. Only the files' first lines are read: nothing is compiled.
+extends is marked `base`. Only the files' first lines are read: nothing is compiled. Hidden
+directories and fgc's output (builds, run directories: anything holding `fgc-manifest.json` or
+`fgc-run.json`, so sweeps too) are skipped.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .common import EXIT_OK, UsageError, add_format_option
+from .common import EXIT_OK, UsageError, add_examples, add_format_option
 
 # `-- extends 'name'` / `-- include "name"` (a line statement naming a literal template)
 _REFERENCE = re.compile(r"""^\s*--\s*(?:extends|include)\s+(['"])([^'"]+)\1""")
@@ -42,7 +45,17 @@ def add_parser(sub) -> None:
         metavar="DIR",
         help="the folder to list (e.g. examples), or a project directory (it holds meta.yaml): its configs",
     )
-    add_format_option(p)
+    add_format_option(
+        p,
+        text="human: a table (the default); json: the listing as one JSON value on stdout, a list of "
+        "{path, description, base}, or for a project {project, description, configs}",
+    )
+    add_examples(
+        p,
+        'fgc ls examples                  every experiment with the first sentence of its header',
+        "fgc ls my_project                a project's configs (the directory holds meta.yaml)",
+        'fgc ls . --format json',
+    )
     p.set_defaults(handler=run)
 
 
@@ -69,9 +82,21 @@ def header(text: str) -> str:
     return sentence if len(sentence) <= WIDTH else sentence[: WIDTH - 3].rstrip() + "..."
 
 
+def _templates_under(folder: Path) -> list[Path]:
+    """The `.fg` files under `folder`, skipping hidden directories and fgc's output: builds, run
+    directories and the sweeps made of them (their `sources/` are copies of the templates)."""
+    from ..loader import listed_dir
+
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if listed_dir(Path(dirpath, d))]
+        out.extend(Path(dirpath, f) for f in filenames if f.endswith(".fg"))
+    return out
+
+
 def list_experiments(folder: Path) -> list[Experiment]:
     """Every `.fg` file under `folder`, sorted by folder then name, with its description."""
-    files = sorted(folder.rglob("*.fg"), key=lambda p: (p.parent.as_posix(), p.name))
+    files = sorted(_templates_under(folder), key=lambda p: (p.parent.as_posix(), p.name))
     texts = {p: p.read_text(encoding="utf-8", errors="replace") for p in files}
     referenced: set[Path] = set()
     for path, text in texts.items():

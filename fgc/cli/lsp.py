@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from .common import add_examples
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -15,6 +17,11 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--tcp", type=int, metavar="PORT", default=None, help="listen on 127.0.0.1:PORT instead of stdio")
     p.add_argument("--log-file", metavar="FILE", default=None, help="write the server's log to FILE")
+    add_examples(
+        p,
+        'fgc lsp                          what an editor starts (stdio)',
+        'fgc lsp --tcp 2087 --log-file lsp.log',
+    )
     p.set_defaults(handler=run)
 
 

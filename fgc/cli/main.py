@@ -23,6 +23,7 @@ COMMANDS = {
     "explain": "explain",
     "diff": "diff",
     "targets": "targets",
+    "vars": "vars",
     "run": "run",
     "ctl": "ctl",
     "sweep": "sweep",

@@ -77,8 +77,9 @@ def chain_of(path: Path):
     return graph, [graph.templates[graph.root]] + graph.ancestors(graph.root)
 
 
-def knobs(path: Path, chain) -> tuple[dict[str, str], list]:
-    """Knob name -> its default as Jinja source, and the diagnostics of compiling `path`.
+def knobs(path: Path, chain) -> tuple[dict[str, str], list, list[str]]:
+    """Knob name -> its default as Jinja source, the diagnostics of compiling `path`, and its
+    targets.
 
     The knobs are the chain's top-level `set`s (the nearest wins) and the `!var`s of the
     compiled graph: the templates give a `!var` the template variable of the same name."""
@@ -97,7 +98,7 @@ def knobs(path: Path, chain) -> tuple[dict[str, str], list]:
         # a `!var` without a default is a model hyper-parameter, bound in [hyperparameters]
         if name not in found and var.default is not MISSING:
             found[name] = _jinja_literal(var.default)
-    return found, comp.diagnostics
+    return found, comp.diagnostics, list(graph.targets) if graph else []
 
 
 def _jinja_literal(value) -> str:
@@ -108,17 +109,35 @@ def _jinja_literal(value) -> str:
     return repr(value)
 
 
-def child_text(name: str, extends: str, template_label: str, knob_defaults: dict[str, str], chain, note: Path | None) -> str:
+def child_text(
+    name: str, extends: str, template_label: str, knob_defaults: dict[str, str], chain, note: Path | None,
+    targets: list[str] | None = None,
+) -> str:
     stem = Path(name).stem
-    lines = [
-        f"-- extends '{extends}'",
-        f"## {stem}.fg: a new experiment from {template_label} (written by `fgc new`). It compiles",
-        "## and runs as it is:",
-        f"##     fgc compile {name}{f' -I {note}' if note else ''} -o build/{stem} && fgc run build/{stem}",
-        "##",
+    compile_line = f"fgc compile {name}{f' -I {note}' if note else ''} -o build/{stem}"
+    if targets is None or "main" in targets:
+        lines = [
+            f"-- extends '{extends}'",
+            f"## {stem}.fg: a new experiment from {template_label} (written by `fgc new`). It compiles",
+            "## and runs as it is:",
+            f"##     {compile_line} && fgc run build/{stem}",
+            "##",
+        ]
+    else:  # a part (a model, an optimizer): `fgc run` would find no `main` to run
+        shown = ", ".join(f"`{t}`" for t in targets) or "none"
+        lines = [
+            f"-- extends '{extends}'",
+            f"## {stem}.fg: a new template from {template_label} (written by `fgc new`). It compiles",
+            f"## ({compile_line}), but it has no `main` target (targets: {shown}):",
+            "## `fgc run` has nothing to run. It is a part, to include in a block of an experiment.",
+            "##",
+        ]
+    lines += [
         "## Knobs: uncomment a line and change the value (each yields to `fgc compile -D name=...`;",
         "## a knob that is a `!var` is also `fgc run --set name=...` at run time).",
     ]
+    if not knob_defaults:
+        lines.append("## (none: the template's values are written in its blocks, below)")
     if "config_name" in knob_defaults:
         lines.append(f"-- set config_name = config_name | default('{stem}')")
     for knob, default in knob_defaults.items():
@@ -157,16 +176,23 @@ def run(args) -> int:
         raise UsageError(f"fgc new: {out} exists (--force overwrites it)")
     path, extends, note = resolve_template(args.template, out)
     graph, chain = chain_of(path)
-    knob_defaults, diagnostics = knobs(path, chain)
+    knob_defaults, diagnostics, targets = knobs(path, chain)
     if has_errors(diagnostics):
         print_diagnostics(diagnostics, "human", sys.stderr)
         print(f"fgc new: {args.template} has errors: nothing written", file=sys.stderr)
         return EXIT_INPUT
-    text = child_text(str(out), extends, args.template, knob_defaults, chain, note)
+    text = child_text(str(out), extends, args.template, knob_defaults, chain, note, targets)
     if out.parent != Path("") and not out.parent.is_dir():
         raise UsageError(f"fgc new: {out.parent}: no such directory")
     write_text(out, text)
     print(f"fgc: wrote {out} (extends {extends})")
+    if "main" not in targets:
+        print(
+            f"fgc: {args.template} has no `main` target (targets: {', '.join(targets) or 'none'}): {out} is a part "
+            "to include in an experiment, not one that `fgc run` runs; `fgc new NAME --from scripts/causal_lm.fg` "
+            "starts an experiment",
+            file=sys.stderr,
+        )
     if note:
         print(f"fgc: {extends} is found through -I {note}: fgc compile {out} -I {note} -o build/{out.stem}")
     return EXIT_OK

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 
 from .common import (
+    add_examples,
     add_format_option,
     add_input_options,
     read_input,
@@ -25,7 +26,12 @@ def add_parser(sub) -> None:
     )
     add_input_options(p)
     p.add_argument("--config", action="store_true", help="render, then dump the config (YAML) AST")
-    add_format_option(p)
+    add_format_option(p, 'the output itself is then one {"output": TEXT} line before the diagnostics')
+    add_examples(
+        p,
+        'fgc parse exp.fg                  the template AST, one node per line with its span',
+        "fgc parse exp.fg --config         the rendered YAML's AST",
+    )
     p.set_defaults(handler=run)
 
 

@@ -14,6 +14,7 @@ from ..diagnostics import display_path
 from .check import add_no_cache_option
 from .common import (
     add_dynamic_args_option,
+    add_examples,
     add_format_option,
     add_input_options,
     read_target,
@@ -49,7 +50,13 @@ def add_parser(sub) -> None:
         help="accepted for symmetry with `fgc graph`: rendering never imports Python modules",
     )
     add_no_cache_option(p)
-    add_format_option(p)
+    add_format_option(p, 'the output itself is then one {"output": TEXT} line before the diagnostics')
+    add_examples(
+        p,
+        'fgc render examples/quickstart/experiment.fg              the YAML that the config layer reads',
+        'fgc render exp.fg --origins | grep optimizer             which template wrote each line',
+        'fgc render exp.fg -D max_steps=10',
+    )
     p.set_defaults(handler=run)
 
 

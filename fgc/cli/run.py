@@ -21,8 +21,9 @@ from forgather_files.runs import is_run_dir
 from ..diagnostics import Diagnostic, did_you_mean, error, print_diagnostics, warning
 from ..runs.launcher import DEFAULT_STOP_TIMEOUT, LaunchOptions, check_options, rendezvous_id
 from ..runs.roles import Role, process_rank, role_of
+from .absent_variable import why_absent
 from .common import EXIT_INPUT, EXIT_USAGE, UsageError, usage_error
-from .run_errors import exception_diagnostic
+from .run_errors import end_progress_bars, exception_diagnostic
 from .run_sets import parse_sets
 
 DESCRIPTION = """\
@@ -293,7 +294,7 @@ def _run(args, role: Role, opts: LaunchOptions, build_dir: Path, temporary: bool
     try:
         given = parse_sets(args.sets, declared)
     except UsageError as e:
-        return usage_error(str(e))
+        return usage_error(str(e) + why_absent(build_dir, args.sets, declared))
     targets = manifest.get("targets", {})
     if args.target not in targets:
         hint = did_you_mean(args.target, targets)
@@ -303,6 +304,7 @@ def _run(args, role: Role, opts: LaunchOptions, build_dir: Path, temporary: bool
     from ..runs import session
 
     def describe(exc: BaseException, what: str) -> Diagnostic:
+        end_progress_bars()  # the report starts on a line of its own
         return exception_diagnostic(exc, what, manifest, build_dir)
 
     command = session.RunCommand(

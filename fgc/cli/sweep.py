@@ -27,7 +27,9 @@ Every combination is compiled into its own build and run into its own run direct
                                       GPU memory (torch's, on a GPU) per run
   SWEEP_DIR/loss.png                  every run's loss curves (needs matplotlib)
 The table is also printed. A run that fails is listed with the last error line of its log, and
-the sweep exits 1.
+the sweep exits 1. The compile warnings of each run are printed as it ends (and kept in
+sweep.json). A compile-time axis whose values all give the same build (a knob that the
+experiment's own `-- set` hides, a name no template reads) is refused before anything runs.
 
 Searches: grid (every combination, the default), random (--trials N combinations drawn with
 --seed) and optuna (--trials N trials of an Optuna study, the choices as categorical parameters,
@@ -53,7 +55,8 @@ examples:
   fgc sweep exp.fg -D hidden_size=64,128,256 --search optuna --trials 6
   fgc sweep exp.fg -D hidden_size=64,128 --launcher slurm --slurm-partition gpu --gpus-per-node 1 --jobs 16
 
-exit codes: 0 every run completed, 1 a run failed, 2 bad command line or sweep directory
+exit codes: 0 every run completed, 1 a run failed, 2 bad command line or sweep directory, or an
+axis whose values give identical builds
 """
 
 SEARCHES = ("grid", "random", "optuna")
@@ -171,6 +174,7 @@ def run(args) -> int:
             check_available()
         except OptunaUnavailable as e:
             raise UsageError(str(e)) from None
+    _refuse_unchanged_axes(file, args.include_dirs, axes)
     sweep_dir = Path(args.output or Path("sweeps") / file.stem).absolute()
     if sweep_dir.exists() and not sweep_dir.is_dir():
         raise UsageError(f"-o {sweep_dir}: exists and is not a directory")
@@ -190,6 +194,23 @@ def run(args) -> int:
             return _finish(runner, sweep_dir, axes, file)
     except SweepDirError as e:
         raise UsageError(str(e)) from None
+
+
+def _refuse_unchanged_axes(file: Path, include_dirs: list[str], axes) -> None:
+    """A compile-time axis whose values all give the same build would run copies of one
+    experiment and tabulate them as if they differed: refused, with the warnings that say why."""
+    from ..diagnostics import print_diagnostics
+    from ..sweep.identical import unchanged_axes
+
+    same = unchanged_axes(file, include_dirs, axes)
+    if not same:
+        return
+    print_diagnostics([d for u in same for d in u.warnings], "human", sys.stderr)
+    why = " (the warnings above say why)" if any(u.warnings for u in same) else ""
+    raise UsageError(
+        "; ".join(u.describe() for u in same) + why + ": nothing would differ between its runs; "
+        "fix the template (a knob written `name | default(value)` yields to -D) or drop the axis"
+    )
 
 
 def _progress(total: int):
@@ -213,8 +234,16 @@ def _run_all(runner, launcher, runs: list[dict]) -> None:
             bar.update(1)
             what = run["status"] + (f": {run['error']}" if run["status"] == "failed" else "")
             _say(f"{run['name']}: {what} ({run['seconds']:.1f} s; log {runner.dir / run['name'] / 'output.log'})")
+            _say_warnings(run["name"], result.warnings)
 
         _launch(runner, launcher, jobs, done)
+
+
+def _say_warnings(name: str, warnings: list[str]) -> None:
+    """A run's compile warnings, in the sweep's own output (they may say the run is not what the
+    axis meant: a knob nothing reads, a value a template hides)."""
+    for line in warnings:
+        _say(f"{name}: {line}")
 
 
 def _launch(runner, launcher, jobs, done) -> None:
@@ -264,6 +293,7 @@ def _optuna_loop(args, runner, launcher, sweep_dir: Path, axes) -> None:
                     study.tell(number, value)
                     bar.update(1)
                 _say(f"trial {waiting[run['name']]}: {run['name']} {run['status']} (objective {value})")
+                _say_warnings(run["name"], result.warnings)
 
             _launch(runner, launcher, [runner.job(r) for r in runs], done)
     best = study.best()

@@ -8,13 +8,7 @@ from .. import pipeline
 from ..diagnostics import has_errors, print_diagnostics
 from ..graph import Node
 from .check import add_no_import_option
-from .common import (
-    add_dynamic_args_option,
-    EXIT_INPUT,
-    EXIT_OK,
-    add_input_options,
-    read_target,
-)
+from .common import EXIT_INPUT, EXIT_OK, add_dynamic_args_option, add_examples, add_input_options, read_target
 
 
 def add_parser(sub) -> None:
@@ -26,6 +20,11 @@ def add_parser(sub) -> None:
     add_input_options(p)
     add_dynamic_args_option(p)
     add_no_import_option(p)
+    add_examples(
+        p,
+        'fgc targets examples/quickstart/experiment.fg              name, callable, where it is defined',
+        'fgc targets exp.fg --no-import',
+    )
     p.set_defaults(handler=run)
 
 

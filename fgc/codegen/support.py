@@ -14,6 +14,7 @@ import importlib.util
 import random
 import sys
 import types
+import weakref
 from pathlib import Path
 
 ORIGINS: tuple = ()  # replaced in the generated module
@@ -83,11 +84,14 @@ class BaseConstruction:
             if "seed" in VARIABLES:
                 seed_everything(self.var("seed"))
             if isinstance(target, tuple):
-                return tuple([self.target(t) for t in target])
-            return self.target(target)
+                value = tuple([self.target(t) for t in target])
+            else:
+                value = self.target(target)
         except Exception as exc:
             _annotate(exc)
             raise
+        _register_built(self)
+        return value
 
     def target(self, name):
         raise NotImplementedError
@@ -186,6 +190,46 @@ def _origins_at(code, lasti):
             found.append(origin)
     found.sort(key=lambda o: (o[0], o[1]), reverse=True)  # the latest start is the innermost
     return [o[4:] for o in found]
+
+
+# The objects the named nodes built, by identity (id -> (weak reference, template origin)), so
+# that an error raised later inside one of them (a forward, a callback, a collator) names the
+# tag that built it: `built_origin(obj)`.
+_BUILT: dict = {}
+
+
+def built_origin(obj):
+    """(file, line, col, node) of the tag that built `obj` in some construct() of this module,
+    or None."""
+    entry = _BUILT.get(id(obj))
+    return entry[1] if entry is not None and entry[0]() is obj else None
+
+
+def _register_built(construction):
+    for key in [k for k, (ref, _) in _BUILT.items() if ref() is None]:
+        del _BUILT[key]
+    for name, value in vars(construction).items():
+        member = getattr(type(construction), name, None)
+        code = getattr(getattr(member, "func", None), "__code__", None)
+        if code is None:
+            continue
+        lines = [line for _, _, line in code.co_lines() if line is not None]
+        inside = [o for o in ORIGINS if lines and min(lines) <= o[0] <= max(lines)]
+        inside.sort(key=lambda o: (o[0], o[1]))
+        if not inside:
+            continue
+        _remember(value, inside[0][4:])
+        items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+        for item in items:  # a list's elements: the inline node that names the element's class
+            named = [o for o in inside if o[7].split("@")[0].rsplit(":", 1)[-1].split(".")[-1] == type(item).__name__]
+            _remember(item, (named or inside)[0][4:])
+
+
+def _remember(obj, origin):
+    try:
+        _BUILT[id(obj)] = (weakref.ref(obj), origin)
+    except TypeError:  # not weakly referable (a list, an int): no method of it can fail
+        pass
 
 
 def _annotate(exc, outer=None):

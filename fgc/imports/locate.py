@@ -189,6 +189,22 @@ def import_location(loc: Location) -> types.ModuleType:
     return importlib.import_module(loc.import_name)
 
 
+def relative_import_hint(loc: Location, exc: BaseException) -> str | None:
+    """For a local module whose `import helpers` failed although `helpers.py` lies beside it:
+    local modules are imported inside a package, so a sibling is `from .helpers import ...`."""
+    missing = getattr(exc, "name", None)
+    if not (loc.is_local and isinstance(exc, ModuleNotFoundError) and missing):
+        return None
+    top = missing.split(".")[0]
+    for directory in (loc.directory, *loc.search):
+        if directory and (os.path.isfile(os.path.join(directory, top + ".py")) or os.path.isdir(os.path.join(directory, top))):
+            return (
+                f"`{top}` is a module beside it: fgc imports local modules as a package, so a "
+                f"sibling is imported relatively: `from .{missing} import ...` (or `from . import {top}`)"
+            )
+    return None
+
+
 def forget_local_modules() -> None:
     """Drop every module imported from a local directory (the next compilation re-reads them)."""
     for name in [n for n in list(sys.modules) if n.startswith("_fgc_local_")]:

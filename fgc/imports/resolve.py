@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cache import SignatureCache, distribution_version
-from .locate import Location, NotFound, import_location, locate
+from .locate import Location, NotFound, import_location, locate, relative_import_hint
 from .signature import HELPER_SIGNATURES, Signature, signature_of
 from .specs import Form, Spec
 
@@ -84,7 +84,9 @@ class Resolver:
             module = import_location(loc)
         except Exception as e:  # the module's own code failed: report, do not crash
             raise ResolveError(
-                "FG0602", f"importing `{loc.local_name or loc.import_name}` failed: {type(e).__name__}: {e}"
+                "FG0602",
+                f"importing `{loc.local_name or loc.import_name}` failed: {type(e).__name__}: {e}",
+                relative_import_hint(loc, e),
             )
         obj = self._getattrs(module, spec.attrs, spec.module or "", spec)
         result = self._result(spec, loc, obj)

@@ -36,6 +36,7 @@ from ..syntax.jinja_check import check_chunk
 from ..syntax.jinja_source import lower_chunk
 from .environment import make_environment
 from .errors import LoadFailed, render_error, unique
+from .knob_reads import ReadSite, read_sites, unread_knobs
 from .markers import MarkerTable, unmark
 
 
@@ -50,6 +51,8 @@ class RenderResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     root: str | None = None  # the input's template name
     search: SearchPath | None = None  # where templates were looked up (the build records it)
+    reads: dict[str, list[ReadSite]] = field(default_factory=dict)  # variable -> where templates read it
+    knob_values: dict[str, Any] = field(default_factory=dict)  # the top-level variables' final values (plain data)
 
     @property
     def ok(self) -> bool:
@@ -134,6 +137,17 @@ class Rendering:
                 self.reuse.compiled[shared] = code
         return self.env.template_class.from_code(self.env, code, globals, lambda: True)
 
+    def reads(self) -> dict[str, list[ReadSite]]:
+        """The template variables that the loaded templates read, with where
+        (fgc/render/knob_reads.py)."""
+        out: dict[str, list[ReadSite]] = {}
+        for chunk in self.loader.chunks():
+            tree = self.prepare(chunk)[0]
+            if tree is not None:
+                for name, sites in read_sites(tree, chunk.file.path, chunk.chunk.first_line).items():
+                    out.setdefault(name, []).extend(sites)
+        return out
+
     def _on_reference(self, target: str, parent: str) -> None:
         self.references.append((parent, target))
 
@@ -191,8 +205,16 @@ def render_file(
         return result
 
     before = len(loader.diagnostics)
+    loaded = not has_errors(diags)  # every static template loaded and parsed: their reads are known
     try:
-        raw = rendering.env.get_template(root.name).render(variables)
+        # Template.render, keeping its context: the top-level variables the chain ended with.
+        template = rendering.env.get_template(root.name)
+        context = template.new_context(dict(variables))
+        try:
+            raw = rendering.env.concat(template.root_render_func(context))
+        except Exception:
+            rendering.env.handle_exception()
+        result.knob_values = {k: v for k, v in context.vars.items() if _plain(v)}
     except _Internal as e:
         raise e.original
     except Exception as exc:  # a Jinja error, or one raised by code the template called
@@ -201,11 +223,25 @@ def render_file(
     diags.extend(d for d in loader.diagnostics[before:] if d not in diags)
     add_dynamic_references(graph, loader, rendering.references)
     diags.extend(knob_pass(graph, variables))  # needs the -D names and the parents seen rendering
+    if loaded:  # a render error (an undefined name) still leaves every knob's reads known
+        result.reads = rendering.reads()
+        diags.extend(unread_knobs(graph, set(result.reads), variables, rendering.env.globals))
     result.templates = [Path(p) for p in loader.files]
     if raw is not None and not has_errors(diags):
         result.text, result.source_map = unmark(raw, rendering.markers, loader.source_lines(), root.file.path)
     result.diagnostics = _finish(diags)
     return result
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    """Data a listing can show (`fgc vars`): no macros, namespaces or other objects."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if depth < 4 and isinstance(value, (list, tuple)):
+        return all(_plain(v, depth + 1) for v in value)
+    if depth < 4 and isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v, depth + 1) for k, v in value.items())
+    return False
 
 
 def _finish(diags: list[Diagnostic]) -> list[Diagnostic]:

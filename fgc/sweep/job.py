@@ -32,6 +32,7 @@ class JobResult:
     peak_rss_kib: int | None  # the largest resident set of the job's children (getrusage maxrss)
     error: str | None  # the last error line of the log, for a failed job
     host: str = ""
+    warnings: list[str] = field(default_factory=list)  # `fgc compile`'s warnings: `file:line:col: warning[FGxxxx]: ...`
 
 
 # The children running now (of every thread of this process), for terminate_all().
@@ -106,6 +107,27 @@ def last_error_line(log_path: Path, start: int) -> str | None:
     return lines[-1][:300] if lines else None
 
 
+_WARNING = re.compile(r"^warning\[FG\d+\]: .*")
+_LOCATION = re.compile(r"^\s*--> (\S+)$")
+
+
+def compile_warnings(log_path: Path, start: int, end: int) -> list[str]:
+    """The warnings of one `fgc compile` in the log (bytes `start` to `end`), one line each:
+    `file:line:col: warning[FGxxxx]: message` (the position, when there is one, first)."""
+    try:
+        with open(log_path, "rb") as f:
+            f.seek(start)
+            lines = f.read(end - start).decode("utf-8", "replace").splitlines()
+    except OSError:
+        return []
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        if _WARNING.match(line):
+            where = _LOCATION.match(lines[i + 1]) if i + 1 < len(lines) else None
+            out.append(f"{where.group(1)}: {line}" if where else line)
+    return out
+
+
 def run_job(job: Job) -> JobResult:
     import socket
 
@@ -117,15 +139,21 @@ def run_job(job: Job) -> JobResult:
     with open(log_path, "ab") as log:
         start = log.tell()
         log.write(f"=== {time.strftime('%Y-%m-%d %H:%M:%S')} on {socket.gethostname()}\n".encode())
+        warnings: list[str] = []
         for command in job.commands:
             log.write(("$ " + " ".join(command) + "\n").encode())
             log.flush()
+            before = log.tell()
             code, rss = _run(command, log, job.cwd, env)
             peak = max(peak or 0, rss or 0) or None
+            if "compile" in command[3:4]:  # fgc_command: python -m fgc compile ...
+                log.seek(0, os.SEEK_END)
+                warnings += compile_warnings(log_path, before, log.tell())
             if code != 0:
                 log.write(f"=== exit status {code}\n".encode())
                 log.flush()
                 return JobResult(job.name, code, time.monotonic() - start_time, peak,
-                                 last_error_line(log_path, start) or f"exit status {code}", socket.gethostname())
+                                 last_error_line(log_path, start) or f"exit status {code}", socket.gethostname(),
+                                 warnings)
         log.write(b"=== done\n")
-    return JobResult(job.name, 0, time.monotonic() - start_time, peak, None, socket.gethostname())
+    return JobResult(job.name, 0, time.monotonic() - start_time, peak, None, socket.gethostname(), warnings)

@@ -122,5 +122,7 @@ class Runner:
         run.update({"status": "completed" if ok else "failed", "exit_code": result.exit_code,
                     "error": None if ok else error, "seconds": round(seconds, 3), "peak_rss_kib": peak,
                     "host": result.host or None, "end_time": now()})
+        if result.warnings or "warnings" in run:  # what `fgc compile` warned about (a resume compiles nothing)
+            run["warnings"] = result.warnings or run.get("warnings", [])
         self.save()
         return run

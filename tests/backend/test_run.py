@@ -100,7 +100,7 @@ def test_calls_a_callable_target(build):
     done = fgc("run", str(build), "--target", "adder")
     assert done.returncode == 1  # add(40) misses an argument: reported at the partial
     assert "running target `adder` failed: TypeError" in done.stderr
-    assert "while building !partial:operator:add" in done.stderr
+    assert "in a call of !partial:operator:add" in done.stderr
     assert "base.fg:11:8" in done.stderr
     assert "Traceback" not in done.stderr
 

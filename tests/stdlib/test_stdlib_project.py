@@ -129,7 +129,10 @@ SWAPS = {
         and opt.param_groups[0]["lr"] == 0.05,
     ),
     "wsd-schedule": (
-        "[lr_scheduler]\n    -- include 'optimizers/schedulers/wsd.fg'\n    warmup_steps: 1\n    decay_start: 4\n"
+        # the swapped schedule reads the child's `warmup_steps` knob (a constant would leave the knob
+        # unread: FG0522)
+        "[lr_scheduler]\n    -- include 'optimizers/schedulers/wsd.fg'\n    warmup_steps: {{ warmup_steps }}\n"
+        "    decay_start: 4\n"
         "    decay_steps: 2\n",
         "",
         None,
@@ -196,7 +199,8 @@ def test_quickstart_states_only_what_is_specific(tmp_path):
             var = graph["nodes"][lr["$node"]]
             lr = (var["kind"], var["var"], var["default"])
         learning_rates[name] = lr
-    assert learning_rates == {"base": ("var", "lr", 1.0e-3), "experiment": 3.0e-3}
+    # experiment.fg sets the `lr` knob (so that its children, -D and --set still change it)
+    assert learning_rates == {"base": ("var", "lr", 1.0e-3), "experiment": ("var", "lr", 3.0e-3)}
 
 
 def test_docs_example_checks_clean_and_builds(tmp_path):

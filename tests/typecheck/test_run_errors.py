@@ -1,7 +1,7 @@
 """`fgc run` errors at the line the user wrote: an exception in the user's own module at the
 module's original file and line (the build's copy as a note; the copy itself once the original
-changed), and a failing node of the template library at the child's line that configures it.
-Real builds, run as a user runs them."""
+changed), and a failing block of the template library at the child's lines that give its
+arguments (fgc/cli/value_origins.py). Real builds, run as a user runs them."""
 
 from __future__ import annotations
 
@@ -101,7 +101,8 @@ def test_exception_in_a_user_module_at_its_original_line(tmp_path):
     assert primary(err) == "boom.py:6:12"
     assert notes(err) == [
         ("the build's copy ran here, in explode()", "build/modules/boom.py:6:12"),
-        ("inside !singleton:.boom:explode", "exp.fg:1:7"),
+        ("`n` (3) is given here", "exp.fg:2:5"),  # the argument the user wrote, as context
+        ("!singleton:.boom:explode, the tag that built it", "exp.fg:1:7"),
     ]
 
 
@@ -118,6 +119,8 @@ def test_changed_original_falls_back_to_the_build_copy(tmp_path):
 
 
 def test_user_block_inside_a_model_at_its_original_line(tmp_path):
+    """The user's block fails while the model is built: at its own line; the value it names
+    (`d_model`, 48) back to the child's hyper-parameter, and the user's tag that built it."""
     (tmp_path / "walsh_pe.py").write_text(WALSH)
     (tmp_path / "exp.fg").write_text(MODEL.format(blocks=WALSH_BLOCK, heads=4))
     err = compile_and_run(tmp_path, "--target", "model")
@@ -125,23 +128,22 @@ def test_user_block_inside_a_model_at_its_original_line(tmp_path):
     assert primary(err) == "walsh_pe.py:10:13"
     found = notes(err)
     assert found[0] == ("the build's copy ran here, in __init__()", "build/model/walsh_pe.py:10:13")
-    assert (
-        found[1][0]
-        == "!singleton:forgather.ml.models.dynamic:dynamic_causal_lm@model, written in the template library"
-    )
+    assert ("`d_model` gets its value here", "exp.fg:12:5") in found  # hidden_size: 48
+    assert ("`d_model` is written here", "exp.fg:9:22") in found  # the block's `d_model: !var "hidden_size"`
+    assert ("!partial:.walsh_pe:WalshPE, the tag that built it", "exp.fg:8:37") in found
 
 
 @pytest.mark.parametrize("heads", [5])
 def test_library_node_failure_at_the_childs_line(tmp_path, heads):
-    """48 features do not split into 5 heads: the dynamic_causal_lm node (the template library's)
-    fails; the report points at the hyper-parameters the child wrote, the library as a note."""
+    """48 features in 5 heads give RotaryPE (the template library's block) an odd head_dim: the
+    message names no argument and nothing came from the command line, so which value caused it
+    is not known: the report is at the tag that built the block, and the block's arguments that
+    the child wrote (its hyper-parameters) are notes; never an unrelated line."""
     (tmp_path / "exp.fg").write_text(MODEL.format(blocks="", heads=heads))
     err = compile_and_run(tmp_path, "--target", "model")
     assert "building target `model` failed" in err
-    assert "your template configures it here" in err
-    assert primary(err) == "exp.fg:9:5"  # `hidden_size: 48`, the first line the child wrote
+    assert "while building !partial:forgather.ml.models.rotary_pe:RotaryPE" in err
+    assert "stdlib/models/llama.fg:" in primary(err)  # positional_encoder_factory: !partial:...RotaryPE
     found = notes(err)
-    library = [where for text, where in found if text.endswith("written in the template library")]
-    assert len(library) == 1 and "stdlib/models/causal_lm.fg:" in library[0]
-    also = [where for text, where in found if text == "also configured here"]
-    assert also == ["exp.fg:10:5", "exp.fg:11:5", "exp.fg:12:5"]
+    assert ("`d_model` (48) is given here", "exp.fg:9:5") in found  # hidden_size: 48
+    assert ("`num_heads` (5) is given here", "exp.fg:10:5") in found  # num_attention_heads: 5

@@ -36,6 +36,51 @@ def args_to_dict(args: Any) -> dict[str, Any]:
     return json.loads(json.dumps(values, default=str))
 
 
+# Training arguments that describe an optimizer or a schedule: the record states what was built
+# instead (an optimizer_factory or lr_scheduler_factory leaves them unused).
+BUILT_INSTEAD = (
+    "learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon", "optim", "optim_args",
+    "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_steps", "warmup_ratio",
+)
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _qualname(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
+
+
+def describe_optimizer(optimizer: Any) -> dict[str, Any] | None:
+    """The optimizer that was built: its class and each parameter group's hyper-parameters."""
+    if optimizer is None:
+        return None
+    groups = [
+        {"parameters": len(g.get("params", ())), **{k: v for k, v in g.items() if k not in ("params", "param_names")}}
+        for g in getattr(optimizer, "param_groups", [])
+    ]
+    return _json_safe({"class": _qualname(type(optimizer)), "param_groups": groups})
+
+
+def describe_lr_scheduler(scheduler: Any) -> dict[str, Any] | None:
+    """The schedule that was built: its class, and for a LambdaLR the multiplier's function and
+    arguments (a ``functools.partial``'s keywords, a dataclass's fields)."""
+    if scheduler is None:
+        return None
+    out: dict[str, Any] = {"class": _qualname(type(scheduler)), "base_lrs": getattr(scheduler, "base_lrs", None)}
+    lambdas = getattr(scheduler, "lr_lambdas", None)
+    if lambdas:
+        f = lambdas[0]
+        if hasattr(f, "func") and hasattr(f, "keywords"):  # functools.partial
+            out["lr_lambda"], out["arguments"] = _qualname(f.func), dict(f.keywords)
+        elif dataclasses.is_dataclass(f):
+            out["lr_lambda"], out["arguments"] = _qualname(type(f)), dataclasses.asdict(f)
+        else:
+            out["lr_lambda"] = _qualname(f)
+    return _json_safe(out)
+
+
 def format_logs(step: int, logs: dict[str, Any]) -> str:
     """One human-readable line: ``step 100 | loss 3.21 | learning_rate 0.001 | ...``."""
     parts = [f"step {step}"]
@@ -107,8 +152,11 @@ class ProgressCallback(TrainerCallback):
 class JsonLinesLogger(TrainerCallback):
     """Append every log record as one JSON object per line to ``<logging_dir>/trainer_logs.jsonl``.
 
-    The first record of each ``train()`` holds the training arguments, the number of processes
-    (``world_size``) and ``experiment_info`` (e.g. config name and versions). Only the main
+    The first record of each ``train()`` holds the training arguments, the optimizer and the
+    learning-rate schedule that were built (class and hyper-parameters; the arguments that
+    describe them, such as ``learning_rate`` and ``lr_scheduler_type``, are left out of ``args``,
+    since an ``optimizer_factory`` leaves them unused), the number of processes (``world_size``)
+    and ``experiment_info`` (e.g. config name and versions). Only the main
     process writes. Lines are flushed as written, so a crash leaves a valid file.
     A record logged after ``train()`` (a final ``evaluate()``) is appended to the same file.
     """
@@ -130,8 +178,13 @@ class JsonLinesLogger(TrainerCallback):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "a", encoding="utf-8")
         self.path = path
+        built = {"optimizer": describe_optimizer(kwargs.get("optimizer")),
+                 "lr_scheduler": describe_lr_scheduler(kwargs.get("lr_scheduler"))}
+        arguments = args_to_dict(args)
+        if built["optimizer"] is not None:  # the optimizer and schedule it built, not unused defaults
+            arguments = {k: v for k, v in arguments.items() if k not in BUILT_INSTEAD}
         self._write({"event": "train_begin", "time": time.time(), "global_step": state.global_step,
-                     "args": args_to_dict(args), "world_size": getattr(args, "world_size", 1),
+                     "args": arguments, **built, "world_size": getattr(args, "world_size", 1),
                      **self.experiment_info})
 
     def on_log(self, args, state, control, logs=None, **kwargs):
