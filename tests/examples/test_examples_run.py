@@ -31,7 +31,7 @@ def optimizer_lr(snapshot: str) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("name, origin", [("override_hparam/experiment.fg", "experiment.fg:12"),
-                                          ("override_hparam/knob.fg", "stdlib/optimizers/adamw.fg:20")])
+                                          ("override_hparam/knob.fg", "stdlib/optimizers/adamw.fg:25")])
 def test_override_hparam(name, origin, tmp_path):
     run_dir = train(EXAMPLES / name, tmp_path, *SMALL)
     assert all(math.isfinite(x) for x in losses(run_dir)) and len(losses(run_dir)) == 3
