@@ -1,5 +1,6 @@
 """examples/compare_trainers: each child (Trainer, AccelTrainer on one and on two processes,
-PipelineTrainer on two processes, transformers.Trainer) trains a few steps through `fgc run`, and the loss curves agree within the
+PipelineTrainer on two processes, FSDP2 on two, pipeline x data parallel on four,
+transformers.Trainer) trains a few steps through `fgc run`, and the loss curves agree within the
 tolerance its README states. The two-process run is `fgc run BUILD --nproc 2`: one run directory
 for the whole job, written once."""
 
@@ -56,6 +57,14 @@ def runs(tmp_path_factory):
     fgc.compile(EXAMPLE / "pipeline_trainer.fg", work / "build_pipeline_trainer")
     fgc_run(work / "build_pipeline_trainer", "--nproc", "2", cwd=work)
     out["pipeline_trainer_2proc"] = work / "runs" / "compare_pipeline_trainer"
+    # FSDP2 on 2 processes (batch_size per process, as data parallel)
+    fgc.compile(EXAMPLE / "fsdp_trainer.fg", work / "build_fsdp_trainer")
+    fgc_run(work / "build_fsdp_trainer", "--nproc", "2", "--set", "batch_size=4", cwd=work)
+    out["fsdp_trainer_2proc"] = work / "runs" / "compare_fsdp_trainer"
+    # 2 pipelines x 2 stages on 4 processes (batch_size 4 per pipeline)
+    fgc.compile(EXAMPLE / "pipeline_data_trainer.fg", work / "build_pipeline_data_trainer")
+    fgc_run(work / "build_pipeline_data_trainer", "--nproc", "4", cwd=work)
+    out["pipeline_data_trainer_4proc"] = work / "runs" / "compare_pipeline_data_trainer"
     return out
 
 
@@ -76,9 +85,25 @@ def test_one_run_directory_for_the_whole_job(runs):
     assert (run / "model.safetensors").is_file() and (run / "loss.png").is_file()
 
 
-@pytest.mark.parametrize("child", ["accel_trainer", "hf_trainer", "accel_trainer_2proc", "pipeline_trainer_2proc"])
+MULTI = ("accel_trainer_2proc", "pipeline_trainer_2proc", "fsdp_trainer_2proc", "pipeline_data_trainer_4proc")
+
+
+@pytest.mark.parametrize("child", ["accel_trainer", "hf_trainer", *MULTI])
 def test_loss_curves_agree(runs, child):
     reference = loss_curve(runs["trainer"])
     assert sorted(reference) == list(range(1, STEPS + 1))
-    curve = loss_curve(runs[child] / "latest" if child.endswith("2proc") else runs[child])
+    curve = loss_curve(runs[child] / "latest" if child in MULTI else runs[child])
     assert largest_relative_difference(reference, curve) <= RTOL, (reference, curve)
+
+
+@pytest.mark.parametrize("child", ["fsdp_trainer_2proc", "pipeline_data_trainer_4proc"])
+def test_sharded_and_staged_runs_save_one_ordinary_model(runs, child):
+    """The FSDP run gathers its shards into one model.safetensors; the pipeline runs write one
+    shard per stage with an index: both are model directories transformers loads."""
+    run = runs[child] / "latest"
+    assert json.loads((run / "fgc-run.json").read_text())["status"] == "completed"
+    assert (run / "config.json").is_file() and (run / "modeling.py").is_file()
+    weights = sorted(p.name for p in run.glob("model*.safetensors*"))
+    assert weights == (["model.safetensors"] if child.startswith("fsdp") else
+                       ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
+                        "model.safetensors.index.json"])

@@ -33,12 +33,33 @@ def assert_weights_close(got: dict, want: dict) -> None:
         torch.testing.assert_close(got[name], value, rtol=0, atol=ATOL, msg=name)
 
 
-@pytest.mark.parametrize("ga", [1, 2])
-def test_ddp_matches_one_process(tmp_path, ga):
-    out = tmp_path / "ddp"
-    out.mkdir()
-    torchrun(WORKER, out, "--batch", BATCH, "--ga", ga, "--steps", STEPS, nproc=NPROC, outputs=[out])
-    single = train(Trainer, tmp_path / "single", batch=NPROC * BATCH, ga=ga, steps=STEPS)
+@pytest.fixture(scope="module")
+def jobs(tmp_path_factory):
+    """The torchrun jobs the tests share: 4 steps without accumulation; 8 steps with
+    accumulation 2 ("straight"); the same 8 steps stopped after 4 with a checkpoint, then
+    resumed ("resumed")."""
+    root = tmp_path_factory.mktemp("ddp")
+    out = {name: root / name for name in ("ga1", "straight", "resumed")}
+    for d in out.values():
+        d.mkdir()
+    torchrun(WORKER, out["ga1"], "--batch", BATCH, "--ga", 1, "--steps", STEPS, nproc=NPROC, outputs=[out["ga1"]])
+    steps = 2 * STEPS
+    torchrun(WORKER, out["straight"], "--batch", BATCH, "--ga", 2, "--steps", steps, nproc=NPROC,
+             outputs=[out["straight"]])
+    torchrun(WORKER, out["resumed"], "--batch", BATCH, "--ga", 2, "--steps", steps, "--stop-at", STEPS,
+             "--save-steps", STEPS, nproc=NPROC, outputs=[out["resumed"]])
+    out["checkpoint_files"] = sorted(p.name for p in (out["resumed"] / f"checkpoint-{STEPS}").iterdir())
+    out["temporaries"] = list(out["resumed"].glob(".tmp-*"))
+    torchrun(WORKER, out["resumed"], "--batch", BATCH, "--ga", 2, "--steps", steps, "--resume", nproc=NPROC,
+             outputs=[out["resumed"]])
+    out["root"] = root
+    return out
+
+
+@pytest.mark.parametrize("ga, job, steps", [(1, "ga1", STEPS), (2, "straight", 2 * STEPS)])
+def test_ddp_matches_one_process(jobs, ga, job, steps):
+    out = jobs[job]
+    single = train(Trainer, jobs["root"] / f"single_{job}", batch=NPROC * BATCH, ga=ga, steps=steps)
     (w0, r0), (w1, r1) = read(out, 0), read(out, 1)
 
     assert r0["world_size"] == NPROC and r0["should_save"] and not r1["should_save"]
@@ -49,29 +70,18 @@ def test_ddp_matches_one_process(tmp_path, ga):
     assert r0["eval"]["eval_loss"] == pytest.approx(single.evaluate()["eval_loss"], rel=1e-5)
     assert r1["eval"]["eval_loss"] == r0["eval"]["eval_loss"]  # gathered: every process has the total
     # no_sync on every micro-batch but the last of a step: one all-reduce per step
-    assert r0["sync"] == ([False] * (ga - 1) + [True]) * STEPS
+    assert r0["sync"] == ([False] * (ga - 1) + [True]) * steps
 
 
-def test_ddp_resume_equals_uninterrupted(tmp_path):
-    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    straight.mkdir()
-    resumed.mkdir()
-    steps = 2 * STEPS
-    torchrun(WORKER, straight, "--batch", BATCH, "--ga", 2, "--steps", steps, nproc=NPROC, outputs=[straight])
-    torchrun(WORKER, resumed, "--batch", BATCH, "--ga", 2, "--steps", steps, "--stop-at", STEPS,
-             "--save-steps", STEPS, nproc=NPROC, outputs=[resumed])
-    checkpoint = resumed / f"checkpoint-{STEPS}"
-    files = sorted(p.name for p in checkpoint.iterdir())
-    assert files == ["data_state.pt", "model.safetensors", "optimizer.pt", "rng_state_0.pt", "rng_state_1.pt",
-                     "scheduler.pt", "trainer_state.json"]
-    assert not list(resumed.glob(".tmp-*"))
-    torchrun(WORKER, resumed, "--batch", BATCH, "--ga", 2, "--steps", steps, "--resume", nproc=NPROC,
-             outputs=[resumed])
-    (ws, rs), (wr, rr) = read(straight, 0), read(resumed, 0)
+def test_ddp_resume_equals_uninterrupted(jobs):
+    assert jobs["checkpoint_files"] == ["data_state.pt", "model.safetensors", "optimizer.pt", "rng_state_0.pt",
+                                        "rng_state_1.pt", "scheduler.pt", "trainer_state.json"]
+    assert not jobs["temporaries"]
+    (ws, rs), (wr, rr) = read(jobs["straight"], 0), read(jobs["resumed"], 0)
     for name in ws:  # the same computation on the same machine: identical
         assert torch.equal(wr[name], ws[name]), name
     assert rr["losses"] == rs["losses"]  # the restored log history, then the same new steps
-    assert torch.equal(read(resumed, 1)[0]["model.embed_tokens.weight"], wr["model.embed_tokens.weight"])
+    assert torch.equal(read(jobs["resumed"], 1)[0]["model.embed_tokens.weight"], wr["model.embed_tokens.weight"])
 
 
 def test_iterable_dataset_is_split_evenly_and_checkpoints_each_epoch(tmp_path):

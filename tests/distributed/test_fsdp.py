@@ -150,6 +150,8 @@ def test_export_loads_without_forgather_and_gives_the_trained_logits(runs, tmp_p
         import torch
         from transformers import AutoModelForCausalLM
         model = AutoModelForCausalLM.from_pretrained({str(export)!r}, trust_remote_code=True)
+        import sys
+        assert not [m for m in sys.modules if m.split('.')[0] in ('forgather', 'fgc', 'tinymodel')]
         print(json.dumps(model(torch.tensor([[1, 5, 9, 2, 30]])).logits.tolist()))
     """)
     env = worker_env(PYTHONPATH="", HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "hf_modules"))

@@ -68,3 +68,53 @@ def test_mixed_precision_policy_computes_in_bfloat16(one_process_group):
                     parallel=FullyShard(param_dtype="bfloat16", reduce_dtype="float32"))
     assert seen and set(seen) == {torch.bfloat16}
     assert {p.dtype for p in trainer.model.parameters()} == {torch.float32}  # sharded masters stay fp32
+
+
+def test_model_built_on_meta_is_materialised_by_each_engine(one_process_group):
+    """A model built on the meta device with its weights in a saved model: the single-device
+    Trainer reads it whole, FullyShard its shards (the tied embedding stays one tensor); both
+    then train the numbers of the model built in memory."""
+    from pipeline_testlib import meta_model
+
+    root = one_process_group
+    build_model(root, tie=True).save_pretrained(root / "init")
+    want = train(root, root / "plain", batch=4, steps=2, model=build_model(root, tie=True)).model.state_dict()
+    for name, plan in (("single", None), ("sharded", FullyShard())):
+        trainer = train(root, root / name, batch=4, steps=2, parallel=plan,
+                        model=meta_model(root, str(root / "init"), tie=True))
+        core = trainer.model.model
+        assert core.output_head.weight is core.input_encoder.embedding.weight, name
+        for key, value in trainer.model.state_dict().items():
+            got = value.full_tensor() if hasattr(value, "full_tensor") else value
+            torch.testing.assert_close(got, want[key], rtol=0, atol=1e-6, msg=f"{name}: {key}")
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_shard_units_are_the_blocks_and_the_untied_ends(tmp_path, tie):
+    """Each block is a unit; so are the token embedding and the output head when they are two
+    weights (the root would hold them gathered through the whole step); tied, their one weight
+    stays with the root. No parameter is in two units."""
+    from forgather.ml.trainer.fsdp import shard_units
+
+    model = build_model(tmp_path, tie=tie)
+    units = shard_units(model)
+    core = model.model
+    blocks = list(core.layer_stack.layers)
+    assert units[:len(blocks)] == blocks
+    ends = [core.input_encoder.embedding, core.output_head]
+    assert units[len(blocks):] == ([] if tie else ends)
+    owned = [id(p) for u in units for p in u.parameters()]
+    assert len(owned) == len(set(owned))
+
+
+def test_shard_units_follow_no_split_modules_and_shard_modules():
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from forgather.ml.trainer.fsdp import shard_units
+
+    config = LlamaConfig(vocab_size=48, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1)
+    model = LlamaForCausalLM(config)
+    assert shard_units(model) == [*model.model.layers, model.model.embed_tokens, model.lm_head]
+    assert shard_units(model, ["LlamaMLP"]) == [*(layer.mlp for layer in model.model.layers),
+                                                model.model.embed_tokens, model.lm_head]

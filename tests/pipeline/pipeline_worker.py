@@ -29,6 +29,8 @@ def main(spec_path: str) -> None:
     tie, layers = spec.get("tie", False), spec.get("num_layers", 4)
     if spec.get("meta_weights"):  # built on meta: each rank reads its stages from the saved model
         model_init = lambda: meta_model(root, spec["meta_weights"], tie=tie, num_layers=layers)  # noqa: E731
+    elif spec.get("pretrained"):  # transformers' from_pretrained (which turns on hub kernels)
+        model_init = lambda: type(build_model(root, num_layers=layers)).from_pretrained(spec["pretrained"])  # noqa: E731
     else:
         model_init = lambda: build_model(root, seed=seed, tie=tie, num_layers=layers)  # noqa: E731
     trainer = PipelineTrainer(

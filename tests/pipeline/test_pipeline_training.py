@@ -198,8 +198,11 @@ def test_overwrite_output_dir_clears_old_checkpoints_on_every_rank(tmp_path):
     """The output directory is prepared by every rank together. PipelineTrainer used to run the
     Trainer's preparation (two barriers) on rank 0 alone: with old checkpoints and
     overwrite_output_dir=True, rank 0 waited in its second barrier while rank 1 waited in the
-    schedule. A deadlock: the short hang guard turns it into a failure."""
+    schedule. A deadlock: the short hang guard turns it into a failure. The model comes from
+    transformers' from_pretrained, which turns on hub kernels: model.train() used to re-apply
+    them by the device of the first parameter, on meta on the last stage's rank."""
     write_package(tmp_path)
+    build_model(tmp_path).save_pretrained(tmp_path / "pretrained")
     old = tmp_path / "existing" / "checkpoint-3"
     old.mkdir(parents=True)
     (old / "trainer_state.json").write_text("{}")
@@ -207,7 +210,8 @@ def test_overwrite_output_dir_clears_old_checkpoints_on_every_rank(tmp_path):
     out = tmp_path / "pp"
     out.mkdir()
     spec = dict(schedule="GPipe", n_microbatches=2, max_steps=1, eval=False, out=str(out), root=str(tmp_path),
-                output_dir=str(old.parent))  # training_arguments() sets overwrite_output_dir=True
+                output_dir=str(old.parent), pretrained=str(tmp_path / "pretrained"))
+    # (training_arguments() sets overwrite_output_dir=True)
     results = run_workers(spec, tmp_path, hang_guard_s=180)
     assert [r["global_step"] for r in results] == [1, 1]
     assert not old.exists()

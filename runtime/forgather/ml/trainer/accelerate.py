@@ -42,7 +42,7 @@ import torch
 
 from .checkpoint import capture_rng_state
 from .distributed import destroy_at_exit
-from .engine import Engine, compile_model
+from .engine import Engine, compile_model, place
 from .parallel import DataParallel
 from .trainer import Trainer
 
@@ -99,6 +99,7 @@ class AccelerateEngine(Engine):
                 f"fp16 mixed precision needs a CUDA device (the trainer runs on {self.device}); "
                 "use bf16=True on the CPU"
             )
+        place(trainer.model, self.device)  # a model built on the meta device is materialised here
         wrapped = accelerator.prepare_model(trainer.model)
         return compile_model(wrapped, args)
 

@@ -15,6 +15,7 @@ final export).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -63,18 +64,28 @@ def save(state: TrainState, directory: Path) -> None:
 def load(state: TrainState, directory: Path) -> None:
     """Read ``state`` in place from ``directory``, each process its own slices (a collective
     when a process group is running; works in a single process without one)."""
-    import torch.distributed.checkpoint as dcp
-
     if state.optimizer is not None:
-        dcp.load({"train": state}, checkpoint_id=str(directory))
+        _load({"train": state}, directory)
         return
     # the weights alone: read the model entry only (the optimizer's stays on disk)
     from torch.distributed.checkpoint.state_dict import get_model_state_dict, set_model_state_dict
 
     model_state = get_model_state_dict(state.model)
     wanted = {"train": {"model": model_state}}
-    dcp.load(wanted, checkpoint_id=str(directory))
+    _load(wanted, directory)
     set_model_state_dict(state.model, wanted["train"]["model"])
+
+
+def _load(state: dict[str, Any], directory: Path) -> None:
+    import torch.distributed as dist
+    import torch.distributed.checkpoint as dcp
+
+    with warnings.catch_warnings():
+        if not (dist.is_available() and dist.is_initialized()):
+            # one process reading every shard is the intended use here (resuming N processes'
+            # checkpoint in the single-device Trainer), not something to warn about
+            warnings.filterwarnings("ignore", message="torch.distributed is disabled", category=UserWarning)
+        dcp.load(state, checkpoint_id=str(directory))
 
 
 def full_model_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:

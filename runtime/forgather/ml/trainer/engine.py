@@ -124,7 +124,7 @@ class Engine:
         """Place ``trainer.model``; return the module the step calls (compiled, wrapped)."""
         args = trainer.args
         self.device = self._requested_device or args.device
-        trainer.model.to(self.device)
+        place(trainer.model, self.device)
         self.precision = MixedPrecision(self.device, bf16=args.bf16, fp16=args.fp16)
         return compile_model(trainer.model, args)
 
@@ -315,6 +315,17 @@ class Engine:
 
 class SingleDeviceEngine(Engine):
     """One process on one device: ``args.device`` (CUDA when available and not ``use_cpu``)."""
+
+
+def place(model: torch.nn.Module, device: torch.device) -> None:
+    """Put the whole model on ``device``: a model built on the meta device is materialised there
+    (its weights read from their files, or initialised), one copy in memory."""
+    from ..models import materialize
+
+    if materialize.has_meta_parameters(model):
+        materialize.materialize(model, device)
+    else:
+        model.to(device)
 
 
 def compile_model(model: torch.nn.Module, args: Any) -> torch.nn.Module:

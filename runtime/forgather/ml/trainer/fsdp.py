@@ -60,19 +60,29 @@ DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch
 def shard_units(model: nn.Module, class_names: Iterable[str] | None = None) -> list[nn.Module]:
     """The modules sharded one by one (each gathered only for its own forward and backward):
     those whose class is named in ``class_names``, else in the model's ``_no_split_modules``
-    (Hugging Face's list of blocks), else the layers of its layer stack."""
+    (Hugging Face's list of blocks), else the layers of its layer stack; and, as torchtitan
+    does, the token embedding and the output head, each on its own unless they share their
+    weight (a parameter belongs to one unit: tied, they stay with the root). Without this the
+    root would hold them gathered through the whole step, the largest tensors of a small model."""
     names = set(class_names or getattr(model, "_no_split_modules", None) or ())
     if names:
-        return [m for m in model.modules() if type(m).__name__ in names and m is not model]
-    for name, module in model.named_modules():
-        if name.rsplit(".", 1)[-1] == "layers" and isinstance(module, nn.ModuleList):
-            return list(module)
-    return []
+        units = [m for m in model.modules() if type(m).__name__ in names and m is not model]
+    else:
+        units = next((list(module) for name, module in model.named_modules()
+                      if name.rsplit(".", 1)[-1] == "layers" and isinstance(module, nn.ModuleList)), [])
+    ends = [getattr(model, f"get_{side}_embeddings", lambda: None)() for side in ("input", "output")]
+    ends = [m for m in ends if isinstance(m, nn.Module) and m is not model]
+    weights = [getattr(m, "weight", None) for m in ends]
+    if len(ends) == 2 and weights[0] is not None and weights[0] is weights[1]:
+        ends = []  # tied: one parameter, one unit (the root)
+    inside = {id(p) for unit in units for p in unit.parameters()}
+    return units + [m for m in ends if not any(id(p) in inside for p in m.parameters())]
 
 
 def apply_fully_shard(model: nn.Module, mesh: Any, plan: "FullyShard", device: torch.device) -> nn.Module:
-    """Shard ``model`` in place with FSDP2 over ``mesh``: each block of `shard_units`, then the
-    root (which keeps what no block holds: embeddings, final norm, head). Returns the model."""
+    """Shard ``model`` in place with FSDP2 over ``mesh``: each unit of `shard_units` (the blocks,
+    the embedding and the head), then the root (which keeps what no unit holds: the final norm,
+    a tied embedding). Returns the model."""
     from torch.distributed.fsdp import CPUOffloadPolicy, MixedPrecisionPolicy, OffloadPolicy, fully_shard
 
     for field in ("param_dtype", "reduce_dtype"):
@@ -89,7 +99,7 @@ def apply_fully_shard(model: nn.Module, mesh: Any, plan: "FullyShard", device: t
         offload_policy=CPUOffloadPolicy(pin_memory=True) if plan.cpu_offload else OffloadPolicy(),
     )
     units = shard_units(model, plan.shard_modules)
-    if plan.shard_modules and not units:
+    if plan.shard_modules and not any(type(u).__name__ in plan.shard_modules for u in units):
         raise ValueError(f"FullyShard(shard_modules={list(plan.shard_modules)}): the model has no module of "
                          "those classes")
     for unit in units:

@@ -192,6 +192,11 @@ class PipelineEngine(Engine):
         self._loss_func = trainer.compute_loss_func
         self._forward_context = trainer.memory.forward_context  # linear_cross_entropy: the last stage's head
         model = trainer.model
+        if getattr(model, "use_kernels", False):
+            # transformers' from_pretrained turns on hub kernels, which model.train() re-applies
+            # by the device of the first parameter: on a middle stage's rank that is on meta.
+            # The stages run the model's own torch code.
+            model.use_kernels = False
         self.split: PipelineSplit = split_model(model, self.num_stages, self.split_points)
         self.stage_ids = stage_indices(self.pp_rank, self.pp, self.num_stages, self.style)
         self._stage_rank = stage_to_rank(self.pp, self.num_stages, self.style)  # pipeline-group ranks
