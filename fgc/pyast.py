@@ -48,7 +48,7 @@ def compile_python(tree: ast.Module | ast.Expression, filename: str, mode: str =
         return compile(tree, filename, mode)
 
 
-def signature(obj: Callable[..., Any]) -> inspect.Signature:
-    """`inspect.signature(obj)`, never concurrently with another AST conversion."""
+def signature(obj: Callable[..., Any], follow_wrapped: bool = True) -> inspect.Signature:
+    """`inspect.signature(obj, follow_wrapped=...)`, never concurrently with another AST conversion."""
     with _LOCK:
-        return inspect.signature(obj)
+        return inspect.signature(obj, follow_wrapped=follow_wrapped)

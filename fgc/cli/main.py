@@ -27,6 +27,8 @@ COMMANDS = {
     "run": "run",
     "ctl": "ctl",
     "sweep": "sweep",
+    "convert": "convert",
+    "serve": "serve",
     "new": "new",
     "ls": "ls",
     "lsp": "lsp",

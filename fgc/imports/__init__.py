@@ -7,6 +7,7 @@
     signature  signatures as data; binding with diagnostics at each argument's position
     annotations  annotations as type descriptors (JSON, cached with the signature)
     typecheck  literal values and `!var` defaults checked against them (FG0620)
+    argument_rules  what a callable declares it does not implement in its arguments (FG0630)
 
 Diagnostics FG06xx. `import_modules=False` (`--no-import`) parses specs and finds local
 module files but imports nothing and checks no signature.
@@ -18,9 +19,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..diagnostics import Diagnostic, Result, Span, error, warning
+from ..diagnostics import Diagnostic, Result, Span, error, note, warning
 from ..graph import SUBMODULE_SEARCHPATH, Graph, Kind, Node
 from ..pyast import exclusive
+from .argument_rules import check_rules
 from .typecheck import Checker, check_node
 from .cache import SignatureCache, default_cache_dir
 from .locate import Location, NotFound, forget_local_modules, locate, split_colonless
@@ -152,7 +154,10 @@ def _resolve_imports(
             continue
         if res.signature is None or node.kind == Kind.META:
             continue
-        diags.extend(bind(res.signature, node, partial=node.kind == Kind.PARTIAL, what=spec.text))
+        found = bind(res.signature, node, partial=node.kind == Kind.PARTIAL, what=spec.text)
+        diags.extend(as_notes(found, res.signature.wrapper, spec.text))
+        if res.unsupported:
+            diags.extend(check_rules(node, res.signature, res.unsupported, spec.text))
         bound.append((node, res))
     cache.flush()
     bindings = var_bindings(graph, out) if var_bindings is not None else {}
@@ -179,8 +184,26 @@ def check_values(
             # One value reaching several parameters (`hidden_size` feeds every block) is one mistake.
             if d.span not in reported:
                 reported.add(d.span)
-                diags.append(d)
+                diags.extend(as_notes([d], sig.wrapper, res.spec.text))
     return diags
+
+
+def as_notes(found: list[Diagnostic], wrapper: str | None, what: str) -> list[Diagnostic]:
+    """A signature check never rejects a call that Python accepts: behind a wrapper that takes
+    anything (`Signature.wrapper`) the wrapped function's signature is a guess, so what it
+    rejects is a note (FG0615) saying the arguments were not checked, and what it would say."""
+    if wrapper is None:
+        return found
+    return [
+        note(
+            "FG0615",
+            f"arguments of `{what}` not checked: it is {wrapper} (what runs inside cannot be "
+            f"known); the wrapped signature says: {d.message} [{d.code}]",
+            d.span,
+            hint=d.hint,
+        )
+        for d in found
+    ]
 
 
 def _maybe_local(spec: Spec, node: Node) -> bool:

@@ -19,7 +19,8 @@ from forgather_files.atomic import write_text
 
 from ..version import __version__
 
-FORMAT = 2  # 2: parameters carry their annotation's type descriptor
+FORMAT = 4  # 2: parameters carry their annotation's type descriptor; 3: a signature says whether it
+# is a wrapper's guess; 4: what a callable declares it does not implement (argument_rules.py)
 
 
 def default_cache_dir() -> Path:

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from .argument_rules import read_rules
 from .cache import SignatureCache, distribution_version
 from .locate import Location, NotFound, import_location, locate, relative_import_hint
 from .signature import HELPER_SIGNATURES, Signature, signature_of
@@ -25,6 +26,8 @@ class Resolved:
     type_name: str  # what the object is, for messages: "class", "function", "float"...
     signature: Signature | None  # None: not inspectable (checked no further)
     from_cache: bool = False
+    # what the callable declares it does not implement in the values it is given (argument_rules.py)
+    unsupported: dict | None = None
 
 
 class NotCached(Exception):
@@ -77,7 +80,8 @@ class Resolver:
             cached = self.cache.get(loc.file, spec.attr, version)
             if cached is not None:
                 sig = Signature.from_json(cached["signature"]) if cached["signature"] is not None else None
-                return Resolved(spec, loc, cached["callable"], cached["type"], sig, from_cache=True)
+                return Resolved(spec, loc, cached["callable"], cached["type"], sig, from_cache=True,
+                                unsupported=cached.get("unsupported"))
         if not self.cache.import_on_miss:
             raise NotCached(spec.text)
         try:
@@ -92,12 +96,15 @@ class Resolver:
         result = self._result(spec, loc, obj)
         if loc.file is not None:
             deps = [loc.file]
-            try:
-                defined = inspect.getsourcefile(obj) or inspect.getfile(obj)
-                if defined and os.path.isfile(defined):
-                    deps.append(defined)
-            except Exception:  # builtins and objects without a file: the module file suffices
-                pass
+            # the file defining the object and, for a class, those of its bases (an inherited
+            # __init__ or class attribute lives there)
+            for owner in obj.__mro__[:-1] if inspect.isclass(obj) else (obj,):
+                try:
+                    defined = inspect.getsourcefile(owner) or inspect.getfile(owner)
+                    if defined and os.path.isfile(defined):
+                        deps.append(defined)
+                except Exception:  # builtins and objects without a file: the module file suffices
+                    pass
             self.cache.put(
                 loc.file,
                 spec.attr,
@@ -106,6 +113,7 @@ class Resolver:
                     "callable": result.callable,
                     "type": result.type_name,
                     "signature": result.signature.to_json() if result.signature else None,
+                    "unsupported": result.unsupported,
                 },
                 deps,
             )
@@ -139,4 +147,4 @@ class Resolver:
     def _result(self, spec: Spec, loc: Location | None, obj: Any) -> Resolved:
         if not callable(obj):
             return Resolved(spec, loc, False, _describe(obj), None)
-        return Resolved(spec, loc, True, _describe(obj), signature_of(obj))
+        return Resolved(spec, loc, True, _describe(obj), signature_of(obj), unsupported=read_rules(obj))

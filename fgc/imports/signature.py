@@ -6,6 +6,7 @@ diagnostic at the position of the argument (or of the tag) that causes it.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass
 from typing import Any
@@ -34,13 +35,17 @@ class Param:
 @dataclass(frozen=True)
 class Signature:
     params: tuple[Param, ...]
+    # Set when the callable is a wrapper taking `(*args, **kwargs)` (`functools.wraps`): what
+    # runs behind it cannot be known, `params` are the wrapped function's, and a call they reject
+    # is noted, not an error (FG0615). The text names the wrapper, for the note.
+    wrapper: str | None = None
 
-    def to_json(self) -> list:
-        return [[p.name, p.kind, p.required, p.annotation] for p in self.params]
+    def to_json(self) -> dict:
+        return {"params": [[p.name, p.kind, p.required, p.annotation] for p in self.params], "wrapper": self.wrapper}
 
     @staticmethod
-    def from_json(data: list) -> "Signature":
-        return Signature(tuple(Param(*row) for row in data))
+    def from_json(data: dict) -> "Signature":
+        return Signature(tuple(Param(*row) for row in data["params"]), data.get("wrapper"))
 
     def types(self) -> dict[str, Any]:
         """Parameter name -> type descriptor, for the parameters whose annotation decides."""
@@ -64,9 +69,10 @@ _KINDS = {
 
 
 def signature_of(obj: Any) -> Signature | None:
-    """The signature of a callable, or None when it cannot be inspected (many C builtins)."""
+    """The signature a call of `obj` binds to, or None when it cannot be inspected (many C
+    builtins). For a wrapped callable see `signature_that_runs`."""
     try:
-        sig = python_signature(obj)
+        sig, wrapper = signature_that_runs(obj)
     except Exception:  # ValueError/TypeError for C builtins; anything from odd __signature__s
         return None
     from .annotations import parameter_types
@@ -85,8 +91,103 @@ def signature_of(obj: Any) -> Signature | None:
                 types.get(p.name),
             )
             for p in sig.parameters.values()
-        )
+        ),
+        wrapper,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Wrapped callables: the signature that runs
+#
+# `inspect.signature` follows `__wrapped__` to the innermost function, which is right for a
+# decorator that forwards `(*args, **kwargs)` unchanged and wrong elsewhere: transformers' Auto
+# classes copy `_BaseAutoModelClass.from_config` with `functools.update_wrapper` over a *bound*
+# method, so inspect drops `config` twice and reports `(**kwargs)` for a method that takes
+# `(config, **kwargs)`; a wrapper may also rename or add arguments (transformers' `strict`
+# configs accept any keyword). Python binds a call to the outermost function's own parameters,
+# so those decide; only where they are `(*args, **kwargs)` is the wrapped signature the best
+# guess, and then it is no more than that (`Signature.wrapper`).
+
+
+def signature_that_runs(obj: Any) -> tuple[inspect.Signature, str | None]:
+    """(signature, None) when a call of `obj` binds to it; (the wrapped function's signature, a
+    description of the wrapper) when `obj` is a `(*args, **kwargs)` wrapper whose inside cannot
+    be known. Raises what `inspect.signature` raises for an object without a signature."""
+    binder = _binding_function(obj)
+    if binder is None or not _has_wrapped(binder):
+        return python_signature(obj), None
+    if isinstance(binder, functools._lru_cache_wrapper):  # forwards its arguments unchanged
+        return python_signature(obj), None
+    try:
+        outer: inspect.Signature | None = python_signature(obj, follow_wrapped=False)
+    except (ValueError, TypeError):
+        outer = None  # a wrapper written in C: only the wrapped signature is known
+    if outer is not None and not _takes_anything(outer):
+        if _code(binder) is not _code(inspect.unwrap(binder)):
+            # functools.wraps copied the wrapped function's annotations onto the wrapper: they
+            # say nothing about what the wrapper's own parameters take
+            outer = outer.replace(
+                parameters=[p.replace(annotation=inspect.Parameter.empty) for p in outer.parameters.values()]
+            )
+        return outer, None
+    try:
+        inner = _wrapped_signature(obj, binder)
+    except (ValueError, TypeError):
+        if outer is None:
+            raise
+        return outer, None
+    if outer is not None and inner == outer:
+        return outer, None
+    return inner, _describe_wrapper(binder, outer)
+
+
+def _binding_function(obj: Any) -> Any:
+    """The function whose parameters a call of `obj` binds to first (a class: its __init__)."""
+    if inspect.isclass(obj):
+        init = getattr(obj, "__init__", None)
+        return None if init is object.__init__ else init
+    return getattr(obj, "__func__", obj)  # a bound method: its function
+
+
+def _has_wrapped(f: Any) -> bool:
+    try:
+        return hasattr(f, "__wrapped__")
+    except Exception:  # an odd proxy object
+        return False
+
+
+def _code(f: Any) -> Any:
+    return getattr(getattr(f, "__func__", f), "__code__", None)
+
+
+def _takes_anything(sig: inspect.Signature) -> bool:
+    """`(*args, **kwargs)`, `(**kwargs)`, `(*args)`: a signature that forwards, checking nothing."""
+    kinds = {p.kind for p in sig.parameters.values()}
+    return bool(kinds) and kinds <= {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}
+
+
+def _wrapped_signature(obj: Any, binder: Any) -> inspect.Signature:
+    """The innermost wrapped function's signature as seen through `obj` (its `self` or `cls`
+    bound once: inspect drops it a second time when the wrapped object is itself bound)."""
+    inner = inspect.unwrap(binder)
+    sig = python_signature(inner)
+    bound_by_obj = inspect.isclass(obj) or inspect.ismethod(obj)
+    if bound_by_obj and (inspect.isfunction(inner) or isinstance(inner, (classmethod, staticmethod))):
+        params = list(sig.parameters.values())
+        if params and params[0].kind in (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        ):
+            sig = sig.replace(parameters=params[1:])
+    return sig
+
+
+def _describe_wrapper(binder: Any, outer: inspect.Signature | None) -> str:
+    inner = inspect.unwrap(binder)
+    name = getattr(inner, "__qualname__", None) or getattr(inner, "__name__", None) or type(inner).__name__
+    if outer is None:
+        return f"a wrapper written in C around `{name}`"
+    return f"a wrapper `{outer.replace(return_annotation=inspect.Signature.empty)}` around `{name}`"
 
 
 # Signatures of the reference's graph helpers (DESIGN §4).

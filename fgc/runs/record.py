@@ -22,6 +22,10 @@ built and updated when it ends (each write to a temporary file, then renamed ove
     host           hostname, platform, Python, pid, user
     packages       every installed distribution: {"name": "version"} (what `pip freeze` lists)
     data_files     local files the run read: {"path": {"bytes", "sha256"}}
+    datasets       datasets read through `datasets` with forgather.ml.data:load_dataset (present
+                   only then): [{"path", "name", "split", "data_files", "fingerprint", "num_rows"}]
+    pretrained_models   pretrained model directories the run loaded (forgather.ml.finetune:
+                   load_pretrained; present only then): {"path": {"files": {"name": {"bytes", "sha256"}}}}
     peak_gpu_memory_bytes   torch.cuda.max_memory_allocated of the run's process (the largest
                    over its devices); null when it used no GPU, or ran in several processes
     launch         how its processes were started: {"nproc", "nnodes", "launcher"} (null: one
@@ -42,7 +46,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from forgather_files.run_inputs import read_files
+from forgather_files import run_inputs
 from forgather_files.runs import RECORD_FORMAT, RUN_RECORD, read_record, write_json
 
 __all__ = ["finish_record", "note_data_files", "read_record", "start_record", "write_record"]
@@ -145,11 +149,25 @@ def start_record(
     return record
 
 
+def _add_inputs(record: dict[str, Any]) -> None:
+    """Add what this process read to the record (`forgather_files.run_inputs`, which the
+    runtime's readers fill): local data files, datasets loaded through `datasets`, pretrained
+    model directories."""
+    record["data_files"] = {**(record.get("data_files") or {}), **run_inputs.read_files()}
+    datasets = list(record.get("datasets") or [])
+    datasets += [d for d in run_inputs.read_datasets() if d not in datasets]
+    if datasets:
+        record["datasets"] = datasets
+    models = {**(record.get("pretrained_models") or {}), **run_inputs.read_model_dirs()}
+    if models:
+        record["pretrained_models"] = models
+
+
 def note_data_files(run_dir: Path) -> None:
     """Add the files this process read to the record (a launched process of `--nproc`)."""
     record = read_record(run_dir)
     if record:
-        record["data_files"] = {**(record.get("data_files") or {}), **read_files()}
+        _add_inputs(record)
         write_record(run_dir, record)
 
 
@@ -174,7 +192,7 @@ def finish_record(run_dir: Path, status: str, exit_code: int, error: str | None 
     record.update({"status": status, "exit_code": exit_code, "error": error, "end_time": end, **more})
     # the largest of every session (a resumed run keeps the peak of the earlier ones)
     record["peak_gpu_memory_bytes"] = max(peak_gpu_memory() or 0, record.get("peak_gpu_memory_bytes") or 0) or None
-    record["data_files"] = {**(record.get("data_files") or {}), **read_files()}
+    _add_inputs(record)
     if record.get("sessions"):
         record["sessions"][-1].update({"end_time": end, "status": status, "exit_code": exit_code})
     write_record(run_dir, record)

@@ -116,3 +116,93 @@ def test_fgc_new_child_runs_unchanged(template, tmp_path):
     assert (run_dir / "config.json").is_file() and (run_dir / "model.safetensors").is_file()
     curve = losses(run_dir)
     assert len(curve) == 3 and all(math.isfinite(x) for x in curve)
+
+
+@pytest.fixture(scope="module")
+def finetune_runs(tmp_path_factory):
+    """examples/finetune_chat: the stand-in base model and chats, then the full and the LoRA
+    fine-tune, 3 steps each (one run of each serves every check below)."""
+    tmp_path = tmp_path_factory.mktemp("finetune_chat")
+    made = run([EXAMPLES / "finetune_chat" / "make_base.py"], tmp_path).stdout
+    assert "200 train and 20 eval chats" in made
+    runs = {name: train(EXAMPLES / "finetune_chat" / f"{name}.fg", tmp_path) for name in ("full", "lora")}
+    return tmp_path, runs
+
+
+def test_finetune_chat_trains_and_saves_a_plain_model(finetune_runs):
+    tmp_path, runs = finetune_runs
+    for run_dir in runs.values():
+        assert len(losses(run_dir)) == 3 and all(math.isfinite(x) for x in losses(run_dir))
+        # merged: no adapter at the top of a LoRA run's directory
+        assert not (run_dir / "adapter_config.json").exists()
+    # each run directory is a plain Llama checkpoint with the chat tokenizer: no forgather, no
+    # custom code, and the tokenizer loads without transformers' "run the custom code?" prompt
+    # (one process checks both runs)
+    script = NO_FORGATHER + textwrap.dedent(f"""
+        import json
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        for run_dir in {[str(d) for d in runs.values()]!r}:
+            tokenizer = AutoTokenizer.from_pretrained(run_dir)
+            model = AutoModelForCausalLM.from_pretrained(run_dir)
+            end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+            chat = tokenizer.apply_chat_template([{{"role": "user", "content": "What is 1 plus 2?"}}], tokenize=False,
+                                                 add_generation_prompt=True)
+            print(json.dumps([type(model).__name__, model.config.vocab_size, len(tokenizer),
+                              end in model.generation_config.eos_token_id, chat]))
+        """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                          env=ENV, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "custom code" not in done.stdout + done.stderr
+    import json
+
+    answers = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("[")]
+    assert len(answers) == len(runs)
+    for kind, vocab, tokens, stops, chat in answers:
+        assert kind == "LlamaForCausalLM" and vocab == tokens == 602  # 600 + <|im_start|>, <|im_end|>
+        assert stops and chat == "<|im_start|>user\nWhat is 1 plus 2?<|im_end|>\n<|im_start|>assistant\n"
+
+
+def test_finetune_chat_lora_merges_its_adapters(finetune_runs):
+    """The merged model saved by the LoRA run computes what the base plus its adapters compute."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tmp_path, runs = finetune_runs
+    run_dir = runs["lora"]
+    assert (run_dir / "adapter" / "adapter_config.json").is_file()
+    tokenizer = AutoTokenizer.from_pretrained(run_dir)
+    merged = AutoModelForCausalLM.from_pretrained(run_dir).eval()
+    base = AutoModelForCausalLM.from_pretrained(tmp_path / "models" / "finetune_chat" / "base")
+    base.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    adapted = PeftModel.from_pretrained(base, run_dir / "adapter").eval()
+    ids = tokenizer.apply_chat_template([{"role": "user", "content": "What is 1 plus 2?"}],
+                                        add_generation_prompt=True, return_tensors="pt", return_dict=True)["input_ids"]
+    with torch.no_grad():
+        assert torch.allclose(merged(ids).logits, adapted(ids).logits, atol=1e-4)
+        plain = tokenizer("What is 1 plus 2?", return_tensors="pt")["input_ids"]  # tokens the base knows
+        fresh = AutoModelForCausalLM.from_pretrained(tmp_path / "models" / "finetune_chat" / "base").eval()
+        assert (merged(plain).logits[..., :600] - fresh(plain).logits).abs().max() > 1e-4  # the adapters trained
+
+
+def test_finetune_chat_records_its_data_and_base_model(finetune_runs):
+    """The run record names the datasets read through `datasets` (files with their sha256, split,
+    fingerprint) and every file of the pretrained model directory with its sha256."""
+    import hashlib
+    import json
+
+    tmp_path, runs = finetune_runs
+    record = json.loads((runs["full"] / "fgc-run.json").read_text())
+    data = tmp_path / "data" / "finetune_chat"
+    sha = {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in (data / "train.jsonl", data / "eval.jsonl")}
+    for path, digest in sha.items():
+        assert record["data_files"][str(path)]["sha256"] == digest
+    assert [(d["path"], d["split"], d["data_files"]) for d in record["datasets"]] == [
+        ("json", "train", [str(data / "train.jsonl")]), ("json", "train", [str(data / "eval.jsonl")])]
+    assert [d["num_rows"] for d in record["datasets"]] == [200, 20]
+    assert all(isinstance(d["fingerprint"], str) and d["fingerprint"] for d in record["datasets"])
+    base = tmp_path / "models" / "finetune_chat" / "base"
+    (files,) = [entry["files"] for path, entry in record["pretrained_models"].items() if path == str(base)]
+    assert files.keys() == {p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file()}
+    assert files["config.json"]["sha256"] == hashlib.sha256((base / "config.json").read_bytes()).hexdigest()

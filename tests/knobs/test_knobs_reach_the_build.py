@@ -141,7 +141,7 @@ def built_values(script) -> dict:
     """What construct("main") built for each knob."""
     trainer = script.trainer
     args = trainer.args
-    schedule = trainer.lr_scheduler_factory(trainer.create_optimizer()).lr_lambdas[0]
+    schedule = trainer.create_scheduler(trainer.create_optimizer(), args.max_steps).lr_lambdas[0]
     train = trainer.train_dataset
     return {
         "max_steps": args.max_steps,

@@ -75,7 +75,8 @@ def test_tiny_project_trains_end_to_end(tmp_path):
     assert (schedule.warmup_steps, schedule.total_steps) == (2, 6)
     assert trainer.optimizer.param_groups[0]["initial_lr"] == 1.0e-2
     assert all(math.isfinite(r["loss"]) for r in trainer.state.log_history if "loss" in r)
-    assert [r["step"] for r in trainer.state.log_history if "eval_loss" in r] == [3, 6]  # the last is the final one
+    # the loop's evaluation after step 6 is the final one: TrainingScript does not repeat it
+    assert [r["step"] for r in trainer.state.log_history if "eval_loss" in r] == [3, 6]
     assert result["eval_metrics"]["eval_loss"] < initial - 0.05
     run = tmp_path / "run"
     for name in ("config.json", "model.safetensors", "tokenizer.json", "loss.png", "checkpoint-6"):
@@ -88,7 +89,8 @@ def test_max_steps_is_one_variable_for_trainer_and_schedule(tmp_path):
     config = build(write(tmp_path, tiny_project()))
     for max_steps, warmup in ((4, 2), (1, 1)):  # the warm-up never outlasts the run
         trainer = config.construct("main", max_steps=max_steps).trainer
-        schedule = trainer.lr_scheduler_factory(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0))
+        # the Trainer gives the schedule its total (num_training_steps): here max_steps
+        schedule = trainer.create_scheduler(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0), max_steps)
         assert trainer.args.max_steps == schedule.lr_lambdas[0].total_steps == max_steps
         assert schedule.lr_lambdas[0].warmup_steps == warmup
 
@@ -136,7 +138,7 @@ SWAPS = {
         "    decay_steps: 2\n",
         "",
         None,
-        lambda main, tmp: main.trainer.lr_scheduler_factory(main.trainer.create_optimizer()).lr_lambdas[0].decay_start
+        lambda main, tmp: main.trainer.create_scheduler(main.trainer.create_optimizer(), 8).lr_lambdas[0].decay_start
         == 4,
     ),
     "trainer-arguments": (

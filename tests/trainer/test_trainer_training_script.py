@@ -55,6 +55,12 @@ def test_run_directory(tmp_path, tok, train_blocks, eval_blocks, capsys, monkeyp
     assert params_equal(reloaded, trainer.model) == []
     assert (out / "tokenizer.json").is_file()
     assert result["eval_metrics"]["eval_loss"] > 0 and result["train_metrics"]["train_loss"] > 0
+    # the loop evaluated after its last step (6): the script reports that evaluation, never a second
+    (logs,) = out.glob("**/trainer_logs.jsonl")
+    evals = [r for r in map(json.loads, logs.read_text().splitlines()) if "eval_loss" in r]
+    assert [r["global_step"] for r in evals] == [3, 6]
+    assert result["eval_metrics"]["eval_loss"] == evals[-1]["eval_loss"]
+    assert result["eval_metrics"]["eval_loss"] == pytest.approx(trainer.evaluate()["eval_loss"], rel=1e-12)
     printed = capsys.readouterr().out
     for expected in ("Run tiny: ", str(out), "build snapshot : config.py", "checkpoints    : 2",
                      "final model", "loss curves", "logs", "eval metrics"):

@@ -31,11 +31,15 @@ def causal_lm_loss(
     *,
     ignore_index: int = IGNORE_INDEX,
     num_items_in_batch: int | torch.Tensor | None = None,
+    label_smoothing: float = 0.0,
 ) -> torch.Tensor:
     """Cross-entropy of ``logits[:, :-1]`` against ``labels[:, 1:]``, computed in float32.
 
     Returns the mean over non-ignored target tokens, or their sum divided by
     ``num_items_in_batch`` when it is given. A batch without any target token gives 0 (not NaN).
+    ``label_smoothing`` (Szegedy et al. 2016) mixes the one-hot target with the uniform
+    distribution over the vocabulary: (1 - e) * nll + e * mean over the vocabulary of -log p, per
+    target token (transformers' ``label_smoothing_factor``, its ``LabelSmoother``).
     """
     if logits.shape[:-1] != labels.shape:
         raise ValueError(
@@ -48,7 +52,8 @@ def causal_lm_loss(
     flat_logits = logits.reshape(-1, vocab).float()  # (B*T, V)
     shift_labels = F.pad(labels, (0, 1), value=ignore_index)[..., 1:].reshape(-1)  # (B*T,)
     shift_labels = shift_labels.to(flat_logits.device)
-    total = F.cross_entropy(flat_logits, shift_labels, ignore_index=ignore_index, reduction="sum")
+    total = F.cross_entropy(flat_logits, shift_labels, ignore_index=ignore_index, reduction="sum",
+                            label_smoothing=label_smoothing)
     if num_items_in_batch is None:
         num_items_in_batch = (shift_labels != ignore_index).sum()
     if isinstance(num_items_in_batch, torch.Tensor):
@@ -79,8 +84,9 @@ class CausalLMLoss:
     ``outputs`` may be the logits or a model output holding them.
     """
 
-    def __init__(self, ignore_index: int = IGNORE_INDEX) -> None:
+    def __init__(self, ignore_index: int = IGNORE_INDEX, label_smoothing: float = 0.0) -> None:
         self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
 
     def __call__(
         self,
@@ -93,7 +99,9 @@ class CausalLMLoss:
             labels,
             ignore_index=self.ignore_index,
             num_items_in_batch=num_items_in_batch,
+            label_smoothing=self.label_smoothing,
         )
 
     def __repr__(self) -> str:
-        return f"CausalLMLoss(ignore_index={self.ignore_index})"
+        smoothing = f", label_smoothing={self.label_smoothing}" if self.label_smoothing else ""
+        return f"CausalLMLoss(ignore_index={self.ignore_index}{smoothing})"

@@ -94,7 +94,8 @@ class TrainingScript:
             else:
                 result["train_metrics"] = dict(output.metrics)
         if self.do_eval and getattr(self.trainer, "eval_dataset", None) is not None:
-            result["eval_metrics"] = self.final_evaluation()
+            done = final_evaluation(self.trainer) if self.do_train else None
+            result["eval_metrics"] = done if done is not None else dict(self.trainer.evaluate())
         if self.do_save:
             result["model_dir"] = str(self.save_model())
         if self.do_plot and main:
@@ -117,15 +118,6 @@ class TrainingScript:
         callback = PreemptionCallback()
         self.trainer.add_callback(callback)
         return callback
-
-    def final_evaluation(self) -> dict[str, Any]:
-        """The evaluation at the end: the one the training loop ran at its last step when it did
-        (eval_strategy 'steps' or 'epoch' ending there), else a new one."""
-        state = self.trainer.state
-        last = next((r for r in reversed(state.log_history) if "eval_loss" in r), None)
-        if last is not None and last.get("step") == state.global_step:
-            return {k: v for k, v in last.items() if k != "step"}
-        return dict(self.trainer.evaluate())
 
     def copy_snapshot(self) -> list[str] | None:
         """Copy the build's files into the run directory; None (with a note) when there is no build."""
@@ -186,19 +178,36 @@ class TrainingScript:
         print("\n".join(lines), flush=True)
 
 
+def final_evaluation(trainer: Any) -> dict[str, Any] | None:
+    """The metrics of the evaluation the training loop made after its last step (every named
+    eval set's), or None when it made none: the model has not changed since, so evaluating again
+    would only repeat it. None too when the best checkpoint was loaded at the end."""
+    state, args = getattr(trainer, "state", None), getattr(trainer, "args", None)
+    if state is None or getattr(args, "load_best_model_at_end", False):
+        return None
+    metrics: dict[str, Any] = {}
+    for entry in reversed(state.log_history):
+        if entry.get("step") != state.global_step:
+            break
+        if any(k.startswith("eval_") and k.endswith("loss") for k in entry):
+            metrics = {**{k: v for k, v in entry.items() if k != "step"}, **metrics}
+    return metrics or None
+
+
 def save_final_model(trainer: Any, output_dir: str | os.PathLike) -> Path:
     """Save ``trainer.model`` (and tokenizer) into ``output_dir`` next to the run's other files.
 
     A Forgather model is exported with ``forgather.ml.models.export.save_model`` when the model
-    library provides it, whichever trainer trained it.
+    library provides it, whichever trainer trained it; a peft (LoRA) model is saved merged, with
+    its adapters in ``adapter/`` (`model_io.save_model_files`).
     """
     from .trainer.base import BaseTrainer
-    from .trainer.model_io import forgather_exporter, is_forgather_model, save_model_files
+    from .trainer.model_io import forgather_exporter, is_forgather_model, is_peft_model, save_model_files
 
     output_dir = Path(output_dir)
     if isinstance(trainer, BaseTrainer):
         return trainer.save_model(output_dir)
-    if is_forgather_model(trainer.model) and forgather_exporter() is not None:
+    if (is_forgather_model(trainer.model) and forgather_exporter() is not None) or is_peft_model(trainer.model):
         if not _is_main_process(trainer):
             return output_dir
         return save_model_files(trainer.model, output_dir, tokenizer=getattr(trainer, "processing_class", None))

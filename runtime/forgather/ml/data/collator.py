@@ -24,6 +24,10 @@ class DataCollatorForCausalLM:
     position ids.
     """
 
+    # The feature keys it reads: the Trainer's remove_unused_columns keeps them (transformers'
+    # would drop document_starts, which the model's forward does not take).
+    input_columns = ("input_ids", "labels", "document_starts")
+
     def __init__(
         self,
         tokenizer: Any = None,

@@ -109,3 +109,63 @@ class PackedDataset(Dataset):
         """Fraction of block positions holding tokens (1.0 but for the last, shorter block)."""
         capacity = self._len * self.block_size
         return min(self.tokens.numel(), capacity) / max(1, capacity)
+
+
+class PackedExamples(Dataset):
+    """Labelled examples (chat, instructions) packed whole into blocks of at most ``block_size``
+    tokens: ``{"input_ids", "labels", "document_starts"}`` per block.
+
+    Unlike `PackedDataset`, an example is never split across blocks (its prompt would be lost);
+    examples are taken in order and a block is closed when the next one does not fit. An example
+    longer than ``block_size`` is cut to it (a warning counts them). With the collator's position
+    ids that restart per example, attention stays inside each example (`models.masks`), so
+    packing changes no example's loss, only the padding wasted.
+    """
+
+    def __init__(self, examples: Any, block_size: int, *, input_field: str = "input_ids",
+                 label_field: str = "labels") -> None:
+        if block_size < 2:
+            raise ValueError(f"block_size must be at least 2, got {block_size}")
+        self.block_size = block_size
+        self.blocks: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        ids: list[torch.Tensor] = []
+        labels: list[torch.Tensor] = []
+        used = cut = 0
+        for example in examples:
+            x = torch.as_tensor(example[input_field], dtype=torch.long).reshape(-1)
+            y = torch.as_tensor(example[label_field], dtype=torch.long).reshape(-1)
+            if x.shape != y.shape:
+                raise ValueError(f"an example has {x.numel()} input ids and {y.numel()} labels")
+            if x.numel() > block_size:
+                x, y, cut = x[:block_size], y[:block_size], cut + 1
+            if used + x.numel() > block_size:
+                self._close(ids, labels)
+                ids, labels, used = [], [], 0
+            ids.append(x)
+            labels.append(y)
+            used += x.numel()
+        self._close(ids, labels)
+        if cut:
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "%d examples are longer than block_size=%d and were cut to it", cut, block_size
+            )
+
+    def _close(self, ids: list[torch.Tensor], labels: list[torch.Tensor]) -> None:
+        if not ids:
+            return
+        lengths = torch.tensor([0] + [x.numel() for x in ids[:-1]])
+        self.blocks.append((torch.cat(ids), torch.cat(labels), torch.cumsum(lengths, 0)))
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        ids, labels, starts = self.blocks[index]
+        return {"input_ids": ids, "labels": labels, "document_starts": starts}
+
+    def utilization(self) -> float:
+        """Fraction of the blocks' positions holding tokens."""
+        used = sum(ids.numel() for ids, _, _ in self.blocks)
+        return used / max(1, len(self.blocks) * self.block_size)

@@ -98,6 +98,8 @@ class CausalLM(nn.Module):
         logits_to_keep: int = 0,
     ) -> torch.Tensor:
         """`input_ids` (B, T); `attention_mask` (B, S) with 1 = token, 0 = padding, S = cached + T;
+        `position_ids` (B, T) that restart inside a row mark packed documents, and attention
+        stays inside each (`masks.document_ids`);
         `cache` a transformers `Cache` (updated in place); `logits_to_keep` > 0 computes logits
         for the last that many positions only. Returns logits (B, T or logits_to_keep, V).
         """
@@ -118,6 +120,7 @@ class CausalLM(nn.Module):
             T,
             past + T,
             padding_mask=attention_mask,
+            position_ids=position_ids if cache is None else None,
             bias=bias,
             device=x.device,
             dtype=x.dtype,

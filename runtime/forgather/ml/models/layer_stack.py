@@ -41,10 +41,18 @@ class LayerStack(nn.Module):
                 and self.training
                 and i % self.checkpoint_stride == 0
             ):
-                x = checkpoint(layer, x, use_reentrant=False, **attn_kwargs)
+                x = self._checkpoint(layer, x, **attn_kwargs)
             else:
                 x = layer(x, **attn_kwargs)
         return x
+
+    def _checkpoint(self, layer: nn.Module, x: torch.Tensor, **attn_kwargs) -> torch.Tensor:
+        # transformers' activation_checkpointing_enable(kwargs) sets _gradient_checkpointing_func
+        # (torch's checkpoint with those kwargs, or its CPU-offloading variant)
+        func = getattr(self, "_gradient_checkpointing_func", None)
+        if func is None:
+            return checkpoint(layer, x, use_reentrant=False, **attn_kwargs)
+        return func(layer, x, **attn_kwargs)
 
     @property
     def needs_final_norm(self) -> bool:

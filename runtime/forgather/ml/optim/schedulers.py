@@ -4,9 +4,13 @@
         warmup_steps: 500
         total_steps: 10000
 
-and the trainer calls `lr_scheduler(optimizer)`. Each returns a `torch.optim.lr_scheduler.LambdaLR`
-whose multiplier is a small picklable object, so `state_dict()` saves the schedule's settings.
-The scheduler is stepped once per optimizer step; `step` below counts those calls (0 first).
+and the trainer calls `lr_scheduler(optimizer, num_training_steps=N)`: N is the trainer's total
+number of optimizer steps (`max_steps`, or what `num_train_epochs` makes of the data), the end of
+a schedule whose `total_steps` is left unset. Each returns a `torch.optim.lr_scheduler.LambdaLR`
+whose multiplier is a small picklable object. The scheduler is stepped once per optimizer step;
+`step` below counts those calls (0 first). A resumed run keeps the checkpoint's position in the
+schedule and takes the schedule's settings from its config and its trainer (forgather's Trainer:
+`trainer/schedule.py`), so `--resume --set max_steps=...` extends the decay.
 
 Warm-up follows the Hugging Face convention: the multiplier is step / warmup_steps, so the
 first step runs at lr 0 (exactly like `transformers.get_cosine_schedule_with_warmup`).
@@ -116,22 +120,47 @@ class WarmupStableDecay:
         return self.stable_lr_ratio
 
 
+def _span(warmup_steps: int, total_steps: int | None, num_training_steps: int | None) -> tuple[int, int]:
+    """(warm-up, total): `total_steps` when given, else the trainer's `num_training_steps`; a
+    warm-up longer than the trainer's run is that run (a short `--set max_steps=3` run works)."""
+    if total_steps is not None:
+        return warmup_steps, total_steps
+    if num_training_steps is None:
+        raise ValueError(
+            "total_steps is unset and no trainer gave num_training_steps: set total_steps, or let "
+            "forgather's Trainer call the schedule (it passes its total number of steps)"
+        )
+    _check_steps("num_training_steps", num_training_steps)
+    return min(warmup_steps, num_training_steps), num_training_steps
+
+
 def cosine_with_warmup(
-    optimizer: Optimizer, warmup_steps: int = 0, total_steps: int = 1, min_lr_ratio: float = 0.0, last_epoch: int = -1
+    optimizer: Optimizer, warmup_steps: int = 0, total_steps: int | None = None, min_lr_ratio: float = 0.0,
+    last_epoch: int = -1, *, num_training_steps: int | None = None,
 ) -> LambdaLR:
-    """Linear warm-up, then half a cosine from lr to min_lr_ratio * lr at total_steps."""
+    """Linear warm-up, then half a cosine from lr to min_lr_ratio * lr at total_steps (unset: the
+    trainer's `num_training_steps`)."""
+    warmup_steps, total_steps = _span(warmup_steps, total_steps, num_training_steps)
     return LambdaLR(optimizer, WarmupDecay(warmup_steps, total_steps, "cosine", min_lr_ratio), last_epoch=last_epoch)
 
 
 def linear_with_warmup(
-    optimizer: Optimizer, warmup_steps: int = 0, total_steps: int = 1, min_lr_ratio: float = 0.0, last_epoch: int = -1
+    optimizer: Optimizer, warmup_steps: int = 0, total_steps: int | None = None, min_lr_ratio: float = 0.0,
+    last_epoch: int = -1, *, num_training_steps: int | None = None,
 ) -> LambdaLR:
-    """Linear warm-up, then a straight line from lr to min_lr_ratio * lr at total_steps."""
+    """Linear warm-up, then a straight line from lr to min_lr_ratio * lr at total_steps (unset: the
+    trainer's `num_training_steps`)."""
+    warmup_steps, total_steps = _span(warmup_steps, total_steps, num_training_steps)
     return LambdaLR(optimizer, WarmupDecay(warmup_steps, total_steps, "linear", min_lr_ratio), last_epoch=last_epoch)
 
 
-def constant_with_warmup(optimizer: Optimizer, warmup_steps: int = 0, last_epoch: int = -1) -> LambdaLR:
-    """Linear warm-up, then the optimizer's lr for good."""
+def constant_with_warmup(
+    optimizer: Optimizer, warmup_steps: int = 0, last_epoch: int = -1, *, num_training_steps: int | None = None
+) -> LambdaLR:
+    """Linear warm-up, then the optimizer's lr for good (a warm-up longer than the trainer's run
+    is that run)."""
+    if num_training_steps is not None:
+        warmup_steps = min(warmup_steps, num_training_steps)
     return LambdaLR(optimizer, WarmupDecay(warmup_steps, 0, "constant"), last_epoch=last_epoch)
 
 
@@ -145,6 +174,8 @@ def warmup_stable_decay(
     decay_shape: str = "linear",
     min_lr_ratio: float = 0.0,
     last_epoch: int = -1,
+    *,
+    num_training_steps: int | None = None,
 ) -> LambdaLR:
     """Warmup-stable-decay (WSD) and the "infinite" schedule of arXiv 2503.02844.
 
@@ -152,6 +183,7 @@ def warmup_stable_decay(
     min_lr_ratio * lr over decay_steps (shape "linear", "cosine" or "sqrt" = 1 - sqrt).
     Infinite: add a cosine cool-down to stable_lr_ratio * lr over cooldown_steps after warm-up;
     leave decay_start None to train indefinitely and set it when you want the final anneal.
+    `num_training_steps` (the trainer's total) is accepted and not used: the phases are given.
     """
     schedule = WarmupStableDecay(
         warmup_steps, cooldown_steps, stable_lr_ratio, decay_start, decay_steps, decay_shape, min_lr_ratio

@@ -19,7 +19,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
@@ -93,6 +93,33 @@ class TrainingArguments:
     disable_tqdm: bool | None = None
     report_to: str | list[str] | None = "none"
     run_name: str | None = None  # the tracker's run name (MLflow, wandb); HF's field
+    # transformers' API in full (issue 20): evaluation, metrics and the fields a fine-tune sets.
+    # do_train / do_eval / do_predict: as in transformers, the Trainer does not read them (scripts
+    # do); accepted so that the same arguments serve both trainers.
+    do_train: bool = False
+    do_eval: bool = False
+    do_predict: bool = False
+    # columns: a datasets.Dataset loses the columns the model's forward (and the collator) do not
+    # take; the features of any other dataset lose those keys before the collator
+    remove_unused_columns: bool = True
+    label_names: list[str] | None = None  # None: ["labels"]
+    # evaluation and predict(): metrics from compute_metrics
+    prediction_loss_only: bool = False
+    include_for_metrics: list[str] = dataclasses.field(default_factory=list)  # "inputs", "loss"
+    eval_accumulation_steps: int | None = None  # accepted; predictions go to the CPU every batch
+    eval_on_start: bool = False
+    label_smoothing_factor: float = 0.0
+    # data order, memory, the optimizer by name (trainer/optimizers.py)
+    data_seed: int | None = None  # None: seed
+    gradient_checkpointing_kwargs: dict | None = None
+    # transformers v5's names of the two above (v4's stay the fields the Trainer reads)
+    activation_checkpointing: bool = False
+    activation_checkpointing_kwargs: dict | None = None
+    optim: Literal["adamw_torch", "adamw_torch_fused", "sgd", "adafactor", "galore_adamw", "apollo_adamw"] = (
+        "adamw_torch_fused"
+    )
+    optim_args: str | None = None
+    optim_target_modules: str | list[str] | None = None
     # ---- memory (Forgather's; docs/runtime.md, "Memory"): each option is one line of a config
     model_dtype: str | None = None  # "bfloat16": weights and gradients in bf16 (pure low precision)
     optimizer_in_backward: bool = False  # each parameter steps inside backward; no whole-model grads
@@ -120,6 +147,20 @@ class TrainingArguments:
         self._check_choice("save_strategy", SAVE_STRATEGIES)
         self._check_choice("lr_scheduler_type", SCHEDULERS)
         self._check_choice("train_sampling_strategy", SAMPLING)
+        if self.activation_checkpointing is not None:
+            self.gradient_checkpointing = self.gradient_checkpointing or bool(self.activation_checkpointing)
+        if self.activation_checkpointing_kwargs is not None and self.gradient_checkpointing_kwargs is None:
+            self.gradient_checkpointing_kwargs = self.activation_checkpointing_kwargs
+        if isinstance(self.optim, Enum):
+            self.optim = self.optim.value
+        from .optimizers import OPTIMIZERS
+
+        self._check_choice("optim", OPTIMIZERS)
+        unknown = set(self.include_for_metrics) - {"inputs", "loss"}
+        if unknown:
+            raise ValueError(f"TrainingArguments: include_for_metrics takes 'inputs' and 'loss', not {sorted(unknown)}")
+        if not 0.0 <= self.label_smoothing_factor < 1.0:
+            raise ValueError(f"TrainingArguments: label_smoothing_factor must be in [0, 1), got {self.label_smoothing_factor}")
         if self.eval_steps is None and self.eval_strategy == "steps":
             self.eval_steps = self.logging_steps  # HF's rule
         for name in ("per_device_train_batch_size", "per_device_eval_batch_size",
@@ -255,8 +296,16 @@ class TrainingArguments:
         """Our arguments from a ``transformers.TrainingArguments``: the fields both define.
 
         ``report_to`` keeps only the loggers and trackers we support, and ``logging_dir`` (gone in transformers
-        v5) defaults as usual.
+        v5) defaults as usual. A field we do not implement set to anything but transformers' default
+        is an error naming it (``fgc check`` reports it at the config line: FG0630).
         """
+        set_fields = unimplemented_fields_set(hf_args)
+        if set_fields:
+            raise ValueError(
+                "TrainingArguments: forgather's Trainer does not implement "
+                + ", ".join(f"{name}={_normal(getattr(hf_args, name))!r}" for name in set_fields)
+                + " (transformers.TrainingArguments fields; docs/runtime.md lists what is implemented)"
+            )
         values = {}
         for f in dataclasses.fields(cls):
             if hasattr(hf_args, f.name):
@@ -268,6 +317,68 @@ class TrainingArguments:
         if values.get("gradient_checkpointing") is None:
             values["gradient_checkpointing"] = False
         return cls(**values)
+
+
+# ------------------------------------------------------- transformers' fields not implemented here
+
+
+# Why some fields are not implemented, and what to use instead (the others simply are not).
+NOT_IMPLEMENTED_WHY = {
+    "deepspeed": "train on several GPUs with the Accelerate or FSDP2 trainers (docs/runtime.md, Scale-out)",
+    "push_to_hub": "nothing is uploaded; the run directory holds the model",
+    "hub_model_id": "nothing is uploaded; the run directory holds the model",
+    "use_liger_kernel": "Liger kernels are not applied",
+}
+
+
+def unimplemented_hf_fields() -> dict[str, dict[str, Any]]:
+    """The fields of ``transformers.TrainingArguments`` that this Trainer does not implement:
+    name -> {"default": transformers' default (None when it is not a JSON value), "why": ...}.
+
+    The Trainer publishes them as ``FGC_UNSUPPORTED_ARGUMENTS["args"]``, so that ``fgc check``
+    reports such a field at its config line (FG0630; FG0631 when it is written with its
+    default), and ``from_hf`` refuses one that is set.
+    """
+    try:
+        from transformers import TrainingArguments as HF
+    except ImportError:
+        return {}
+    ours = {f.name for f in dataclasses.fields(TrainingArguments)}
+    table = {}
+    for f in dataclasses.fields(HF):
+        if f.name in ours or not f.init or f.name.startswith("_"):
+            continue
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = None
+        default = default.value if isinstance(default, Enum) else default
+        try:
+            json.dumps(default)
+        except (TypeError, ValueError):
+            default = None
+        table[f.name] = {"default": default, "why": NOT_IMPLEMENTED_WHY.get(f.name, "")}
+    return table
+
+
+def unimplemented_fields_set(hf_args: Any) -> list[str]:
+    """The fields of ``unimplemented_hf_fields`` whose value in ``hf_args`` differs from the value
+    a ``transformers.TrainingArguments`` with the same output_dir has by default."""
+    names = list(unimplemented_hf_fields())
+    if not names:
+        return []
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = type(hf_args)(output_dir=hf_args.output_dir)
+    return [n for n in names if _normal(getattr(hf_args, n, None)) != _normal(getattr(reference, n, None))]
+
+
+def _normal(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
 
 
 def _normalize_report_to(value: str | list[str] | None) -> list[str]:

@@ -23,7 +23,7 @@ from transformers import (
 from transformers import TrainingArguments as HFTrainingArguments
 
 from ..data.collator import DataCollatorForCausalLM
-from .arguments import TrainingArguments
+from .arguments import TrainingArguments, unimplemented_hf_fields
 from .callback_handler import CallbackHandler
 from .callbacks import JsonLinesLogger, ProgressCallback
 from .model_io import save_model_files
@@ -54,6 +54,10 @@ def default_callbacks(args: TrainingArguments) -> list[TrainerCallback]:
 class BaseTrainer:
     """Construction, callbacks, ``log`` and ``save_model`` of a trainer with HF's API."""
 
+    # For `fgc check` (fgc/imports/argument_rules.py): the transformers.TrainingArguments fields
+    # this trainer does not implement, reported at the config line when `args` is transformers'.
+    FGC_UNSUPPORTED_ARGUMENTS = {"args": unimplemented_hf_fields()}
+
     def __init__(
         self,
         model: torch.nn.Module | None = None,
@@ -68,6 +72,8 @@ class BaseTrainer:
         callbacks: list[TrainerCallback] | None = None,
         optimizer_factory: OptimizerFactory | None = None,
         lr_scheduler_factory: LRSchedulerFactory | None = None,
+        compute_metrics: Callable | None = None,
+        preprocess_logits_for_metrics: Callable | None = None,
     ) -> None:
         if args is None:
             args = TrainingArguments()
@@ -91,7 +97,18 @@ class BaseTrainer:
         self.data_collator = data_collator or DataCollatorForCausalLM(processing_class)
         self.train_dataset = train_dataset
         self.eval_dataset = eval_dataset
+        if args.label_smoothing_factor and compute_loss_func is not None:
+            raise ValueError(
+                "label_smoothing_factor and compute_loss_func were both given (transformers.Trainer would "
+                "ignore the smoothing): smooth in your loss function, or drop compute_loss_func"
+            )
+        if args.label_smoothing_factor:  # transformers' LabelSmoother, as the loss every engine uses
+            from ..loss import CausalLMLoss
+
+            compute_loss_func = CausalLMLoss(label_smoothing=args.label_smoothing_factor)
         self.compute_loss_func = compute_loss_func
+        self.compute_metrics = compute_metrics
+        self.preprocess_logits_for_metrics = preprocess_logits_for_metrics
         self.optimizer_factory = optimizer_factory
         self.lr_scheduler_factory = lr_scheduler_factory
         self.optimizer: torch.optim.Optimizer | None = None

@@ -83,6 +83,9 @@ class Engine:
 
     #: True when the engine runs as one of several processes (``fgc run --nproc N``).
     supports_multi_process = False
+    #: False when the logits of an evaluation never reach `Trainer.eval_loss` (a pipeline's
+    #: schedule computes the loss in its last stage): compute_metrics and predict() refuse then.
+    supports_predictions = True
 
     def __init__(self, device: torch.device | str | None = None) -> None:
         self._requested_device = torch.device(device) if device is not None else None

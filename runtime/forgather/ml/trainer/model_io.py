@@ -22,6 +22,11 @@ def is_forgather_model(model: Any) -> bool:
     return any(cls.__name__ == "ForgatherCausalLM" for cls in type(model).__mro__)
 
 
+def is_peft_model(model: Any) -> bool:
+    """A model wrapped by peft (LoRA); told without importing peft."""
+    return hasattr(model, "peft_config") and type(model).__module__.startswith("peft")
+
+
 def forgather_exporter() -> Callable | None:
     """``forgather.ml.models.export.save_model`` when the model library provides it."""
     try:
@@ -42,13 +47,26 @@ def save_model_files(
     """Write ``model`` and ``tokenizer`` into ``output_dir``, each file arriving by rename.
 
     Our own models are exported stand-alone (config.json with auto_map, code, weights); models
-    with ``save_pretrained`` use it; any other module gets ``model.safetensors``. Files already in
-    ``output_dir`` (checkpoints, logs) are left alone unless a saved file replaces them; weights
-    of the other layout (one file vs. an indexed set of shards) are removed, so a loader never
-    finds two. ``state_dict``: the weights to write instead of the model's own (gathered from
-    shards); an empty dict writes everything but the weights (a pipeline's stages add theirs).
+    with ``save_pretrained`` use it; any other module gets ``model.safetensors``. A peft model
+    (LoRA) is saved merged, a plain model that loads and serves without peft, and its adapters
+    in ``adapter/``. Files already in ``output_dir`` (checkpoints, logs) are left alone unless a
+    saved file replaces them; weights of the other layout (one file vs. an indexed set of shards)
+    are removed, so a loader never finds two. ``state_dict``: the weights to write instead of the
+    model's own (gathered from shards); an empty dict writes everything but the weights (a
+    pipeline's stages add theirs).
     """
     output_dir = Path(output_dir)
+    adapter = None
+    if is_peft_model(model):
+        if state_dict is not None:
+            raise ValueError(
+                "a peft (LoRA) model is saved merged from its own weights; one whose weights are sharded "
+                "(FSDP2) or split into pipeline stages cannot be: train LoRA on one device or with data "
+                "parallelism"
+            )
+        from forgather.ml.finetune.lora import merged_copy
+
+        adapter, model = model, merged_copy(model)
     output_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-model-", dir=output_dir))
     try:
@@ -80,6 +98,8 @@ def save_model_files(
                 torch.save(model.state_dict() if state_dict is None else state_dict, tmp / "pytorch_model.bin")
             if tokenizer is not None and hasattr(tokenizer, "save_pretrained"):
                 tokenizer.save_pretrained(tmp)
+        if adapter is not None:
+            adapter.save_pretrained(source / "adapter")
         if any(p.name in WEIGHT_FILES or SHARD_RE.match(p.name) for p in source.iterdir()):
             remove_weights(output_dir)
         for entry in sorted(source.iterdir()):

@@ -105,6 +105,8 @@ class PipelineEngine(Engine):
     ``data_parallel`` replicas (see the module doc)."""
 
     supports_multi_process = True
+    #: compute_metrics and predict() need the logits, which stay inside the schedule's last stage
+    supports_predictions = False
 
     def __init__(self, schedule: str | type = "1F1B", *, n_microbatches: int | None = None,
                  stages_per_rank: int | None = None, split_points: Sequence[int] | None = None,

@@ -149,7 +149,8 @@ class CausalLMStage(nn.Module):
         if self.is_first:
             x = self.input_encoder(x, position_ids, pe)  # (B, T) ids -> (B, T, D)
         bias = pe.attention_bias(T, T, x.device, x.dtype) if hasattr(pe, "attention_bias") else None
-        mask = build_attention_mask(T, T, padding_mask=attention_mask, bias=bias, device=x.device, dtype=x.dtype)
+        mask = build_attention_mask(T, T, padding_mask=attention_mask, position_ids=position_ids, bias=bias,
+                                    device=x.device, dtype=x.dtype)  # packed documents: attention stays in each
         rotary = pe.rotary(position_ids) if hasattr(pe, "rotary") else None
         x = self.layer_stack(x, rotary=rotary, attn_mask=mask, cache=None)
         if self.is_last:

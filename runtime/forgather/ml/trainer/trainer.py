@@ -35,6 +35,10 @@ from .base import BaseTrainer
 from .checkpoint import restore_rng_state
 from .dataloader import ResumableDataLoader, eval_dataloader
 from .engine import Engine
+from .columns import keep_model_columns
+from .evaluation import PredictionCollector, gather, prefixed, stack
+from .optimizers import create_optimizer as create_named_optimizer
+from .schedule import create_schedule, restore_schedule_settings, schedule_settings
 from .parallel import ParallelPlan, resolve_plan
 
 logger = logging.getLogger(__name__)
@@ -79,6 +83,8 @@ class Trainer(BaseTrainer):
         callbacks: list | None = None,
         optimizer_factory: Callable | None = None,
         lr_scheduler_factory: Callable | None = None,
+        compute_metrics: Callable | None = None,
+        preprocess_logits_for_metrics: Callable | None = None,
         parallel: ParallelPlan | None = None,
     ) -> None:
         self.parallel = resolve_plan(parallel)
@@ -86,6 +92,7 @@ class Trainer(BaseTrainer):
             model, args, data_collator, train_dataset, eval_dataset, processing_class,
             model_init=model_init, compute_loss_func=compute_loss_func, callbacks=callbacks,
             optimizer_factory=optimizer_factory, lr_scheduler_factory=lr_scheduler_factory,
+            compute_metrics=compute_metrics, preprocess_logits_for_metrics=preprocess_logits_for_metrics,
         )
 
     def create_engine(self) -> Engine:
@@ -104,15 +111,7 @@ class Trainer(BaseTrainer):
             self.model.config.use_cache = self.args.use_cache
         if self.args.gradient_checkpointing:
             # transformers v5 renamed gradient_checkpointing_enable to activation_checkpointing_enable
-            enable = getattr(self.model, "activation_checkpointing_enable", None) or getattr(
-                self.model, "gradient_checkpointing_enable", None
-            )
-            if enable is None:
-                raise ValueError(
-                    f"gradient_checkpointing=True but {type(self.model).__name__} has no "
-                    "gradient_checkpointing_enable()"
-                )
-            enable()
+            enable_gradient_checkpointing(self.model, self.args.gradient_checkpointing_kwargs)
         # The module a step calls forward on (compiled, wrapped for data parallelism); self.model
         # stays the plain module that is saved and handed to callbacks.
         self.forward_module = self.engine.setup(self)
@@ -134,34 +133,22 @@ class Trainer(BaseTrainer):
         return self.engine.trainable_parameters(self.model)
 
     def create_optimizer(self) -> torch.optim.Optimizer:
-        """``optimizer_factory(named trainable parameters)``, else torch AdamW from the arguments.
+        """``optimizer_factory(named trainable parameters)``, else the optimizer ``args.optim``
+        names (`optimizers`: torch AdamW by default, the project's SGD, Adafactor, GaLore, APOLLO).
 
         The default decays only tensors with 2+ dimensions (not biases and norm weights).
         """
         named = self.trainable_parameters()
         if self.optimizer_factory is not None:
             return self.optimizer_factory(named)
-        args = self.args
-        groups = [
-            {"params": [p for _, p in named if p.ndim >= 2], "weight_decay": args.weight_decay},
-            {"params": [p for _, p in named if p.ndim < 2], "weight_decay": 0.0},
-        ]
-        groups = [g for g in groups if g["params"]]
-        own = self.memory.default_optimizer(groups, args)  # 16-bit weights: stochastic rounding
-        if own is not None:
-            return own
-        return torch.optim.AdamW(
-            groups,
-            lr=args.learning_rate,
-            betas=(args.adam_beta1, args.adam_beta2),
-            eps=args.adam_epsilon,
-            fused=self.device.type in ("cpu", "cuda"),
-        )
+        return create_named_optimizer(self.args, self.model, named, self.device, self.memory)
 
     def create_scheduler(self, optimizer: torch.optim.Optimizer, max_steps: int) -> Any:
-        """``lr_scheduler_factory(optimizer)``, else ``lr_scheduler_type`` with warm-up."""
+        """``lr_scheduler_factory(optimizer)`` (with ``num_training_steps=max_steps`` when it takes
+        that keyword: the plan's total, however the run's length is given), else
+        ``lr_scheduler_type`` with warm-up."""
         if self.lr_scheduler_factory is not None:
-            return self.lr_scheduler_factory(optimizer)
+            return create_schedule(self.lr_scheduler_factory, optimizer, max_steps)
         return get_scheduler(
             self.args.lr_scheduler_type,
             optimizer,
@@ -175,12 +162,13 @@ class Trainer(BaseTrainer):
             raise ValueError("Trainer.train() needs a train_dataset")
         args = self.args
         num_shards, shard_index = self.engine.data_shard()
+        dataset, collator = keep_model_columns(self.train_dataset, self.data_collator, self.model, args, "train")
         return ResumableDataLoader(
-            self.train_dataset,
+            dataset,
             batch_size=args.per_device_train_batch_size,
-            collate_fn=self.data_collator,
+            collate_fn=collator,
             shuffle=args.train_sampling_strategy == "random",
-            seed=args.seed,
+            seed=args.seed if args.data_seed is None else args.data_seed,
             drop_last=args.dataloader_drop_last,
             num_workers=args.dataloader_num_workers,
             pin_memory=args.dataloader_pin_memory and self.device.type == "cuda",
@@ -256,6 +244,11 @@ class Trainer(BaseTrainer):
         self.model.train()
         self.model.zero_grad(set_to_none=True)
         self.control = self.fire("on_train_begin")
+        if self.args.eval_on_start:  # as transformers: after on_train_begin, before the first step
+            if self.eval_dataset is None:
+                logger.warning("eval_on_start=True but there is no eval_dataset: evaluation skipped")
+            else:
+                self.evaluate()
         if rng_state is not None:  # now, so that nothing between here and the next step draws
             restore_rng_state(rng_state)
         for epoch in range(loader.epoch, plan.num_epochs):
@@ -396,7 +389,11 @@ class Trainer(BaseTrainer):
 
     def _resume(self, resume_from_checkpoint: str | bool, loader: ResumableDataLoader) -> Any:
         path = self.checkpoints.resolve(resume_from_checkpoint)
+        settings = schedule_settings(self.lr_scheduler)  # the config's and the plan's (schedule.py)
         loaded = self.engine.load_checkpoint(self, self.checkpoints, path)
+        if restore_schedule_settings(self.lr_scheduler, settings, self.optimizer):
+            logger.info("the schedule's settings differ from %s's: the config's apply from step %d",
+                        path, self.lr_scheduler.last_epoch)
         self.state = loaded.trainer_state
         best = self.state.best_model_checkpoint
         if best and not Path(best).is_dir():
@@ -452,21 +449,61 @@ class Trainer(BaseTrainer):
 
     # -------------------------------------------------------------------------------- evaluate
 
-    @torch.no_grad()
     def evaluate(self, eval_dataset: Any = None, ignore_keys: Any = None,
                  metric_key_prefix: str = "eval") -> dict[str, float]:
-        """Token-weighted mean loss over the eval set: ``{"eval_loss": ..., "eval_runtime": ...}``.
+        """Evaluate as ``transformers.Trainer.evaluate``: ``{prefix}_loss`` (the token-weighted mean
+        over the whole set, not a mean of batch means), ``compute_metrics``' metrics (prefixed),
+        ``{prefix}_runtime`` and speeds; logged, and handed to ``on_evaluate``.
 
-        Each process evaluates its shard; the sums are reduced across processes."""
+        ``eval_dataset`` (or the Trainer's) may be a dict of named sets: each is evaluated with the
+        prefix ``{prefix}_{name}`` and the metrics of all are returned; a name selects one of the
+        Trainer's (with ``metric_key_prefix`` as given, as transformers does). ``ignore_keys`` is accepted for transformers' signature (the logits are what the
+        metrics get). Each process evaluates its shard; sums and predictions are gathered."""
         dataset = eval_dataset if eval_dataset is not None else self.eval_dataset
+        if isinstance(dataset, str):
+            if not isinstance(self.eval_dataset, dict) or dataset not in self.eval_dataset:
+                raise KeyError(f"evaluate({dataset!r}): the Trainer's eval_dataset has no set of that name")
+            return self.evaluate(self.eval_dataset[dataset], ignore_keys, metric_key_prefix)
+        if isinstance(dataset, dict):
+            metrics: dict[str, float] = {}
+            for name, each in dataset.items():
+                metrics.update(self.evaluate(each, ignore_keys, f"{metric_key_prefix}_{name}"))
+            return metrics
         if dataset is None:
             raise ValueError("evaluate() needs an eval_dataset (pass it to Trainer(...) or evaluate(...))")
+        metrics, _ = self._prediction_loop(dataset, metric_key_prefix, predictions=self.compute_metrics is not None)
+        self.log(metrics)
+        self.control = self.fire("on_evaluate", metrics=metrics)
+        return metrics
+
+    def predict(self, test_dataset: Any, ignore_keys: Any = None, metric_key_prefix: str = "test") -> Any:
+        """``transformers.Trainer.predict``: a ``PredictionOutput(predictions, label_ids, metrics)``
+        of the whole set, predictions the logits (or what ``preprocess_logits_for_metrics`` made of
+        them) padded with -100 across batches; metrics as `evaluate`'s, with ``metric_key_prefix``
+        (and ``compute_metrics``' when there are labels). Fires ``on_predict``; logs nothing."""
+        from transformers.trainer_utils import PredictionOutput
+
+        metrics, collected = self._prediction_loop(test_dataset, metric_key_prefix, predictions=True)
+        self.control = self.fire("on_predict", metrics=metrics)
+        return PredictionOutput(predictions=stack(collected["predictions"]),
+                                label_ids=stack(collected["labels"]), metrics=metrics)
+
+    @torch.no_grad()
+    def _prediction_loop(self, dataset: Any, prefix: str, predictions: bool) -> tuple[dict[str, float], dict]:
+        """Loss (and, with ``predictions``, the per-sample outputs) of the whole of ``dataset``."""
         args = self.args
+        predictions = predictions and not args.prediction_loss_only
+        if predictions and not self.engine.supports_predictions:
+            raise ValueError(
+                f"compute_metrics and predict() need the model's logits, which {type(self.engine).__name__} "
+                "keeps inside its schedule: evaluate the saved model on one device or with data parallelism"
+            )
         num_shards, shard_index = self.engine.data_shard()
+        dataset, collator = keep_model_columns(dataset, self.data_collator, self.model, args, prefix)
         loader = eval_dataloader(
             dataset,
             batch_size=args.per_device_eval_batch_size,
-            collate_fn=self.data_collator,
+            collate_fn=collator,
             drop_last=args.dataloader_drop_last,
             num_workers=args.dataloader_num_workers,
             pin_memory=args.dataloader_pin_memory and self.device.type == "cuda",
@@ -474,6 +511,10 @@ class Trainer(BaseTrainer):
             shard_index=shard_index,
         )
         self.callback_handler.eval_dataloader = loader
+        collector = self._collector = PredictionCollector(
+            self.preprocess_logits_for_metrics, "inputs" in args.include_for_metrics,
+            "loss" in args.include_for_metrics,
+        ) if predictions else None
         start = time.time()
         total = torch.zeros((), dtype=torch.float64, device=self.device)
         weight = torch.zeros((), dtype=torch.float64, device=self.device)
@@ -482,6 +523,8 @@ class Trainer(BaseTrainer):
         self.model.eval()
         try:
             for batch, real in self.engine.eval_batches(loader):
+                if collector is not None:
+                    collector.accept = real
                 loss_sum, count = self.prediction_step(batch)
                 if not real:  # a lockstep repeat: its forward kept the collectives together
                     continue
@@ -492,20 +535,32 @@ class Trainer(BaseTrainer):
                 self.control = self.fire("on_prediction_step")
         finally:
             self.model.train(was_training)
+            self._collector = None
         sums = self.engine.reduce_sum(torch.stack([total, weight, torch.tensor(float(samples), dtype=torch.float64,
                                                                                device=self.device)]))
         # every process of a shard saw its samples (pipeline ranks read the same batches)
         total, weight, samples = sums[0], sums[1], int(sums[2].item()) * num_shards // self.engine.world_size
+        collected = (gather(collector.local(), self.engine.world_size, num_shards) if collector is not None
+                     else {"predictions": [], "labels": [], "inputs": [], "losses": []})
+        metrics: dict[str, Any] = {}
+        if self.compute_metrics is not None and collected["predictions"] and collected["labels"]:
+            from transformers import EvalPrediction
+
+            computed = self.compute_metrics(EvalPrediction(
+                predictions=stack(collected["predictions"]), label_ids=stack(collected["labels"]),
+                inputs=stack(collected["inputs"]) if "inputs" in args.include_for_metrics else None,
+                losses=stack(collected["losses"]) if "loss" in args.include_for_metrics else None,
+            ))
+            metrics.update(prefixed(dict(computed or {}), prefix))
         runtime = time.time() - start
         metrics = {
-            f"{metric_key_prefix}_loss": (total / weight.clamp(min=1)).item(),
-            f"{metric_key_prefix}_runtime": round(runtime, 4),
-            f"{metric_key_prefix}_samples_per_second": round(samples / runtime, 3) if runtime else 0.0,
-            f"{metric_key_prefix}_steps_per_second": round(batches / runtime, 3) if runtime else 0.0,
+            f"{prefix}_loss": (total / weight.clamp(min=1)).item(),
+            **metrics,
+            f"{prefix}_runtime": round(runtime, 4),
+            f"{prefix}_samples_per_second": round(samples / runtime, 3) if runtime else 0.0,
+            f"{prefix}_steps_per_second": round(batches / runtime, 3) if runtime else 0.0,
         }
-        self.log(metrics)
-        self.control = self.fire("on_evaluate", metrics=metrics)
-        return metrics
+        return metrics, collected
 
     def prediction_step(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         """(summed token loss, number of target tokens) of one eval batch (the engine's
@@ -513,18 +568,47 @@ class Trainer(BaseTrainer):
         return self.engine.prediction_step(self, batch)
 
     def eval_loss(self, module: torch.nn.Module, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(summed token loss, number of target tokens) of ``module`` on a batch on the device."""
+        """(summed token loss, number of target tokens) of ``module`` on a batch on the device;
+        during a prediction loop, the logits go to its collector (`evaluation.py`)."""
         labels = batch.pop("labels", None)
+        inputs = batch.get("input_ids")
         with self.engine.autocast(), self.memory.forward_context():
             outputs = module(**batch)
             if labels is None:
-                return _loss_of(outputs).double(), torch.ones((), dtype=torch.float64, device=self.device)
-            count = count_target_tokens(labels)
-            if self.compute_loss_func is not None:
-                mean = self.compute_loss_func(outputs, labels, num_items_in_batch=count)
+                loss, count = _loss_of(outputs).double(), torch.ones((), dtype=torch.float64, device=self.device)
+                mean = loss
             else:
-                mean = causal_lm_loss(logits_of(outputs), labels, num_items_in_batch=count)
-        return mean.double() * count, count.double()
+                count = count_target_tokens(labels)
+                if self.compute_loss_func is not None:
+                    mean = self.compute_loss_func(outputs, labels, num_items_in_batch=count)
+                else:
+                    mean = causal_lm_loss(logits_of(outputs), labels, num_items_in_batch=count)
+                loss, count = mean.double() * count, count.double()
+        collector = getattr(self, "_collector", None)
+        if collector is not None:
+            collector.add(logits_of(outputs), labels, inputs, mean)
+        return loss, count
+
+
+def enable_gradient_checkpointing(model: torch.nn.Module, kwargs: dict | None) -> None:
+    """As transformers.Trainer: ``activation_checkpointing_enable(activation_checkpointing_kwargs=...,
+    every_n_layers=..., offload=...)`` (``gradient_checkpointing_enable`` on models that only have
+    the v4 name); the remaining kwargs reach ``torch.utils.checkpoint``."""
+    kwargs = dict(kwargs or {})
+    every_n_layers, offload = kwargs.pop("every_n_layers", 1), kwargs.pop("offload", False)
+    enable = getattr(model, "activation_checkpointing_enable", None)
+    if enable is not None:
+        enable(activation_checkpointing_kwargs=kwargs or None, every_n_layers=every_n_layers, offload=offload)
+        return
+    enable = getattr(model, "gradient_checkpointing_enable", None)
+    if enable is None:
+        raise ValueError(
+            f"gradient_checkpointing=True but {type(model).__name__} has no gradient_checkpointing_enable() "
+            "(nor transformers v5's activation_checkpointing_enable())"
+        )
+    if every_n_layers != 1 or offload:
+        raise ValueError(f"{type(model).__name__}.gradient_checkpointing_enable() takes no every_n_layers or offload")
+    enable(gradient_checkpointing_kwargs=kwargs) if kwargs else enable()
 
 
 def _loss_of(outputs: Any) -> torch.Tensor:
