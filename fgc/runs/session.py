@@ -271,6 +271,10 @@ def _execute(ctx: RunCommand, plan: Plan) -> _Ending:
     except _Terminated as t:
         return _Ending(INTERRUPTED, 128 + t.signum, f"{signal_name(t.signum)} while {stage}", signal=t.signum)
     except Exception as exc:
+        # failing already: a stop signal now (torchrun stopping the other ranks after the first
+        # failed) must not cut this rank's report short, which can take a recompile to explain
+        for s in previous:
+            signal.signal(s, signal.SIG_IGN)
         diagnostic = _diagnose(ctx, exc, f"{stage} failed")
         return _Ending(FAILED, EXIT_INPUT, f"{stage} failed: {type(exc).__name__}: {exc}", diagnostic,
                        "".join(traceback.format_exception(exc)))
