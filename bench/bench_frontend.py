@@ -13,7 +13,7 @@ interleaved round by round so every contender sees the same machine state, best 
   lowering with origin markers, jinja2 render, source map, YAML lexer + LALR parse to the typed
   config AST with every span mapped to its template, YAML 1.2 typing and 1.1 warnings;
 * reference: the reference's text pipeline (regex preprocessor per line and TOML block pass, as
-  specified in notes/dialect.md and re-implemented as the template tests' oracle in
+  re-implemented as the template tests' oracle in
   tests/templates/reference_dialect.py) rendered by jinja2, then PyYAML's pure-Python
   SafeLoader with constructors for the Forgather tags (as the reference's loader has);
 * the same with libyaml's CSafeLoader, where available.

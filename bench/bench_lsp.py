@@ -1,29 +1,33 @@
-"""Language-server latency and whole-process `fgc check`, against the reference's text pipeline.
+"""The language server under an editor's load, and whole-process `fgc check` beside the
+reference's text pipeline.
 
-    python bench/bench_lsp.py [--rounds 30] [--runs 5]
+    python bench/bench_lsp.py [--edits 50] [--rss-edits 2000] [--runs 5]
 
 Generates a five-template hierarchy of about 1,000 template lines (experiment -> project ->
-trainer -> model -> base, each level overriding blocks of its parents with `super()` and adding
-its own), whose callables are standard-library classes with real signatures (so signature
-binding runs) and which `fgc check` finds clean. Then measures:
+trainer -> model -> base, each level overriding every block of its parent with `super()` and
+adding its own), whose callables are standard-library classes with real signatures (so signature
+binding runs) and which `fgc check` finds clean; and a 0.5 MB experiment of its own. Starts a
+CPU-bound process beside the server (an editor's machine is never idle), then drives
+`python -m fgc lsp` over stdio with a pygls client, as an editor does:
 
-* server: `python -m fgc lsp` over stdio, driven by a pygls client. The experiment is opened
-  (the first check, cold inside the process), then each round sends a `didChange` of the
-  experiment (one value edited, alternating) and waits for the `publishDiagnostics` of that
-  version: the median over `--rounds` warm rounds, with the default debounce and with
-  `fgc.lsp.debounceMs = 0` (the analysis and the protocol alone);
-* `fgc check` as a whole process: cold (a fresh, empty cache directory, so the standard-library
-  modules are imported to read their signatures), warm (the cache directory filled by a previous
-  run of the same check: the result cache answers, fgc/result_cache) and edited (the same warm
-  signature cache, in a copy of the config whose experiment gets a new value before each run: the
-  result cache misses and the whole pipeline runs);
-* reference: a whole process that renders the same templates with the reference's text pipeline
-  (tests/templates/reference_dialect.py) and loads the result with PyYAML's SafeLoader with
-  constructors for the tags (as the reference's loader has).
+* edits: `didChange` of the experiment (a value edited), then of the base template, each
+  `--edits` times, one after another; the time from each `didChange` to the
+  `publishDiagnostics` of its version: median and p95;
+* hover during a check: the 0.5 MB experiment is opened (its check starts on the worker
+  thread) and hovers on the experiment are sent while that check runs: their latency, median
+  and max (only those answered before the big check's diagnostics arrived count);
+* burst: 10 `didChange`s sent within 100 ms, then the time from the last of them to the
+  diagnostics of its version (median of 5 bursts);
+* memory: the server's resident set size after the first edits and after `--rss-edits` more
+  (each waited for; a line is added every tenth edit, so origin markers are taken too).
 
-Whole-process times are medians of `--runs` runs of each, interleaved. Prints each time and the
-ratios; the goals are a server median under 50 ms and a warm `fgc check` at most half the
-reference's time.
+Goals (issue 21): median at most 50 ms and p95 at most 150 ms, hover during a check at most
+20 ms, burst at most two debounce windows plus one check, RSS growth at most 20 MB.
+
+Whole processes, medians of `--runs` interleaved runs: `fgc check` cold (an empty cache
+directory), warm (the result cache replays it), edited (a value never checked before: the
+pipeline runs), and a process running the reference's text pipeline
+(tests/templates/reference_dialect.py) plus PyYAML on the same templates.
 """
 
 from __future__ import annotations
@@ -89,71 +93,202 @@ def generate(directory: Path, sections: int = 10) -> Path:
     return directory / "experiment.fg"
 
 
+def generate_big(path: Path, size: int = 500_000) -> Path:
+    """An experiment of about `size` bytes: many targets, each a tagged call and a mapping."""
+    lines: list[str] = []
+    i = 0
+    while sum(len(x) + 1 for x in lines) < size:
+        lines += [
+            f"ratio_{i}: !singleton:fractions:Fraction",
+            f"    numerator: {i + 1}",
+            "    denominator: 7",
+            f"settings_{i}:",
+            f"    label: \"entry number {i}\"",
+            f"    scale: {i}.5",
+            "    items: [ 1, 2, 3 ]",
+        ]
+        i += 1
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
+
+
+def p95_ms(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
 
 
 # --------------------------------------------------------------------------------------------
 # The server
 
 
-async def server_latency(experiment: Path, rounds: int, options: dict, cache: str) -> tuple[float, float]:
-    """(first publication after didOpen, median didChange -> publishDiagnostics), in ms."""
-    from lsprotocol import types
-    from pygls.lsp.client import LanguageClient
+class Session:
+    """A pygls client driving `python -m fgc lsp` over stdio."""
 
-    client = LanguageClient("bench", "1")
-    published: dict[int | None, float] = {}
-    arrived = asyncio.Event()
-    uri = experiment.as_uri()
+    def __init__(self, cache: str) -> None:
+        from lsprotocol import types
+        from pygls.lsp.client import LanguageClient
 
-    @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-    def on_diagnostics(params: types.PublishDiagnosticsParams) -> None:
-        if params.uri == uri:
-            if params.diagnostics:
-                raise SystemExit(f"the bench config has diagnostics: {params.diagnostics[:3]}")
-            published[params.version] = time.perf_counter()
-            arrived.set()
+        self.types = types
+        self.cache = cache
+        self.client = LanguageClient("bench", "1")
+        self.published: dict[tuple[str, int | None], float] = {}
+        self.diagnostics: dict[str, list] = {}
+        self.arrived = asyncio.Event()
+        self.versions: dict[str, int] = {}
+        self.texts: dict[str, str] = {}
 
-    await client.start_io(sys.executable, "-m", "fgc", "lsp", env={**os.environ, "FGC_CACHE_DIR": cache})
-    await client.initialize_async(
-        types.InitializeParams(
-            capabilities=types.ClientCapabilities(),
-            root_uri=experiment.parent.as_uri(),
-            initialization_options=options,
+        @self.client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def on_diagnostics(params: types.PublishDiagnosticsParams) -> None:
+            self.published[(params.uri, params.version)] = time.perf_counter()
+            self.diagnostics[params.uri] = params.diagnostics
+            self.arrived.set()
+
+    async def start(self, root: Path) -> None:
+        types = self.types
+        await self.client.start_io(sys.executable, "-m", "fgc", "lsp", env={**os.environ, "FGC_CACHE_DIR": self.cache})
+        await self.client.initialize_async(
+            types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=root.as_uri())
         )
-    )
-    client.initialized(types.InitializedParams())
+        self.client.initialized(types.InitializedParams())
 
-    async def until(version: int) -> float:
-        while version not in published:
-            arrived.clear()
-            await arrived.wait()
-        return published[version]
+    @property
+    def pid(self) -> int:
+        assert self.client._server is not None
+        return self.client._server.pid
 
-    text = experiment.read_text(encoding="utf-8")
-    start = time.perf_counter()
-    client.text_document_did_open(
-        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "forgather", 1, text))
-    )
-    first = await until(1) - start
-    samples = []
-    for version in range(2, rounds + 5):
-        edited = text.replace("numerator: 1\n", f"numerator: {version}\n", 1)
-        sent = time.perf_counter()
-        client.text_document_did_change(
+    async def until(self, uri: str, version: int, timeout: float = 600) -> float:
+        deadline = time.perf_counter() + timeout
+        while (uri, version) not in self.published:
+            self.arrived.clear()
+            await asyncio.wait_for(self.arrived.wait(), max(deadline - time.perf_counter(), 0.001))
+        return self.published[(uri, version)]
+
+    def open(self, path: Path) -> str:
+        uri = path.as_uri()
+        self.texts[uri] = path.read_text(encoding="utf-8")
+        self.versions[uri] = 1
+        self.client.text_document_did_open(
+            self.types.DidOpenTextDocumentParams(self.types.TextDocumentItem(uri, "forgather", 1, self.texts[uri]))
+        )
+        return uri
+
+    def change(self, uri: str, text: str) -> int:
+        self.versions[uri] += 1
+        version = self.versions[uri]
+        types = self.types
+        self.client.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 types.VersionedTextDocumentIdentifier(version=version, uri=uri),
-                [types.TextDocumentContentChangeWholeDocument(text=edited)],
+                [types.TextDocumentContentChangeWholeDocument(text=text)],
             )
         )
-        done = await until(version)
-        if version >= 5:  # three warm-up rounds
-            samples.append(done - sent)
-    await client.shutdown_async(None)
-    client.exit(None)
-    await client.stop()
-    return first * 1000, median_ms(samples)
+        return version
+
+    async def hover(self, uri: str, line: int, character: int) -> float:
+        types = self.types
+        start = time.perf_counter()
+        result = await self.client.text_document_hover_async(
+            types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(line, character))
+        )
+        if result is None:
+            raise SystemExit(f"no hover at {uri}:{line}:{character}")
+        return time.perf_counter() - start
+
+    async def stop(self) -> None:
+        await self.client.shutdown_async(None)
+        self.client.exit(None)
+        await self.client.stop()
+
+
+def _edited(text: str, marker: str, n: int) -> str:
+    """`text` with the value after the first `marker` replaced by a new number."""
+    return text.replace(marker + "1\n", f"{marker}{n}\n", 1)
+
+
+async def edit_latencies(s: Session, uri: str, marker: str, count: int, start: int) -> list[float]:
+    samples = []
+    for n in range(start, start + count):
+        sent = time.perf_counter()
+        version = s.change(uri, _edited(s.texts[uri], marker, n))
+        samples.append(await s.until(uri, version) - sent)
+    return samples
+
+
+async def server_bench(project: Path, big: Path, args: argparse.Namespace, cache: str) -> dict[str, float]:
+    experiment, base = project / "experiment.fg", project / "base.fg"
+    s = Session(cache)
+    await s.start(project)
+    out: dict[str, float] = {}
+    try:
+        t0 = time.perf_counter()
+        exp_uri = s.open(experiment)
+        out["first"] = await s.until(exp_uri, 1) - t0
+        if s.diagnostics[exp_uri]:
+            raise SystemExit(f"the bench config has diagnostics: {s.diagnostics[exp_uri][:3]}")
+        base_uri = s.open(base)
+        await s.until(base_uri, 1)
+        await edit_latencies(s, exp_uri, "numerator: ", 5, 1000)  # warm-up
+        child = await edit_latencies(s, exp_uri, "numerator: ", args.edits, 2000)
+        base_samples = await edit_latencies(s, base_uri, "numerator: ", args.edits, 3000)
+        out.update(child_median=median_ms(child), child_p95=p95_ms(child))
+        out.update(base_median=median_ms(base_samples), base_p95=p95_ms(base_samples))
+
+        # Bursts: 10 changes within 100 ms; the last one's diagnostics.
+        bursts = []
+        for b in range(5):
+            for k in range(10):
+                version = s.change(exp_uri, _edited(s.texts[exp_uri], "numerator: ", 5000 + 100 * b + k))
+                last = time.perf_counter()
+                if k < 9:
+                    await asyncio.sleep(0.010)
+            bursts.append(await s.until(exp_uri, version) - last)
+            await asyncio.sleep(0.2)
+        out["burst"] = median_ms(bursts)
+
+        # Hovers while the 0.5 MB experiment is checked.
+        line = next(i for i, t in enumerate(s.texts[exp_uri].splitlines()) if "experiment_0_settings:" in t)
+        idle = [await s.hover(exp_uri, line, 3) for _ in range(10)]
+        out["hover_idle"] = median_ms(idle)
+        big_uri = s.open(big)
+        during: list[float] = []
+        opened = time.perf_counter()
+        while (big_uri, 1) not in s.published and len(during) < 200:
+            latency = await s.hover(exp_uri, line, 3)
+            if (big_uri, 1) not in s.published:
+                during.append(latency)
+            await asyncio.sleep(0.02)
+        big_done = await s.until(big_uri, 1)
+        out["big_check"] = (big_done - opened) * 1000
+        out["hovers_during"] = len(during)
+        out["hover_during_median"] = median_ms(during) if during else float("nan")
+        out["hover_during_max"] = max(during) * 1000 if during else float("nan")
+        s.client.text_document_did_close(s.types.DidCloseTextDocumentParams(s.types.TextDocumentIdentifier(big_uri)))
+
+        # Memory over many edits.
+        await edit_latencies(s, exp_uri, "numerator: ", 50, 10_000)
+        out["rss_before"] = rss_mb(s.pid)
+        text = s.texts[exp_uri]
+        for n in range(args.rss_edits):
+            if n % 10 == 9:  # a new line: the template grows, new origin markers
+                text = text.replace("## experiment.fg: level 4\n", f"## experiment.fg: level 4\n## edit {n}\n", 1)
+            version = s.change(exp_uri, _edited(text, "numerator: ", 20_000 + n))
+            await s.until(exp_uri, version)
+        out["rss_after"] = rss_mb(s.pid)
+    finally:
+        await s.stop()
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -207,37 +342,61 @@ def whole_processes(experiment: Path, edited: Path, runs: int, scratch: Path) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=30, help="warm didChange rounds (median)")
-    parser.add_argument("--runs", type=int, default=5, help="whole-process runs of each (median)")
+    parser.add_argument("--edits", type=int, default=50, help="didChange rounds on the experiment and on the base")
+    parser.add_argument("--rss-edits", type=int, default=2000, help="edits between the two memory readings")
+    parser.add_argument("--runs", type=int, default=5, help="whole-process runs of each (median); 0: none")
     parser.add_argument("--sections", type=int, default=10, help="blocks per template")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="fgc-bench-lsp-") as tmp:
-        scratch = Path(tmp)
-        project = scratch / "project"
-        project.mkdir()
-        experiment = generate(project, args.sections)
-        (scratch / "edited").mkdir()
-        edited = generate(scratch / "edited", args.sections)
-        lines = sum(len(p.read_text().splitlines()) for p in project.glob("*.fg"))
-        print(f"config: {len(LEVELS)} templates, {lines} template lines")
-        cache = str(scratch / "server-cache")
-        first, debounced = asyncio.run(server_latency(experiment, args.rounds, {}, cache))
-        _, immediate = asyncio.run(server_latency(experiment, args.rounds, {"fgc.lsp.debounceMs": 0}, cache))
-        procs = whole_processes(experiment, edited, args.runs, scratch)
     from fgc.lsp.settings import DEFAULT_DEBOUNCE_MS
 
-    print(f"server: first check after didOpen       {first:8.1f} ms")
-    print(f"server: didChange -> publishDiagnostics {debounced:8.1f} ms median (debounce {DEFAULT_DEBOUNCE_MS} ms)")
-    print(f"server: didChange -> publishDiagnostics {immediate:8.1f} ms median (debounce 0)")
-    print(f"fgc check, cold process                 {procs['cold']:8.1f} ms median")
-    print(f"fgc check, warm process                 {procs['warm']:8.1f} ms median")
-    print(f"fgc check, warm, experiment edited      {procs['edited']:8.1f} ms median")
-    print(f"reference text pipeline + PyYAML        {procs['reference']:8.1f} ms median")
-    print(f"ratio server (debounce 0) / 50 ms goal  {immediate / 50:8.2f}")
-    print(f"ratio warm check / reference            {procs['warm'] / procs['reference']:8.2f}  (goal <= 0.5)")
-    print(f"ratio cold check / reference            {procs['cold'] / procs['reference']:8.2f}")
-    print(f"ratio edited check / reference          {procs['edited'] / procs['reference']:8.2f}")
-    print(f"load average                            {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    load_start = os.getloadavg()
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])  # the editor's machine is busy
+    try:
+        with tempfile.TemporaryDirectory(prefix="fgc-bench-lsp-") as tmp:
+            scratch = Path(tmp)
+            project = scratch / "project"
+            project.mkdir()
+            experiment = generate(project, args.sections)
+            big = generate_big(project / "big.fg")
+            lines = sum(len(p.read_text().splitlines()) for p in project.glob("*.fg") if p != big)
+            print(f"config: {len(LEVELS)} templates, {lines} template lines; big experiment {big.stat().st_size / 1e6:.2f} MB")
+            print("a CPU-bound process runs beside the server")
+            cache = str(scratch / "server-cache")
+            srv = asyncio.run(server_bench(project, big, args, cache))
+            procs = None
+            if args.runs:
+                (scratch / "edited").mkdir()
+                edited = generate(scratch / "edited", args.sections)
+                procs = whole_processes(experiment, edited, args.runs, scratch)
+    finally:
+        hog.kill()
+        hog.wait()
+    window = DEFAULT_DEBOUNCE_MS
+    burst_goal = 2 * window + srv["child_median"]
+    growth = srv["rss_after"] - srv["rss_before"]
+    print(f"server: first check after didOpen                 {srv['first'] * 1000:8.1f} ms")
+    print(f"server: didChange -> diagnostics, experiment      {srv['child_median']:8.1f} ms median  {srv['child_p95']:8.1f} ms p95"
+          f"   (goals 50 / 150)")
+    print(f"server: didChange -> diagnostics, base template   {srv['base_median']:8.1f} ms median  {srv['base_p95']:8.1f} ms p95"
+          f"   (goals 50 / 150)")
+    print(f"server: hover, idle                               {srv['hover_idle']:8.1f} ms median")
+    print(f"server: hover during the 0.5 MB check             {srv['hover_during_median']:8.1f} ms median  "
+          f"{srv['hover_during_max']:8.1f} ms max ({srv['hovers_during']:.0f} hovers; the check took "
+          f"{srv['big_check']:.0f} ms)   (goal 20)")
+    print(f"server: last of 10 changes in 100 ms -> diags     {srv['burst']:8.1f} ms median of 5   "
+          f"(goal {burst_goal:.0f}: 2 x {window} ms debounce + one check)")
+    print(f"server: RSS after 50 edits / after {args.rss_edits} more       {srv['rss_before']:8.1f} MB  "
+          f"{srv['rss_after']:8.1f} MB  growth {growth:+.1f} MB   (goal <= 20)")
+    if procs is not None:
+        print(f"fgc check, cold process                           {procs['cold']:8.1f} ms median")
+        print(f"fgc check, warm process                           {procs['warm']:8.1f} ms median")
+        print(f"fgc check, warm, experiment edited                {procs['edited']:8.1f} ms median")
+        print(f"reference text pipeline + PyYAML                  {procs['reference']:8.1f} ms median")
+        print(f"ratio warm check / reference                      {procs['warm'] / procs['reference']:8.2f}  (goal <= 0.5)")
+        print(f"ratio edited check / reference                    {procs['edited'] / procs['reference']:8.2f}")
+    load_end = os.getloadavg()
+    print(f"load average at start / end                       {' '.join(f'{x:.2f}' for x in load_start)} / "
+          f"{' '.join(f'{x:.2f}' for x in load_end)}")
 
 
 if __name__ == "__main__":

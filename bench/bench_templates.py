@@ -9,7 +9,7 @@ times, alternating the two in each round so both see the same machine state:
 * fgc: `fgc.render.render_file` -- load, Lark parse of every template to the AST, template
   pass (inheritance graph and checks), lowering with origin markers, jinja2 parse, compile and
   render, and the source map;
-* reference: the reference's pipeline as specified in notes/dialect.md (a regex preprocessor
+* reference: the reference's pipeline as its code behaves (a regex preprocessor
   per line, the TOML block pass, jinja2 with the same environment), re-implemented in
   tests/templates/reference_dialect.py (the conformance tests' oracle).
 

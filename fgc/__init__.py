@@ -6,6 +6,9 @@ The pipeline (see docs/architecture.md): parse templates -> load -> template pas
 The Python API (`fgc.check`, `fgc.compile`, `fgc.load`, `fgc.from_project`) lives in
 `fgc/api.py`; it is imported on first use, so that `import fgc` (a generated config.py's
 `from_project` fallback, the CLI's cached path) costs no compiler import.
+
+"The reference", in comments and docs, is the public project jdinalt/forgather, whose dialect and
+project layout fgc accepts (defined in docs/architecture.md).
 """
 
 from __future__ import annotations

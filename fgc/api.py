@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from .diagnostics import Diagnostic, DiagnosticError, render_human, summary
 
 if TYPE_CHECKING:
+    from .analysis.inputs import Input
     from .build import Build
 
 
@@ -44,28 +45,56 @@ class CompileError(DiagnosticError):
         return Diagnostics(self.diagnostics)._repr_html_()
 
 
+def _resolve(
+    path: str | Path, config: str | None, include_dirs: Sequence[str | Path], variables: Mapping[str, Any] | None
+) -> Input | None:
+    """The input resolver of the command line and the language server (fgc/analysis/inputs.py):
+    a PROJECT_DIR or a project's config file gets the project's search path and globals. None
+    for a file that does not exist (the pipeline reports it); CompileError when a project cannot
+    be read, ValueError for a config name without a project."""
+    from .analysis.inputs import InputDiagnostics, InputError, resolve_input
+
+    if config is None and not Path(path).exists():
+        return None
+    try:
+        return resolve_input(path, config, include_dirs, variables)
+    except InputDiagnostics as e:
+        raise CompileError(e.diagnostics) from None
+    except InputError as e:
+        raise ValueError(str(e)) from None
+
+
 def check(
     path: str | Path,
     include_dirs: Sequence[str | Path] = (),
     variables: Mapping[str, Any] | None = None,
     import_modules: bool = True,
     overrides: Sequence[str] = (),
+    config: str | None = None,
 ) -> Diagnostics:
     """Every diagnostic of the whole pipeline for `path` (template variables = `-D`; overrides
-    = `--override KEY.PATH=VALUE`, docs/tools.md: a malformed one raises ValueError)."""
+    = `--override KEY.PATH=VALUE`, docs/tools.md: a malformed one raises ValueError). `path` may
+    be a PROJECT_DIR (`config`: its config, as `fgc check PROJECT -t CONFIG`) or one of a
+    project's config files; a project that cannot be read gives its diagnostics."""
     from .passes.overrides import parse_overrides
     from .pipeline import compile_file
 
+    try:
+        inp = _resolve(path, config, include_dirs, variables)
+    except CompileError as e:
+        return Diagnostics(e.diagnostics)
+    found = [] if inp is None else inp.diagnostics
     comp = compile_file(
-        path,
-        include_dirs,
-        variables,
+        path if inp is None else inp.path,
+        include_dirs if inp is None else inp.include_dirs,
+        variables if inp is None else inp.variables,
+        globals=None if inp is None else inp.globals,
         import_modules=import_modules,
         use_black=False,
         code_text=False,
         overrides=parse_overrides(overrides),
     )
-    return Diagnostics(comp.diagnostics)
+    return Diagnostics(found + comp.diagnostics)
 
 
 def compile(
@@ -75,16 +104,29 @@ def compile(
     variables: Mapping[str, Any] | None = None,
     import_modules: bool = True,
     overrides: Sequence[str] = (),
+    config: str | None = None,
 ) -> Build:
     """Compile `path` into the build directory `out_dir`; returns the `fgc.build.Build`
     (`.dir`, `.targets`, `.variables`, `.load()`). Raises CompileError when the input has errors.
+    `path` may be a PROJECT_DIR (`config`: its config) or a project's config file, resolved as
+    `fgc compile` resolves them.
     `overrides` are `--override KEY.PATH=VALUE` texts (docs/tools.md; a malformed one raises
     ValueError), recorded in the build's manifest."""
     from .build import BuildError, write_build
     from .passes.overrides import parse_overrides
     from .pipeline import compile_file
 
-    comp = compile_file(path, include_dirs, variables, import_modules=import_modules, overrides=parse_overrides(overrides))
+    inp = _resolve(path, config, include_dirs, variables)
+    if inp is not None:
+        path, include_dirs, variables = inp.path, inp.include_dirs, inp.variables
+    comp = compile_file(
+        path,
+        include_dirs,
+        variables,
+        globals=None if inp is None else inp.globals,
+        import_modules=import_modules,
+        overrides=parse_overrides(overrides),
+    )
     if not comp.ok:
         raise CompileError(list(comp.diagnostics))
     built = write_build(comp, out_dir, dict(variables or {}))
@@ -129,14 +171,12 @@ def from_project(
         "with literal arguments",
         stacklevel=2,
     )
-    project, diags = load_project(project_dir)
-    if project is None:
-        raise CompileError(diags)
-    path, missing = project.config_file(config_template)
-    if path is None:
-        raise CompileError(diags + missing)
-    variables = dict(pp_kwargs or {})
-    comp = compile_file(path, project.include_dirs, variables, globals=project.globals)
+    if not Path(project_dir).is_dir():
+        raise CompileError(load_project(project_dir).diagnostics)  # FG0801, no project there
+    inp = _resolve(project_dir, config_template, (), pp_kwargs)
+    assert inp is not None  # the directory exists
+    variables = inp.variables
+    comp = compile_file(inp.path, inp.include_dirs, variables, globals=inp.globals)
     if not comp.ok:
         raise CompileError(list(comp.diagnostics))
     import atexit

@@ -1,11 +1,25 @@
-"""Every diagnostic code fgc reports, with its meaning in one line: the one registry.
+"""Every diagnostic code fgc reports, with its severity and meaning in one line: the one registry.
 
-A code is written where it is reported (`error("FG0620", ...)`), and listed here once.
-docs/diagnostics.md lists the same codes with the same meanings; tests/architecture/
-test_diagnostic_codes.py keeps the two in step and checks that every `FGxxxx` written in fgc/ is
-here and every code here is reported somewhere. A meaning that starts with "warning:" is a
-warning's; the others are errors, unless they say otherwise.
+A code is written where it is reported (`error("FG0620", ...)`), and listed here once, one entry
+per line, in code order. The severity is the meaning's first word: a meaning that starts with
+"warning:" is a warning's, one that starts with "note" a note's, any other an error's (one that
+says "warning:" later, FG0518, is an error's and a warning's). `REGISTRY` holds the entries as
+data (`Code`); docs/diagnostics.md's tables are generated from it:
+
+    python -m fgc.diagnostic_codes docs/diagnostics.md
+
+rewrites each table that follows a `<!-- codes FG01 FG02 -->` line (the codes of those
+hundreds) and leaves the prose around them as written. tests/architecture/
+test_diagnostic_codes.py checks that the doc is current, that every `FGxxxx` written in fgc/ is
+here, that every code here is reported somewhere, and that each is reported with its severity.
 """
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 CODES: dict[str, str] = {
     # FG00xx  command line and internal
@@ -37,7 +51,7 @@ CODES: dict[str, str] = {
     "FG0203": "warning: a block that overrides nothing in its parents (its content is never rendered), with a did-you-mean",
     "FG0204": "`super()` outside a block",
     "FG0205": "a `required` block that the rendered template (the input, or an included template) does not override",
-    "FG0206": "`super()` in a block that no parent template defines",
+    "FG0206": "`super()` in a block that no parent template defines, where the block is rendered (in a template that extends none, or inside a rendered block); in a block that is never rendered it is a note of the block's FG0203, as the reference renders it",
     "FG0207": "warning: a knob replaced by an ancestor: an unconditional top-level `set` (outside blocks, macros, loops and `if`, its value not reading the name) replaces the value a child template's `set` or a `-D` gave; the child's `set` is a note, a `-D` a note without a position; the fix is `-- set x = x \\| default(value)` (`fgc/inheritance/knobs.py`)",
     "FG0208": "warning: a knob that nothing reads: a top-level `set` or a `-D` of a name that no template of the compilation loads (a misspelt knob: `-- set hiden_size = 64`), with a did-you-mean over the names the templates read; names starting with `_` and `namespace()`s are not knobs (`fgc/render/knob_reads.py`)",
     # FG03xx  rendering (Jinja)
@@ -87,6 +101,9 @@ CODES: dict[str, str] = {
     "FG0521": "a value that expands to more than 1,000,000 values through aliases",
     "FG0522": "warning: a knob whose value never reaches the config: every template line that reads it renders a key that a later duplicate key overrides (a constant such as `lr: 3.0e-3` after `== super()`), or is not rendered at all (a replaced block, an `if` branch that did not run); at the `set` that gave the value (or the `-D`, without a position), the reading line and the winning key as notes (`fgc/passes/knob_use.py`)",
     "FG0523": "warning: a key that leaves its block: written in a block after `== super()` or an `include`, at a column less indented than the keys of the mapping the content ends with, so that it becomes a sibling of that content (a new top-level target `lr`) instead of one of its keys; reported when that mapping has a key of the same name, or when the key is a plain value at the top level, never for a key written again at its own level or a `.define` (`fgc/passes/block_keys.py`)",
+    "FG0540": "warning: a top-level `.define:` (or other `.name:`) entry that nothing uses: no alias refers to an anchor in it, so its value is not part of the config (it is still checked: its callable, arguments and values)",
+    "FG0541": "Jinja statements nested deeper than the Python code jinja2 compiles them to allows (more than 20 nested `for` loops, about 100 levels of `if`), or more than 100 deep (refused before jinja2's recursive parser sees them); at the most deeply nested statement",
+    "FG0542": "note (language server): a library template that no experiment of the workspace uses, checked for its syntax only",
     # FG06xx  imports and signatures
     "FG0600": "a malformed callable spec (`a:b:c`, an unknown builtin such as `lenn`)",
     "FG0601": "module or file not found (did-you-mean from the package's submodules, the directory's files)",
@@ -135,3 +152,57 @@ CODES: dict[str, str] = {
     "FG0808": "warning: a `from_project` with an argument known only when the config is built (a `!var`, a node): linked at run time by `fgc.from_project`, so the build needs fgc and the project where it runs",
     "FG0809": "a `from_project` that links a project into itself, directly or through other projects (the chain named)",
 }
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    severities: tuple[str, ...]  # ("error",), ("warning",), ("note",) or ("error", "warning")
+    meaning: str  # as registered, its severity word included
+
+    @property
+    def severity(self) -> str:
+        return ", ".join(self.severities)
+
+
+def _code(code: str, meaning: str) -> Code:
+    if meaning.startswith("warning:"):
+        return Code(code, ("warning",), meaning)
+    if meaning.startswith("note"):
+        return Code(code, ("note",), meaning)
+    return Code(code, ("error", "warning") if "warning:" in meaning else ("error",), meaning)
+
+
+REGISTRY: dict[str, Code] = {code: _code(code, meaning) for code, meaning in CODES.items()}
+
+# The docs' tables: a marker line, then the table it owns (up to the first line that is not a row).
+_TABLE = re.compile(r"^(<!-- codes ((?:FG\d\d ?)+) -->\n)(?:\|.*\n)*", re.M)
+
+
+def table(hundreds: list[str]) -> str:
+    """The markdown table of the registered codes that start with one of `hundreds` ("FG04")."""
+    rows = [f"| `{c.code}` | {c.meaning} |" for c in REGISTRY.values() if c.code[:4] in hundreds]
+    return "\n".join(["| code | meaning |", "|---|---|", *rows]) + "\n"
+
+
+def document(doc: str) -> str:
+    """`doc` (docs/diagnostics.md) with every generated table rewritten from the registry."""
+    covered: list[str] = []
+
+    def rewrite(m: re.Match[str]) -> str:
+        hundreds = m.group(2).split()
+        covered.extend(hundreds)
+        return m.group(1) + table(hundreds)
+
+    out = _TABLE.sub(rewrite, doc)
+    missing = sorted({c[:4] for c in REGISTRY} - set(covered))
+    if missing:
+        raise ValueError(f"no `<!-- codes ... -->` table for the codes {', '.join(h + 'xx' for h in missing)}")
+    return out
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m fgc.diagnostic_codes docs/diagnostics.md")
+    path = Path(sys.argv[1])
+    path.write_text(document(path.read_text(encoding="utf-8")), encoding="utf-8")

@@ -5,7 +5,7 @@ sequence), a dict with string keys (a plain mapping), or a `Node` (a tagged valu
 shared by identity: an alias of an anchored node is the same `Node` object, which is how the
 compiler knows that a singleton is referenced twice.
 
-`Graph.to_json()` is the `graph.json` format of DESIGN §6:
+`Graph.to_json()` is the `graph.json` format:
 
     {"fgc_graph": 1, "targets": [...], "values": {target: VALUE}, "nodes": {"n1": NODE}}
 
@@ -15,49 +15,17 @@ document order, args before kwargs.
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Union
 
 from .diagnostics import Span
 
-
-class Kind(str, enum.Enum):
-    SINGLETON = "singleton"
-    FACTORY = "factory"
-    PARTIAL = "partial"
-    META = "meta"
-    VAR = "var"
-    DICT = "dict"
-    LIST = "list"
-    TUPLE = "tuple"
-    DLIST = "dlist"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-# Tag name as written -> node kind (`!call` = `!singleton`, `!lambda` = `!partial`).
-TAG_KINDS: dict[str, Kind] = {
-    "call": Kind.SINGLETON,
-    "singleton": Kind.SINGLETON,
-    "factory": Kind.FACTORY,
-    "partial": Kind.PARTIAL,
-    "lambda": Kind.PARTIAL,
-    "meta": Kind.META,
-    "var": Kind.VAR,
-    "dict": Kind.DICT,
-    "list": Kind.LIST,
-    "tuple": Kind.TUPLE,
-    "dlist": Kind.DLIST,
-}
-
-CALLABLE_KINDS = frozenset({Kind.SINGLETON, Kind.FACTORY, Kind.PARTIAL, Kind.META})
-CONTAINER_KINDS = frozenset({Kind.DICT, Kind.LIST, Kind.TUPLE, Kind.DLIST})
+# The node kinds and the tag table: the foundation's `fgc/tags.py`, which every stage reads.
+from .tags import CALLABLE_KINDS, CONTAINER_KINDS, SEQUENCE_KINDS, TAG_KINDS, Kind  # noqa: F401
 
 # Keyword arguments that configure the node instead of reaching the callable. They stay in
-# `kwargs`, after the others (DESIGN §6).
+# `kwargs`, after the others (docs/language.md, Arguments).
 SUBMODULE_SEARCHPATH = "submodule_searchpath"
 LATENT_ARGS = "latent_args"
 RESERVED_KWARGS = (SUBMODULE_SEARCHPATH, LATENT_ARGS)
@@ -178,6 +146,16 @@ class Override:
 
 
 @dataclass
+class UnusedEntry:
+    """A top-level `.name:` entry that nothing uses (FG0540): import resolution checks its value,
+    nothing builds it."""
+
+    key: str
+    span: Span  # its key
+    value: Value
+
+
+@dataclass
 class Graph:
     targets: list[str] = field(default_factory=list)
     values: dict[str, Value] = field(default_factory=dict)
@@ -186,10 +164,20 @@ class Graph:
     overrides: list[Override] = field(default_factory=list)
     # id(plain list or dict in the graph) -> its items' spans (index or key -> Span)
     container_spans: dict[int, dict] = field(default_factory=dict, repr=False)
+    unused: list[UnusedEntry] = field(default_factory=list)
 
     def nodes(self) -> list[Node]:
         """Every node reachable from the targets, in id order (see `node_ids`)."""
         return list(self.node_ids())
+
+    def checked_nodes(self) -> list[Node]:
+        """The nodes import resolution checks: those of the targets, then those that only the
+        unused `.name:` entries reach."""
+        ids = self.node_ids()
+        for entry in self.unused:
+            for _ in walk_nodes(entry.value, ids):
+                pass
+        return list(ids)
 
     def node_ids(self) -> dict[Node, str]:
         """Node -> "nK", numbered by first visit of a depth-first walk of the targets."""

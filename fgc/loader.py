@@ -50,6 +50,47 @@ def parse_unchecked(text: str, path: str, name: str) -> tuple[Template, list[Dia
     return parse_template(text, path, name, check_jinja=False)
 
 
+class ParseCache:
+    """Parsed templates by (path, name), reused while the text is the same (its hash): a base
+    template that fifty configs read (`fgc check PROJECT --all`), or that every keystroke of an
+    editor re-checks (fgc/workspace), is parsed once. One version per (path, name), since an
+    edit replaces it, and at most `limit` entries, the least recently used dropped first. The
+    trees are never mutated after parsing (every later stage only reads them), so sharing them
+    is safe; each caller gets its own copy of the diagnostics list. Not thread-safe: one
+    compilation at a time uses it (the language server's worker)."""
+
+    def __init__(self, parse: ParseFn = parse_unchecked, limit: int = 1024) -> None:
+        self._parse = parse
+        self._limit = limit
+        self._entries: dict[tuple[str, str], tuple[bytes, Template, list[Diagnostic]]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def __call__(self, text: str, path: str, name: str) -> tuple[Template, list[Diagnostic]]:
+        import hashlib
+
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        key = (path, name)
+        entry = self._entries.pop(key, None)  # re-inserted last: the most recently used
+        if entry is not None and entry[0] == digest:
+            self.hits += 1
+        else:
+            self.misses += 1
+            template, diags = self._parse(text, path, name)
+            entry = (digest, template, list(diags))
+        self._entries[key] = entry
+        while len(self._entries) > self._limit:
+            del self._entries[next(iter(self._entries))]
+        return entry[1], list(entry[2])
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def forget(self, path: str) -> None:
+        for key in [k for k in self._entries if k[0] == path]:
+            del self._entries[key]
+
+
 @dataclass(frozen=True)
 class TemplateSource:
     """Where the loader's text and parse trees come from. The default reads the disk and parses

@@ -19,9 +19,10 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
 
-from .diagnostics import Diagnostic, Outcome, Result, has_errors
+from .diagnostics import Diagnostic, Result, has_errors
+from .frontend import Frontend, _took, analyze, frontend, template_checks
 
 if TYPE_CHECKING:
     from .build.layout import Layout
@@ -30,53 +31,17 @@ if TYPE_CHECKING:
     from .graph import Graph
     from .imports import Imports
     from .imports.cache import SignatureCache
-    from .loader import TemplateSource
     from .passes.overrides import Applied, Override
-    from .render import RenderResult, Reuse
+    from .render import RenderResult
     from .syntax.config_ast import Document
 
 
-@dataclass
-class Frontend:
-    """Everything the front end knows about one input file."""
-
-    path: Path
-    render: RenderResult
-    document: Document | None = None  # None when rendering failed
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    variables: dict[str, Any] = field(default_factory=dict)  # the template variables (-D) given
-
-    @property
-    def ok(self) -> bool:
-        return not has_errors(self.diagnostics)
+# Called between stages; raises to abandon the compilation (the language server's worker).
+Checkpoint = Callable[[], None]
 
 
-def frontend(
-    path: str | Path,
-    include_dirs: Sequence[str | Path] = (),
-    variables: Mapping[str, Any] | None = None,
-    source: TemplateSource | None = None,  # None: the disk
-    globals: Mapping[str, Any] | None = None,  # environment globals (a project's, fgc/project/)
-    reuse: Reuse | None = None,  # lowered templates shared across calls (fgc/workspace)
-) -> Frontend:
-    """Render `path` through its template hierarchy and parse the result into the config AST."""
-    from .render import render_file
-    from .syntax.config_parser import parse_config
-
-    rendered = render_file(path, [Path(d) for d in include_dirs], dict(variables or {}), source, globals, reuse)
-    result = Frontend(Path(path), rendered, variables=dict(variables or {}))
-    if not _took(result.diagnostics, rendered) or rendered.text is None or rendered.source_map is None:
-        return result
-    parsed = parse_config(rendered.text, rendered.source_map)
-    result.document = parsed.value
-    result.diagnostics.extend(parsed.diagnostics)
-    return result
-
-
-def _took(diagnostics: list[Diagnostic], outcome: Outcome) -> bool:
-    """Add a stage's diagnostics to `diagnostics`; whether the next stage may run."""
-    diagnostics.extend(outcome.diagnostics)
-    return outcome.ok
+def _no_checkpoint() -> None:
+    pass
 
 
 # --------------------------------------------------------------------------------------------
@@ -107,61 +72,36 @@ class Compilation:
         return self.front.path
 
 
-def analyze(front: Frontend, override_notes: bool = False) -> Result[Graph]:
-    """Semantic passes: the config AST -> the config graph (+ diagnostics)."""
-    from .graph import Graph
-    from .passes.semantic import analyze as run_passes
-
-    if front.document is None:
-        return Result(Graph(), [])
-    analyzed = run_passes(front.document, override_notes=override_notes)
-    diagnostics = analyzed.diagnostics
-    if front.render.graph is not None:  # an alias whose anchor a replaced block defined: that block
-        from .inheritance.replaced_anchors import note_replaced_anchors
-
-        diagnostics = note_replaced_anchors(diagnostics, front.render.graph)
-    return Result(analyzed.value, diagnostics + template_checks(front, analyzed.value))
-
-
-def template_checks(front: Frontend, graph: Graph) -> list[Diagnostic]:
-    """What the config says about the templates that wrote it: knobs whose every read was
-    overridden or not rendered (fgc/passes/knob_use.py), keys whose column takes them out of
-    their block (fgc/passes/block_keys.py)."""
-    from .passes.block_keys import keys_leaving_blocks
-    from .passes.knob_use import hidden_knobs
-
-    render = front.render
-    if front.document is None or render.graph is None or render.source_map is None:
-        return []
-    return [
-        *hidden_knobs(front.document, graph.overrides, render.graph, render.source_map, render.reads, front.variables),
-        *keys_leaving_blocks(front.document, render.graph),
-    ]
-
-
 def backend(
     front: Frontend,
     import_modules: bool = True,
     generate_code: bool = True,
     use_black: bool = True,
     cache: SignatureCache | None = None,
-    stop_after: Literal["graph", "imports"] | None = None,
+    stop_after: Literal["graph", "imports", "plan"] | None = None,
     code_text: bool = True,
     overrides: Sequence[Override] = (),
+    checkpoint: Checkpoint | None = None,
 ) -> Compilation:
-    """Run the back end on a front-end result. `stop_after` may be "graph" or "imports";
+    """Run the back end on a front-end result. `stop_after` may be "graph", "imports" or "plan"
+    (compile-time nodes planned, with their diagnostics; the code, which only proves itself
+    valid, not generated: the language server);
     `code_text=False` (fgc check) generates the module only to prove it valid; `overrides`
     (`--override KEY.PATH=VALUE`, fgc.passes.overrides) change the graph before imports and
-    signatures check it.
+    signatures check it. `checkpoint` is called before each stage: a long-lived caller (the
+    language server's worker) abandons a compilation that a newer edit made useless by raising
+    from it.
 
     Each stage runs only when the stages before it reported no error.
     """
+    step = checkpoint if checkpoint is not None else _no_checkpoint
     from .build.layout import Layout
 
     assert front.render.search is not None  # render_file always records its search path
     comp = Compilation(front, layout=Layout(front.render.search))
     if not _took(comp.diagnostics, front) or front.document is None:
         return comp
+    step()
     analyzed = analyze(front)
     comp.graph = analyzed.value
     if overrides and analyzed.ok:
@@ -178,11 +118,17 @@ def backend(
 
     # from_project compiles another project: the driver gives it the pipeline, with these options.
     link = functools.partial(
-        link_project, import_modules=import_modules, use_black=use_black, cache=cache, code_text=code_text
+        link_project,
+        compile_file=compile_file,
+        import_modules=import_modules,
+        use_black=use_black,
+        cache=cache,
+        code_text=code_text,
     )
     KINDS = (*BUILTIN_KINDS, FromProject(link))
     from .imports import resolve_imports
 
+    step()
     resolved = resolve_imports(
         comp.graph,
         import_modules=import_modules,
@@ -202,9 +148,10 @@ def backend(
         return comp
     from .codegen import generate
 
+    step()
     planned = plan_compile_time(KINDS, comp.graph, imports, use_black=use_black)
     comp.compile_time = plan = planned.value
-    if not _took(comp.diagnostics, planned):
+    if not _took(comp.diagnostics, planned) or stop_after == "plan":
         return comp
     # Code generation reports nothing: what reaches it is valid (an exception is a bug of fgc).
     comp.generated = generate(

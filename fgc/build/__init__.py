@@ -1,8 +1,8 @@
-"""The build directory (DESIGN §3.8), written to a temporary directory then renamed into place:
+"""The build directory (docs/language.md), written to a temporary directory then renamed into place:
 
     config.py            the generated module (construct, TARGETS, VARIABLES)
     config.yaml          the resolved config, each line annotated with its origin
-    graph.json           the config graph (DESIGN §6)
+    graph.json           the config graph (its format: fgc/graph.py)
     fgc-manifest.json    versions, sources with sha256, search path, variables, git state, hashes
     sources/             the templates used (relative layout kept, see layout.py)
     modules/             local Python modules (imported from here by config.py)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..analysis.inputs import Input, InputDiagnostics  # the resolver's record and error, re-exported
 from ..diagnostics import Diagnostic, error, has_errors, print_diagnostics, render_json
 
 if TYPE_CHECKING:
@@ -181,27 +181,6 @@ def read_input(args) -> tuple[Path, dict[str, Any]]:
     return check_input_file(args.file), parse_defines(args.defines)
 
 
-class InputDiagnostics(Exception):
-    """The input cannot be compiled at all (a project whose meta.yaml has errors, an unknown
-    `-t CONFIG`): main() reports the diagnostics, exit code 1."""
-
-    def __init__(self, diagnostics: list[Diagnostic]) -> None:
-        super().__init__("; ".join(str(d) for d in diagnostics))
-        self.diagnostics = diagnostics
-
-
-@dataclass
-class Input:
-    """What to compile: a template file, its search path, variables and globals (a project's)."""
-
-    path: Path
-    include_dirs: list[Path]
-    variables: dict[str, Any]
-    globals: dict[str, Any] = field(default_factory=dict)
-    project: Any = None  # fgc.project.Project when FILE is a PROJECT_DIR
-    diagnostics: list[Diagnostic] = field(default_factory=list)  # warnings of meta.yaml
-
-
 def load_project_or_report(directory: str) -> tuple[Any, list[Diagnostic]]:
     """The project at `directory` (fgc.project.Project); InputDiagnostics when it has errors."""
     from ..project import load_project
@@ -213,48 +192,21 @@ def load_project_or_report(directory: str) -> tuple[Any, list[Diagnostic]]:
 
 
 def read_target(args: argparse.Namespace) -> Input:
-    """FILE or PROJECT_DIR [-t CONFIG], -I and -D of a command line. A project gives the config's
-    file, meta.yaml's searchdir (then -I) and the project globals."""
-    variables = parse_defines(args.defines)
-    include = [Path(d) for d in args.include_dirs]
-    config = getattr(args, "config", None)
-    if not Path(args.file).is_dir():
-        if config is not None:
-            raise UsageError("-t CONFIG needs a PROJECT_DIR, not a file")
-        inp = Input(check_input_file(args.file), include, variables)
-        return with_dynamic_args(inp, getattr(args, "dynamic_words", None) or [])
-    project, diags = load_project_or_report(args.file)
-    path, missing = project.config_file(config)
-    if path is None:
-        raise InputDiagnostics(diags + missing)
-    inp = Input(path, [*project.include_dirs, *include], variables, dict(project.globals), project, diags)
-    return with_dynamic_args(inp, getattr(args, "dynamic_words", None) or [])
+    """FILE or PROJECT_DIR [-t CONFIG], -I, -D and the words after `--` of a command line, through
+    the one input resolver (a FILE that is a project's config gets the project's search path and
+    globals); UsageError when they name nothing to compile."""
+    from ..analysis.inputs import InputError, resolve_input
 
-
-def with_dynamic_args(inp: Input, words: list[str]) -> Input:
-    """The variables that the words after `--` give through the config's `dynamic_args`
-    (fgc/project/dynamic_args.py); the config is read once without them to learn its options."""
-    if not words:
-        return inp
-    from .. import pipeline
-    from ..project.dynamic_args import DynamicArgsError, Option, parse_words, read_options
-
-    front = pipeline.frontend(inp.path, inp.include_dirs, inp.variables, globals=inp.globals)
-    diags = list(front.diagnostics)
-    options: list[Option] = []
-    if front.ok:
-        graph, more = pipeline.analyze(front)
-        diags.extend(more)
-        options, more = read_options(graph)
-        diags.extend(more)
-    if has_errors(diags):
-        raise InputDiagnostics(inp.diagnostics + diags)
     try:
-        given = parse_words(options, words, prog=f"fgc ... {inp.path.name} --")
-    except DynamicArgsError as e:
+        return resolve_input(
+            args.file,
+            getattr(args, "config", None),
+            args.include_dirs,
+            parse_defines(args.defines),
+            getattr(args, "dynamic_words", None) or [],
+        )
+    except InputError as e:
         raise UsageError(str(e)) from None
-    inp.variables = {**inp.variables, **given}
-    return inp
 
 
 def diagnostic_stream(fmt: str):

@@ -3,7 +3,7 @@
 A and B are each an experiment file (or PROJECT_DIR), a build directory or a run directory
 (compiled again from its saved sources, with the variables and overrides it recorded; a run's
 `--set` values are compared as the values of its variables). The
-graphs are compared by config path (fgc/cli/graph_diff.py); each difference names the template
+graphs are compared by config path (fgc/analysis/graph_diff.py); each difference names the template
 line that set the value on each side.
 
 Exit codes: 0 equal, 1 different, 2 an error (a bad command line, an input that does not
@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from ..diagnostics import print_diagnostics
 from .common import EXIT_USAGE, InputDiagnostics, add_examples, add_override_option
 from .experiment_input import Experiment, load_experiment
-from .graph_diff import Change, Side, diff_graphs
+from ..analysis.graph_diff import Change, Side, diff_graphs
 
 EXIT_EQUAL, EXIT_DIFFERENT, EXIT_ERROR = 0, 1, 2
 

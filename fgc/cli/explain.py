@@ -1,14 +1,10 @@
 """`fgc explain FILE KEY.PATH`: the value of one config path and every line that set it.
 
-The chain is listed most recent (the value that wins) first: the `--override`s of the path,
-then the template entries of the key (a child's `== super()` block renders its parents' keys,
-then writes the key again: a duplicate key whose last value wins, fgc/passes/duplicates.py),
-then the parent blocks that the winning block replaced without `super()` (never rendered).
-When the winning line renders a template variable (`lr: {{ lr }}`), the `-- set`s of that knob
-follow, in the order Jinja runs them (the input template first, then each parent): the one whose
-value was rendered (`knob`), a `x | default(...)` that a value given before it made unused
-(`default`), a set that a later one replaced (`replaced`). KEY.PATH may also name a `!var`
-variable: its default and its uses.
+The chain is the query layer's (fgc/analysis/chain.py, the language server's hover shows the
+same): most recent (the value that wins) first, the `--override`s of the path, the template
+entries of the key, the parent blocks the winning block replaced without `super()`, and the
+knobs (`-- set`, `-D`) its line renders. KEY.PATH may also name a `!var` variable: its default
+and its uses.
 """
 
 from __future__ import annotations
@@ -17,10 +13,11 @@ import argparse
 import json
 import sys
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
+from ..analysis.chain import Link, key_chain, number_roles, replaced_blocks
+from ..analysis.values import show_value
 from ..diagnostics import Span
-from ..graph import MISSING, Graph, Kind, Node, Value
+from ..graph import MISSING, Graph, Kind, Node
 from ..passes.config_paths import Located, PathError, Slot, locate, parse_path
 from ..passes.overrides import COMMAND_LINE, Applied
 from .common import (
@@ -83,24 +80,6 @@ class Explanation:
         return asdict(self)
 
 
-def show_value(value: Value, depth: int = 0) -> str:
-    """A short YAML-like rendering of a graph value (nodes by their tag)."""
-    if isinstance(value, Node):
-        if value.kind == Kind.VAR:
-            default = "" if value.default is MISSING else f", default: {show_value(value.default, depth + 1)}"
-            return f"!var {{ name: {value.var}{default} }}"
-        return value.describe()
-    if isinstance(value, list):
-        if depth > 1 and value:
-            return f"[{len(value)} items]"
-        return "[" + ", ".join(show_value(v, depth + 1) for v in value) + "]"
-    if isinstance(value, dict):
-        if depth > 1 and value:
-            return "{" + ", ".join(value) + "}"
-        return "{" + ", ".join(f"{k}: {show_value(v, depth + 1)}" for k, v in value.items()) + "}"
-    return json.dumps(value, ensure_ascii=False)
-
-
 def slot_key(slot: Slot | None) -> tuple[int, object] | None:
     return None if slot is None else (id(slot.holder), slot.step)
 
@@ -127,103 +106,32 @@ def template_span(exp: Experiment, slot: Slot) -> Span | None:
 
 
 def chain(exp: Experiment, located: Located) -> list[ChainLink]:
+    """The chain of the value at `located` (fgc/analysis/chain.py): its --overrides, then the
+    template entries of its key, the blocks they replaced and the knobs the winning line renders."""
     graph = exp.comp.graph
     assert graph is not None
+    tg = exp.comp.front.render.graph if exp.comp.front.render is not None else None
     slot = located.slot
     if slot is None:  # a named node by its name: where its tag is
         assert isinstance(located.value, Node)
         span = located.value.span
-        return [_origin(exp, "set", span), *(_origin(exp, "replaced", b) for b in replaced_blocks(exp, span))]
-    out: list[ChainLink] = []
+        links = [Link("set", span, exp.lines(span)), *(Link("replaced", b, exp.lines(b)) for b in replaced_blocks(tg, span))]
+        return [_chain_link(exp, link) for link in links]
     applied = applied_to(exp, slot)
-    for a in reversed(applied):
-        o = a.override
-        out.append(ChainLink("set", f"{COMMAND_LINE}:{o.index}", f"--override {o.text}", COMMAND_LINE, o.index, 1))
+    command = [Link("set", Span.point(COMMAND_LINE, a.override.index), f"--override {a.override.text}") for a in reversed(applied)]
     first = applied[0].previous_key_span if applied else slot.key_span
     if first is None:  # the override added the keyword
-        return _roles(out)
-    spans = [first]
-    for ov in graph.overrides:
-        if ov.winner == first:
-            spans += list(reversed(ov.overridden))
-            break
-    for s in spans:
-        out.append(_origin(exp, "overridden", s))
-    for s in spans:
-        out.extend(_origin(exp, "replaced", b) for b in replaced_blocks(exp, s))
-    return _roles(out) + knob_origins(exp, first)
+        return [_chain_link(exp, link) for link in number_roles(command)]
+    return [_chain_link(exp, link) for link in key_chain(graph, tg, first, exp.lines, exp.variables, command)]
 
 
-def _roles(origins: list[ChainLink]) -> list[ChainLink]:
-    for i, o in enumerate(origins):
-        if o.role not in ("replaced", "knob", "default", "maybe"):
-            o.role = "set" if i == 0 else "overridden"
-    return origins
-
-
-def _origin(exp: Experiment, role: str, span: Span) -> ChainLink:
-    return ChainLink(role, exp.where(span), exp.lines(span), span.file, span.line, span.col)
-
-
-def replaced_blocks(exp: Experiment, span: Span) -> list[Span]:
-    """The parent definitions of the block around `span` when that block does not call
-    `super()`: their text is never rendered, the block replaces them."""
-    from ..lsp.cursor import block_extent
-
-    tg = exp.comp.front.render.graph if exp.comp.front.render is not None else None
-    if tg is None:
-        return []
-    best = None
-    for node in tg.templates.values():
-        if node.file != span.file or not node.blocks:
-            continue
-        try:
-            lines = Path(node.file).read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            continue
-        for block in node.blocks.values():
-            start, end = block_extent(node, block, lines)
-            if start <= span.line <= end and (best is None or start >= best[0]):
-                best = (start, block)
-    if best is None or best[1].super_calls:
-        return []
-    return [b.span for b in tg.overridden(best[1])]
-
-
-def knob_origins(exp: Experiment, span: Span) -> list[ChainLink]:
-    """The `set`s (and `-D`) of the template variables that the line at `span` renders: which
-    one gave the value, and the others in the order Jinja ran them (fgc/inheritance/knobs.py)."""
-    from ..inheritance.knobs import RENDERED_NAME, knob_runs, winning_run
-
-    names = list(dict.fromkeys(RENDERED_NAME.findall(exp.lines(span))))
-    tg = exp.comp.front.render.graph if exp.comp.front.render is not None else None
-    if not names or tg is None or tg.root not in tg.templates:
-        return []
-    out: list[ChainLink] = []
-    for name in names:
-        runs = knob_runs(tg, name)
-        given = name in exp.variables
-        if not runs and not given:
-            continue
-        winner = winning_run(runs, given)  # index into runs; None: the -D value (or nothing)
-        origins: list[ChainLink] = []
-        if given:
-            text = f"-D {name}={exp.variables[name]!r}"
-            role = "knob" if winner is None else "replaced"
-            origins.append(ChainLink(role, COMMAND_LINE, text, COMMAND_LINE, 0, 0))
-        for i, a in enumerate(runs):
-            if i == winner:
-                role = "knob"
-            elif a.conditional:
-                role = "maybe"
-            elif a.defers and (winner is None or i > winner or given):
-                role = "default"
-            else:
-                role = "replaced"
-            origins.append(_origin(exp, role, a.span))
-        origins.sort(key=lambda o: o.role != "knob")  # the one that gave the value first
-        out.extend(origins)
-    return out
+def _chain_link(exp: Experiment, link: Link) -> ChainLink:
+    if link.span is None:  # a -D value
+        return ChainLink(link.role, COMMAND_LINE, link.text, COMMAND_LINE, 0, 0)
+    s = link.span
+    if s.file == COMMAND_LINE:
+        return ChainLink(link.role, f"{COMMAND_LINE}:{s.line}", link.text, COMMAND_LINE, s.line, 1)
+    return ChainLink(link.role, exp.where(s), link.text, s.file, s.line, s.col)
 
 
 def variable_info(exp: Experiment, graph: Graph, name: str) -> dict | None:

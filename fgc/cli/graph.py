@@ -1,4 +1,4 @@
-"""`fgc graph FILE [--json]`: the resolved config graph (DESIGN §6)."""
+"""`fgc graph FILE [--json]`: the resolved config graph (`graph.json`: fgc/graph.py)."""
 
 from __future__ import annotations
 

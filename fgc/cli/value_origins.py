@@ -30,7 +30,6 @@ from ..graph import MISSING, Kind, Node, Value
 
 STDLIB = "stdlib/"  # how a build names the template library's files (fgc/build/layout.py)
 # A rendered variable at the start of an expression: `{{ max_steps | toyaml }}`.
-_RENDERED = re.compile(r"\{\{-?\s*([A-Za-z_]\w*)")
 
 
 @dataclass(frozen=True)
@@ -231,20 +230,16 @@ class _Blamer:
         return None
 
     def knobs(self, span: Span) -> list[Place]:
-        """The `-D` or `set` that gave the template variables rendered on the line at `span`."""
-        from ..inheritance.knobs import knob_runs, winning_run
+        """The `-D` or `set` that gave the template variables rendered on the line at `span`
+        (the query layer's knob resolution, as `fgc explain` and hover show it)."""
+        from ..analysis.chain import knob_sources
 
-        graph = self.comp.front.render.graph
-        if graph is None:
-            return []
         out: list[Place] = []
-        for name in dict.fromkeys(_RENDERED.findall(self.line(span))):
-            runs = knob_runs(graph, name)
-            won = winning_run(runs, name in self.defines)
-            if won is None and name in self.defines:
+        for name, source in knob_sources(self.comp.front.render.graph, self.defines, self.line(span)):
+            if source is None:
                 out.append(Place(None, f"-D {name}={_shown(self.defines[name])}"))
-            elif won is not None and runs[won].span.line != span.line:
-                out.append(self.place(runs[won].span))
+            elif source.line != span.line:
+                out.append(self.place(source))
         return out
 
 

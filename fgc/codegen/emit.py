@@ -1,6 +1,6 @@
 """Emit the config module as a Python `ast` tree (formatting and positions: `format.py`).
 
-Shape of the module (DESIGN §3.7):
+Shape of the module (docs/language.md, The compiled module):
 
     imports of every callable the config names
     support code (support.py: sentinels, error annotation, `partial`, `local_module`)
@@ -11,7 +11,7 @@ Shape of the module (DESIGN §3.7):
         @functools.cached_property                       # one member per named or shared node
         def model(self): return Linear(...)
 
-Identity (DESIGN §4): a singleton (and a container tag, and a partial) is a cached property,
+Identity (docs/language.md, Tags): a singleton (and a container tag, and a partial) is a cached property,
 built once per `construct` call; a factory is a method called at every reference; a partial is
 a `functools.partial` (a subclass that reports the template position when a call fails) whose
 extra positional arguments are appended and keyword arguments merged. A partial with factory

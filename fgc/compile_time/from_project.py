@@ -1,5 +1,5 @@
 """`!call:forgather:from_project`, the second compile-time node: another project's targets
-linked into the build (notes/dialect.md §6.4).
+linked into the build (docs/language.md, Linking another project).
 
     model: !call:forgather:from_project
         project_dir: "{{ joinpath(workspace_root, 'models') }}"

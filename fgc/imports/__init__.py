@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..diagnostics import Diagnostic, Result, Span, error, note, warning
-from ..graph import SUBMODULE_SEARCHPATH, Graph, Kind, Node
+from ..graph import CALLABLE_KINDS, SUBMODULE_SEARCHPATH, Graph, Kind, Node, Value
 from ..pyast import exclusive
 from .argument_rules import check_rules
 from .typecheck import Checker, check_node
@@ -60,6 +60,30 @@ def search_dirs(node: Node) -> tuple[str, ...]:
     return tuple(os.path.normpath(os.path.join(node.template_dir, d)) for d in value if isinstance(d, str))
 
 
+def relative_search_dirs(graph: Graph) -> dict[Node, tuple[str, ...]]:
+    """Where each node's relative spec (`.causal_lm:CausalLM`) is looked for after the template's
+    directory: its own `submodule_searchpath`, then those of the nodes that contain it, nearest
+    first. The reference's model projects write a model's parts with relative specs and no
+    searchpath of their own, inside the node that carries `submodule_searchpath` (through its
+    code generator): the reference imports the parts from there, and so they resolve here."""
+    out: dict[Node, tuple[str, ...]] = {}
+    stack: list[tuple[Value, tuple[str, ...]]] = [(graph.values[t], ()) for t in graph.targets]
+    while stack:
+        value, inherited = stack.pop()
+        if isinstance(value, Node):
+            before = out.get(value)
+            dirs = tuple(dict.fromkeys((*(before or ()), *search_dirs(value), *inherited)))
+            if dirs == before:
+                continue  # reached before with the same directories: its children are done
+            out[value] = dirs
+            stack.extend((child, dirs) for child in value.children())
+        elif isinstance(value, list):
+            stack.extend((item, inherited) for item in value)
+        elif isinstance(value, dict):
+            stack.extend((item, inherited) for item in value.values())
+    return out
+
+
 def resolve_imports(
     graph: Graph,
     import_modules: bool = True,
@@ -92,8 +116,9 @@ def _resolve_imports(
     forget_local_modules()
     memo: dict[tuple, Resolved | ResolveError | NotCached] = {}
     bound: list[tuple[Node, Resolved]] = []
-    for node in graph.nodes():
-        if node.kind not in (Kind.SINGLETON, Kind.FACTORY, Kind.PARTIAL, Kind.META) or not node.callable:
+    relative_dirs = relative_search_dirs(graph)
+    for node in graph.checked_nodes():  # unused `.define:` entries too (FG0540)
+        if node.kind not in CALLABLE_KINDS or not node.callable:
             continue
         try:
             spec = parse_spec(node.callable, node.template_dir)
@@ -108,7 +133,7 @@ def _resolve_imports(
                         node.span, hint=f"write `{written}`")
             )
         out.specs[node] = spec
-        search = search_dirs(node)
+        search = relative_dirs.get(node, ()) if spec.form == Form.RELATIVE else search_dirs(node)
         if not import_modules:
             # Finding local files imports nothing: do it, a build needs them.
             try:

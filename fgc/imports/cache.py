@@ -17,19 +17,11 @@ from typing import Any
 
 from forgather_files.atomic import write_text
 
+from ..cache_dir import default_cache_dir
 from ..version import __version__
 
 FORMAT = 4  # 2: parameters carry their annotation's type descriptor; 3: a signature says whether it
 # is a wrapper's guess; 4: what a callable declares it does not implement (argument_rules.py)
-
-
-def default_cache_dir() -> Path:
-    env = os.environ.get("FGC_CACHE_DIR")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("fgc"))
 
 
 def _stat(path: str) -> list[int] | None:

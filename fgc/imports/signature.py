@@ -190,7 +190,7 @@ def _describe_wrapper(binder: Any, outer: inspect.Signature | None) -> str:
     return f"a wrapper `{outer.replace(return_annotation=inspect.Signature.empty)}` around `{name}`"
 
 
-# Signatures of the reference's graph helpers (DESIGN §4).
+# Signatures of the reference's graph helpers.
 def _sig(*params: tuple[str, str, bool]) -> Signature:
     return Signature(tuple(Param(*p) for p in params))
 

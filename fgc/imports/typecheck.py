@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..diagnostics import Diagnostic, Span, error
-from ..graph import MISSING, Graph, Kind, Node
+from ..graph import MISSING, SEQUENCE_KINDS, Graph, Kind, Node
 from .annotations import SEQUENCE_HEADS, Descriptor, type_text
 
 
@@ -28,7 +28,7 @@ def describe_value(v: Any) -> str:
         return f"the float {v!r}"
     if isinstance(v, str):
         return f"the string {v!r}"
-    if isinstance(v, list) or (isinstance(v, Node) and v.kind in (Kind.LIST, Kind.TUPLE, Kind.DLIST)):
+    if isinstance(v, list) or (isinstance(v, Node) and v.kind in SEQUENCE_KINDS):
         n = len(v) if isinstance(v, list) else len(v.args)
         return f"a sequence of {n} item{'s' if n != 1 else ''}"
     return "a mapping"
@@ -122,7 +122,7 @@ class Checker:
             return self.check(
                 d, default, default_span or span, _join(where, f"the default of variable `{node.var}`")
             )
-        if node.kind in (Kind.LIST, Kind.TUPLE, Kind.DLIST):
+        if node.kind in SEQUENCE_KINDS:
             if isinstance(d, list) and (d[0] in SEQUENCE_HEADS or d[0] == "tuple_of"):
                 spans = [node.value_spans.get(i, span) for i in range(len(node.args))]
                 return self._items(d, node.args, spans, span, where)

@@ -13,7 +13,8 @@ Diagnostics:
     FG0203  a block that overrides nothing in its parents (warning)
     FG0204  `super()` outside a block
     FG0205  a `required` block that the rendered template does not override
-    FG0206  `super()` in a block that no parent template defines
+    FG0206  `super()` in a rendered block that no parent template defines (in a block that is
+            never rendered, a note of the block's FG0203)
 (and the loader's FG0107 for a target name with `..`; FG0207, a knob an ancestor's `set`
 replaces, is `fgc.inheritance.knobs`, run on this graph once the `-D` names are known)
 """
@@ -319,7 +320,9 @@ class _Reader:
             at = Span(span.file, span.line, col, span.line, col + len("super"))
             if block is None:
                 self.diags.append(
-                    error("FG0204", "`super()` outside a block: it calls the parent's version of the enclosing block", at)
+                    error(
+                        "FG0204", "`super()` outside a block: it calls the parent's version of the enclosing block", at
+                    )
                 )
             else:
                 block.super_calls.append(at)
@@ -473,7 +476,9 @@ def _check_cycles(graph: TemplateGraph, diags: list[Diagnostic]) -> None:
 
 def _rendered(graph: TemplateGraph) -> list[TemplateNode]:
     """Templates rendered on their own: the input and every `include` target."""
-    names = [graph.root] + [t for n in graph.templates.values() for r in n.references if r.kind == "include" for t in r.resolved]
+    names = [graph.root] + [
+        t for n in graph.templates.values() for r in n.references if r.kind == "include" for t in r.resolved
+    ]
     return [graph.templates[n] for n in dict.fromkeys(names) if n in graph.templates]
 
 
@@ -493,17 +498,46 @@ def _included_block(graph: TemplateGraph, ancestors: list[TemplateNode], name: s
     return None
 
 
+def _enclosing(node: TemplateNode, block: BlockDef) -> list[str]:
+    """`block` and the blocks around it in its template, innermost first."""
+    names = [block.name]
+    while block.parent is not None and block.parent in node.blocks:
+        block = node.blocks[block.parent]
+        names.append(block.name)
+    return names
+
+
 def _check_blocks(graph: TemplateGraph, diags: list[Diagnostic]) -> None:
     cyclic = {d.span for d in diags if d.code == "FG0202"}
     for node in graph.templates.values():
         static = graph.static_chain(node.name) and not cyclic
         ancestors = graph.ancestors(node.name) if static else []
         inherited = {b for a in ancestors for b in a.blocks}
+        # A block of a template that extends another is rendered only where a parent defines it,
+        # or inside an enclosing block that is rendered; a dead one (FG0203 at its outermost
+        # block) never runs, so its `super()` cannot fail (the reference renders such templates).
+        dead: dict[str, list[Span]] = {}  # outermost dead block -> the `super()` calls inside it
         for block in node.blocks.values():
-            defined_above = block.name in inherited
-            if node.extends and static and block.parent is None and not defined_above:
+            if block.super_calls and (static or not node.extends) and block.name not in inherited:
+                around = _enclosing(node, block)
+                if node.extends and static and not any(b in inherited for b in around):
+                    dead.setdefault(around[-1], []).extend(block.super_calls)
+                    continue
+                for at in block.super_calls:
+                    diags.append(
+                        error(
+                            "FG0206",
+                            f"`super()` in block `{block.name}`, which no parent template defines",
+                            at,
+                            related=(Related(block.name_span, f"block `{block.name}` defined here"),),
+                        )
+                    )
+        for block in node.blocks.values():
+            if node.extends and static and block.parent is None and block.name not in inherited:
                 hint = did_you_mean(block.name, sorted(inherited))
-                related: tuple[Related, ...] = ()
+                related: tuple[Related, ...] = tuple(
+                    Related(at, "`super()` here would have no parent block to call") for at in dead.get(block.name, [])
+                )
                 included = _included_block(graph, ancestors, block.name)
                 if included is not None:  # a block of a template a parent includes: not inherited
                     owner, includer = included
@@ -512,7 +546,7 @@ def _check_blocks(graph: TemplateGraph, diags: list[Diagnostic]) -> None:
                         f"extends: override it in a sub-template that extends `{owner.template}`, "
                         "included in its place"
                     )
-                    related = (Related(owner.name_span, f"block `{block.name}` defined here"),)
+                    related = (Related(owner.name_span, f"block `{block.name}` defined here"), *related)
                 diags.append(
                     warning(
                         "FG0203",
@@ -523,16 +557,7 @@ def _check_blocks(graph: TemplateGraph, diags: list[Diagnostic]) -> None:
                         related=related,
                     )
                 )
-            if block.super_calls and (static or not node.extends) and not defined_above:
-                for at in block.super_calls:
-                    diags.append(
-                        error(
-                            "FG0206",
-                            f"`super()` in block `{block.name}`, which no parent template defines",
-                            at,
-                            related=(Related(block.name_span, f"block `{block.name}` defined here"),),
-                        )
-                    )
+
     for leaf in _rendered(graph):
         if not graph.static_chain(leaf.name) or cyclic:
             continue

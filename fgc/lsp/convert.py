@@ -23,13 +23,33 @@ SEVERITY = {
 }
 
 
+UNTITLED = "untitled:"
+# An `untitled:` buffer (never saved) is checked as an experiment in the workspace's folder,
+# under a path no file has: the folder, then the URI itself.
+_untitled_base = [os.getcwd()]
+_untitled_uris: dict[str, str] = {}  # virtual path -> its untitled URI
+
+
+def set_untitled_base(directory: str) -> None:
+    """Where `untitled:` buffers live (their search path starts there): the workspace's root."""
+    _untitled_base[0] = directory
+
+
 def path_of(uri: str) -> str | None:
-    """The absolute file path of a `file:` URI (None for other schemes)."""
-    path = to_fs_path(uri)
-    return os.path.abspath(path) if path else None
+    """The absolute file path of a `file:` URI, the virtual path of an `untitled:` one (None for
+    other schemes)."""
+    if uri.startswith(UNTITLED):
+        path = os.path.join(_untitled_base[0], uri.replace("/", "%2F"))
+        _untitled_uris[path] = uri
+        return path
+    found = to_fs_path(uri)
+    return os.path.abspath(found) if found else None
 
 
 def uri_of(path: str) -> str:
+    virtual = _untitled_uris.get(path)
+    if virtual is not None:
+        return virtual
     return from_fs_path(os.path.abspath(path)) or path
 
 

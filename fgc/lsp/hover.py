@@ -5,7 +5,12 @@
     a block header                            where it is defined and overridden
     a tag                                     the callable's signature and docstring summary
     a `!var`                                  its default and its uses
-    a mapping key                             its resolved value and every line that set it
+    a mapping key                             its value and every line that set it (the override
+                                              chain of `fgc explain`, knobs and replaced blocks)
+
+A hover is answered from the newest finished analysis and says so when that is older than the
+buffer, or when the buffer does not compile (the value written in it, the rest from the last
+check that compiled).
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from ..analysis.blocks import block_extent
+from ..analysis.chain import key_chain
+from ..analysis.values import describe_node
 from ..diagnostics import Span, display_path
 from ..graph import MISSING, Kind
 from ..imports.specs import SpecError, parse_spec
-from ..syntax import config_ast as ca
 from . import cursor
 from .pysource import find_definition, first_paragraph
 from .query import Query, query
@@ -32,34 +39,6 @@ if TYPE_CHECKING:
 
 def _where(span: Span) -> str:
     return f"`{display_path(span.file)}:{span.line}`"
-
-
-def _line_of(q: Query, span: Span) -> str:
-    return q.positions.index(span.file).line(span.line).strip()
-
-
-def describe_value(node: ca.ConfigAstNode) -> str:
-    """A short YAML rendering of a config value."""
-    if isinstance(node, ca.Scalar):
-        return node.raw if node.raw else repr(node.value)
-    if isinstance(node, ca.Tagged):
-        body = describe_value(node.body) if not (isinstance(node.body, ca.Scalar) and node.body.raw == "") else ""
-        return f"{node.tag.raw} {body}".strip()
-    if isinstance(node, ca.Mapping):
-        keys = [cursor_key for e in node.entries if (cursor_key := _key(e)) is not None]
-        shown = ", ".join(keys[:6]) + (", ..." if len(keys) > 6 else "")
-        return "{" + shown + "}"
-    if isinstance(node, ca.Sequence):
-        return f"[{len(node.items)} items]"
-    if isinstance(node, ca.Anchor):
-        return f"&{node.name} {describe_value(node.node)}"
-    if isinstance(node, ca.Alias):
-        return f"*{node.name}"
-    return "?"
-
-
-def _key(e: ca.Entry) -> str | None:
-    return str(e.key.value) if isinstance(e.key, ca.Scalar) else None
 
 
 def hover_reference(q: Query) -> str | None:
@@ -88,7 +67,7 @@ def hover_super(q: Query) -> str | None:
     parent = parents[0]
     node = graph.templates[parent.template]
     lines = q.positions.index(parent.span.file).lines
-    start, end = cursor.block_extent(node, parent, lines)
+    start, end = block_extent(node, parent)
     text = "\n".join(lines[start - 1 : min(end, start + 30)])
     return f"`super()`: block `{block.name}` of {_where(parent.span)}\n```\n{text}\n```"
 
@@ -176,23 +155,59 @@ def definition_of_spec(q: Query, spec_text: str, node: Node | None = None) -> Py
     return find_definition(loc.file, spec.attrs)
 
 
+ROLES = {
+    "set": "wins",
+    "overridden": "overridden",
+    "replaced": "replaced: a parent block that this block replaces (never rendered)",
+    "knob": "gives the value",
+    "default": "a default the value given before it made unused",
+    "maybe": "may set it (inside an `if`)",
+}
+
+
 def hover_key(q: Query) -> str | None:
-    if q.analysis is None:
+    """The value of the key under the cursor and who set it: the override chain of `fgc
+    explain` (fgc/analysis/chain.py), found by the key's own position (each `.define:` entry is
+    its own key)."""
+    analysis = q.analysis
+    if analysis is None or analysis.graph is None:
         return None
-    index = q.analysis.index
-    entry = index.entry_at(q.path, q.line, q.col)
+    entry = analysis.index.entry_at(q.path, q.line, q.col)
     if entry is None:
         return None
-    chain = index.entries_with_path(entry.path)
-    winner = chain[-1] if chain else entry
-    out = [f"`{'.'.join(entry.path)}` = `{describe_value(winner.entry.value)}`"]
-    if len(chain) > 1:
-        for i, ke in enumerate(chain):
-            role = "set" if i == 0 else ("overridden, wins" if i == len(chain) - 1 else "overridden")
-            out.append(f"- {role} at {_where(ke.key_span)}: `{_line_of(q, ke.key_span)}`")
+    chain = key_chain(analysis.graph, analysis.template_graph, entry.key_span, q.line_of, analysis.variables)
+    winner = (analysis.index.entry_with_key(chain[0].span) if chain[0].span else None) or entry
+    name = ".".join(entry.path)
+    value = describe_node(winner.entry.value)
+    if q.broken:
+        written = _value_in_line(q.text, entry.path[-1])
+        now = f"`{written}` in the buffer" if written is not None else "unknown"
+        out = [
+            f"`{name}` = {now}: the buffer does not compile, so what follows is from the last check that did"
+            f" (where it was `{value}`)"
+        ]
     else:
-        out.append(f"- set at {_where(winner.key_span)}")
+        out = [f"`{name}` = `{value}`"]
+    if q.stale and not q.broken:
+        out.append("_(from the check of an older version of this buffer; the newer one is not finished)_")
+    if len(chain) == 1 and chain[0].role == "set":
+        out.append(f"- set at {_where(chain[0].span)}" if chain[0].span else "- set on the command line")
+        return "\n".join(out)
+    for link in chain:
+        role = ROLES.get(link.role, link.role)
+        if link.span is None:
+            out.append(f"- {role}: `{link.text}` (command line)")
+        else:
+            out.append(f"- {role} at {_where(link.span)}: `{link.text}`")
     return "\n".join(out)
+
+
+def _value_in_line(text: str, key: str) -> str | None:
+    """What the line writes after `key:` (its trailing `##` comment cut)."""
+    head, sep, rest = text.partition(":")
+    if not sep or head.strip().strip("'\"") != key:
+        return None
+    return rest.split(" ##", 1)[0].strip() or None
 
 
 def hover(q: Query) -> str | None:

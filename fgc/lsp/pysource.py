@@ -1,17 +1,19 @@
 """A callable's definition line and docstring, read from its module's source with `ast`.
 
 Hover and go-to-definition need them for a tag's callable; reading the file never runs it, so
-this is safe in every import mode, and costs nothing when the module was not imported.
+this is safe in every import mode, and costs nothing when the module was not imported. Parsing
+takes fgc's AST lock (fgc/pyast.py), which the analysis thread holds while it imports a
+config's modules: a feature does not wait for it (`parse_file_quickly`).
 """
 
 from __future__ import annotations
 
 import ast
-import functools
 import os
 from dataclasses import dataclass
 
-from ..pyast import parse_python
+from ..pyast import exclusive
+from ..workspace.bounded import LruDict
 
 
 @dataclass(frozen=True)
@@ -22,25 +24,44 @@ class PyDefinition:
     docstring: str | None
 
 
-@functools.lru_cache(maxsize=64)
-def _parse(file: str, mtime_ns: int) -> ast.Module | None:
+LOCK_WAIT_S = 0.005  # how long a feature waits for the AST lock before answering without
+_TREES: LruDict[tuple[str, int], ast.Module] = LruDict(64)
+
+
+def parse_file_quickly(file: str) -> ast.Module | None:
+    """`file` parsed, or None when it cannot be read, or when the AST lock (fgc.pyast) is held
+    longer than LOCK_WAIT_S by the analysis thread (importing a module, say): a feature on the
+    event loop answers without it rather than wait for a check."""
+    try:
+        mtime = os.stat(file).st_mtime_ns
+    except OSError:
+        return None
+    key = (file, mtime)
+    tree = _TREES.get(key)
+    if tree is not None:
+        return tree
     try:
         with open(file, encoding="utf-8") as f:
-            tree = parse_python(f.read(), file)
-            assert isinstance(tree, ast.Module)
-            return tree
-    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+            text = f.read()
+    except (OSError, UnicodeDecodeError):
         return None
+    lock = exclusive()
+    if not lock.acquire(timeout=LOCK_WAIT_S):
+        return None
+    try:
+        parsed = ast.parse(text, file)
+    except (SyntaxError, ValueError):
+        return None
+    finally:
+        lock.release()
+    _TREES[key] = parsed
+    return parsed
 
 
 def find_definition(file: str, attrs: tuple[str, ...], depth: int = 0) -> PyDefinition | None:
     """The `def`/`class` (or assignment) of `attrs` (e.g. ("Trainer",) or ("Outer", "method"))
     in `file`; None when it is not defined there (re-exported from elsewhere)."""
-    try:
-        mtime = os.stat(file).st_mtime_ns
-    except OSError:
-        return None
-    tree = _parse(file, mtime)
+    tree = parse_file_quickly(file)
     if tree is None or not attrs:
         return None
     body: list[ast.stmt] = tree.body

@@ -1,5 +1,6 @@
 """A feature request's context: the file, the cursor in fgc coordinates, the analysis that
-answers for the file, and the file's lines as the editor holds them."""
+answers for the file (the newest finished one: a request never waits for a check), whether that
+analysis is older than the buffer, and the file's lines as the editor holds them."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ class Query:
     analysis: Analysis | None
     positions: Positions
     include_dirs: list[str]
-    reaching: list[Analysis]  # every open experiment's check that read the file
+    reaching: list[Analysis]  # every checked experiment that read the file
+    stale: bool = False  # `analysis` read an older text of this document than the buffer's
+    broken: bool = False  # the buffer's own newest check got no config graph (it does not compile)
 
     def template_graphs(self) -> list[TemplateGraph]:
         """The template graphs that know this file: its own and its children's."""
@@ -47,6 +50,10 @@ class Query:
         """The cursor's line."""
         return self.positions.index(self.path).line(self.line)
 
+    def line_of(self, span: Any) -> str:
+        """The source line of a span as the editor holds it, stripped."""
+        return self.positions.index(span.file).line(span.line).strip()
+
 
 def query(ls: "FgcServer", document: types.TextDocumentIdentifier, position: types.Position) -> Query | None:
     path = path_of(document.uri)
@@ -55,4 +62,6 @@ def query(ls: "FgcServer", document: types.TextDocumentIdentifier, position: typ
     positions = Positions(ls.fg.overlay.read_text)
     line, col = positions.position(path, position)
     reaching = [ls.fg.analyses[e] for e in ls.fg.affected_by(path) if e in ls.fg.analyses]
-    return Query(path, line, col, ls.analysis_for(path), positions, [str(d) for d in ls.fg.include_dirs], reaching)
+    analysis, broken = ls.analysis_for(path)
+    stale = analysis is not None and ls.is_stale(analysis, path)
+    return Query(path, line, col, analysis, positions, [str(d) for d in ls.fg.include_dirs], reaching, stale, broken)

@@ -1,4 +1,5 @@
-"""Document symbols (the config's targets, the template's blocks) and folding ranges (blocks)."""
+"""Document symbols (the config's targets, the template's blocks) and folding ranges (blocks),
+block extents from the compiler's pairing (`fgc.analysis.blocks`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from ..analysis.blocks import block_extent
 from ..diagnostics import Span
 from . import cursor
 from .query import Query, query
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def _block_span(q: Query, node: TemplateNode, block: BlockDef) -> Span:
-    start, end = cursor.block_extent(node, block, q.lines)
+    start, end = block_extent(node, block)
     end_col = len(q.positions.index(q.path).line(end)) + 1
     return Span(q.path, start, 1, end, end_col)
 
@@ -48,7 +50,7 @@ def folding(q: Query) -> list[types.FoldingRange]:
     out = []
     for node in cursor.templates_in(tgraph, q.path):
         for block in node.blocks.values():
-            start, end = cursor.block_extent(node, block, q.lines)
+            start, end = block_extent(node, block)
             if end > start:
                 out.append(types.FoldingRange(start - 1, end - 1, kind=types.FoldingRangeKind.Region))
     return out

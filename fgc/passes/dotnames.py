@@ -11,6 +11,7 @@ from dataclasses import replace
 from ..diagnostics import Diagnostic, error
 from ..syntax.config_ast import Document, Mapping
 from ._rewrite import is_null, key_text, unwrap
+from .unused_defines import is_marked
 
 
 def elide_dot_names(doc: Document) -> tuple[Document, list[Diagnostic]]:
@@ -25,5 +26,6 @@ def elide_dot_names(doc: Document) -> tuple[Document, list[Diagnostic]]:
                 root.span,
             )
         ]
-    entries = [e for e in root.entries if not (key_text(e.key) or "").startswith(".")]
+    # Unused entries (fgc/passes/unused_defines.py) stay until lowering keeps them aside.
+    entries = [e for e in root.entries if not (key := key_text(e.key) or "").startswith(".") or is_marked(key)]
     return Document(replace(root, entries=entries), doc.span), []

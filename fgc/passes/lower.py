@@ -12,11 +12,12 @@ import keyword
 from typing import Any
 
 from ..diagnostics import Diagnostic, DiagnosticError, error, warning
-from ..graph import TAG_KINDS, Graph, Kind, Node, Value
+from ..graph import CALLABLE_KINDS, TAG_KINDS, Graph, Kind, Node, UnusedEntry, Value
 from ..syntax.config_ast import Anchor, Document, Mapping, Scalar, Sequence, Tagged
 from ..syntax.config_ast import ConfigAstNode
 from ._rewrite import is_empty, key_text, unwrap
 from .arguments import normalise_arguments
+from .unused_defines import is_marked, original_key
 
 # A graph value expanded through aliases may not grow beyond this many leaves (a YAML "billion
 # laughs" would otherwise make graph.json and the generated code explode).
@@ -35,6 +36,10 @@ def lower(doc: Document) -> tuple[Graph, list[Diagnostic]]:
             name = key_text(e.key)
             if name is None:
                 continue  # reported by the key check
+            if is_marked(name):  # nothing uses it: checked, never built (unused_defines.py)
+                key = original_key(name)
+                graph.unused.append(UnusedEntry(key, e.key.span, lowerer.value(e.value, key=key)))
+                continue
             graph.targets.append(name)
             graph.target_spans[name] = e.key.span
             graph.values[name] = lowerer.value(e.value, key=name)
@@ -113,7 +118,7 @@ class _Lowerer:
         # Register before lowering children so an alias to this node below it finds it
         # (cycles are already rejected; this only matters for memo consistency).
         self.memo[id(node)] = n
-        if kind in (Kind.SINGLETON, Kind.FACTORY, Kind.PARTIAL, Kind.META):
+        if kind in CALLABLE_KINDS:
             self._callable(node, n)
         elif kind == Kind.VAR:
             self._var(node, n)

@@ -1,7 +1,7 @@
 """Reserved keywords of callable nodes: `submodule_searchpath` and `latent_args`.
 
 They configure the node instead of reaching the callable, and stay in `kwargs` after the other
-keywords (DESIGN §6):
+keywords (docs/language.md, Arguments):
 
 * `submodule_searchpath`: a list of directories (relative to the template that wrote them)
   searched by relative imports inside a module imported by file path (`path/file.py:Name`);

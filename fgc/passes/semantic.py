@@ -4,6 +4,7 @@
     anchors        aliases become the anchored node (sharing)       FG0501-FG0503
     merge_keys     `<<: *base`                                      FG0504
     duplicates     last wins at the first position (overrides)     FG0505 (notes, optional)
+    unused_defines top-level `.keys` nothing uses: kept aside, checked FG0540
     dotnames       top-level `.keys` are not targets                FG0506
     dlist          `!dlist` mappings folded to lists                FG0508
     lower          tags -> nodes (arguments, containers, `!var`)    FG0509, FG0511-FG0513, FG0516-FG0518
@@ -27,6 +28,7 @@ from .leaves import check_keys
 from .lower import lower
 from .merge_keys import merge_keys
 from .names import check_names
+from .unused_defines import mark, unused_entries
 from .reserved import check_reserved
 from .variables import collect_variables
 
@@ -36,8 +38,11 @@ def analyze(document: Document, override_notes: bool = False) -> Result[Graph]:
     diags: list[Diagnostic] = []
     try:
         diags += check_keys(document)
+        unused, d = unused_entries(document)
+        diags += d
         doc, d = resolve_aliases(document)
         diags += d
+        doc = mark(doc, unused)
         doc, d = merge_keys(doc)
         diags += d
         doc, overrides, d = resolve_duplicates(doc, notes=override_notes)

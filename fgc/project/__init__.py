@@ -1,4 +1,4 @@
-"""Projects in the reference layout (notes/dialect.md §1): a directory with a `meta.yaml`,
+"""Projects in the reference layout (docs/language.md, Projects): a directory with a `meta.yaml`,
 inside a workspace (an ancestor holding `forgather_workspace/`).
 
     load_project(dir) -> (Project | None, diagnostics)

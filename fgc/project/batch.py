@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from ..diagnostics import Diagnostic, has_errors
-from ..syntax.template_ast import Template
 from . import Project
 
 
@@ -29,23 +28,6 @@ class ConfigResult:
         return not has_errors(self.diagnostics)
 
 
-class ParseCache:
-    """Parsed templates by (file, text): the same text parses to the same tree."""
-
-    def __init__(self, parse: Callable[[str, str, str], tuple[Template, list[Diagnostic]]]) -> None:
-        self._parse = parse
-        self._trees: dict[tuple[str, str, str], tuple[Template, list[Diagnostic]]] = {}
-        self.hits = 0
-
-    def __call__(self, text: str, path: str, name: str) -> tuple[Template, list[Diagnostic]]:
-        key = (path, name, text)
-        if key in self._trees:
-            self.hits += 1
-        else:
-            self._trees[key] = self._parse(text, path, name)
-        return self._trees[key]
-
-
 def check_all(
     project: Project,
     variables: Mapping[str, Any] | None = None,
@@ -54,10 +36,10 @@ def check_all(
 ) -> list[ConfigResult]:
     """Every config of `project` through the whole pipeline, in name order."""
     from ..imports.cache import SignatureCache, default_cache_dir
-    from ..loader import TemplateSource, parse_unchecked
+    from ..loader import ParseCache, TemplateSource
     from ..pipeline import backend, frontend
 
-    source = TemplateSource(parse=ParseCache(parse_unchecked))
+    source = TemplateSource(parse=ParseCache())
     cache = SignatureCache(default_cache_dir() if import_modules else None)
     results: list[ConfigResult] = []
     for name, path in project.configs().items():

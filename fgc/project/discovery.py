@@ -1,4 +1,4 @@
-"""Where a project and its workspace are (notes/dialect.md §1.1).
+"""Where a project and its workspace are (docs/language.md, Projects).
 
 A *project* is the nearest directory, from the one given up to `/`, that holds a `meta.yaml`
 file; its *workspace root* is the nearest directory, from the project up, that holds a

@@ -1,4 +1,4 @@
-"""`dynamic_args`: a config's own command-line options (notes/dialect.md §5.9, §10).
+"""`dynamic_args`: a config's own command-line options (docs/language.md, Projects).
 
 A config may declare, in its `dynamic_args` target (usually a `!dlist`), argparse specs for the
 template variables it reads: `names` (a string or a list), `type` (`int`, `float`, `str`, `bool`,

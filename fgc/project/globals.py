@@ -1,4 +1,4 @@
-"""The project globals of the reference (notes/dialect.md §1.2, §1.4): `project_dir`,
+"""The project globals of the reference (docs/language.md, Projects): `project_dir`,
 `workspace_root`, `hostname`, `uname` and `versions`.
 
 `versions` is read from the installed distributions' metadata (importlib.metadata), never by

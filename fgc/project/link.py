@@ -14,13 +14,20 @@ from __future__ import annotations
 import contextvars
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable, Protocol
 
 from ..compile_time.from_project import LinkRequest
 from ..diagnostics import Diagnostic, Related, Result, error, has_errors
 
-if TYPE_CHECKING:
-    from ..pipeline import Compilation
+from ..build import Compiled
+
+
+class Compilation(Compiled, Protocol):
+    """What a link keeps of the pipeline's compilation (fgc.pipeline.Compilation, which this
+    module does not import: the pipeline hands `link_project` its `compile_file`)."""
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]: ...
 
 # The links being compiled in this context, outermost first: (project directory, config file).
 _LINKING: contextvars.ContextVar[tuple[tuple[str, str], ...]] = contextvars.ContextVar("fgc_linking", default=())
@@ -45,10 +52,11 @@ class Linked:
         return write_build(self.comp, directory, self.variables).diagnostics
 
 
-def link_project(request: LinkRequest, **options: Any) -> Result[Linked | None]:
-    """Compile the config `request` names (`options`: the linking compilation's back-end
-    options, e.g. import_modules)."""
-    from ..pipeline import compile_file
+def link_project(
+    request: LinkRequest, compile_file: Callable[..., Compilation], **options: Any
+) -> Result[Linked | None]:
+    """Compile the config `request` names with `compile_file` (the pipeline's; `options`: the
+    linking compilation's back-end options, e.g. import_modules)."""
     from . import load_project
 
     def failed(message: str, diags: list[Diagnostic]) -> Result[None]:

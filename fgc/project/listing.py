@@ -1,5 +1,5 @@
 """The configs of a project with the names and descriptions their metadata declares (`fgc ls
-PROJECT_DIR`, notes/dialect.md §5.9): the `meta` target's `config_name` and
+PROJECT_DIR`, docs/language.md, Projects): the `meta` target's `config_name` and
 `config_description`, read from the graph (nothing is imported or constructed). A config with
 errors is still listed, with its first error, so one broken config does not hide the others.
 """
@@ -39,7 +39,7 @@ def first_error(diagnostics: list[Diagnostic]) -> Diagnostic | None:
 
 
 def list_configs(project: Project) -> list[ConfigEntry]:
-    from ..pipeline import analyze, frontend
+    from ..frontend import analyze, frontend
 
     default = project.default_config
     out: list[ConfigEntry] = []

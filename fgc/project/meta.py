@@ -1,4 +1,4 @@
-"""A project's `meta.yaml` (notes/dialect.md §1.2): rendered with the same pipeline as a config
+"""A project's `meta.yaml` (docs/language.md, Projects): rendered with the same front end as a config
 (its own diagnostics, at positions in meta.yaml or the workspace files it extends), its root
 mapping read as plain data, never constructed.
 
@@ -68,7 +68,7 @@ def load_meta(
     project_dir: Path, workspace_root: Path, globals: Mapping[str, Any]
 ) -> tuple[Meta | None, list[Diagnostic]]:
     """Render and read `<project_dir>/meta.yaml`; None when it has errors."""
-    from ..pipeline import analyze, frontend
+    from ..frontend import analyze, frontend
 
     file = project_dir / META_FILE
     front = frontend(file, meta_search_path(workspace_root), {}, globals=globals)

@@ -34,8 +34,9 @@ from ..loader import BadName, LoadedChunk, Loader, SearchPath, TemplateSource, s
 from ..sourcemap import SourceMap
 from ..syntax.jinja_check import check_chunk
 from ..syntax.jinja_source import lower_chunk
+from . import code_cache
 from .environment import make_environment
-from .errors import LoadFailed, render_error, unique
+from .errors import LoadFailed, nested_too_deep, render_error, unique
 from .knob_reads import ReadSite, read_sites, unread_knobs
 from .markers import MarkerTable, unmark
 
@@ -77,6 +78,9 @@ class Reuse:
     markers: MarkerTable = field(default_factory=MarkerTable)
     prepared: dict[tuple[str, str, str], tuple[Any, list[Diagnostic]]] = field(default_factory=dict)
     compiled: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    # What the shared parses are made with (jinja2 ties every node to the environment that parsed
+    # it): an environment of their own, never a rendering's, which would live as long as they do.
+    parse_env: jinja2.Environment = field(default_factory=lambda: make_environment())
 
 
 class Rendering:
@@ -101,7 +105,8 @@ class Rendering:
             shared = self._keys[key] = (chunk.jinja_filename, chunk.name, lowered)
             prepared = self.reuse.prepared.get(shared) if self.reuse is not None else None
             if prepared is None:
-                prepared = check_chunk(chunk.chunk, lowered, self.env, chunk.file.diagnostics, chunk.jinja_filename)
+                env = self.reuse.parse_env if self.reuse is not None else self.env
+                prepared = check_chunk(chunk.chunk, lowered, env, chunk.file.diagnostics, chunk.jinja_filename)
                 if self.reuse is not None:
                     self.reuse.prepared[shared] = prepared
             self._prepared[key] = prepared
@@ -130,12 +135,22 @@ class Rendering:
         if tree is None or has_errors(new):
             raise LoadFailed(new + diags)
         shared = self._keys[id(chunk.chunk)]
-        code = self.reuse.compiled.get(shared) if self.reuse is not None else None
-        if code is None:
-            code = self.env.compile(tree, chunk.name, chunk.jinja_filename)
-            if self.reuse is not None:
-                self.reuse.compiled[shared] = code
+        if self.reuse is not None:  # a long-lived caller: in memory
+            code = self.reuse.compiled.get(shared)
+            if code is None:
+                code = self.reuse.compiled[shared] = self._compile(chunk, tree)
+        else:  # one process, one rendering: on disk, for the next process
+            code = code_cache.load(*shared)
+            if code is None:
+                code = self._compile(chunk, tree)
+                code_cache.store(*shared, code)
         return self.env.template_class.from_code(self.env, code, globals, lambda: True)
+
+    def _compile(self, chunk: Any, tree: Any) -> Any:
+        try:
+            return self.env.compile(tree, chunk.name, chunk.jinja_filename)
+        except SyntaxError as e:  # Python refuses the code jinja2 wrote: nesting too deep
+            raise LoadFailed([nested_too_deep(chunk, e)]) from None
 
     def reads(self) -> dict[str, list[ReadSite]]:
         """The template variables that the loaded templates read, with where

@@ -12,6 +12,7 @@ call) become "rendered from here" notes.
     FG0304  unsafe operation refused by the sandbox
     FG0305  any other error raised while rendering (the exception's type and message)
     FG0306  a required block rendered without an override
+    FG0541  statements nested deeper than the Python code jinja2 compiles them to allows
 """
 
 from __future__ import annotations
@@ -41,13 +42,14 @@ class LoadFailed(Exception):
         self.diagnostics = diagnostics
 
 
-def template_frames(tb: TracebackType | None, loader: Loader) -> list[tuple[LoadedChunk, int]]:
-    """(chunk, file line) of each template frame in the traceback, outermost first."""
-    out: list[tuple[LoadedChunk, int]] = []
+def template_frames(tb: TracebackType | None, loader: Loader) -> list[tuple[LoadedChunk, int, str]]:
+    """(chunk, file line, what jinja2 calls the frame: `top-level template code`, `block 'x'`,
+    a macro) of each template frame in the traceback, outermost first."""
+    out: list[tuple[LoadedChunk, int, str]] = []
     while tb is not None:
         chunk = loader.by_filename.get(tb.tb_frame.f_code.co_filename)
         if chunk is not None:
-            out.append((chunk, chunk.chunk.first_line + tb.tb_lineno - 1))
+            out.append((chunk, chunk.chunk.first_line + tb.tb_lineno - 1, tb.tb_frame.f_code.co_name))
         tb = tb.tb_next
     return out
 
@@ -93,18 +95,67 @@ def _locate(chunk: LoadedChunk, line: int, word: str | None) -> Span:
     return Span(chunk.file.path, line, 1, line, 1)
 
 
-def _notes(frames: list[tuple[LoadedChunk, int]]) -> tuple[Related, ...]:
+def _notes(frames: list[tuple[LoadedChunk, int, str]]) -> tuple[Related, ...]:
     notes: list[Related] = []
     seen = set()
-    for chunk, line in reversed(frames[:-1]):
-        key = (chunk.file.path, line)
+    for i in range(len(frames) - 2, -1, -1):
+        chunk, line, _ = frames[i]
+        span = _through_extends(frames[i], frames[i + 1]) or _locate(chunk, line, None)
+        key = (span.file, span.line)
         if key in seen:
             continue
         seen.add(key)
-        notes.append(Related(_locate(chunk, line, None), f"reached through `{chunk.name}` here"))
+        notes.append(Related(span, f"reached through `{chunk.name}` here"))
         if len(notes) == _MAX_NOTES:
             break
     return tuple(notes)
+
+
+_TOP_LEVEL = "top-level template code"  # how jinja2's rewritten traceback names a template's top level
+
+
+def _through_extends(outer: tuple[LoadedChunk, int, str], inner: tuple[LoadedChunk, int, str]) -> Span | None:
+    """A child's top level hands over to its parent's after its last statement, and jinja2 gives
+    that call the line of the last statement it ran: when the outer frame is a template's top
+    level calling another template's top level from a line that includes nothing, the way in is
+    the template's `extends`."""
+    chunk, line, name = outer
+    if name != _TOP_LEVEL or inner[2] != _TOP_LEVEL or inner[0].chunk is chunk.chunk:
+        return None
+    if any(_keyword(code) in ("include", "import", "from") for code, _ in _code_parts(chunk, line)):
+        return None
+    for tag in chunk.chunk.tags():
+        if _keyword(tag.body) == "extends":
+            return _locate(chunk, tag.span.line, None)
+    return None
+
+
+def _keyword(code: str) -> str:
+    from ..syntax.template_ast import keyword_of
+
+    return keyword_of(code)
+
+
+def nested_too_deep(chunk: LoadedChunk, exc: SyntaxError) -> Diagnostic:
+    """Python refused the code jinja2 compiled a chunk to (at most 20 nested loops, about 100
+    levels of indentation): an error at the chunk's most deeply nested statement."""
+    from ..syntax.pairing import NESTING_CODE
+
+    pairs = chunk.chunk.structure.pairs
+    depth = {id(p): 0 for p in pairs}
+    for p in pairs:  # in opener order: a parent is numbered before its children
+        depth[id(p)] = depth[id(p.parent)] + 1 if p.parent is not None and id(p.parent) in depth else 1
+    deepest = max(pairs, key=lambda p: depth[id(p)], default=None)
+    span = deepest.span if deepest is not None else Span.point(chunk.file.path, chunk.chunk.first_line)
+    loops = sum(1 for p in pairs if p.keyword == "for")
+    return error(
+        NESTING_CODE,
+        f"statements nested too deeply: Python refuses the code jinja2 compiles them to ({exc.msg})",
+        span,
+        hint="Python allows at most 20 nested `for` loops and about 100 nested levels: join conditions "
+        "(`if a and b`), or move the inner part to a macro or a block" if loops else
+        "join conditions (`if a and b`), or move the inner part to a macro or a block",
+    )
 
 
 def _names_in(loader: Loader) -> set[str]:
@@ -123,7 +174,7 @@ def render_error(exc: BaseException, loader: Loader, variables: dict, env: jinja
 
     def at(word: str | None) -> Span | None:
         if frames:
-            chunk, line = frames[-1]
+            chunk, line, _ = frames[-1]
             return _locate(chunk, line, word)
         return _syntax_position(exc, loader, word)
 
@@ -171,7 +222,7 @@ def render_error(exc: BaseException, loader: Loader, variables: dict, env: jinja
         return [error("FG0110", message, at(None), related=notes)]
     if "non-namespace object" in message and frames:
         # jinja2 raises this one line early (before the assignment's own line mark).
-        chunk, line = frames[-1]
+        chunk, line, _ = frames[-1]
         span = _namespace_assignment(chunk, line) or at(None)
         return [
             error(

@@ -40,14 +40,21 @@ def run_cached(command: str, args: argparse.Namespace, extra: dict[str, Any], bo
     return code
 
 
+def _in_a_project(file: str) -> bool:
+    """A `meta.yaml` at or above the file's directory: the file may be a project's config, which
+    the input resolver compiles with the project's search path and globals (read outside the
+    template loader, so not recorded)."""
+    return any((d / "meta.yaml").is_file() for d in Path(os.path.abspath(file)).parents)
+
+
 def entry_for(command: str, args: argparse.Namespace, extra: dict[str, Any]) -> ResultCache | None:
     """The cache entry of this command line; None when caching is off (`--no-cache`,
-    FGC_NO_CACHE) or the input is one the cache does not record: a PROJECT_DIR (its meta.yaml
-    files are read outside the template loader), options after `--` (they need a first
+    FGC_NO_CACHE) or the input is one the cache does not record: a PROJECT_DIR or a file inside
+    a project (its meta.yaml files are read outside the template loader), options after `--` (they need a first
     compilation of their own)."""
     if getattr(args, "no_cache", False) or getattr(args, "config", None) is not None:
         return None
-    if getattr(args, "dynamic_words", None) or Path(args.file).is_dir():
+    if getattr(args, "dynamic_words", None) or Path(args.file).is_dir() or _in_a_project(args.file):
         return None
     directory = cache_dir()
     if directory is None:

@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Iterator, Union
 
+from .. import tags
 from ..diagnostics import Span
 
 ScalarValue = Union[None, bool, int, float, str]
@@ -25,10 +26,8 @@ class ScalarStyle(enum.Enum):
     FOLDED = "folded"  # >
 
 
-# The Forgather tags. `call` = `singleton`, `partial` = `lambda` (DESIGN §4).
-CALLABLE_TAGS = frozenset({"call", "singleton", "factory", "partial", "lambda", "meta"})
-CONTAINER_TAGS = frozenset({"dict", "list", "tuple", "dlist"})
-FORGATHER_TAGS = CALLABLE_TAGS | CONTAINER_TAGS | {"var"}
+# The Forgather tags, from the one table (`fgc/tags.py`).
+CALLABLE_TAGS, CONTAINER_TAGS, FORGATHER_TAGS = tags.CALLABLE_TAGS, tags.CONTAINER_TAGS, tags.FORGATHER_TAGS
 
 
 @dataclass(eq=False)
@@ -88,7 +87,7 @@ class Tag:
 
     `kind` is the tag name without `!` (validated by the parser against FORGATHER_TAGS);
     `spec` is the callable spec as written (None when absent or empty); `name` is the `@name`.
-    `!dict@x` names the node like `!dict:@x` (DESIGN §4).
+    `!dict@x` names the node like `!dict:@x` (docs/language.md, Tags).
     """
 
     kind: str

@@ -703,7 +703,7 @@ class ConfigLexer:
             spec, at, after = rest[1:].partition("@")
             name = after if at else None
         elif rest.startswith("@"):
-            name = rest[1:]  # `!dict@x` names the node like `!dict:@x` (DESIGN §4)
+            name = rest[1:]  # `!dict@x` names the node like `!dict:@x` (docs/language.md, Tags)
         if name == "":
             self._report(C.MALFORMED_TAG, f"empty node name after `@` in `{raw}`", line, col, length,
                          hint="write `@name` or drop the `@`")

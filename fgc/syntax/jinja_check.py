@@ -80,6 +80,10 @@ def check_chunk(
     from jinja2.exceptions import TemplateSyntaxError
     from jinja2.parser import Parser
 
+    from .pairing import NESTING_CODE
+
+    if any(d.code == NESTING_CODE for d in chunk.structure.diagnostics):
+        return None, []  # too deep for jinja2's recursive parser and Python's indentation
     try:
         return Parser(env, lowered, chunk.name, filename).parse(), []
     except TemplateSyntaxError as exc:

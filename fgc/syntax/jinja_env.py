@@ -35,9 +35,11 @@ def parse_environment() -> SandboxedEnvironment:
     return SandboxedEnvironment(**SETTINGS)
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_statement(body: str) -> nodes.Node | None:
     """jinja2's node for one statement `{% body %}`, or None when it does not parse (the syntax
-    checks report that)."""
+    checks report that). Cached by text: the template pass and every knob lookup ask again for
+    the same statements (callers only read the node)."""
     from jinja2.exceptions import TemplateSyntaxError
     from jinja2.parser import Parser
 

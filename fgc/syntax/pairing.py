@@ -29,6 +29,10 @@ OPENERS = frozenset({"if", "for", "block", "macro", "call", "filter", "with", "r
 MIDDLES = {"elif": ("if",), "else": ("if", "for")}
 CLOSERS = {f"end{k}": k for k in OPENERS}
 TOML = "[toml]"
+# jinja2's parser recurses for every level (and Python compiles at most about 100 levels of
+# indentation, so no deeper template compiles anyway): deeper nesting is refused here.
+MAX_NESTING = 100
+NESTING_CODE = "FG0541"
 _BLOCK_NAME = re.compile(r"\s*block\s+([A-Za-z_]\w*)")
 _END_NAME = re.compile(r"\s*end(?:block|macro)\s+([A-Za-z_]\w*)")
 
@@ -240,6 +244,16 @@ class _Pairing:
         self.pairs.append(pair)
         self.stack.append(pair)
         self.pair_of[id(opener)] = pair
+        if len(self.stack) == MAX_NESTING + 1:
+            self.diags.append(
+                error(
+                    NESTING_CODE,
+                    f"statements nested {MAX_NESTING + 1} deep: jinja2 compiles each level to a level of Python "
+                    f"code, which allows about {MAX_NESTING}",
+                    pair.span,
+                    hint="join conditions (`if a and b`) or move the inner part to a macro or a block",
+                )
+            )
         return pair
 
     def tag(self, tag: Tag) -> None:

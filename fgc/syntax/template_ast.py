@@ -2,7 +2,7 @@
 
 Produced by `fgc.syntax.template_parser.parse_template`; lowered to canonical Jinja by
 `fgc.syntax.jinja_source`; read by the template pass (`fgc.inheritance.template_pass`) and by the
-language server (`fgc.lsp.cursor`: the extent of a TOML-style block).
+language server and the query layer (`fgc.analysis.blocks`: the extent of a TOML-style block).
 
 A file holds a main chunk and any number of sub-templates (`#--- name ---` splits). A chunk is
 a list of items, one per source line (a text line with a Jinja construct spanning line breaks

@@ -87,9 +87,12 @@ class SourceIndex:
                 return ke
         return None
 
-    def entries_with_path(self, path: tuple[str, ...]) -> list[KeyEntry]:
-        """Every entry written under the same key path (a key set, then overridden)."""
-        return [ke for ke in self._order if ke.path == path]
+    def entry_with_key(self, span: Span) -> KeyEntry | None:
+        """The entry whose key was written at `span`."""
+        for ke in self.entries.get(span.file, []):
+            if ke.key_span == span:
+                return ke
+        return None
 
     def node_at(self, file: str, line: int, col: int) -> Node | None:
         """The graph node whose tag is at the position (the innermost when several start there)."""

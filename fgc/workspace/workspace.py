@@ -1,10 +1,25 @@
 """The workspace: one long-lived analysis of many experiments, shared by every query.
 
 It holds the inputs (the source overlay of open documents, the search path options, the import
-policy) and what is derived from them and worth keeping (the parse cache, the signature cache,
-the last analysis of each experiment and the reverse index from a template to the experiments
-that read it). `check(path)` runs the same pipeline as `fgc check`, reading templates through
-the overlay and the parse cache.
+policy, the folders of the editor's workspace) and what is derived from them and worth keeping:
+the parse cache, the render cache, the signature cache, the projects read, the last analysis of
+each experiment and the reverse index from a template to the experiments that read it.
+
+`compute(path, snapshot)` runs the pipeline of `fgc check` on one open document, reading
+templates through the snapshot and the caches, and says what the document is:
+
+    experiment   a template checked as `fgc check FILE` checks it
+    config       one of a project's configs, checked as `fgc check PROJECT -t CONFIG` (the input
+                 resolver of the command line, fgc/analysis/inputs.py, with the project's search
+                 path and globals)
+    library      a template of fgc's stdlib, an include directory or a project's template
+                 directories: checked through the experiments that use it (their analyses come
+                 with it; the language server shows in it the diagnostics that hold in all of them)
+    syntax       a library template that nothing uses: its syntax only, with a note
+
+`compute` stores nothing (the language server's worker thread calls it); `store` records an
+analysis (the event loop's thread); `check` does both, for in-process callers. Every cache is
+keyed by content and bounded, so that memory stays flat over a long editing session.
 
 Trust: checking never executes config code. Import resolution imports the modules a config
 names to read their signatures (their top-level code runs), exactly as `fgc check` does; the
@@ -21,24 +36,33 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .. import pipeline
-from ..diagnostics import Diagnostic
+from ..analysis.inputs import Input, project_config
+from ..diagnostics import Diagnostic, Result, note
 from ..imports.cache import SignatureCache, default_cache_dir
 from ..inheritance.template_pass import TemplateGraph
-from ..loader import TemplateSource
+from ..loader import ParseCache, TemplateSource
 from ..render import Reuse
-from .overlay import SourceOverlay
-from .parse_cache import ParseCache
+from .bounded import LruDict
+from .overlay import Snapshot, SourceOverlay
 from .reverse_index import ReverseIndex
 from .source_index import SourceIndex
+from .usage import UsageIndex
 
 if TYPE_CHECKING:
     from ..graph import Graph
     from ..imports import Imports
+    from ..project import Project
     from ..render import RenderResult
 
 
-REUSE_LIMIT = 2000  # lowered templates kept for reuse
+# The render cache: lowered templates (by their text) with their jinja2 parse and compiled code.
+REUSE_ENTRIES = 256
+REUSE_CHARACTERS = 16 << 20
+VERSIONS_KEPT = 2  # lowered versions of one template: the current one and the one an undo brings back
 MARKER_RESERVE = 100_000  # origin-marker ids kept free
+PARSED_FILES = 1024  # template ASTs kept (one version of each file)
+SYNTAX_ONLY = "FG0542"
+USERS_CHECKED = 3  # experiments a library template is checked through
 
 
 class ImportMode(str, enum.Enum):
@@ -55,14 +79,25 @@ class ImportMode(str, enum.Enum):
             return ImportMode.CACHED_ONLY
 
 
+class Kind(str, enum.Enum):
+    EXPERIMENT = "experiment"
+    CONFIG = "config"
+    LIBRARY = "library"
+    SYNTAX = "syntax"
+
+
 @dataclass
 class Analysis:
-    """The last check of one experiment."""
+    """The last check of one document."""
 
     path: str  # absolute
     diagnostics: list[Diagnostic]
-    compilation: pipeline.Compilation | None  # None when the check itself failed (a bug)
+    compilation: pipeline.Compilation | None  # None: no compilation (a library, a bug)
     files: list[str] = field(default_factory=list)  # every template file read
+    kind: Kind = Kind.EXPERIMENT
+    versions: dict[str, int | None] = field(default_factory=dict)  # the open documents read
+    users: list[str] = field(default_factory=list)  # a library's experiments
+    variables: dict[str, Any] = field(default_factory=dict)  # the template variables given
     _index: SourceIndex | None = None
 
     @property
@@ -82,6 +117,12 @@ class Analysis:
         return self.compilation.imports if self.compilation is not None else None
 
     @property
+    def good(self) -> bool:
+        """It got as far as a config graph with targets (what hover and completion read): the
+        text compiled, though an argument may be wrong."""
+        return self.graph is not None and bool(self.graph.targets)
+
+    @property
     def search_roots(self) -> list[Path]:
         render = self._render
         return list(render.search.roots) if render is not None and render.search is not None else []
@@ -95,15 +136,48 @@ class Analysis:
         return self._index
 
 
+class Projects:
+    """Projects read once, again when one of the files their meta.yaml read changes."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[Path, tuple[list[tuple[str, tuple[int, int] | None]], Result[Project | None]]] = {}
+
+    def load(self, directory: Path) -> Result[Project | None]:
+        from ..project import load_project
+        from ..project.discovery import META_FILE, find_project_dir
+
+        key = find_project_dir(directory) or Path(directory)
+        known = self._loaded.get(key)
+        if known is not None and all(_stat(f) == st for f, st in known[0]):
+            return known[1]
+        result = load_project(key)
+        project = result.value
+        files = [str(key / META_FILE), *(str(t) for t in (project.meta.templates if project is not None else ()))]
+        self._loaded[key] = ([(f, _stat(f)) for f in dict.fromkeys(files)], result)
+        return result
+
+    def forget(self) -> None:
+        self._loaded.clear()
+
+
+def _stat(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 class Workspace:
     def __init__(
         self,
         include_dirs: Sequence[str | Path] = (),
         import_mode: ImportMode = ImportMode.ON,
         variables: Mapping[str, Any] | None = None,
+        roots: Sequence[str | Path] = (),
     ) -> None:
         self.overlay = SourceOverlay()
-        self.parses = ParseCache()
+        self.parses = ParseCache(limit=PARSED_FILES)
         self.reverse = ReverseIndex()
         self.analyses: dict[str, Analysis] = {}
         # The last analysis of each experiment that got as far as a config graph: while the
@@ -112,9 +186,26 @@ class Workspace:
         self.last_good: dict[str, Analysis] = {}
         self.include_dirs = [Path(d) for d in include_dirs]
         self.variables = dict(variables or {})
+        self.roots = [Path(r) for r in roots]  # the editor's workspace folders
+        self.projects = Projects()
+        self.usage = UsageIndex()
         self.set_import_mode(import_mode)
-        self.source = TemplateSource(read_text=self.overlay.read_text, parse=self.parses.parse)
-        self.reuse = Reuse()  # stable origin markers; lowered and compiled templates by their text
+        self.reuse = self._new_reuse()
+
+    @staticmethod
+    def _new_reuse() -> Reuse:
+        """Stable origin markers, and lowered and compiled templates by their text, bounded."""
+
+        def size(key: tuple[str, str, str]) -> int:
+            return len(key[2])
+
+        def template(key: tuple[str, str, str]) -> tuple[str, str]:
+            return key[0], key[1]
+
+        return Reuse(
+            prepared=LruDict(REUSE_ENTRIES, REUSE_CHARACTERS, size, template, VERSIONS_KEPT),
+            compiled=LruDict(REUSE_ENTRIES, REUSE_CHARACTERS, size, template, VERSIONS_KEPT),
+        )
 
     def set_import_mode(self, mode: ImportMode) -> None:
         self.import_mode = mode
@@ -123,14 +214,78 @@ class Workspace:
         directory = default_cache_dir() if mode != ImportMode.OFF else None
         self.signatures = SignatureCache(directory, import_on_miss=mode == ImportMode.ON)
 
-    def check(self, path: str | Path, generate_code: bool = True) -> Analysis:
-        """Every diagnostic `fgc check` would report for `path`, reading the overlay.
-        `generate_code=False` stops after imports and signatures: code generation only proves
-        the module valid (FG07xx, rare) and costs as much as the rest together, so the server
-        leaves it to open and save and skips it while the user types."""
+    # -- what a document is ------------------------------------------------------------------
+
+    def input_for(self, path: str) -> Input:
+        """The input resolver's answer for an open document (fgc/analysis/inputs.py): a
+        project's config gets the project's search path and globals; the file need not exist on
+        the disk (an unsaved or `untitled:` buffer)."""
+        file = Path(path)
+        return project_config(file, self.include_dirs, self.variables, self.projects.load) or Input(
+            file, list(self.include_dirs), dict(self.variables)
+        )
+
+    def is_library(self, path: str) -> bool:
+        """A template of fgc's stdlib, of an include directory, or of a project's template
+        directories outside its configs: one that experiments use rather than one to compile."""
+        from ..project.discovery import find_project_dir
+        from ..resources import stdlib_dir
+
+        real = os.path.realpath(path)
+        if _under(real, [stdlib_dir(), *self.include_dirs]):
+            return True
+        project_dir = find_project_dir(Path(path).parent)
+        if project_dir is None:
+            return False
+        project = self.projects.load(project_dir).value
+        if project is None:
+            return False
+        if _under(real, project.config_roots()):
+            return False
+        return _under(real, [*project.meta.searchdir, project.workspace_root / "forgather_workspace"])
+
+    def search_roots_of(self, file: str) -> list[Path]:
+        """Where `file`'s template names are looked up (as the input resolver would compile it)."""
+        from ..loader import search_path
+
+        inp = self.input_for(file)
+        return search_path(inp.path, inp.include_dirs)[0].roots
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def compute(
+        self,
+        path: str | Path,
+        snapshot: Snapshot | None = None,
+        generate_code: bool = True,
+        checkpoint: pipeline.Checkpoint | None = None,
+        users: Sequence[str] | None = None,
+    ) -> list[Analysis]:
+        """The analyses of checking `path`: its own last, after those of the experiments a
+        library template is checked through (`users`: the checked experiments known to read it;
+        None: ask the reverse index, from the thread that stores). Stores nothing."""
         key = os.path.abspath(path)
+        snap = snapshot if snapshot is not None else self.overlay.snapshot()
+        inp = self.input_for(key)
+        if inp.project is None and self.is_library(key):
+            known = [e for e in (users if users is not None else self.affected_by(key)) if e != key]
+            return self._library(key, known, snap, generate_code, checkpoint)
+        return [self._check_input(key, inp, snap, generate_code, checkpoint)]
+
+    def _check_input(
+        self, key: str, inp: Input, snap: Snapshot, generate_code: bool, checkpoint: pipeline.Checkpoint | None
+    ) -> Analysis:
         self._bound_reuse()
-        front = pipeline.frontend(key, self.include_dirs, self.variables, self.source, reuse=self.reuse)
+
+        def read_text(file: str) -> str:
+            if checkpoint is not None:
+                checkpoint()
+            return snap.read_text(file)
+
+        source = TemplateSource(read_text=read_text, parse=self.parses)
+        front = pipeline.frontend(
+            key, inp.include_dirs, inp.variables, source, globals=inp.globals or None, reuse=self.reuse, checkpoint=checkpoint
+        )
         comp = pipeline.backend(
             front,
             import_modules=self.import_mode != ImportMode.OFF,
@@ -138,20 +293,93 @@ class Workspace:
             use_black=False,
             code_text=False,
             generate_code=generate_code,
+            stop_after="plan",  # generating the module reports nothing: what reaches it is valid
+            checkpoint=checkpoint,
         )
         files = [str(p) for p in front.render.templates] if front.render is not None else []
-        analysis = Analysis(key, list(comp.diagnostics), comp, files)
+        kind = Kind.CONFIG if inp.project is not None else Kind.EXPERIMENT
+        versions = {f: snap.version(f) for f in {key, *files} if snap.is_open(f)}
+        return Analysis(key, [*inp.diagnostics, *comp.diagnostics], comp, files, kind, versions, variables=inp.variables)
+
+    def _library(
+        self, key: str, users: list[str], snap: Snapshot, generate_code: bool, checkpoint: pipeline.Checkpoint | None
+    ) -> list[Analysis]:
+        """A library template: the analyses of the experiments that use it (`users`, else those
+        found in the workspace's folders), then its own record naming them; syntax only when
+        nothing uses it."""
+        if not users:
+            users = self.usage.users(
+                key,
+                self._scan_roots(),
+                self.search_roots_of,
+                self.is_library,
+                snap.read_text,
+                limit=USERS_CHECKED,
+            )
+        out = []
+        for user in users[:USERS_CHECKED]:
+            analysis = self._check_input(user, self.input_for(user), snap, generate_code, checkpoint)
+            if key in analysis.files:
+                out.append(analysis)
+        if out:
+            versions = {key: snap.version(key)} if snap.is_open(key) else {}
+            return [*out, Analysis(key, [], None, [key], Kind.LIBRARY, versions, [a.path for a in out])]
+        return [self.syntax_only(key, snap)]
+
+    def _scan_roots(self) -> list[Path]:
+        from ..resources import stdlib_dir
+
+        return [*self.roots, *self.include_dirs, stdlib_dir()]
+
+    def syntax_only(self, key: str, snap: Snapshot) -> Analysis:
+        """The template's own syntax (its statements, blocks and Jinja), with a note that no
+        experiment using it was found."""
+        from ..syntax.template_parser import normalize_newlines, parse_template
+
+        try:
+            text = normalize_newlines(snap.read_text(key))
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        diags = list(parse_template(text, key, os.path.basename(key), check_jinja=True)[1])
+        diags.append(
+            note(
+                SYNTAX_ONLY,
+                "checked for its syntax only: no experiment that uses this library template was found "
+                "in the workspace, and alone it is no experiment",
+                None,
+                hint="open an experiment that extends or includes it to check it in that context",
+            )
+        )
+        versions = {key: snap.version(key)} if snap.is_open(key) else {}
+        return Analysis(key, diags, None, [key], Kind.SYNTAX, versions)
+
+    def store(self, analysis: Analysis) -> None:
+        key = analysis.path
         self.analyses[key] = analysis
-        if comp.graph is not None and comp.graph.targets:
+        if analysis.good:
             self.last_good[key] = analysis
-        self.reverse.record(key, files)
-        return analysis
+        if analysis.kind in (Kind.EXPERIMENT, Kind.CONFIG):
+            self.reverse.record(key, analysis.files)
+        else:
+            self.reverse.forget(key)
+
+    def check(self, path: str | Path, generate_code: bool = True) -> Analysis:
+        """Every diagnostic `fgc check` would report for `path`, reading the overlay; stored.
+        `generate_code=False` stops after imports and signatures, before the compile-time nodes
+        are planned (linking another project, a model package: the server leaves them to open and
+        save). The module itself is never generated: that only proves it valid and reports
+        nothing, and it costs as much as the rest together (and holds the interpreter's lock for
+        long, in `compile`)."""
+        analyses = self.compute(path, None, generate_code)
+        for a in analyses:
+            self.store(a)
+        return analyses[-1]
 
     def _bound_reuse(self) -> None:
-        """Every edit adds a lowered text to the render cache and may take a new marker range:
-        start afresh before either grows without bound (the next check lowers everything)."""
-        if len(self.reuse.prepared) > REUSE_LIMIT or self.reuse.markers.remaining() < MARKER_RESERVE:
-            self.reuse = Reuse()
+        """An edit that adds lines to a template takes a new marker range: start afresh before
+        the ids run out (the next check lowers everything again)."""
+        if self.reuse.markers.remaining() < MARKER_RESERVE:
+            self.reuse = self._new_reuse()
 
     def forget(self, path: str | Path) -> None:
         key = os.path.abspath(path)
@@ -159,6 +387,20 @@ class Workspace:
         self.last_good.pop(key, None)
         self.reverse.forget(key)
 
+    def files_changed(self) -> None:
+        """Files were created, deleted or changed on the disk: projects and the usage index are
+        read again when next needed."""
+        self.projects.forget()
+        self.usage.forget()
+
     def affected_by(self, file: str | Path) -> list[str]:
         """The checked experiments that read `file` (so must be checked again when it changes)."""
         return self.reverse.experiments_reaching(str(file))
+
+
+def _under(path: str, roots: Sequence[Path]) -> bool:
+    for root in roots:
+        base = os.path.realpath(root)
+        if path == base or path.startswith(base.rstrip(os.sep) + os.sep):
+            return True
+    return False

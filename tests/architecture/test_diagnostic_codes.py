@@ -1,11 +1,11 @@
 """One registry of diagnostic codes (fgc/diagnostic_codes.py), kept in step with its uses and
-with docs/diagnostics.md.
+with docs/diagnostics.md, whose tables are generated from it.
 
 Every `FGxxxx` written anywhere in fgc/ (a reported code, a constant, a comment naming one) must
 be registered; every registered code must be reported by some module (a string constant equal
-to it); docs/diagnostics.md's tables must list exactly the registered codes with the registered
-meanings; and a code reported through `warning(...)` must be documented as a warning, one
-reported through `error(...)` not only as a warning.
+to it); docs/diagnostics.md must be what `python -m fgc.diagnostic_codes docs/diagnostics.md`
+writes; and a code reported through `warning(...)` must be registered as a warning's, one
+reported through `error(...)` as an error's.
 """
 
 from __future__ import annotations
@@ -17,18 +17,18 @@ from pathlib import Path
 
 import pytest
 
-from fgc.diagnostic_codes import CODES
+from fgc.diagnostic_codes import CODES, REGISTRY, document
 
 ROOT = Path(__file__).resolve().parents[2]
 FGC = ROOT / "fgc"
-REGISTRY = FGC / "diagnostic_codes.py"
+REGISTRY_FILE = FGC / "diagnostic_codes.py"
 CODE = re.compile(r"FG\d{4}")
 DOC_ROW = re.compile(r"^\| `(FG\d{4})` \| (.*) \|$", re.M)
 
 
 @functools.cache
 def sources() -> dict[Path, str]:
-    return {p: p.read_text(encoding="utf-8") for p in sorted(FGC.rglob("*.py")) if p != REGISTRY}
+    return {p: p.read_text(encoding="utf-8") for p in sorted(FGC.rglob("*.py")) if p != REGISTRY_FILE}
 
 
 @functools.cache
@@ -76,27 +76,40 @@ def test_every_registered_code_is_reported():
 
 @pytest.mark.parametrize("code", sorted(CODES))
 def test_severity_matches_the_meaning(code):
-    """A meaning that starts with "warning:" is a warning's only; one that says "warning:" later
-    (FG0518) documents an error and a warning."""
-    meaning = CODES[code]
+    """A code is reported only with the severities its registry entry names (its meaning's first
+    word: "warning:", "note", else an error; FG0518 names both an error and a warning)."""
+    allowed = REGISTRY[code].severities
     for how, file, line in reported().get(code, []):
-        if how == "warning":
-            assert "warning:" in meaning, f"{file}:{line}: {code} is reported as a warning, documented as an error"
-        elif how == "error":
-            assert not meaning.startswith("warning:"), f"{file}:{line}: {code} is reported as an error, documented as a warning"
+        if how in ("warning", "error"):
+            assert (
+                how in allowed
+            ), f"{file}:{line}: {code} is reported as {how}, registered as {REGISTRY[code].severity}"
 
 
-def test_docs_list_exactly_the_registry():
-    doc = (ROOT / "docs" / "diagnostics.md").read_text(encoding="utf-8")
+def test_registry_severities():
+    assert REGISTRY["FG0100"].severities == ("warning",)
+    assert REGISTRY["FG0505"].severities == ("note",)
+    assert REGISTRY["FG0518"].severities == ("error", "warning")
+    assert REGISTRY["FG0201"].severities == ("error",)
+
+
+def test_docs_are_generated_from_the_registry():
+    path = ROOT / "docs" / "diagnostics.md"
+    doc = path.read_text(encoding="utf-8")
+    assert document(doc) == doc, "docs/diagnostics.md is stale: run python -m fgc.diagnostic_codes docs/diagnostics.md"
     rows = DOC_ROW.findall(doc)
-    codes = [code for code, _ in rows]
-    twice = sorted({c for c in codes if codes.count(c) > 1})
-    assert not twice, f"docs/diagnostics.md lists these codes twice: {twice}"
-    documented = dict(rows)
-    assert sorted(set(CODES) - set(documented)) == [], "registered but not in docs/diagnostics.md"
-    assert sorted(set(documented) - set(CODES)) == [], "in docs/diagnostics.md but not registered"
-    differ = [f"{c}:\n  docs:     {documented[c]}\n  registry: {CODES[c]}" for c in CODES if documented[c] != CODES[c]]
-    assert not differ, "meanings differ:\n" + "\n".join(differ)
+    assert [code for code, _ in rows] == list(CODES)  # every code once, in registry order
+    assert dict(rows) == CODES
+
+
+def test_the_generator_rewrites_a_stale_table():
+    stale = "intro\n<!-- codes FG00 -->\n| code | meaning |\n|---|---|\n| `FG0001` | old text |\n\nafter\n"
+    with pytest.raises(ValueError, match="FG01xx"):
+        document(stale)  # the other hundreds have no table
+    every = "".join(f"<!-- codes {h} -->\n" for h in sorted({c[:4] for c in CODES}))
+    fresh = document(stale + every)
+    assert fresh.startswith("intro\n<!-- codes FG00 -->\n| code | meaning |\n|---|---|\n| `FG0001` | bad command line")
+    assert "old text" not in fresh and fresh.count("\nafter\n") == 1 and document(fresh) == fresh
 
 
 def test_the_scanner_sees_a_stray_code(tmp_path):

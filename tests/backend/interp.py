@@ -1,4 +1,5 @@
-"""An independent, deliberately small interpreter of graph.json (DESIGN §4 and §6).
+"""An independent, deliberately small interpreter of graph.json (its format: fgc/graph.py; the semantics:
+docs/language.md, Tags and semantics).
 
 It knows nothing of fgc's code generator: it reads the JSON graph and builds values with the
 language's identity rules, the way the reference materializes a graph:
@@ -100,6 +101,39 @@ class Interpreter:
             n["var"]: n["default"] for n in graph["nodes"].values() if n["kind"] == "var" and "default" in n
         }
         self.default_values: dict[str, object] = {}
+        self.searchpaths = self._searchpaths()
+
+    def _searchpaths(self) -> dict[str, list[str]]:
+        """node id -> the absolute submodule_searchpath directories of the nodes above it (a
+        relative spec is also looked for there, as in the reference's model projects)."""
+        out: dict[str, list[str]] = {}
+
+        def visit(v, above: list[str]) -> None:
+            if isinstance(v, list):
+                for x in v:
+                    visit(x, above)
+            elif isinstance(v, dict) and set(v) != {"$node"}:
+                for x in v.values():
+                    visit(x, above)
+            elif isinstance(v, dict):
+                nid = v["$node"]
+                n = self.graph["nodes"][nid]
+                own = [os.path.join(self.node_dirs.get(nid, self.base_dir), d)
+                       for d in n["kwargs"].get("submodule_searchpath", [])]
+                new = [d for d in own + above if d not in out.setdefault(nid, [])]
+                if new:
+                    out[nid].extend(new)
+                    for x in [*n["args"], *n["kwargs"].values()]:
+                        visit(x, out[nid])
+
+        for target in self.graph["targets"]:
+            visit(self.graph["values"][target], [])
+        return out
+
+    def search(self, n: dict) -> list[str]:
+        if (n["callable"] or "").startswith("."):
+            return self.searchpaths.get(n["id"], [])
+        return n["kwargs"].get("submodule_searchpath", [])
 
     def target(self, name: str):
         return self.value(self.graph["values"][name])
@@ -159,14 +193,14 @@ class Interpreter:
         if kind == "dict":
             return {k: self.value(v) for k, v in n["kwargs"].items()}
         args, kwargs = self.arguments(n)
-        return resolve(n["callable"], self.dir_of(n), n["kwargs"].get("submodule_searchpath", []))(
+        return resolve(n["callable"], self.dir_of(n), self.search(n))(
             *args, **kwargs
         )
 
     def partial(self, n: dict):
         def call(*more, **kw):
             args, kwargs = self.arguments(n)
-            fn = resolve(n["callable"], self.dir_of(n), n["kwargs"].get("submodule_searchpath", []))
+            fn = resolve(n["callable"], self.dir_of(n), self.search(n))
             return fn(*args, *more, **{**kwargs, **kw})
 
         return call

@@ -7,7 +7,7 @@ must also come sorted by position. Expectation kinds:
     ast          `fgc.syntax.config_ast.dump` of the document, exactly
     yaml         the document's Python value as JSON (aliases resolved, duplicate keys last-wins,
                  merge keys merged: tests/config/yaml_oracle.to_python)
-    pyyaml-differs  why PyYAML (YAML 1.2 typing) reads this document differently (DESIGN §4)
+    pyyaml-differs  why PyYAML (YAML 1.2 typing) reads this document differently (docs/language.md)
 
 Every case without Forgather tags is also compared with PyYAML (tests below).
 """

@@ -6,7 +6,7 @@ writes the tree as YAML in randomly chosen styles. Each document is parsed by fg
 and the Python values must be identical (types included). Each document must also read back as
 the tree that was written (unless a merge key changed it).
 
-Exceptions decided by DESIGN §4, and how this test handles them:
+Exceptions decided in docs/language.md (Scalar types: YAML 1.2), and how this test handles them:
 1. Scalar typing: fgc reads plain scalars by the YAML 1.2 core schema, PyYAML's SafeLoader by
    YAML 1.1 (`yes`, `0777`, `1e-3`, `1_000`, `1:20`, dates...). PyYAML is used through
    `Yaml12Loader`, its own pure-Python loader with 1.2 core-schema resolvers, so typing is

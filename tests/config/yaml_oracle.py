@@ -4,7 +4,7 @@
   SafeLoader builds one (aliases share the anchored object, duplicate keys: last value wins at
   the first key's position, merge keys `<<` merged with PyYAML's precedence).
 * `Yaml12Loader`: PyYAML's pure-Python SafeLoader with the implicit resolvers of the YAML 1.2
-  core schema instead of YAML 1.1's (DESIGN §4: fgc types scalars by YAML 1.2), so that the two
+  core schema instead of YAML 1.1's (docs/language.md, Scalar types: fgc types scalars by YAML 1.2), so that the two
   parsers can be compared on documents whose scalars the two YAML versions read differently.
 * `pyyaml_value(text)` / `fgc_value(text)`: ("ok", value) or ("error", message).
 * `same(a, b)`: deep equality that distinguishes 1, 1.0 and True and treats NaN as equal to NaN.

@@ -4,8 +4,9 @@ are fgc's."""
 from __future__ import annotations
 
 import importlib.util
+import re
 
-from fgc.syntax.config_ast import FORGATHER_TAGS
+from fgc.tags import TAGS
 
 from .conftest import VSCODE
 
@@ -25,6 +26,19 @@ def test_json_is_generated_from_the_source():
         "forgather.tmLanguage.json is stale: run python editors/vscode/syntaxes/build_grammar.py")
 
 
+def _rules(value):
+    if isinstance(value, dict):
+        yield value
+        for v in value.values():
+            yield from _rules(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _rules(v)
+
+
 def test_tag_kinds_are_fgcs():
+    """The grammar scopes exactly fgc's tags (fgc/tags.py) as known ones."""
     builder = load_builder()
-    assert set(builder.FORGATHER_TAGS) == set(FORGATHER_TAGS)
+    [match] = [r["match"] for r in _rules(builder.grammar()) if r.get("name") == "storage.type.tag.forgather"]
+    known = re.search(r"\(\?:([\w|]+)\)", match)
+    assert known and set(known.group(1).split("|")) == set(TAGS)

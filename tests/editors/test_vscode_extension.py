@@ -79,3 +79,18 @@ def test_client_behaviour(node):
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     assert re.search(r"^# pass ([1-9]\d*)$", out, re.M) and re.search(r"^# fail 0$", out, re.M), out
+
+
+def test_the_vsix_is_clean():
+    """What `vsce package` puts in the VSIX (docs/editors.md): a LICENSE and a repository in the
+    manifest; the tests and the grammar's generator left out by .vscodeignore."""
+    m = manifest()
+    assert m["license"] == "Apache-2.0"
+    assert (VSCODE / "LICENSE").read_text().lstrip().startswith("Apache License")
+    assert m["repository"]["type"] == "git" and m["repository"]["url"] and m["repository"]["directory"] == "editors/vscode"
+    assert (VSCODE / "README.md").is_file()
+    ignored = [line.strip() for line in (VSCODE / ".vscodeignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")]
+    assert {"test/**", "syntaxes/build_grammar.py", "node_modules/.bin/**"} <= set(ignored)
+    for kept in (m["main"], m["contributes"]["languages"][0]["configuration"], m["contributes"]["grammars"][0]["path"]):
+        assert not any(kept.lstrip("./").startswith(p.rstrip("*").rstrip("/")) for p in ignored if p.endswith("**")), kept

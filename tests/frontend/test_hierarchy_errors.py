@@ -51,7 +51,7 @@ main: !dict:@main
 -- set ns = namespace()
 [config]
     -- set ns.steps = 10
-.define: &optimizer !partial:torch.optim:SGD
+.define: &optimizer !partial:.optim:SGD
     lr: 0.1
     momentum: 0.9
 meta: &meta !dict:@meta
@@ -67,6 +67,12 @@ trainer: !call:dict
     flags: [a, b]
     text: |
         hello
+""",
+    # a module next to the templates: the hierarchy needs no installed package (not even torch)
+    "optim.py": """\
+class SGD:
+    def __init__(self, params, lr, momentum=0.0):
+        self.params, self.lr, self.momentum = list(params), lr, momentum
 """,
     "lib/macros.jinja": """\
 {% macro entry(name) -%}
@@ -101,9 +107,9 @@ CASES = [
     # the grandparent, base.fg
     ("base.fg", 1, "-- extends 'exp.fg'", ['base.fg:1:12 FG0202']),
     ("base.fg", 3, "    -- set ns.steps = 10 +", ['base.fg:3:27 FG0110']),
-    ("base.fg", 4, ".define: &optimizer !partial:torch.optim:SGDD", ['base.fg:4:21 FG0603']),
-    ("base.fg", 4, ".define: &optimizer !partial:torch.optimm:SGD", ['base.fg:4:21 FG0601']),
-    ("base.fg", 4, ".define: &optimizer !call:torch.optim:SGD", ['base.fg:4:21 FG0610']),
+    ("base.fg", 4, ".define: &optimizer !partial:.optim:SGDD", ['base.fg:4:21 FG0603']),
+    ("base.fg", 4, ".define: &optimizer !partial:.optimm:SGD", ['base.fg:4:21 FG0601']),
+    ("base.fg", 4, ".define: &optimizer !call:.optim:SGD", ['base.fg:4:21 FG0610']),
     ("base.fg", 6, "    momentom: 0.9", ['base.fg:6:5 FG0611']),
     ("base.fg", 7, "meta: &optimizer !dict:@meta", ['base.fg:7:7 FG0502', 'project.fg:10:11 FG0501']),  # and `*meta` is now undefined
     ("base.fg", 8, "    steps: {{ ns.stepz }}", ['base.fg:8:18 FG0301']),

@@ -7,6 +7,7 @@ parametrization (`@pytest.mark.parametrize("client", [{...}], indirect=True)`).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import tempfile
@@ -18,22 +19,49 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 _CACHE = tempfile.mkdtemp(prefix="fgc-lsp-test-cache-")
+
+
+def make_client() -> LanguageClient:
+    """pytest-lsp's client, which also keeps every publication in order (`published`) and the
+    registrations the server asks for (`registrations`)."""
+    from pygls.protocol import default_converter
+    from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+
+    client = LanguageClient(converter_factory=default_converter)
+    client.published = []  # type: ignore[attr-defined]
+    client.registrations = []  # type: ignore[attr-defined]
+
+    def published(client: LanguageClient, params: types.PublishDiagnosticsParams) -> None:
+        client.diagnostics[params.uri] = params.diagnostics
+        client.published.append(params)  # type: ignore[attr-defined]
+
+    def register(client: LanguageClient, params: types.RegistrationParams) -> None:
+        client.registrations.extend(params.registrations)  # type: ignore[attr-defined]
+
+    features = {
+        **DEFAULT_CLIENT_FEATURES,
+        types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: published,
+        types.CLIENT_REGISTER_CAPABILITY: register,
+    }
+    register_lsp_features(client, features)
+    return client
+
+
 SERVER = ClientServerConfig(
     server_command=[sys.executable, "-m", "fgc", "lsp"],
     server_env={**os.environ, "FGC_CACHE_DIR": _CACHE, "PYTHONUTF8": "1"},
+    client_factory=make_client,
 )
 
 
 @pytest_lsp.fixture(config=SERVER)
 async def client(lsp_client: LanguageClient, request, tmp_path: Path):
-    # A fresh signature cache per test, so that `cached-only` starts from nothing.
-    options = getattr(request, "param", {}) or {}
+    # A fresh signature cache per test, so that `cached-only` starts from nothing. The param's
+    # `_capabilities` (if any) are the client's; the rest are initializationOptions.
+    options = dict(getattr(request, "param", {}) or {})
+    capabilities = options.pop("_capabilities", None) or types.ClientCapabilities()
     await lsp_client.initialize_session(
-        types.InitializeParams(
-            capabilities=types.ClientCapabilities(),
-            root_uri=tmp_path.as_uri(),
-            initialization_options=options,
-        )
+        types.InitializeParams(capabilities=capabilities, root_uri=tmp_path.as_uri(), initialization_options=options)
     )
     yield
     await lsp_client.shutdown_session()
@@ -68,6 +96,17 @@ def replace_all(client: LanguageClient, path: Path, text: str, version: int) -> 
     )
 
 
+HANG_S = 60  # only so that a test that waits for a publication that never comes ends
+
+
+async def next_publication(client: LanguageClient) -> None:
+    try:
+        await asyncio.wait_for(client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), HANG_S)
+    except asyncio.TimeoutError:
+        seen = [(p.uri.rsplit("/", 1)[-1], p.version, [d.code for d in p.diagnostics]) for p in client.published]
+        raise AssertionError(f"no publication for {HANG_S} s; received: {seen}") from None
+
+
 async def diagnostics_until(
     client: LanguageClient,
     uri: str,
@@ -80,7 +119,7 @@ async def diagnostics_until(
         current = list(client.diagnostics.get(uri, []))
         if uri in client.diagnostics and predicate(current):
             return current
-        await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        await next_publication(client)
     current = list(client.diagnostics.get(uri, []))
     assert predicate(current), f"diagnostics of {uri} never matched; last: {current}"
     return current
@@ -88,3 +127,23 @@ async def diagnostics_until(
 
 def codes(diags: list[types.Diagnostic]) -> list[str]:
     return sorted(str(d.code) for d in diags)
+
+
+async def status(client: LanguageClient) -> dict:
+    """The server's `fgc.status` command: what it holds and how many checks it ran."""
+    return await client.workspace_execute_command_async(types.ExecuteCommandParams(command="fgc.status"))
+
+
+def publications(client: LanguageClient, uri: str) -> list[types.PublishDiagnosticsParams]:
+    """Every publishDiagnostics the client received for `uri`, in order."""
+    return [p for p in client.published if p.uri == uri]  # type: ignore[attr-defined]
+
+
+async def version_published(client: LanguageClient, uri: str, version: int, notifications: int = 200) -> types.PublishDiagnosticsParams:
+    """The publication of `uri` for document version `version` (waiting by count, not time)."""
+    for _ in range(notifications):
+        found = [p for p in publications(client, uri) if p.version == version]
+        if found:
+            return found[-1]
+        await next_publication(client)
+    raise AssertionError(f"no publication of {uri} version {version}")

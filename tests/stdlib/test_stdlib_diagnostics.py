@@ -77,7 +77,7 @@ CASES = {
     "block-of-an-included-template": """\
 -- extends 'scripts/causal_lm.fg'
 [trainer_args]  ## <- FG0203 @ trainer_args ? trainers/trainer.fg
-    == super()  ## <- FG0206 @ super
+    == super()  ## never runs: a note of the FG0203
     gradient_accumulation_steps: 4
 """,
     # The quick-start pattern: the project's model made smaller in a sub-template.

@@ -1,6 +1,6 @@
 """A test oracle: the reference implementation's text-rewriting template pipeline.
 
-Written here from the specification of the reference dialect (notes/dialect.md §2.2, §3, §4):
+Written here from the specification of the reference dialect (its documentation and code):
 the raw file is split into sub-templates with the reference's regular expression, each chunk is
 preprocessed line by line with regular expressions (comments, trailing ` ##` cut, the five
 line-statement prefixes), then the TOML block pass, then jinja2 renders it with the reference's

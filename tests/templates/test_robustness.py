@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from casefile import all_cases
 
 from fgc.render import render_file
@@ -57,3 +58,28 @@ def test_mutations_end_in_text_or_diagnostics(tmp_path):
         assert (result.text is None) == bool(errors), (case.name, result.diagnostics)
         for d in result.diagnostics:
             assert d.span is None or (d.span.line >= 1 and d.span.col >= 1), d
+
+
+# Deep nesting: jinja2's parser recurses per level and Python refuses the code it compiles past
+# 20 nested loops or about 100 levels. Each is a diagnostic (FG0541) at the most deeply nested
+# statement, never an internal error; what jinja2 compiles stays clean.
+NESTED = [
+    ("-- if x{i} is not defined", "-- endif", 60, None),
+    ("-- if x{i} is not defined", "-- endif", 99, "Python refuses"),
+    ("-- if x{i} is not defined", "-- endif", 400, "nested 101 deep"),
+    ("-- for i{i} in [1]", "-- endfor", 21, "Python refuses"),
+]
+
+
+@pytest.mark.parametrize("opener, closer, depth, message", NESTED)
+def test_deep_nesting_is_a_diagnostic(tmp_path, opener, closer, depth, message):
+    lines = [opener.format(i=i) for i in range(depth)] + ["a: 1"] + [closer] * depth
+    path = tmp_path / "deep.fg"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = render_file(path)
+    if message is None:
+        assert result.diagnostics == [] and result.text is not None
+        return
+    (d,) = result.diagnostics
+    assert d.code == "FG0541" and message in d.message
+    assert d.span is not None and d.span.line == min(depth, 101)

@@ -21,7 +21,7 @@ from casefile import Case, all_cases, check_diagnostics, params
 from fgc.cli.diff import readable as diff_text
 from fgc.cli.experiment_input import load_experiment
 from fgc.cli.explain import explain, readable as explain_text, show_value
-from fgc.cli.graph_diff import diff_graphs
+from fgc.analysis.graph_diff import diff_graphs
 from fgc.imports.locate import forget_local_modules
 from fgc.passes.config_paths import locate, parse_path
 from fgc.passes.overrides import COMMAND_LINE, parse_overrides

@@ -95,6 +95,7 @@ def test_config_callables_exist(name):
         assert callable(obj), f"{module}:{attr}"
 
 
+@pytest.mark.slow  # compiles and trains two configs in process
 def test_config_level_swap_with_fgc(tmp_path):
     """Compile both configs with fgc, build each `trainer` target, record the events of a run."""
     import fgc

@@ -27,10 +27,12 @@ from pathlib import Path
 
 OUT = Path(__file__).with_name("forgather.tmLanguage.json")
 
-# The tag kinds of fgc (fgc.syntax.config_ast.FORGATHER_TAGS; a test keeps them equal). Any
-# other `!kind` is scoped storage.type.tag.unknown.forgather.
-FORGATHER_TAGS = ["call", "singleton", "factory", "partial", "lambda", "meta",
-                  "dict", "list", "tuple", "dlist", "var"]
+# fgc's table of tags (fgc/tags.py), read from the source tree beside this file. Any other
+# `!kind` is scoped storage.type.tag.unknown.forgather.
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+from fgc.tags import TAGS  # noqa: E402
+
+FORGATHER_TAGS = list(TAGS)
 
 # The globals of fgc's Jinja environment (docs/language.md, "Environment") and Jinja's own.
 JINJA_GLOBALS = ["super", "range", "dict", "lipsum", "cycler", "joiner", "namespace",

@@ -55,6 +55,20 @@ class CausalSelfAttention(nn.Module):
         self.q_norm = RMSNorm(self.head_dim, eps=qk_norm_eps) if qk_norm else None
         self.k_norm = RMSNorm(self.head_dim, eps=qk_norm_eps) if qk_norm else None
 
+    def tp_plan(self, degree: int) -> dict:
+        """How tensor parallel splits this block over ``degree`` processes (Megatron's split):
+        q/k/v by output rows (each process computes whole heads of its own), the output
+        projection by input columns (its partial sums all-reduced). The forward then runs on the
+        local heads: it takes their number from the projections' outputs."""
+        from torch.distributed.tensor.parallel import ColwiseParallel, RowwiseParallel
+
+        for name, heads in (("num_heads", self.num_heads), ("num_kv_heads", self.num_kv_heads)):
+            if heads % degree:
+                raise ValueError(f"tensor parallel over {degree} processes splits attention by heads: "
+                                 f"{name}={heads} (layer {self.layer_idx}) is not a multiple of {degree}")
+        return {"q_proj": ColwiseParallel(), "k_proj": ColwiseParallel(), "v_proj": ColwiseParallel(),
+                "o_proj": RowwiseParallel()}
+
     def forward(
         self, x: torch.Tensor, *, rotary=None, attn_mask=None, cache=None
     ) -> torch.Tensor:
@@ -62,13 +76,10 @@ class CausalSelfAttention(nn.Module):
         `masks.attention_mask` (None = plain causal); `cache` a transformers `Cache` or None.
         """
         B, T, _ = x.shape
-        q = (
-            self.q_proj(x).view(B, T, self.num_heads, self.head_dim).transpose(1, 2)
-        )  # (B, nh, T, hd)
-        k = (
-            self.k_proj(x).view(B, T, self.num_kv_heads, self.head_dim).transpose(1, 2)
-        )  # (B, nkv, T, hd)
-        v = self.v_proj(x).view(B, T, self.num_kv_heads, self.head_dim).transpose(1, 2)
+        # heads: -1, since under tensor parallel this process holds a part of them
+        q = self.q_proj(x).view(B, T, -1, self.head_dim).transpose(1, 2)  # (B, nh, T, hd)
+        k = self.k_proj(x).view(B, T, -1, self.head_dim).transpose(1, 2)  # (B, nkv, T, hd)
+        v = self.v_proj(x).view(B, T, -1, self.head_dim).transpose(1, 2)
         if self.q_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
         if rotary is not None:
@@ -88,9 +99,7 @@ class CausalSelfAttention(nn.Module):
             )
         else:
             y = eager_attention(q, k, v, attn_mask, dropout)
-        y = y.transpose(1, 2).reshape(
-            B, T, self.num_heads * self.head_dim
-        )  # (B, T, nh*hd)
+        y = y.transpose(1, 2).reshape(B, T, -1)  # (B, T, nh*hd)
         return self.o_proj(y)
 
     def extra_repr(self) -> str:

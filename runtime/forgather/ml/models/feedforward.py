@@ -45,6 +45,12 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.down_proj(self.dropout(self.act(self.up_proj(x))))
 
+    def tp_plan(self, degree: int) -> dict:
+        """Tensor parallel: up by output rows, down by input columns (one all-reduce)."""
+        from torch.distributed.tensor.parallel import ColwiseParallel, RowwiseParallel
+
+        return {"up_proj": ColwiseParallel(), "down_proj": RowwiseParallel()}
+
 
 class GLUFeedforward(nn.Module):
     """down(act(gate(x)) * up(x)): SwiGLU with "silu", GeGLU with "gelu" (Shazeer 2020)."""
@@ -69,3 +75,9 @@ class GLUFeedforward(nn.Module):
         return self.down_proj(
             self.dropout(self.act(self.gate_proj(x)) * self.up_proj(x))
         )
+
+    def tp_plan(self, degree: int) -> dict:
+        """Tensor parallel: gate and up by output rows, down by input columns (one all-reduce)."""
+        from torch.distributed.tensor.parallel import ColwiseParallel, RowwiseParallel
+
+        return {"gate_proj": ColwiseParallel(), "up_proj": ColwiseParallel(), "down_proj": RowwiseParallel()}

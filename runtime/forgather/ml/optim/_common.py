@@ -81,10 +81,12 @@ def dense_grad(p: Tensor, optimizer_name: str) -> Tensor:
 
 
 def buckets(tensors: Sequence[Tensor]) -> list[list[int]]:
-    """Indices of `tensors` grouped by (device, dtype): one multi-tensor kernel launch each."""
-    groups: dict[tuple[torch.device, torch.dtype], list[int]] = defaultdict(list)
+    """Indices of `tensors` grouped by (device, dtype, tensor type): one multi-tensor kernel
+    launch each (a tensor-parallel model mixes DTensors and plain tensors, which one
+    ``torch._foreach_*`` call refuses to take together)."""
+    groups: dict[tuple[torch.device, torch.dtype, type], list[int]] = defaultdict(list)
     for i, t in enumerate(tensors):
-        groups[(t.device, t.dtype)].append(i)
+        groups[(t.device, t.dtype, type(t))].append(i)
     return list(groups.values())
 
 

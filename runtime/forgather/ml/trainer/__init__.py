@@ -1,7 +1,7 @@
 """Forgather trainers: Hugging Face's Trainer API, token-weighted accumulation, exact resume.
 
 Public API: ``Trainer``, ``TrainingArguments``, the parallel plans (``SingleDevice``,
-``DataParallel``, ``FullyShard``, ``Pipeline``: how the Trainer lays the model over its processes) and the
+``DataParallel``, ``FullyShard``, ``TensorParallel``, ``Pipeline``: how the Trainer lays the model over its processes) and the
 shipped callbacks.
 """
 
@@ -10,7 +10,7 @@ from .base import BaseTrainer
 from .callback_handler import CallbackHandler
 from .callbacks import JsonLinesLogger, ProgressCallback, TensorBoardLogger, TextGenerationCallback
 from .checkpoint import CheckpointError, CheckpointManager, latest_checkpoint, list_checkpoints
-from .parallel import DataParallel, FullyShard, ParallelPlan, Pipeline, SingleDevice
+from .parallel import DataParallel, FullyShard, ParallelPlan, Pipeline, SingleDevice, TensorParallel
 from .preemption import PreemptionCallback
 from .trainer import Trainer
 from .tracking import RunRecordCallback
@@ -30,6 +30,7 @@ __all__ = [
     "RunRecordCallback",
     "SingleDevice",
     "TensorBoardLogger",
+    "TensorParallel",
     "TextGenerationCallback",
     "Trainer",
     "TrainingArguments",

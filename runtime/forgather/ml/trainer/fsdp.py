@@ -112,6 +112,7 @@ class FSDPEngine(Engine):
     """The engine of the `parallel.FullyShard` plan (see the module doc)."""
 
     supports_multi_process = True
+    plan_name = "FullyShard"
 
     def __init__(self, plan: "FullyShard", *, use_cpu: bool = False) -> None:
         super().__init__()
@@ -234,7 +235,7 @@ class FSDPEngine(Engine):
         if not is_distributed_checkpoint(path):
             raise CheckpointError(
                 f"{path}: written by a run whose weights were not sharded (model.safetensors, "
-                "optimizer.pt); a FullyShard run resumes from its own checkpoints "
+                f"optimizer.pt); a {self.plan_name} run resumes from its own checkpoints "
                 "(torch.distributed.checkpoint: .metadata and __<rank>_0.distcp)"
             )
         return manager.load(

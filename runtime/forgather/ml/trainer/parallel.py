@@ -12,6 +12,8 @@ Trainer's loop is the same for all of them.
     parallel=DataParallel(accelerator=None)         a replica per process (DDP, on Accelerate)
     parallel=FullyShard(...)                        FSDP2: weights, gradients and optimizer
                                                     state sharded over the processes
+    parallel=TensorParallel()                      each block's matrices split over the processes
+                                                    (the blocks declare how: ``tp_plan``)
     parallel=Pipeline(schedule="1F1B", ...,         stages across processes; with
                       data_parallel=1)              data_parallel=D, D pipelines side by side
                                                     on a 2-D (pp, dp) device mesh
@@ -105,6 +107,22 @@ class FullyShard(ParallelPlan):
 
 
 @dataclass(frozen=True)
+class TensorParallel(ParallelPlan):
+    """Tensor parallel (Megatron-LM's split, on ``torch.distributed.tensor.parallel``) over every
+    process, see `tensor_parallel`: each module that declares a ``tp_plan(degree)`` (the
+    attention and feedforward blocks of `forgather.ml.models`) has its matrices split, attention
+    by heads (their numbers must be multiples of the process count); everything else stays whole
+    on every process. A Hugging Face model is split by its config's ``base_model_tp_plan``
+    (Llama, Mistral, Qwen2). Every process reads the same batch. A model with neither is
+    refused with its class named."""
+
+    def create_engine(self, args: Any) -> "Engine":
+        from .tensor_parallel import TensorParallelEngine
+
+        return TensorParallelEngine(self, use_cpu=args.use_cpu)
+
+
+@dataclass(frozen=True)
 class Pipeline(ParallelPlan):
     """Pipeline parallel on ``torch.distributed.pipelining`` (see `pipeline`), optionally times
     data parallel.
@@ -150,6 +168,6 @@ def resolve_plan(parallel: ParallelPlan | None) -> ParallelPlan:
     if not isinstance(parallel, ParallelPlan):
         raise TypeError(
             f"parallel must be a plan of forgather.ml.trainer.parallel (SingleDevice, DataParallel, "
-            f"FullyShard, Pipeline) or None, got {type(parallel).__name__}"
+            f"FullyShard, TensorParallel, Pipeline) or None, got {type(parallel).__name__}"
         )
     return parallel

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
+
 from ..diagnostics import Span
 from ..graph import MISSING, Graph, Kind, Node, Value, values_equal
 from ..passes.config_paths import named_nodes
-from .explain import show_value
+from .values import show_value
 
 
 @dataclass

@@ -1,0 +1,66 @@
+"""Compiled templates kept on disk between renderings (fgc/render/code_cache.py): a second
+rendering loads every template's code instead of compiling it and gives the same text, source
+map and error positions; a damaged entry is a miss."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fgc.render import code_cache, render_file
+
+FILES = {
+    "base.fg": "-- set ns = namespace()\n[a]\n    x: {{ 1 + 2 }}\n-- block tail\n    y: 1\n-- endblock tail\n",
+    "exp.fg": "-- extends 'base.fg'\n-- block tail\n    == super()\n    z: {{ missing.attr }}\n-- endblock tail\n",
+    "ok.fg": "-- extends 'base.fg'\n-- block tail\n    == super()\n    z: {{ 'w' | upper }}\n-- endblock tail\n",
+}
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.setenv("FGC_CACHE_DIR", str(tmp_path / "cache"))
+    for name, text in FILES.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def _outcome(path: Path):
+    result = render_file(path)
+    lines = [result.source_map.origin(i + 1) for i in range(len(result.text.splitlines()))] if result.ok else None
+    return result.text, lines, [(d.code, d.span.file, d.span.line, d.span.col, d.message) for d in result.diagnostics]
+
+
+def _entries(root: Path) -> list[Path]:
+    return sorted((root / "cache" / "templates").glob("*.code"))
+
+
+@pytest.mark.parametrize("name", ["ok.fg", "exp.fg"])
+def test_a_second_rendering_loads_the_code_and_matches(project, monkeypatch, name):
+    first = _outcome(project / name)
+    assert len(_entries(project)) == 2  # the input and its parent
+    compiled = []
+    monkeypatch.setattr(code_cache, "store", lambda *a: compiled.append(a))
+    assert _outcome(project / name) == first
+    assert compiled == []  # nothing compiled again
+
+
+def test_the_error_keeps_its_position(project):
+    text, _, diags = _outcome(project / "exp.fg")
+    _outcome(project / "exp.fg")
+    assert text is None and [(c, Path(f).name, line) for c, f, line, _, _ in diags][:1] == [("FG0301", "exp.fg", 4)]
+
+
+def test_a_damaged_entry_is_a_miss(project):
+    first = _outcome(project / "ok.fg")
+    for entry in _entries(project):
+        entry.write_bytes(b"\x00garbage")
+    assert _outcome(project / "ok.fg") == first
+    assert all(code_cache.marshal.loads(e.read_bytes()) for e in _entries(project))  # rewritten
+
+
+def test_an_edit_is_a_new_entry(project):
+    _outcome(project / "ok.fg")
+    (project / "base.fg").write_text(FILES["base.fg"].replace("1 + 2", "3 + 4"), encoding="utf-8")
+    text, _, _ = _outcome(project / "ok.fg")
+    assert "x: 7" in text and len(_entries(project)) == 3
