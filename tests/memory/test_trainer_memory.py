@@ -59,6 +59,21 @@ def test_optimizer_in_backward_equals_the_separate_step(tmp_path):
     assert norms == pytest.approx(fused_norms, rel=1e-6) and min(norms) > 0
 
 
+def test_optimizer_in_backward_clips_like_the_separate_step(tmp_path):
+    """With max_grad_norm the fused step first measures the global norm (a pass that steps
+    nothing), so it clips like clip_grad_norm_: the same run within float32 rounding (the norm
+    is summed in another order), not the per-parameter or lagged clipping it once did."""
+    plain = trainer(tmp_path, "plain", max_grad_norm=0.05)
+    plain.train()
+    fused = trainer(tmp_path, "fused", max_grad_norm=0.05, optimizer_in_backward=True)
+    fused.train()
+    norms = [r["grad_norm"] for r in plain.state.log_history if "grad_norm" in r]
+    assert min(norms) > 0.05  # clipping was active at every step
+    for a, b in zip(plain.model.parameters(), fused.model.parameters()):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
+    assert losses(fused) == pytest.approx(losses(plain), rel=1e-5)
+
+
 @pytest.mark.parametrize("tied", [False, True])
 def test_linear_cross_entropy_equals_the_plain_loss(tmp_path, tied):
     plain = trainer(tmp_path, "plain", tied=tied, steps=N)
@@ -110,6 +125,8 @@ def test_all_options_resume_bit_identically(tmp_path):
     second.train(resume_from_checkpoint=True)
     assert same_parameters(second.model, full.model)
     assert losses(second) == losses(full)
+    # clipping was active (max_grad_norm=1): the resumed run clips with the saved previous norm
+    assert max(r["grad_norm"] for r in full.state.log_history if "grad_norm" in r) > full.args.max_grad_norm
 
 
 @pytest.mark.parametrize("fields, match", [

@@ -21,11 +21,17 @@ So a fused step equals a separate step bit for bit (tests/memory). It works for 
 of `forgather.ml.optim`, torch's and bitsandbytes', anything that skips gradient-less
 parameters; the cost is one `step()` call per parameter (a Python loop over the parameters).
 
-Clipping: when a parameter steps, the other gradients do not exist yet, so the global norm of
-`clip_grad_norm_` is unknown. With `max_grad_norm > 0` each parameter's gradient is clipped to
-that norm by its own norm (per-parameter clipping, weaker than global clipping: the global norm
-may reach sqrt(number of parameters) * max_grad_norm). `grad_norm()` is the global norm of the
-unclipped gradients, accumulated as they arrive, for logging.
+Clipping: when a parameter steps, the other gradients do not exist yet, so this step's global
+norm is unknown. With `max_grad_norm > 0` every gradient is scaled by min(1, max_grad_norm /
+norm), the coefficient of `clip_grad_norm_`, with `norm` the last one measured: that of a
+measuring pass over the same batch (`with opt.measuring(): loss.backward()`: the hooks take each
+gradient's norm and free it, nothing steps), which makes it exact global clipping at the cost of
+a second forward and backward (the Trainer does this), or else the previous step's (lagged
+global clipping; the first step, with no previous norm, is not clipped). Clipping each gradient
+by its own norm (an earlier design) almost never clips and trained measurably worse, as did the
+lagged coefficient (docs/benchmarks.md, Memory: quality). The previous norm is part of
+`state_dict()`, so a resumed run clips as the original did. `grad_norm()` is the global norm of
+the unclipped gradients, accumulated as they arrive, for logging.
 
 Cannot combine with: gradient accumulation (every backward steps: a micro-batch would step on a
 part of the batch), a gradient scaler (fp16 loss scaling must see every gradient before it
@@ -37,8 +43,14 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import contextlib
+from typing import Iterator
+
 import torch
 from torch.optim import Optimizer
+
+
+LAST_NORM_KEY = "in_backward_last_grad_norm"
 
 
 class OptimizerInBackward(Optimizer):
@@ -46,7 +58,8 @@ class OptimizerInBackward(Optimizer):
 
     Args:
         optimizer: any `torch.optim.Optimizer` that skips parameters whose `.grad` is None.
-        max_grad_norm: > 0 clips each parameter's gradient to this norm before it steps.
+        max_grad_norm: > 0 clips every gradient by the global-clipping coefficient of the
+            norm of a `measuring()` pass, else of the previous step's norm (see the module).
 
     The wrapper IS an optimizer sharing the wrapped one's `param_groups`, `state` and
     `defaults`: schedulers change its learning rates, `state_dict()` is the wrapped optimizer's.
@@ -68,6 +81,9 @@ class OptimizerInBackward(Optimizer):
         self.optimizer = optimizer  # from now on param_groups, state, defaults are its own
         self.max_grad_norm = float(max_grad_norm)
         self._sq_norms: list[torch.Tensor] = []
+        self._clip_coef: torch.Tensor | None = None  # from the previous step's global norm
+        self._last_norm: torch.Tensor | None = None
+        self._measuring = False
         params = list({id(p): p for g in self.param_groups for p in g["params"]}.values())
         self._handles = [p.register_post_accumulate_grad_hook(self._step_parameter) for p in params]
 
@@ -88,12 +104,32 @@ class OptimizerInBackward(Optimizer):
         else:
             self.__dict__["_own_" + name] = value
 
+    @contextlib.contextmanager
+    def measuring(self) -> Iterator[None]:
+        """A backward inside this block only measures: each gradient's norm is taken and the
+        gradient freed, nothing steps; on exit the global norm sets the clipping coefficient of
+        the next backward (exact global clipping when it runs on the same batch)."""
+        if self._measuring:
+            raise RuntimeError("OptimizerInBackward.measuring() does not nest")
+        self._measuring, saved = True, self._sq_norms
+        self._sq_norms = []
+        try:
+            yield
+            norm = self.grad_norm()
+            if norm is not None:
+                self._set_last_norm(norm)
+        finally:
+            self._measuring, self._sq_norms = False, saved
+
     def _step_parameter(self, param: torch.Tensor) -> None:
         grad = param.grad
         norm = torch.linalg.vector_norm(grad.detach(), dtype=torch.float32)
         self._sq_norms.append(norm.square())
-        if self.max_grad_norm > 0:
-            grad.mul_((self.max_grad_norm / (norm + 1e-6)).clamp_(max=1.0).to(grad.dtype))
+        if self._measuring:
+            param.grad = None
+            return
+        if self._clip_coef is not None:
+            grad.mul_(self._clip_coef.to(device=grad.device, dtype=grad.dtype))
         self.optimizer.step()
         param.grad = None
 
@@ -111,20 +147,39 @@ class OptimizerInBackward(Optimizer):
         if left:
             for p in left:
                 self._sq_norms.append(torch.linalg.vector_norm(p.grad, dtype=torch.float32).square())
+                if self._clip_coef is not None:
+                    p.grad.mul_(self._clip_coef.to(device=p.grad.device, dtype=p.grad.dtype))
             self.optimizer.step()
             for p in left:
                 p.grad = None
+        norm = self.grad_norm()
+        if norm is not None:
+            self._set_last_norm(norm)
         self._sq_norms = []
         return None
+
+    def _set_last_norm(self, norm: torch.Tensor) -> None:
+        self._last_norm = norm
+        if self.max_grad_norm > 0:  # the next step's coefficient, kept on the device (no sync)
+            self._clip_coef = (self.max_grad_norm / (norm + 1e-6)).clamp(max=1.0)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         self.optimizer.zero_grad(set_to_none=True)
 
     def state_dict(self) -> dict[str, Any]:
-        return self.optimizer.state_dict()
+        """The wrapped optimizer's, plus the last step's gradient norm (the next step's
+        clipping), under a key that an unfused optimizer's load ignores."""
+        state = self.optimizer.state_dict()
+        if self._last_norm is not None:
+            state[LAST_NORM_KEY] = float(self._last_norm)
+        return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state_dict = dict(state_dict)
+        last = state_dict.pop(LAST_NORM_KEY, None)
         self.optimizer.load_state_dict(state_dict)
+        if last is not None:
+            self._set_last_norm(torch.tensor(last, dtype=torch.float32))
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         if "optimizer" not in self.__dict__:  # Optimizer.__init__ building the hook registries

@@ -140,8 +140,9 @@ class MemoryOptions:
             return optimizer
         if self.max_grad_norm > 0:
             logger.info(
-                "optimizer_in_backward: max_grad_norm=%g clips each parameter's gradient by its own norm "
-                "(the global norm is not known when a parameter steps)", self.max_grad_norm
+                "optimizer_in_backward: max_grad_norm=%g: each step first measures the global gradient norm "
+                "in a forward and backward that steps nothing (exact global clipping; about twice the "
+                "compute: max_grad_norm=0 skips it)", self.max_grad_norm
             )
         return OptimizerInBackward(optimizer, max_grad_norm=self.max_grad_norm)
 
@@ -157,6 +158,13 @@ class MemoryOptions:
     def loss_func(self) -> LinearCrossEntropyLoss | None:
         """The compute_loss_func the options replace the default loss with (None: unchanged)."""
         return self.loss
+
+    def measuring_pass(self, optimizer: torch.optim.Optimizer) -> contextlib.AbstractContextManager | None:
+        """The context of a forward and backward that only measures the gradient norm, run before
+        each step when the step is fused into backward and clips (None: no such pass)."""
+        if isinstance(optimizer, OptimizerInBackward) and optimizer.max_grad_norm > 0:
+            return optimizer.measuring()
+        return None
 
     @staticmethod
     def grad_norm(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:

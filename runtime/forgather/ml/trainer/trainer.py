@@ -283,7 +283,12 @@ class Trainer(BaseTrainer):
 
     def training_step(self, micro_batches: list[dict[str, Any]]) -> torch.Tensor:
         """Forward and backward over one step's micro-batches (the engine's ``forward_backward``);
-        returns this process's detached share of the step's loss."""
+        returns this process's detached share of the step's loss. A step fused into backward
+        that clips first measures the global gradient norm in a pass that steps nothing."""
+        measuring = self.memory.measuring_pass(self.optimizer)
+        if measuring is not None:
+            with measuring:  # the loss pops a batch's labels: this pass gets copies of the dicts
+                self.engine.forward_backward(self, [dict(b) for b in micro_batches])
         return self.engine.forward_backward(self, micro_batches)
 
     def substep_end(self) -> None:
