@@ -28,6 +28,8 @@ CODES: dict[str, str] = {
     "FG0010": "an `--override` VALUE `*name` that names no anchor or named node of the config (a VALUE that is not a config value gets the config parser's own diagnostics, at `<command line>:N:col`)",
     "FG0011": "an `--override KEY.PATH=VALUE` whose path names no place in the config: an unknown target or named node, an argument, key or index that is not there (an override may add a keyword argument to a call, not a key to a plain mapping), with the nearest keys (`fgc explain` says the same in a one-line error, exit code 2)",
     "FG0012": "an `--override` of a named node as a whole (`--override optimizer=...`): override one of its arguments or the place that uses it",
+    "FG0013": "`fgc run`: a launch option (`--nnodes`, `--node-rank`, `--master-addr`, `--master-port`, `--stop-timeout`, `--torchrun-arg`) without `--nproc`: it would change nothing for a single process (exit code 2)",
+    "FG0014": "`fgc run`: a job option (`--partition`, `--time-min`, `--gpus-per-node`, `--cpus-per-task`, `--mem-gb`, `--signal-delay`, `--wait`) without `--launcher` (exit code 2)",
     # FG01xx  loading and template syntax
     "FG0100": "warning: a `-I` search-path entry is not a directory",
     "FG0101": "unterminated `{{`, `{%` or `{#` (nothing closes it, or only a closer after other Jinja on a later line)",
@@ -133,6 +135,12 @@ CODES: dict[str, str] = {
     "FG0722": "warning: a keyword of a `dynamic_causal_lm` node that no `!var` of its `definition` uses (kept in config.json, changes nothing; usually a misspelt hyper-parameter), with a did-you-mean",
     "FG0723": "something in a model definition that cannot go into the portable model package (a non-block forgather module, `!meta`, `latent_args` from a node)",
     "FG0724": "the model package cannot be written (e.g. two modules with the same name)",
+    "FG0730": "`fgc run`: the run directory cannot be made or written (`--output-dir` or the runs root `output_dir` under a file, without permission, on a read-only or special file system such as `/proc`): the reason in words (exit code 2)",
+    "FG0731": "warning: `fgc run --nproc` on a node > 0 given a `--set` value that differs from the run's (node 0's record): every node runs with the run's values, the node's own changes nothing",
+    "FG0732": "warning: `fgc run BUILD`: the build's sources (templates, local modules) changed since `fgc compile`; it runs as it was compiled (recompile to run the new text)",
+    "FG0734": "`fgc ctl`: the run cannot take the request (not a run directory, not running, its process gone), or it ended before it answered",
+    "FG0736": "`fgc run --nproc`: a process of the job failed without an error of its own to show (killed by a signal, or torchrun failed): the rank, pid, host and signal or exit status (a process that raised is reported with its own FG0710, once for the job)",
+    "FG0737": "`fgc run --launcher`: the job cannot be submitted (submitit not installed, no SLURM `srun`, the scheduler refused it)",
     # FG08xx  projects and from_project
     "FG0801": "no project: no `meta.yaml` in the directory given or a directory above it",
     "FG0802": "the project is in no workspace: no `forgather_workspace/` directory in it or above it",

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
+from forgather_files.runs import MANIFEST, RUN_RECORD
+
 from .diagnostics import Diagnostic, Related, Span, error, warning
 from .syntax.template_ast import Chunk, SubTemplate, Template
 from .syntax.template_parser import normalize_newlines, parse_template
@@ -281,7 +283,7 @@ class Loader:
 
 # A directory holding one of these is fgc's output: a build (its `sources/` are copies), a run
 # directory (its build snapshot), never the user's templates.
-OUTPUT_MARKERS = ("fgc-manifest.json", "fgc-run.json")
+OUTPUT_MARKERS = (MANIFEST, RUN_RECORD)
 
 
 def is_output_dir(path: Path) -> bool:

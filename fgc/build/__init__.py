@@ -28,6 +28,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from forgather_files.atomic import new_directory
+from forgather_files.runs import RUN_RECORD  # written by `fgc run` into each run directory
 
 from ..version import __version__
 from ..diagnostics import Diagnostic, Result, error
@@ -153,7 +154,6 @@ def _is_build(path: Path) -> bool:
     return (path / MANIFEST).is_file()
 
 
-RUN_RECORD = "fgc-run.json"  # written by `fgc run` into each run directory
 
 
 def foreign_files(path: Path) -> list[str]:
@@ -245,8 +245,18 @@ def write_build(
     except _NotWritten as e:
         return Result(None, e.diagnostics)
     except OSError as e:
-        return Result(None, [error("FG0702", f"cannot write the build `{out}`: {e}")])
+        return Result(None, [error("FG0702", f"cannot write the build `{out}`: {unwritable_reason(out, e)}")])
     return Result(Build(out, dict(comp.generated.targets), dict(comp.generated.variables)), [])
+
+
+def unwritable_reason(path: Path, e: OSError) -> str:
+    """Why a directory cannot be made at `path`, in words: a file where a directory is needed
+    (`-o FILE/build`), else the operating system's reason and the path it names."""
+    blocker = next((p for p in [path, *path.parents] if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        return f"`{blocker}` is a file, not a directory"
+    where = f" (`{e.filename}`)" if e.filename and str(e.filename) != str(path) else ""
+    return f"{e.strerror or type(e).__name__}{where}"
 
 
 def _jsonable_globals(values: dict[str, Any]) -> dict[str, Any]:

@@ -55,10 +55,12 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from pathlib import Path
 
+    from forgather_files.runs import MANIFEST, RUN_RECORD
+
     from ..project import is_project_dir
 
     d = Path(args.file)
-    saved = any((d / f).is_file() for f in ("fgc-manifest.json", "fgc-run.json"))
+    saved = any((d / f).is_file() for f in (MANIFEST, RUN_RECORD))
     if d.is_dir() and (saved or not is_project_dir(d)):  # a build or run directory (runs may lie in a project)
         return _recompile(args)
     inp = read_target(args)  # FILE, or PROJECT_DIR [-t CONFIG]

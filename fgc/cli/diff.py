@@ -98,13 +98,10 @@ def readable(a: Experiment, b: Experiment, changes: list[Change]) -> str:
 
 def run_sets(exp: Experiment) -> dict:
     """The `--set` values of a run directory (its fgc-run.json); {} for anything else."""
-    from pathlib import Path
+    from forgather_files.runs import read_record
 
-    record = Path(exp.label) / "fgc-run.json"
-    try:
-        return dict(json.loads(record.read_text(encoding="utf-8")).get("sets") or {}) if record.is_file() else {}
-    except (OSError, ValueError, AttributeError):
-        return {}
+    sets = read_record(exp.label).get("sets")
+    return dict(sets) if isinstance(sets, dict) else {}
 
 
 def with_run_sets(changes: list[Change], a: Experiment, b: Experiment) -> list[Change]:

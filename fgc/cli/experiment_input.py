@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from forgather_files.runs import MANIFEST, RUN_RECORD
+
 from .. import pipeline
 from ..diagnostics import Diagnostic, Span, display_path
 from .common import InputDiagnostics, UsageError, parse_defines, read_overrides, read_target
@@ -39,7 +41,7 @@ class Experiment:
 
 def is_saved_dir(path: Path) -> bool:
     """A build or run directory (it has a manifest or a run record)."""
-    return path.is_dir() and any((path / f).is_file() for f in ("fgc-manifest.json", "fgc-run.json"))
+    return path.is_dir() and any((path / f).is_file() for f in (MANIFEST, RUN_RECORD))
 
 
 def _reader(comp: pipeline.Compilation) -> Callable[[Span], str]:

@@ -25,6 +25,7 @@ COMMANDS = {
     "targets": "targets",
     "vars": "vars",
     "run": "run",
+    "ctl": "ctl",
     "sweep": "sweep",
     "convert": "convert",
     "serve": "serve",

@@ -1,53 +1,37 @@
-"""`fgc run DIR`: construct a target of a build and run it in a new run directory (DESIGN §3.10).
+"""`fgc run DIR`: construct a target of a build and run it in a new run directory.
 
-Checks the build against its manifest (a modified config.py is refused unless --force), makes
-the run directory (run_dirs.py), copies the build snapshot into it and writes the run record
-(run_record.py), imports config.py, sets FGC_BUILD_DIR and FGC_RUN_DIR, constructs the target
-with the --set variables (the build's `output_dir` variable is the run directory), then calls
-its `.run()` if it has one, else calls it if it is callable, else pretty-prints it. The record
-is updated at the end: completed, failed or interrupted (Ctrl-C, SIGTERM).
-
-DIR may be a run directory (it holds a snapshot of its build): the run is made again with the
-recorded --set values into a new run directory next to it, or continued with --resume.
-`--nproc N` relaunches the same command in N processes through torchrun, after launch.py has
-checked that the build's trainer runs in several processes.
-An error while building a node is reported at the node's template position, never as a bare
-traceback (--traceback adds the Python traceback).
+The command line: its options and help, the checks of the build (modified, stale sources), the
+`--set` values and the target, and which role this process plays (fgc/runs/roles.py); what each
+role does is fgc/runs/session.py, and the rest of a run lives in `fgc.runs` too (planning the
+run directory, the record, the torchrun launch, SLURM). An exception of the target is reported
+at the user's line by run_errors.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import pprint
-import signal
-import subprocess
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
-from ..diagnostics import did_you_mean, error, print_diagnostics, warning
-from .common import EXIT_INPUT, EXIT_OK, EXIT_USAGE, UsageError, usage_error
-from .run_dirs import RunDirError, copy_snapshot, explicit_run_dir, is_run_dir, latest_checkpoint, new_run_dir
-from .absent_variable import why_absent
-from .run_errors import report_exception
-from .run_record import finish_record, note_data_files, read_record, start_record
-from .run_sets import parse_sets
+from forgather_files.runs import is_run_dir
 
-# The contract with the runtime (forgather.ml.training_script) and with the processes of a launch.
-BUILD_DIR_ENV = "FGC_BUILD_DIR"
-RUN_DIR_ENV = "FGC_RUN_DIR"
-RESUME_ENV = "FGC_RESUME_FROM_CHECKPOINT"
-_LAUNCH_SETS_ENV = "FGC_RUN_SETS"  # the effective --set values, JSON, for the launched processes
-OUTPUT_DIR_VARIABLE = "output_dir"
-EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+from ..diagnostics import Diagnostic, did_you_mean, error, print_diagnostics, warning
+from ..runs.launcher import DEFAULT_STOP_TIMEOUT, LaunchOptions, check_options, rendezvous_id
+from ..runs.roles import Role, process_rank, role_of
+from .absent_variable import why_absent
+from .common import EXIT_INPUT, EXIT_USAGE, UsageError, usage_error
+from .run_errors import end_progress_bars, exception_diagnostic
+from .run_sets import parse_sets
 
 DESCRIPTION = """\
 Run a build: import DIR/config.py, construct TARGET (default: main) and run it (call its run()
 method if it has one, else call it if it is callable, else print it).
 
 Every run gets a new run directory, never an existing one:
-  <output_dir>/<YYYYmmdd-HHMMSS>[-N]/   with <output_dir>/latest pointing at the newest
+  <output_dir>/<YYYYmmdd-HHMMSS>[-N]/   with <output_dir>/latest pointing at the last completed run
 where <output_dir> is the build's `output_dir` variable (the stdlib templates: runs/<config_name>,
 relative to the working directory; change it with --set output_dir=DIR). The target gets the run
 directory as its `output_dir`. A build without an `output_dir` variable gets no run directory
@@ -58,10 +42,18 @@ graph.json, sources/, modules/, model/), the run record fgc-run.json (command li
 values, resolved variables, start and end time, status, host, installed packages, sha256 of the
 local data files read), and what the target writes (checkpoints, logs, the final model).
 
-DIR may also be a run directory:
+DIR may also be a run directory, or an experiment file:
   fgc run RUN_DIR             run it again with its recorded --set values (and any new ones)
                               into a new run directory next to it; RUN_DIR is not touched
   fgc run RUN_DIR --resume    continue RUN_DIR from its latest checkpoint, in RUN_DIR
+  fgc run exp.fg              compile exp.fg into a temporary build and run that (the run
+                              directory keeps the snapshot; `fgc compile` keeps a build)
+
+Stopping: SIGTERM, SIGINT (Ctrl-C), SIGHUP, SIGUSR1 or SIGUSR2 (SLURM's --signal warning), or
+`fgc ctl RUN_DIR stop` from another shell: every process finishes its step, a checkpoint is
+written (also with save_strategy='no'), the run is recorded `preempted` with the step, and
+`fgc run RUN_DIR --resume` continues it exactly. A second Ctrl-C aborts at once (`interrupted`).
+`fgc ctl RUN_DIR save` writes a checkpoint and training goes on.
 
 The build's `seed` variable (stdlib templates: 42) seeds Python, numpy and torch before anything
 is constructed, so two runs of one build with one seed give the same numbers on a CPU.
@@ -74,9 +66,14 @@ examples:
   fgc run runs/quickstart/latest         the same run again, in a new run directory
   fgc run runs/quickstart/latest --resume
   fgc run build --output-dir /tmp/try1   this exact (new or empty) run directory
+  fgc run build --nproc 4                4 processes on this machine (torchrun)
+  fgc run build --nproc 8 --nnodes 2 --node-rank 0 --master-addr host0 --output-dir /shared/run1
+                                         node 0 of 2 (the same on host1 with --node-rank 1)
+  fgc run build --launcher slurm --nnodes 2 --nproc 8 --gpus-per-node 8 --partition gpu
+                                         submit to SLURM (requeued and resumed on preemption)
 
 exit codes: 0 the target ran, 1 a bad build or the target raised, 2 bad command line,
-130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
+75 stopped by `fgc ctl stop`, 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM)
 """
 
 
@@ -88,7 +85,8 @@ def add_parser(sub) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("build", metavar="DIR", help="a build directory (`fgc compile -o DIR`) or a run directory")
+    p.add_argument("build", metavar="DIR",
+                   help="a build directory (`fgc compile -o DIR`), a run directory, or an experiment file")
     p.add_argument("--target", "-t", default="main", help="the target to construct (default: main)")
     p.add_argument(
         "--set",
@@ -122,148 +120,152 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--force", action="store_true", help="run even if the build was modified after compilation"
     )
-    p.add_argument("--traceback", action="store_true", help="also print the Python traceback of an error")
-    from .launch import add_torchrun_arguments
-
-    add_torchrun_arguments(p)
+    p.add_argument("--traceback", action="store_true",
+                   help="also print the Python traceback of an error (and torchrun's own log lines)")
+    _add_launch_arguments(p)
+    _add_submit_arguments(p)
     p.set_defaults(handler=run)
 
 
-class _Terminated(BaseException):
-    """SIGTERM, turned into an exception so that the run record is finished."""
+def _add_launch_arguments(parser) -> None:
+    group = parser.add_argument_group(
+        "multi-process launch (with --nproc; torchrun's flags of the same names)",
+        "One node: `--nproc N` alone (a standalone rendezvous on a free local port).\n"
+        "Several nodes: the same command on every node with --nnodes, its own --node-rank, rank 0's\n"
+        "--master-addr (and --master-port) and the same --output-dir on a shared file system.\n"
+        "Processes use gloo on the CPU and NCCL on CUDA.",
+    )
+    group.add_argument("--nnodes", type=int, default=None, metavar="M", help="number of nodes (default: 1)")
+    group.add_argument("--node-rank", type=int, default=None, metavar="R", help="this node's rank, 0..M-1 (default: 0)")
+    group.add_argument("--master-addr", default=None, metavar="HOST",
+                       help="address of the node with rank 0 (needed when --nnodes > 1)")
+    group.add_argument("--master-port", type=int, default=None, metavar="PORT",
+                       help="a free port on the rank-0 node (default with --master-addr: 29500)")
+    group.add_argument("--stop-timeout", type=int, default=None, metavar="S",
+                       help=f"after a stop signal, how long torchrun waits for the processes to finish their "
+                       f"step and checkpoint before it kills them (default: {DEFAULT_STOP_TIMEOUT})")
+    group.add_argument("--torchrun-arg", dest="torchrun_args", action="append", default=[], metavar="ARG",
+                       help="pass ARG to torchrun as it is (repeatable), e.g. --torchrun-arg=--max-restarts=2 "
+                       "(restarted processes resume from the newest checkpoint)")
 
 
-def _on_sigterm(signum, frame):
-    raise _Terminated()
+def _add_submit_arguments(parser) -> None:
+    group = parser.add_argument_group(
+        "submitting to SLURM (with --launcher; needs submitit: pip install 'forgather[slurm]')",
+        "The job runs `fgc run` on each of --nnodes nodes (with --nproc processes each) into a run\n"
+        "directory made now (print it, watch it with `fgc ctl RUN_DIR status`); on SLURM's warning\n"
+        "before the time limit or a preemption it writes a checkpoint and is requeued with --resume.",
+    )
+    group.add_argument("--launcher", choices=("slurm", "submitit-local"), default=None,
+                       help="submit the run as a job: to SLURM, or with submitit's local executor "
+                       "(this machine, the same job files)")
+    group.add_argument("--partition", default=None, help="the SLURM partition")
+    group.add_argument("--time-min", type=int, default=None, metavar="MIN", help="the job's time limit (default: 1440)")
+    group.add_argument("--gpus-per-node", type=int, default=None, metavar="G")
+    group.add_argument("--cpus-per-task", type=int, default=None, metavar="C")
+    group.add_argument("--mem-gb", type=float, default=None, metavar="GB")
+    group.add_argument("--signal-delay", type=int, default=None, metavar="S",
+                       help="SLURM signals the job this many seconds before its time limit (default: 120)")
+    group.add_argument("--wait", action="store_true", help="wait for the job to end and report how it ended")
+
+
+# Options that mean something only with --nproc, and only with --launcher.
+_LAUNCH_ONLY = ("nnodes", "node_rank", "master_addr", "master_port", "stop_timeout", "torchrun_args")
+_SUBMIT_ONLY = ("partition", "time_min", "gpus_per_node", "cpus_per_task", "mem_gb", "signal_delay", "wait")
+
+
+def _flag(name: str) -> str:
+    return "--torchrun-arg" if name == "torchrun_args" else "--" + name.replace("_", "-")
 
 
 def _say(message: str) -> None:
     print(f"fgc: {message}", file=sys.stderr, flush=True)
 
 
-def _resolved_variables(declared: dict, values: dict) -> dict:
-    """The value each variable gets: the one given, else its default, else how it is made."""
-    out = {}
-    for name, entry in declared.items():
-        if name in values:
-            out[name] = values[name]
-        elif "default" in entry:
-            out[name] = entry["default"]
-        else:
-            out[name] = "<required>" if entry.get("required") else "<built from the config>"
-    return out
+def _usage(code: str, message: str, hint: str | None = None) -> int:
+    print_diagnostics([error(code, message, hint=hint)])
+    return EXIT_USAGE
 
 
-class _Plan:
-    """Where a run writes and with which values (decided before anything is imported)."""
-
-    def __init__(self) -> None:
-        self.run_dir: Path | None = None
-        self.sets: dict = {}
-        self.resume_from: Path | None = None
-
-
-def _plan(args, build_dir: Path, manifest: dict, given: dict) -> _Plan:
-    """Raise RunDirError when the command would write into a run or lose a file."""
-    plan = _Plan()
-    declared = manifest.get("variables", {})
-    source_is_run = is_run_dir(build_dir)
-    recorded = dict(read_record(build_dir).get("sets") or {}) if source_is_run else {}
-    if not args.resume:
-        recorded.pop(OUTPUT_DIR_VARIABLE, None)  # a re-run goes to a new directory of its own
-    if args.output_dir is not None:
-        plan.run_dir = explicit_run_dir(Path(args.output_dir).absolute(), args.resume)
-        if args.resume:
-            theirs = plan.run_dir / "fgc-manifest.json"
-            if not theirs.is_file() or theirs.read_bytes() != (build_dir / "fgc-manifest.json").read_bytes():
-                raise RunDirError(
-                    f"--resume: {plan.run_dir} was made by another build; continue it with "
-                    f"`fgc run {plan.run_dir} --resume`"
-                )
-            recorded = dict(read_record(plan.run_dir).get("sets") or {})
-    elif args.resume:
-        if not source_is_run:
-            raise RunDirError(
-                f"--resume: {build_dir} is a build, not a run directory; pass the run to continue "
-                "(`fgc run RUN_DIR --resume`, or --output-dir RUN_DIR --resume)"
-            )
-        plan.run_dir = build_dir
-    elif source_is_run:  # a re-run goes next to the run it repeats
-        root = Path(str(given[OUTPUT_DIR_VARIABLE])) if OUTPUT_DIR_VARIABLE in given else build_dir.parent
-        plan.run_dir = new_run_dir(root.absolute())
-    elif OUTPUT_DIR_VARIABLE in declared:
-        entry = declared[OUTPUT_DIR_VARIABLE]
-        root = given.get(OUTPUT_DIR_VARIABLE, entry.get("default"))
-        if root is None and (OUTPUT_DIR_VARIABLE in given or "default" in entry):
-            pass  # `output_dir: ~`: the config writes no output, so there is no run directory
-        elif not isinstance(root, str) or not root:
-            raise RunDirError(
-                f"the build's `{OUTPUT_DIR_VARIABLE}` variable has no directory as its value; "
-                f"pass --set {OUTPUT_DIR_VARIABLE}=DIR or --output-dir RUN_DIR"
-            )
-        else:
-            plan.run_dir = new_run_dir(Path(root).absolute())
-    if args.resume:
-        if plan.run_dir is None:  # `output_dir: ~`
-            raise RunDirError(f"--resume: the build's `{OUTPUT_DIR_VARIABLE}` is null, so there is no run to continue")
-        _refuse_a_live_run(plan.run_dir)
-        plan.resume_from = latest_checkpoint(plan.run_dir)
-        if plan.resume_from is None:
-            raise RunDirError(f"--resume: {plan.run_dir} has no checkpoint to continue from")
-    plan.sets = {**recorded, **given}
-    return plan
-
-
-def _refuse_a_live_run(run_dir: Path) -> None:
-    """Two processes never write one run: a run still marked running by a live process of this
-    host is refused."""
-    import socket
-
-    rec = read_record(run_dir)
-    pid = (rec.get("host") or {}).get("pid")
-    if rec.get("status") != "running" or rec["host"].get("hostname") != socket.gethostname() or not pid:
-        return
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return  # killed without a chance to mark the record: safe to continue
-    except PermissionError:
-        pass
-    raise RunDirError(f"--resume: {run_dir} is still running (pid {pid})")
-
-
-def _torchrun(args, plan: _Plan) -> int:
-    from .launch import torchrun_command
-
-    cmd = torchrun_command(args, ["-m", "fgc", "run", args.build, "--target", args.target])
-    if args.force:
-        cmd.append("--force")
-    if args.traceback:
-        cmd.append("--traceback")
-    env = {**os.environ, _LAUNCH_SETS_ENV: json.dumps(plan.sets)}
-    if plan.run_dir is not None:
-        env[RUN_DIR_ENV] = str(plan.run_dir)
-    if plan.resume_from is not None:
-        env[RESUME_ENV] = str(plan.resume_from)
-    return subprocess.run(cmd, env=env).returncode
+# --------------------------------------------------------------------------------- the command
 
 
 def run(args) -> int:
-    from ..build import BuildError, load, modified_files, read_manifest
-
-    if args.nproc is not None and args.nproc < 1:
-        return usage_error("--nproc must be at least 1")
-    if args.nproc is not None:
-        from .launch import torchrun_command
-
+    given_launch = [_flag(n) for n in _LAUNCH_ONLY if getattr(args, n) not in (None, [])]
+    given_submit = [_flag(n) for n in _SUBMIT_ONLY if getattr(args, n) not in (None, False)]
+    role = role_of(args.nproc, args.node_rank or 0, args.launcher, os.environ)
+    if args.nproc is None and given_launch and role in (Role.SINGLE, Role.SUBMIT):
+        allowed = ("--nnodes",) if role is Role.SUBMIT else ()
+        ignored = [f for f in given_launch if f not in allowed]
+        if ignored:
+            return _usage("FG0013", f"{', '.join(ignored)} without --nproc: a launch option changes nothing "
+                          "for a single process", hint="add --nproc N (processes per node), or drop them")
+    if given_submit and args.launcher is None:
+        return _usage("FG0014", f"{', '.join(given_submit)} without --launcher: a job option changes nothing "
+                      "for a run on this machine", hint="add --launcher slurm, or drop them")
+    opts = _launch_options(args)
+    if args.nproc is not None and role is not Role.SUBMIT:
         try:
-            torchrun_command(args, [])
+            check_options(opts, args.output_dir)
         except ValueError as e:
             return usage_error(str(e))
-    launched = "LOCAL_RANK" in os.environ and _LAUNCH_SETS_ENV in os.environ  # a process of a launch
-    build_dir = Path(args.build).absolute()
-    if build_dir.is_symlink():  # runs/<name>/latest
-        build_dir = build_dir.resolve()
+    if role is Role.SUBMIT and args.nproc is not None and args.nproc < 1:
+        return usage_error("--nproc must be at least 1")
+    if role is Role.SUBMIT and args.launcher == "submitit-local" and (args.nnodes or 1) > 1:
+        return usage_error("--launcher submitit-local runs on this machine: one node (--nnodes 1)")
+
+    build_dir, temporary = _build_dir(args, role)
+    if build_dir is None:
+        return EXIT_INPUT
+    try:
+        return _run(args, role, opts, build_dir, temporary)
+    finally:
+        if temporary:
+            shutil.rmtree(build_dir.parent, ignore_errors=True)
+
+
+def _launch_options(args) -> LaunchOptions:
+    return LaunchOptions(
+        nproc=args.nproc or 1, nnodes=args.nnodes or 1, node_rank=args.node_rank or 0,
+        master_addr=args.master_addr, master_port=args.master_port, torchrun_args=list(args.torchrun_args),
+        stop_timeout=args.stop_timeout or DEFAULT_STOP_TIMEOUT,
+        run_id=rendezvous_id(Path(args.output_dir).absolute() if args.output_dir else None),
+    )
+
+
+def _build_dir(args, role: Role) -> tuple[Path | None, bool]:
+    """The build to run (a temporary one compiled from an experiment file), and whether it is
+    temporary; None when the file does not compile (its diagnostics printed)."""
+    path = Path(args.build)
+    if not (path.is_file() and path.suffix in (".fg", ".yaml", ".yml")):
+        build_dir = path.absolute()
+        return (build_dir.resolve() if build_dir.is_symlink() else build_dir), False  # runs/<name>/latest
+    from .. import pipeline
+    from ..build import write_build
+
+    comp = pipeline.compile_file(path, [], {})
+    if not comp.ok:
+        print_diagnostics(comp.diagnostics)
+        return None, False
+    home = Path(tempfile.mkdtemp(prefix="fgc-run-"))
+    built = write_build(comp, home / "build", {})
+    if built.value is None:
+        print_diagnostics(list(comp.diagnostics) + built.diagnostics)
+        shutil.rmtree(home, ignore_errors=True)
+        return None, False
+    if comp.diagnostics:
+        print_diagnostics(comp.diagnostics)
+    if role not in (Role.WORKER, Role.TORCHRUN) or process_rank(os.environ)[0] == 0:
+        _say(f"compiled {path} into a temporary build (to keep a build: fgc compile {path} -o build)")
+    return home / "build", True
+
+
+def _run(args, role: Role, opts: LaunchOptions, build_dir: Path, temporary: bool) -> int:
+    from ..build import BuildError, modified_files, read_manifest
+    from ..runs.staleness import changed_sources
+
+    # the launcher prints a build's warnings once; of plain torchrun's processes, rank 0 does
+    quiet = role is Role.WORKER or (role is Role.TORCHRUN and process_rank(os.environ)[0] != 0)
     try:
         manifest = read_manifest(build_dir)
         changed = modified_files(build_dir, manifest)
@@ -271,22 +273,23 @@ def run(args) -> int:
         diagnostic = e.diagnostic
         if (build_dir / "latest").is_dir():  # a runs root, not a run
             diagnostic = error(diagnostic.code, diagnostic.message, hint=f"did you mean `{Path(args.build) / 'latest'}`?")
+        elif build_dir.is_file() or not build_dir.exists():
+            diagnostic = error("FG0703", f"`{args.build}` is not an fgc build, a run directory or an experiment file",
+                               hint="compile an experiment first: fgc compile exp.fg -o build")
         print_diagnostics([diagnostic])
         return EXIT_INPUT
     if changed:
         if not args.force:
-            print_diagnostics(
-                [
-                    error(
-                        "FG0704",
-                        f"the build was modified after `fgc compile`: {', '.join(changed)}",
-                        hint="recompile it, or pass --force to run it as it is",
-                    )
-                ]
-            )
+            print_diagnostics([error("FG0704", f"the build was modified after `fgc compile`: {', '.join(changed)}",
+                                     hint="recompile it, or pass --force to run it as it is")])
             return EXIT_INPUT
-        if not launched:
+        if not quiet:
             print_diagnostics([warning("FG0705", f"running a modified build (--force): {', '.join(changed)}")])
+    stale = [] if is_run_dir(build_dir) or temporary else changed_sources(manifest)
+    if stale and not quiet:
+        print_diagnostics([warning("FG0732", f"the build's sources changed since `fgc compile`: {', '.join(stale)}; "
+                                   "it runs as it was compiled",
+                                   hint=f"to run the new text: fgc compile {manifest.get('input_path', 'FILE')} -o {args.build}")])
     declared = manifest.get("variables", {})
     try:
         given = parse_sets(args.sets, declared)
@@ -298,142 +301,27 @@ def run(args) -> int:
         return usage_error(
             f"the build has no target `{args.target}` (targets: {', '.join(targets)})" + (f"; {hint}" if hint else "")
         )
+    from ..runs import session
 
-    if launched:  # the parent decided the run directory and the values
-        plan = _Plan()
-        plan.sets = json.loads(os.environ[_LAUNCH_SETS_ENV])
-        plan.run_dir = Path(os.environ[RUN_DIR_ENV]) if RUN_DIR_ENV in os.environ else None
-        code = _run_target(args, build_dir, manifest, plan, record=False)
-        if plan.run_dir is not None and os.environ.get("RANK", "0") == "0":
-            note_data_files(plan.run_dir)  # the launching process writes the rest of the record
-        return code
+    def describe(exc: BaseException, what: str) -> Diagnostic:
+        end_progress_bars()  # the report starts on a line of its own
+        return exception_diagnostic(exc, what, manifest, build_dir)
 
-    if args.nproc is not None and args.nproc > 1:
-        # The trainer classes are looked up before any run directory is made.
-        os.environ[BUILD_DIR_ENV] = str(build_dir)
-        try:
-            load(build_dir, force=True)
-        except Exception as exc:
-            report_exception(exc, "importing the build's config.py failed", manifest, build_dir, args.traceback)
-            return EXIT_INPUT
-        from .launch import nproc_refusal
-
-        refusal = nproc_refusal(build_dir, args.nproc)
-        if refusal:
-            print_diagnostics([error("FG0708", refusal)])
-            return EXIT_USAGE
-    if args.nproc is not None and args.node_rank > 0:
-        # Another node of a multi-node job: node 0 makes the run directory and its record; the
-        # processes of this node write into the same directory (a shared file system).
-        plan = _Plan()
-        plan.sets, plan.run_dir = given, Path(args.output_dir).absolute()
-        plan.run_dir.mkdir(parents=True, exist_ok=True)
-        plan.resume_from = latest_checkpoint(plan.run_dir) if args.resume else None
-        return _torchrun(args, plan)
-    try:
-        plan = _plan(args, build_dir, manifest, given)
-    except RunDirError as e:
-        print_diagnostics([error("FG0706", str(e))])
-        return EXIT_USAGE
-    if args.nproc is not None:
-        return _launch(args, build_dir, manifest, plan)
-    return _run_target(args, build_dir, manifest, plan, record=True)
+    command = session.RunCommand(
+        build_dir, manifest, given, target=args.target,
+        output_dir=Path(args.output_dir) if args.output_dir else None, resume=args.resume, force=args.force,
+        traceback=args.traceback, nproc=args.nproc, launch=opts, slurm=_slurm_options(args) if args.launcher else None,
+        wait=args.wait, describe=describe)
+    return session.run(role, command)
 
 
-def _values(manifest: dict, plan: _Plan) -> dict:
-    values = dict(plan.sets)
-    if plan.run_dir is not None and OUTPUT_DIR_VARIABLE in manifest.get("variables", {}):
-        values[OUTPUT_DIR_VARIABLE] = str(plan.run_dir)
-    return values
+def _slurm_options(args):
+    from ..runs.slurm import SlurmOptions
+
+    extra = ["--target", args.target, *[x for s in args.sets for x in ("--set", s)]]
+    return SlurmOptions(
+        launcher=args.launcher, nnodes=args.nnodes or 1, nproc=args.nproc, partition=args.partition,
+        time_min=args.time_min or 24 * 60, gpus_per_node=args.gpus_per_node, cpus_per_task=args.cpus_per_task,
+        mem_gb=args.mem_gb, signal_delay_s=args.signal_delay or 120, extra=extra)
 
 
-def _begin(args, build_dir: Path, manifest: dict, plan: _Plan) -> None:
-    if plan.run_dir is None:
-        return
-    copy_snapshot(build_dir, plan.run_dir)
-    start_record(
-        plan.run_dir,
-        argv=_command_line(),
-        build_dir=build_dir,
-        manifest=manifest,
-        target=args.target,
-        sets=plan.sets,
-        variables=_resolved_variables(manifest.get("variables", {}), _values(manifest, plan)),
-        resumed_from=str(plan.resume_from) if plan.resume_from else None,
-    )
-    what = f"continuing {plan.run_dir} from {plan.resume_from.name}" if plan.resume_from else f"run directory {plan.run_dir}"
-    _say(what)
-
-
-def _command_line() -> list[str]:
-    """The command as typed: `fgc ...`, or the interpreter's whole command line for
-    `python -m fgc ...`."""
-    if sys.argv and Path(sys.argv[0]).name == "__main__.py":
-        return list(getattr(sys, "orig_argv", None) or [sys.executable, "-m", "fgc", *sys.argv[1:]])
-    return [Path(sys.argv[0]).name if sys.argv else "fgc", *sys.argv[1:]]
-
-
-def _end(plan: _Plan, status: str, code: int, message: str | None = None) -> int:
-    if plan.run_dir is None:
-        return code
-    finish_record(plan.run_dir, status, code, message)
-    _say(f"run {status}: {plan.run_dir} (record: {plan.run_dir / 'fgc-run.json'})")
-    return code
-
-
-def _launch(args, build_dir: Path, manifest: dict, plan: _Plan) -> int:
-    _begin(args, build_dir, manifest, plan)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        code = _torchrun(args, plan)
-    except KeyboardInterrupt:
-        return _end(plan, "interrupted", EXIT_INTERRUPTED, "KeyboardInterrupt")
-    except _Terminated:
-        return _end(plan, "interrupted", EXIT_TERMINATED, "SIGTERM")
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    return _end(plan, "completed" if code == 0 else "failed", code, None if code == 0 else f"exit status {code}")
-
-
-def _run_target(args, build_dir: Path, manifest: dict, plan: _Plan, record: bool) -> int:
-    from ..build import load
-
-    if record:
-        _begin(args, build_dir, manifest, plan)
-    if is_run_dir(build_dir) and plan.run_dir != build_dir:
-        sys.dont_write_bytecode = True  # a re-run adds nothing to the run it repeats (__pycache__)
-    os.environ[BUILD_DIR_ENV] = str(build_dir)
-    if plan.run_dir is not None:
-        os.environ[RUN_DIR_ENV] = str(plan.run_dir)
-    if plan.resume_from is not None:
-        os.environ[RESUME_ENV] = str(plan.resume_from)
-    finish = (lambda status, code, message=None: _end(plan, status, code, message)) if record else (
-        lambda status, code, message=None: code
-    )
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    stage = "importing the build's config.py"
-    try:
-        config = load(build_dir, force=True)
-        stage = f"building target `{args.target}`"
-        obj = config.construct(args.target, **_values(manifest, plan))
-        stage = f"running target `{args.target}`"
-        if callable(getattr(obj, "run", None)):
-            obj.run()
-        elif callable(obj):
-            result = obj()
-            if result is not None:
-                pprint.pprint(result)
-        else:
-            pprint.pprint(obj)
-    except KeyboardInterrupt:
-        _say("interrupted")
-        return finish("interrupted", EXIT_INTERRUPTED, f"KeyboardInterrupt while {stage}")
-    except _Terminated:
-        _say("terminated (SIGTERM)")
-        return finish("interrupted", EXIT_TERMINATED, f"SIGTERM while {stage}")
-    except Exception as exc:
-        report_exception(exc, f"{stage} failed", manifest, build_dir, args.traceback)
-        return finish("failed", EXIT_INPUT, f"{stage} failed: {type(exc).__name__}: {exc}")
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    return finish("completed", EXIT_OK)

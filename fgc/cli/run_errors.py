@@ -147,22 +147,20 @@ def _config_module(build_dir: Path):
 def run_sets(build_dir: Path) -> dict:
     """The `--set` values of this run: those its run record holds (`$FGC_RUN_DIR`, when that run
     was made from this build: `fgc run RUN_DIR` repeats them), then this command line's."""
-    import json
+    from forgather_files.runs import RUN_DIR_ENV, read_record
 
     from .common import parse_scalar
 
     out: dict = {}
-    run_dir = os.environ.get("FGC_RUN_DIR")
-    record = Path(run_dir) / "fgc-run.json" if run_dir else None
-    if record is not None and record.is_file():
-        try:
-            data = json.loads(record.read_text(encoding="utf-8"))
-            build = data.get("build") or {}
-            made_from = build.get("dir") if isinstance(build, dict) else build
-            if made_from and Path(made_from).resolve() == Path(build_dir).resolve():
-                out.update(data.get("sets") or {})
-        except (OSError, ValueError, AttributeError, TypeError):
-            pass
+    run_dir = os.environ.get(RUN_DIR_ENV)
+    data = read_record(run_dir) if run_dir else {}
+    try:
+        build = data.get("build") or {}
+        made_from = build.get("dir") if isinstance(build, dict) else build
+        if made_from and Path(made_from).resolve() == Path(build_dir).resolve():
+            out.update(data.get("sets") or {})
+    except (OSError, ValueError, AttributeError, TypeError):
+        pass
     argv = sys.argv[1:]
     for i, word in enumerate(argv):
         item = argv[i + 1] if word == "--set" and i + 1 < len(argv) else word[6:] if word.startswith("--set=") else None

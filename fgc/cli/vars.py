@@ -156,13 +156,11 @@ def readable(variables: list[Row], knobs: list[Row], run: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    record = Path(args.file) / "fgc-run.json"
-    sets: dict[str, Any] = {}
-    if record.is_file():
-        try:
-            sets = dict(json.loads(record.read_text(encoding="utf-8")).get("sets") or {})
-        except (OSError, ValueError, AttributeError):
-            sets = {}
+    from forgather_files.runs import RUN_RECORD, read_record
+
+    is_run = (Path(args.file) / RUN_RECORD).is_file()
+    recorded = read_record(args.file).get("sets")
+    sets: dict[str, Any] = dict(recorded) if isinstance(recorded, dict) else {}
     with load_experiment(args.file, args) as exp:
         if not exp.ok:
             return report(exp.diagnostics, "human")
@@ -173,5 +171,5 @@ def run(args: argparse.Namespace) -> int:
             payload = {"variables": [asdict(r) for r in variables], "knobs": [asdict(r) for r in knobs]}
             sys.stdout.write(json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
         else:
-            sys.stdout.write(readable(variables, knobs, record.is_file()))
+            sys.stdout.write(readable(variables, knobs, is_run))
     return EXIT_OK if exp.ok else EXIT_INPUT

@@ -41,8 +41,9 @@ _LIVE_LOCK = threading.Lock()
 
 
 def terminate_all() -> None:
-    """SIGTERM to every running child (the sweep was interrupted): `fgc run` marks its run
-    record interrupted and exits, and the thread waiting on it returns."""
+    """SIGTERM to every running child (the sweep was interrupted): `fgc run` finishes its step,
+    writes a checkpoint, marks its run record preempted (interrupted outside training) and exits,
+    and the thread waiting on it returns."""
     with _LIVE_LOCK:
         for proc in list(_LIVE):
             try:

@@ -9,11 +9,12 @@ compile and run), and the record kept up to date as the launcher starts and fini
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
-from ..cli.run_dirs import is_run_dir, latest_checkpoint
+from forgather_files.runs import COMPLETED, FAILED, INTERRUPTED, PREEMPTED, RUN_RECORD, read_record
+
+from ..runs.dirs import is_run_dir, latest_checkpoint
 from .job import Job, JobResult, fgc_command
 from .naming import combination_name
 from .plan import Axis, varying
@@ -21,11 +22,7 @@ from .store import find_run, now, write_sweep
 
 
 def _run_record(run_dir: Path) -> dict:
-    try:
-        record = json.loads((run_dir / "fgc-run.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return record if isinstance(record, dict) else {}
+    return read_record(run_dir)
 
 
 def _run_status(run_dir: Path) -> str | None:
@@ -66,7 +63,7 @@ class Runner:
 
     def finished(self, run: dict) -> bool:
         """Completed by its own record (sweep.json alone is not trusted: the run may be gone)."""
-        done = _run_status(self.run_dir(run["name"])) == "completed"
+        done = _run_status(self.run_dir(run["name"])) == COMPLETED
         if done and run["status"] != "completed":
             run["status"] = "completed"  # finished while the sweep that started it was not watching
         return done
@@ -115,11 +112,11 @@ class Runner:
     def done(self, result: JobResult) -> dict:
         run = self._entry(result.name)
         own = _run_record(self.run_dir(result.name))
-        ok = result.exit_code == 0 and own.get("status") == "completed"
+        ok = result.exit_code == 0 and own.get("status") == COMPLETED
         # what `fgc run` recorded as the failure when it got that far, else the job's log
-        error = own.get("error") if own.get("status") in ("failed", "interrupted") and own.get("error") else result.error
+        error = own.get("error") if own.get("status") in (FAILED, INTERRUPTED, PREEMPTED) and own.get("error") else result.error
         if result.exit_code == 0 and not ok:
-            error = "the run ended without a completed run record (fgc-run.json)"
+            error = f"the run ended without a completed run record ({RUN_RECORD})"
         seconds = (run.get("seconds") or 0.0) + result.seconds  # a resumed run adds its attempts
         peak = max(p for p in (run.get("peak_rss_kib"), result.peak_rss_kib, 0) if p is not None) or None
         run.update({"status": "completed" if ok else "failed", "exit_code": result.exit_code,

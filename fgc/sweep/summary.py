@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 from forgather_files import atomic
+from forgather_files.runs import read_record
 
 COLUMNS = ("final eval loss", "best eval loss", "final train loss", "steps", "wall time", "peak memory",
            "peak GPU memory")
@@ -85,10 +86,7 @@ def _memory(kib) -> str:
 
 def _gpu_memory(run_dir: Path) -> int | None:
     """The run record's peak GPU memory (fgc run writes it for a run that used a GPU)."""
-    try:
-        value = json.loads((run_dir / "fgc-run.json").read_text(encoding="utf-8")).get("peak_gpu_memory_bytes")
-    except (OSError, ValueError, AttributeError):
-        return None
+    value = read_record(run_dir).get("peak_gpu_memory_bytes")
     return int(value) if isinstance(value, (int, float)) and value > 0 else None
 
 

@@ -30,6 +30,7 @@ STAGES: list[tuple[str, str]] = [
     ("codegen", r"fgc\.codegen(\.\w+)?"),
     ("build", r"fgc\.build(\.\w+)?"),
     ("compile-time nodes", r"fgc\.compile_time(\.\w+)?"),
+    ("runs", r"fgc\.runs(\.\w+)?"),
     # The driver, in sub-layers: the front end of one input; projects (meta.yaml read with that
     # front end, the project's globals and links); the pipeline; the services that run it for
     # many inputs or over time; the front ends of users (command line, editor, sweeps).
@@ -53,6 +54,7 @@ ORDER = [
     "codegen",
     "build",
     "compile-time nodes",
+    "runs",
     "driver: front end",
     "driver: projects",
     "driver: pipeline",

@@ -165,9 +165,10 @@ def test_load_dataset_records_its_sources(tmp_path, monkeypatch):
 
     from forgather.ml import run_inputs
     from forgather.ml.data import load_dataset
+    from forgather_files import run_inputs as table  # the table run_inputs reads
 
-    monkeypatch.setattr(run_inputs, "_files", {})
-    monkeypatch.setattr(run_inputs, "_datasets", [])
+    monkeypatch.setattr(table, "_files", {})
+    monkeypatch.setattr(table, "_datasets", [])
     for name in ("a", "b"):
         write_jsonl(tmp_path / f"{name}.jsonl", conversations()[:3])
     ours = load_dataset("json", data_files={"train": str(tmp_path / "*.jsonl")}, split="train")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fgc.cli.run_dirs import new_run_dir
+from fgc.runs.dirs import new_run_dir, point_latest
 from runs_testlib import fgc, record, run_dirs, tree_digest, write
 
 FILES = {
@@ -94,7 +94,7 @@ def test_the_record(build, tmp_path):
     "mode, exit_code, status, error",
     [
         ("fail", 1, "failed", "running target `main` failed: ValueError: the job failed on purpose"),
-        ("interrupt", 130, "interrupted", "KeyboardInterrupt while running target `main`"),
+        ("interrupt", 130, "interrupted", "Ctrl-C while running target `main`"),
     ],
 )
 def test_a_failed_or_interrupted_run_is_marked(build, tmp_path, mode, exit_code, status, error):
@@ -145,9 +145,29 @@ def test_resume_needs_a_run(build, tmp_path, args, message):
 
 
 def test_resume_needs_a_checkpoint(build, tmp_path):
-    assert fgc("run", build, "--output-dir", tmp_path / "run").returncode == 0
+    assert fgc("run", build, "--set", "mode=fail", "--output-dir", tmp_path / "run").returncode == 1
     done = fgc("run", tmp_path / "run", "--resume")
     assert done.returncode == 2 and "has no checkpoint to continue from" in done.stderr
+    assert "stopped before its first checkpoint" in done.stderr
+
+
+def test_resume_says_why_a_run_that_saves_no_checkpoint_cannot_continue(tmp_path):
+    write(tmp_path, {"exp.fg": "main: !singleton:operator:truediv\n    - 1\n    - !var { name: d, default: 0 }\n"
+                     "out: !var { name: output_dir, default: runs/x }\n"
+                     "strategy: !var { name: save_strategy, default: 'no' }\n"})
+    assert fgc("compile", tmp_path / "exp.fg", "-o", tmp_path / "build").returncode == 0
+    assert fgc("run", tmp_path / "build", "--output-dir", tmp_path / "run").returncode == 1  # 1 / 0
+    done = fgc("run", tmp_path / "run", "--resume")
+    assert done.returncode == 2, done.stderr
+    assert "its trainer saves none (save_strategy='no')" in done.stderr and "fgc ctl stop" in done.stderr
+
+
+def test_resume_of_a_completed_run_has_nothing_to_do(build, tmp_path):
+    assert fgc("run", build, "--output-dir", tmp_path / "run").returncode == 0
+    before = tree_digest(tmp_path / "run")
+    done = fgc("run", tmp_path / "run", "--resume")
+    assert done.returncode == 0 and "nothing to do" in done.stderr and "completed" in done.stderr
+    assert tree_digest(tmp_path / "run") == before
 
 
 def test_resume_with_another_build_is_refused(build, tmp_path):
@@ -195,14 +215,26 @@ def test_compile_refuses_a_build_directory_with_other_files(tmp_path):
 def test_new_run_dirs_in_one_second_get_numbered(tmp_path):
     made = [new_run_dir(tmp_path) for _ in range(3)]
     assert len(set(made)) == 3 and all(p.is_dir() and p.parent == tmp_path for p in made)
-    assert (tmp_path / "latest").resolve() == made[-1]
+    assert not (tmp_path / "latest").exists()  # `latest` moves when a run completes
     assert sorted(made, key=lambda p: p.name) == made  # names sort in the order they were made
 
 
 def test_a_file_called_latest_is_never_replaced(tmp_path):
     (tmp_path / "latest").write_text("mine")
-    new_run_dir(tmp_path)
+    point_latest(tmp_path, new_run_dir(tmp_path))
     assert (tmp_path / "latest").read_text() == "mine"
+
+
+def test_latest_points_at_the_last_completed_run(build, tmp_path):
+    assert fgc("run", build, cwd=tmp_path).returncode == 0
+    [completed] = run_dirs(tmp_path / "runs/demo")
+    for mode in ("fail", "interrupt"):
+        assert fgc("run", build, "--set", f"mode={mode}", cwd=tmp_path).returncode != 0
+    assert len(run_dirs(tmp_path / "runs/demo")) == 3
+    assert (tmp_path / "runs/demo/latest").resolve() == completed
+    done = fgc("run", tmp_path / "runs/demo/latest", cwd=tmp_path)  # a re-run next to it moves it
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "runs/demo/latest").resolve() == run_dirs(tmp_path / "runs/demo")[-1] != completed
 
 
 def test_resume_refuses_a_run_that_is_still_running(build, tmp_path):

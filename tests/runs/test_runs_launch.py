@@ -1,4 +1,4 @@
-"""fgc/cli/launch.py: which trainer classes a build names, and whether they run in several
+"""fgc/runs/trainers.py: which trainer classes a build names, and whether they run in several
 processes, found from graph.json without constructing anything."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 import transformers
 
 import fgc
-from fgc.cli.launch import nproc_refusal, trainer_class, trainer_classes
+from fgc.runs.trainers import nproc_refusal, trainer_class, trainer_classes
 from forgather.ml.trainer import BaseTrainer, Trainer
 from stdlib_testlib import write
 

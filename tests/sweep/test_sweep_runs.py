@@ -148,8 +148,9 @@ def test_a_failed_run_is_reported_and_the_sweep_exits_1(tmp_path):
 
 
 def test_an_interrupted_sweep_continues_its_run_from_the_checkpoint(tmp_path):
-    """Ctrl-C (SIGINT to the sweep) once the run has written a checkpoint: the run is recorded as
-    interrupted; the same command again resumes it (`fgc run --resume`), in the same run dir."""
+    """Ctrl-C (SIGINT to the sweep) once the run has written a checkpoint: the sweep stops its run
+    (SIGTERM), which writes a checkpoint at the step it reached and is recorded as preempted; the
+    same command again resumes it (`fgc run --resume`), in the same run dir."""
     args = ["-D", "hidden_size=32", "--set", "save_strategy=steps", "--set", "save_steps=5",
             "--set", "logging_steps=10"]
     tiny = [x for s in TINY if not s.startswith(("max_steps", "logging_steps")) for x in ("--set", s)]
@@ -163,7 +164,7 @@ def test_an_interrupted_sweep_continues_its_run_from_the_checkpoint(tmp_path):
     out, err = proc.communicate()
     assert proc.returncode == 130, err[-3000:]
     first = json.loads((run_dir / "fgc-run.json").read_text())
-    assert first["status"] == "interrupted", first["status"]
+    assert first["status"] == "preempted" and first["stopped"]["reason"] == "SIGTERM", first["status"]
     (entry,) = json.loads((tmp_path / "s" / "sweep.json").read_text())["runs"]
     assert entry["status"] == "interrupted" and entry["attempts"] == 1
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import transformers
 from trainer_testlib import RandomTokens, tiny_llama
 
-from fgc.cli.run_record import start_record
+from fgc.runs.record import start_record
 from forgather.ml.data import DataCollatorForCausalLM
 from forgather.ml.trainer import RunRecordCallback, Trainer, TrainingArguments
 
@@ -19,7 +19,7 @@ COMMON = dict(max_steps=4, logging_steps=2, per_device_train_batch_size=4, per_d
 
 
 def write_record(run_dir: Path) -> dict:
-    """The record `fgc run` writes before it builds the target (fgc/cli/run_record.py)."""
+    """The record `fgc run` writes before it builds the target (fgc/runs/record.py)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     return start_record(run_dir, argv=["fgc", "run", "build", "--set", "note=tracked"],
                         build_dir=run_dir.parent / "build", manifest={"config_sha256": "ab" * 32},

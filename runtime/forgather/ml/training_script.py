@@ -4,6 +4,11 @@
 saves the final model, draws ``loss.png``, writes a greedy sample (``sample.txt``) when given a
 prompt, and prints where everything is. It drives our
 `Trainer` or a ``transformers.Trainer`` alike.
+
+A signal (SIGTERM, Ctrl-C, SLURM's warning) or `fgc ctl stop` during training stops it after a
+checkpoint (the trainer's `PreemptionCallback`, added here when the trainer has none); ``run()``
+then raises `forgather_files.runs.RunStopped` instead of evaluating and saving, and `fgc run`
+records the run as preempted, resumable from that checkpoint.
 """
 
 from __future__ import annotations
@@ -16,16 +21,10 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from forgather_files.atomic import copy_replacing, write_bytes, write_text
+from forgather_files.atomic import write_bytes, write_text
+from forgather_files.runs import BUILD_DIR_ENV, RESUME_ENV, copy_snapshot
 
 logger = logging.getLogger(__name__)
-
-BUILD_DIR_ENV = "FGC_BUILD_DIR"
-# Set by `fgc run --resume`: the checkpoint to continue from when the config does not say.
-RESUME_ENV = "FGC_RESUME_FROM_CHECKPOINT"
-# What `fgc compile` writes that documents a run: the module, the resolved config, the manifest,
-# the graph, the templates, local modules and generated model code.
-SNAPSHOT_ENTRIES = ("config.py", "config.yaml", "fgc-manifest.json", "graph.json", "sources", "modules", "model")
 
 
 class TrainingScript:
@@ -78,14 +77,22 @@ class TrainingScript:
         """Snapshot, train, evaluate, save, plot; returns the paths and metrics it produced.
 
         In a multi-process run every process trains and evaluates; only the main process writes
-        the run directory's shared files (snapshot, final model, plot, summary)."""
+        the run directory's shared files (snapshot, final model, plot, summary). Raises
+        `RunStopped` when training was stopped on request (a checkpoint was written)."""
         main = _is_main_process(self.trainer)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         result: dict[str, Any] = {"run_dir": str(self.output_dir)}
         result["snapshot"] = self.copy_snapshot() if main else None
         if self.do_train:
+            stopper = self.preemption_callback()
             output = self.trainer.train(resume_from_checkpoint=self.resume_from_checkpoint)
-            result["train_metrics"] = dict(output.metrics)
+            if stopper.stopped is not None:
+                raise stopper.stopped
+            if stopper.first_step is not None and output.global_step == stopper.first_step:
+                result["train_metrics"] = {}  # resumed at its last step: nothing was trained
+                result["nothing_trained"] = output.global_step
+            else:
+                result["train_metrics"] = dict(output.metrics)
         if self.do_eval and getattr(self.trainer, "eval_dataset", None) is not None:
             done = final_evaluation(self.trainer) if self.do_train else None
             result["eval_metrics"] = done if done is not None else dict(self.trainer.evaluate())
@@ -101,6 +108,17 @@ class TrainingScript:
             self.print_summary(result)
         return result
 
+    def preemption_callback(self) -> Any:
+        """The trainer's `PreemptionCallback`; one is added when it has none."""
+        from .trainer.preemption import PreemptionCallback
+
+        for callback in self.trainer.callback_handler.callbacks:
+            if isinstance(callback, PreemptionCallback):
+                return callback
+        callback = PreemptionCallback()
+        self.trainer.add_callback(callback)
+        return callback
+
     def copy_snapshot(self) -> list[str] | None:
         """Copy the build's files into the run directory; None (with a note) when there is no build."""
         if not self.build_dir:
@@ -109,16 +127,7 @@ class TrainingScript:
         build = Path(self.build_dir)
         if not build.is_dir():
             raise FileNotFoundError(f"{build}: build directory not found ({BUILD_DIR_ENV} or build_dir)")
-        if _same_build(build, self.output_dir):  # `fgc run` copied it already, or a resumed run
-            return [name for name in SNAPSHOT_ENTRIES if (self.output_dir / name).exists()]
-        copied = []
-        for name in SNAPSHOT_ENTRIES:
-            source = build / name
-            if not source.exists():
-                continue
-            copy_replacing(source, self.output_dir / name)
-            copied.append(name)
-        return copied
+        return copy_snapshot(build, self.output_dir)  # nothing when `fgc run` copied it already
 
     def write_sample(self) -> str:
         """The prompt and its greedy continuation by the trained model, also in ``sample.txt``."""
@@ -157,8 +166,10 @@ class TrainingScript:
             lines.append(f"  logs           : {logging_dir}")
         if "loss_plot" in result:
             lines.append(f"  loss curves    : {result['loss_plot']}")
+        if "nothing_trained" in result:
+            lines.append(f"  train          : nothing left to train (resumed at its last step, {result['nothing_trained']})")
         for key in ("train_metrics", "eval_metrics"):
-            if key in result:
+            if result.get(key):
                 metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in result[key].items())
                 lines.append(f"  {key.replace('_', ' '):<15}: {metrics}")
         if "sample" in result:
@@ -277,13 +288,3 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float) and math.isfinite(value):
         return f"{value:.4g}"
     return str(value)
-
-
-def _same_build(build: Path, output_dir: Path) -> bool:
-    """The output directory holds this build's snapshot: the manifests (which hash every file of
-    the build, sources included) are the same bytes."""
-    ours, theirs = build / "fgc-manifest.json", output_dir / "fgc-manifest.json"
-    try:
-        return build.resolve() == output_dir.resolve() or ours.read_bytes() == theirs.read_bytes()
-    except OSError:
-        return False

@@ -11,6 +11,7 @@ from .callback_handler import CallbackHandler
 from .callbacks import JsonLinesLogger, ProgressCallback, TensorBoardLogger, TextGenerationCallback
 from .checkpoint import CheckpointError, CheckpointManager, latest_checkpoint, list_checkpoints
 from .parallel import DataParallel, FullyShard, ParallelPlan, Pipeline, SingleDevice, TensorParallel
+from .preemption import PreemptionCallback
 from .trainer import Trainer
 from .tracking import RunRecordCallback
 
@@ -24,6 +25,7 @@ __all__ = [
     "JsonLinesLogger",
     "ParallelPlan",
     "Pipeline",
+    "PreemptionCallback",
     "ProgressCallback",
     "RunRecordCallback",
     "SingleDevice",

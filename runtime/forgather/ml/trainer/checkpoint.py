@@ -30,7 +30,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,18 +39,23 @@ import numpy as np
 import safetensors.torch
 import torch
 from forgather_files.atomic import replace
+# names and completeness: the run contract's (fgc picks checkpoints by the same definition)
+from forgather_files.checkpoints import (
+    PREFIX,
+    TRAINER_STATE,
+    WEIGHTS_SAFETENSORS,
+    WEIGHTS_TORCH,
+    checkpoint_step,
+    is_checkpoint,
+    latest_checkpoint,
+    list_checkpoints,
+)
+from forgather_files.checkpoints import TMP_PREFIX as _TMP_PREFIX
 from transformers import TrainerState
 
 from . import distributed_checkpoint
 
 logger = logging.getLogger(__name__)
-
-PREFIX = "checkpoint-"
-WEIGHTS_SAFETENSORS = "model.safetensors"
-WEIGHTS_TORCH = "pytorch_model.bin"
-TRAINER_STATE = "trainer_state.json"
-_CHECKPOINT_RE = re.compile(rf"^{PREFIX}(\d+)$")
-_TMP_PREFIX = f".tmp-{PREFIX}"
 
 
 class CheckpointError(RuntimeError):
@@ -67,36 +71,6 @@ class LoadedCheckpoint:
     data_state: dict[str, Any] | None
     rng_state: dict[str, Any] | None
     scaler_state: dict[str, Any] | None
-
-
-def checkpoint_step(path: str | os.PathLike) -> int | None:
-    match = _CHECKPOINT_RE.match(Path(path).name)
-    return int(match.group(1)) if match else None
-
-
-def is_checkpoint(path: str | os.PathLike) -> bool:
-    path = Path(path)
-    return (
-        checkpoint_step(path) is not None
-        and (path / TRAINER_STATE).is_file()
-        and ((path / WEIGHTS_SAFETENSORS).is_file() or (path / WEIGHTS_TORCH).is_file()
-             or (path / "model.safetensors.index.json").is_file()  # sharded (pipeline stages)
-             or distributed_checkpoint.is_distributed_checkpoint(path))  # FSDP shards (DCP)
-    )
-
-
-def list_checkpoints(output_dir: str | os.PathLike) -> list[Path]:
-    """Complete checkpoints under ``output_dir``, oldest (lowest step) first."""
-    output_dir = Path(output_dir)
-    if not output_dir.is_dir():
-        return []
-    found = [p for p in output_dir.iterdir() if p.is_dir() and is_checkpoint(p)]
-    return sorted(found, key=checkpoint_step)
-
-
-def latest_checkpoint(output_dir: str | os.PathLike) -> Path | None:
-    checkpoints = list_checkpoints(output_dir)
-    return checkpoints[-1] if checkpoints else None
 
 
 # ----------------------------------------------------------------------------------- RNG state

@@ -23,6 +23,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from forgather_files.runs import RUN_DIR_ENV, RUN_RECORD  # the run contract (set and written by `fgc run`)
 from transformers import TrainerCallback
 
 from .callbacks import logging_dir
@@ -30,8 +31,6 @@ from .callbacks import logging_dir
 logger = logging.getLogger(__name__)
 
 TRACKERS = ("tensorboard", "mlflow", "wandb")
-RUN_RECORD = "fgc-run.json"
-RUN_DIR_ENV = "FGC_RUN_DIR"  # set by `fgc run` (fgc/cli/run.py): the run directory
 # Package versions worth a parameter each; the record (an MLflow artifact) keeps them all.
 KEY_PACKAGES = ("torch", "transformers", "accelerate", "datasets", "tokenizers", "numpy", "forgather")
 _INSTALL = {"tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}

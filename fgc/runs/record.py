@@ -3,14 +3,21 @@ built and updated when it ends (each write to a temporary file, then renamed ove
 
     fgc_run        1 (the format)
     run_dir        the run directory (absolute)
+    runs_root      the directory whose `latest` link points at this run once it completes (a run
+                   made under the build's `output_dir`), else null
     build          the build directory the run was made from, and its config sha256
     command        the exact command line (argv, and cwd)
-    sets           every --set: {"name": value} as parsed (YAML scalars)
+    sets           every --set: {"name": value} as parsed (YAML scalars); every process of the
+                   run, on every node, takes its values from here
     variables      the value of every variable of the build (given, or its default)
     target         the target that was run
-    status         running | completed | failed | interrupted
+    status         running | completed | failed | interrupted | preempted (forgather_files.runs)
     exit_code      the exit status of `fgc run` (null while running)
-    error          what failed (failed and interrupted runs)
+    error          what failed or stopped it: the rank, and the signal or the error
+    stopped        a run stopped on request: {"step", "checkpoint", "reason", "signal", "ranks"}
+    failures       a launch whose processes failed: [{"rank", "pid", "host", "exit_code",
+                   "signal", "error"}], the first failure first
+    resume_command how to continue a preempted or interrupted run (null otherwise)
     start_time, end_time   ISO 8601 with the UTC offset
     host           hostname, platform, Python, pid, user
     packages       every installed distribution: {"name": "version"} (what `pip freeze` lists)
@@ -21,6 +28,8 @@ built and updated when it ends (each write to a temporary file, then renamed ove
                    load_pretrained; present only then): {"path": {"files": {"name": {"bytes", "sha256"}}}}
     peak_gpu_memory_bytes   torch.cuda.max_memory_allocated of the run's process (the largest
                    over its devices); null when it used no GPU, or ran in several processes
+    launch         how its processes were started: {"nproc", "nnodes", "launcher"} (null: one
+                   process)
     sessions       one entry per `fgc run` on this directory (the first run, then each --resume):
                    command, sets, start_time, end_time, status, exit_code, resumed_from, host
 """
@@ -30,7 +39,6 @@ from __future__ import annotations
 import datetime
 import getpass
 import importlib.metadata
-import json
 import os
 import platform
 import socket
@@ -38,11 +46,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from forgather_files.atomic import write_text
+from forgather_files import run_inputs
+from forgather_files.runs import RECORD_FORMAT, RUN_RECORD, read_record, write_json
 
-from .run_dirs import RUN_RECORD
-
-FORMAT = 1
+__all__ = ["finish_record", "note_data_files", "read_record", "start_record", "write_record"]
 
 
 def now() -> str:
@@ -74,18 +81,11 @@ def host() -> dict[str, Any]:
     }
 
 
-def read_record(run_dir: Path) -> dict:
-    try:
-        return json.loads((run_dir / RUN_RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+def write_record(run_dir: Path, record: dict[str, Any]) -> None:
+    write_json(run_dir / RUN_RECORD, record)
 
 
-def write_record(run_dir: Path, record: dict) -> None:
-    write_text(run_dir / RUN_RECORD, json.dumps(record, indent=1, ensure_ascii=False, default=str) + "\n")
-
-
-def session(argv: list[str], sets: dict, resumed_from: str | None) -> dict:
+def session(argv: list[str], sets: dict[str, Any], resumed_from: str | None) -> dict[str, Any]:
     return {
         "command": argv,
         "cwd": os.getcwd(),
@@ -104,20 +104,23 @@ def start_record(
     *,
     argv: list[str],
     build_dir: Path,
-    manifest: dict,
+    manifest: dict[str, Any],
     target: str,
-    sets: dict,
-    variables: dict,
+    sets: dict[str, Any],
+    variables: dict[str, Any],
     resumed_from: str | None = None,
-) -> dict:
+    runs_root: Path | None = None,
+    launch: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Write the record of a starting run (a resumed run keeps its earlier sessions)."""
     record = read_record(run_dir) if resumed_from else {}
     sessions = list(record.get("sessions", []))
     sessions.append(session(argv, sets, resumed_from))
     record.update(
         {
-            "fgc_run": FORMAT,
+            "fgc_run": RECORD_FORMAT,
             "run_dir": str(run_dir),
+            "runs_root": str(runs_root) if runs_root else record.get("runs_root"),
             "build": {
                 "dir": str(build_dir),
                 "config_sha256": manifest.get("config_sha256"),
@@ -130,11 +133,15 @@ def start_record(
             "status": "running",
             "exit_code": None,
             "error": None,
+            "stopped": None,
+            "failures": None,
+            "resume_command": None,
             "start_time": record.get("start_time") or sessions[-1]["start_time"],
             "end_time": None,
             "host": host(),
             "packages": installed_packages(),
             "data_files": record.get("data_files", {}),
+            "launch": launch,
             "sessions": sessions,
         }
     )
@@ -142,18 +149,16 @@ def start_record(
     return record
 
 
-def _add_inputs(record: dict) -> None:
-    """Add what this process read (runtime's run_inputs) to the record: local data files, datasets
-    loaded through `datasets`, pretrained model directories."""
-    inputs = sys.modules.get("forgather.ml.run_inputs")  # only when the run used the runtime
-    if inputs is None:
-        return
-    record["data_files"] = {**(record.get("data_files") or {}), **inputs.read_files()}
+def _add_inputs(record: dict[str, Any]) -> None:
+    """Add what this process read to the record (`forgather_files.run_inputs`, which the
+    runtime's readers fill): local data files, datasets loaded through `datasets`, pretrained
+    model directories."""
+    record["data_files"] = {**(record.get("data_files") or {}), **run_inputs.read_files()}
     datasets = list(record.get("datasets") or [])
-    datasets += [d for d in inputs.read_datasets() if d not in datasets]
+    datasets += [d for d in run_inputs.read_datasets() if d not in datasets]
     if datasets:
         record["datasets"] = datasets
-    models = {**(record.get("pretrained_models") or {}), **inputs.read_model_dirs()}
+    models = {**(record.get("pretrained_models") or {}), **run_inputs.read_model_dirs()}
     if models:
         record["pretrained_models"] = models
 
@@ -178,11 +183,13 @@ def peak_gpu_memory() -> int | None:
         return None
 
 
-def finish_record(run_dir: Path, status: str, exit_code: int, error: str | None = None) -> dict:
-    """Mark the run (and its latest session) as ended, with the files it read."""
+def finish_record(run_dir: Path, status: str, exit_code: int, error: str | None = None,
+                  **more: Any) -> dict[str, Any]:
+    """Mark the run (and its latest session) as ended, with the files it read; `more` sets
+    other fields (stopped, failures, resume_command)."""
     record = read_record(run_dir)
     end = now()
-    record.update({"status": status, "exit_code": exit_code, "error": error, "end_time": end})
+    record.update({"status": status, "exit_code": exit_code, "error": error, "end_time": end, **more})
     # the largest of every session (a resumed run keeps the peak of the earlier ones)
     record["peak_gpu_memory_bytes"] = max(peak_gpu_memory() or 0, record.get("peak_gpu_memory_bytes") or 0) or None
     _add_inputs(record)
