@@ -6,7 +6,8 @@ heads, vocabulary 16000, untied head) takes `--steps` training steps on random t
     transformers.Trainer     its defaults (float32 weights, gradients and AdamW state)
     forgather Trainer        its defaults (the same arithmetic)
     one row per option       the project's Trainer with that option alone
-    combined                 every option together
+    combined                 every option together (8-bit AdamW)
+    combined_adafactor       every option together, with the project's Adafactor (bfloat16 state)
 
 Each configuration runs in its own subprocess, so peaks do not mix. On the CPU the peak is the
 process's peak resident set (VmHWM) above its baseline, the RSS after imports and data, reset
@@ -22,7 +23,8 @@ bfloat16: transformers' `from_pretrained` against `forgather.ml.models.materiali
 Rows with bfloat16 weights build the model in bfloat16 (`torch_dtype`, as from_pretrained would),
 so no float32 copy ever exists. Activation offloading moves activations from an accelerator to
 host memory: on the CPU they already are in host memory, so its row equals the default there
-(the Trainer warns). The last line is `bytes/param: combined X, transformers.Trainer Y`.
+(the Trainer warns). The last line is `bytes/param: combined X, transformers.Trainer Y (ROW)`,
+X the lowest of the combined rows measured (the optimizer is one of the options), ROW its name.
 
     python bench/bench_memory.py                          # all rows (2 x 256 tokens a step)
     python bench/bench_memory.py --batch 1 --seq 8 --steps 2 --jobs 3   # a CPU without native bfloat16
@@ -68,6 +70,13 @@ ROWS: dict[str, dict] = {
         "fields": {"optimizer_in_backward": True, "linear_cross_entropy": True, "gradient_checkpointing": True,
                    "activation_offloading": True},
     },
+    # the same with the project's Adafactor (factored bfloat16 second moment, no first moment)
+    "combined_adafactor": {
+        "dtype": "bfloat16",
+        "optimizer": "adafactor",
+        "fields": {"optimizer_in_backward": True, "linear_cross_entropy": True, "gradient_checkpointing": True,
+                   "activation_offloading": True},
+    },
 }
 LABELS = {
     "hf": "transformers.Trainer defaults",
@@ -81,6 +90,7 @@ LABELS = {
     "load_transformers": "load pretrained: from_pretrained (no training)",
     "load_materialize": "load pretrained: meta + streamed (no training)",
     "combined": "combined (all of the above)",
+    "combined_adafactor": "combined, with Adafactor instead of 8-bit AdamW",
 }
 
 
@@ -104,7 +114,7 @@ def child(args: argparse.Namespace) -> None:
 
     import forgather.ml.trainer as fg
     from forgather.ml.data import DataCollatorForCausalLM
-    from forgather.ml.optim import low_bit_adamw
+    from forgather.ml.optim import Adafactor, low_bit_adamw
 
     row = ROWS[args.child]
     cuda = torch.cuda.is_available()
@@ -162,6 +172,9 @@ def child(args: argparse.Namespace) -> None:
         factory = None
         if row.get("optimizer") == "adamw_8bit":
             factory = lambda named: low_bit_adamw(named, lr=1e-4, weight_decay=0.0)  # noqa: E731
+        elif row.get("optimizer") == "adafactor":  # bfloat16 state, stochastically rounded like the weights
+            factory = lambda named: Adafactor(named, lr=1e-4, relative_step=False, scale_parameter=False,  # noqa: E731
+                                              state_dtype="bfloat16", stochastic_rounding=True)
         trainer = fg.Trainer(model, fg.TrainingArguments(**common, **row.get("fields", {})),
                              data_collator=collator, train_dataset=data, optimizer_factory=factory)
     trainer.train()
@@ -257,9 +270,13 @@ def main() -> None:
     if any_result:
         print(f"model: {any_result['params'] / 1e6:.1f}M parameters, device {any_result['device']}, "
               f"batch {args.batch} x {args.seq} tokens, {args.steps} steps")
-    if "combined" in results and "hf" in results:
-        b = {k: results[k]["peak"] / results[k]["params"] for k in ("combined", "hf")}
-        print(f"bytes/param: combined {b['combined']:.2f}, transformers.Trainer {b['hf']:.2f}")
+    combined = {k: v["peak"] / v["params"] for k, v in results.items() if k.startswith("combined")}
+    if combined and "hf" in results:
+        # every option combined, the optimizer being one of the options: the lowest combined row
+        best = min(combined, key=combined.get)
+        others = ", ".join(f"{k} {v:.2f}" for k, v in combined.items() if k != best)
+        print(f"bytes/param: combined {combined[best]:.2f}, transformers.Trainer "
+              f"{results['hf']['peak'] / results['hf']['params']:.2f} ({best}" + (f"; {others})" if others else ")"))
 
 
 if __name__ == "__main__":

@@ -221,3 +221,34 @@ def test_projected_optimizers_keep_bfloat16_state_close_to_float32_state(name):
     assert len(states) == 4 and all(t.dtype == torch.bfloat16 for t in states)
     for a, b, w in zip(low, exact, w0):
         assert float((a - b).abs().max()) < 0.02 < float((b - w).abs().max())
+
+
+
+@pytest.mark.parametrize("options", [dict(relative_step=False, lr=1e-2, scale_parameter=False),
+                                     dict(relative_step=True, beta1=0.9, weight_decay=0.1)])
+def test_adafactor_on_a_bfloat16_matrix_in_row_chunks_matches_float32_weights(monkeypatch, options):
+    # the 16-bit matrix path (chunks of whole rows: the statistics, RMS(u) and RMS(p) are sums
+    # over chunks) against the whole-tensor path on float32 weights holding the same values, one
+    # step rounded to nearest: nearly equal float32 results round to the same bfloat16 number
+    # except within a float32 rounding of a tie (at most one ulp, rarely)
+    import forgather.ml.optim.adafactor as adafactor
+
+    monkeypatch.setattr(adafactor, "CHUNK", 3 * 24)  # 3 rows of 24 a chunk: 14 chunks, the last short
+    g = torch.Generator().manual_seed(6)
+    w0 = torch.randn(40, 24, generator=g).to(torch.bfloat16)
+    grad = torch.randn(40, 24, generator=g).to(torch.bfloat16)
+    ref = w0.float().requires_grad_()
+    ref.grad = grad.float()
+    ref_opt = Adafactor([ref], **options)
+    ref_opt.step()
+    p = w0.clone().requires_grad_()
+    p.grad = grad.clone()
+    opt = Adafactor([p], **options)
+    opt.step()
+    expected = ref.detach().to(torch.bfloat16).double()
+    diff = (p.detach().double() - expected).abs()
+    assert (p.detach() != w0).float().mean() > 0.2  # the step moved the weights (relative_step: a quarter)
+    assert (diff <= BF16_ULP_1 * expected.abs().clamp(min=1.0)).all(), f"max diff {diff.max():.3g}"
+    assert (diff > 0).float().mean() < 0.02
+    for key in ("exp_avg_sq_row", "exp_avg_sq_col") + (("exp_avg",) if "beta1" in options else ()):
+        torch.testing.assert_close(opt.state[p][key], ref_opt.state[ref][key], rtol=1e-5, atol=1e-7)

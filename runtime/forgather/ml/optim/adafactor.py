@@ -21,7 +21,11 @@ moment) in another dtype; they are upcast for the arithmetic.
 
 The arithmetic avoids the reference's temporaries: one full-size buffer holds g^2 for the row
 and column statistics and is then overwritten by the update, and the clipping and learning-rate
-factors are one scalar applied in the final `addcmul_`; nothing waits on the host.
+factors are one scalar applied in the final `addcmul_`; nothing waits on the host. A 16-bit
+matrix (the weights of a bfloat16 model) is updated in float32 chunks of whole rows instead
+(`CHUNK` elements: statistics, then RMS(u), then the update), so a step never holds a float32
+copy of a large embedding (four full-size float32 temporaries otherwise: gradient, weight,
+update, rounding bits).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import torch
 from torch import Tensor
 
 from ._common import OptimizerBase, check_lr, check_non_negative, check_seed, dense_grad
+from .rounding import CHUNK
 from .rounding import HALF as _HALF
 from .rounding import Rounder, state_dtype_of
 
@@ -152,6 +157,9 @@ class Adafactor(OptimizerBase):
                 stored["exp_avg"] = torch.zeros_like(grad, dtype=dtype)
         stored["step"] += 1
         t = stored["step"]
+        if half and grad.dim() == 2 and type(p.data) is torch.Tensor and type(grad) is torch.Tensor:
+            self._update_in_chunks(p, grad, stored, group, index)
+            return
         # the arithmetic runs on `grad.dtype` working copies of lower-precision state
         state = {k: v.to(grad.dtype) if torch.is_tensor(v) else v for k, v in stored.items()}
         master = p.float() if half else p
@@ -198,6 +206,62 @@ class Adafactor(OptimizerBase):
         for key, value in stored.items():
             if torch.is_tensor(value):
                 self._rounder.write_(value, state[key], gen)
+
+    def _update_in_chunks(self, p: Tensor, grad: Tensor, stored: dict[str, Any], group: dict[str, Any],
+                          index: int) -> None:
+        """`_update` of a 16-bit matrix, in float32 chunks of whole rows (see the module)."""
+        eps1, eps2 = group["eps"]
+        t = stored["step"]
+        n_rows = max(1, CHUNK // p.shape[1])
+        rows = [slice(i, min(i + n_rows, p.shape[0])) for i in range(0, p.shape[0], n_rows)]
+        state = {k: stored[k].float() for k in ("exp_avg_sq_row", "exp_avg_sq_col")}  # small: whole
+        row, col = state["exp_avg_sq_row"], state["exp_avg_sq_col"]
+
+        lr: float | Tensor = group["lr"]
+        if group["relative_step"]:
+            lr = min(1e-6 * t if group["warmup_init"] else 1e-2, 1.0 / math.sqrt(t))
+        if group["scale_parameter"]:
+            sq = sum(torch.linalg.vector_norm(p[r].float()).square() for r in rows)
+            lr = (sq / p.numel()).sqrt().clamp_(min=eps2) * lr
+        beta2t = 1.0 - t ** group["decay_rate"]
+
+        row_mean = torch.empty_like(row)  # statistics of g^2, one chunk of rows at a time
+        col_sum = torch.zeros_like(col)
+        for r in rows:
+            g2 = torch.square(grad[r].float())  # out of place: a float32 gradient is not a copy
+            row_mean[r] = g2.mean(dim=-1)
+            col_sum += g2.sum(dim=0)
+        row.lerp_(row_mean + eps1, 1.0 - beta2t)
+        col.lerp_(col_sum / p.shape[0] + eps1, 1.0 - beta2t)
+        row_factor = (row / row.mean()).rsqrt_().unsqueeze(-1)
+        col_factor = col.rsqrt().unsqueeze(0)
+
+        def update(r: slice) -> Tensor:
+            return (grad[r].float() * row_factor[r]).mul_(col_factor)
+
+        sq = sum(torch.linalg.vector_norm(update(r)).square() for r in rows)
+        factor = ((sq / p.numel()).sqrt() / group["clip_threshold"]).clamp_(min=1.0).reciprocal_().mul_(lr)
+        gen = None
+        if group["stochastic_rounding"]:
+            gen = self._rounder.generator(p.device, group["seed"], index, t)
+        for r in rows:
+            master = p[r].float()
+            if group["weight_decay"] != 0:
+                if torch.is_tensor(lr):
+                    master.addcmul_(master, lr, value=-group["weight_decay"])
+                else:
+                    master.add_(master, alpha=-group["weight_decay"] * lr)
+            u = update(r)
+            if group["beta1"] is not None:
+                exp_avg = stored["exp_avg"][r].float()
+                exp_avg.mul_(group["beta1"]).addcmul_(u, factor, value=1.0 - group["beta1"])
+                master.sub_(exp_avg)
+                self._rounder.write_(stored["exp_avg"][r], exp_avg, gen)
+            else:
+                master.addcmul_(u, factor, value=-1.0)
+            self._rounder.write_(p[r], master, gen)
+        for key in ("exp_avg_sq_row", "exp_avg_sq_col"):
+            self._rounder.write_(stored[key], state[key], gen)
 
 
 def _rms(t: Tensor) -> Tensor:
