@@ -108,6 +108,15 @@ def test_bfloat16_weights_use_stochastic_rounding_and_train(tmp_path):
     assert history[-1] < history[0] - 1.0
 
 
+@pytest.mark.parametrize("optim", ["adafactor", "sgd"])
+def test_bfloat16_weights_round_stochastically_with_the_named_optimizers(tmp_path, optim):
+    t = trainer(tmp_path, optim, steps=1, model_dtype="bfloat16", save_strategy="no", optim=optim)
+    opt = t.create_optimizer()
+    assert opt.param_groups[0]["stochastic_rounding"] and opt.param_groups[0]["seed"] == t.args.seed
+    plain = trainer(tmp_path, optim + "32", steps=1, save_strategy="no", optim=optim).create_optimizer()
+    assert not plain.param_groups[0]["stochastic_rounding"]  # float32 weights: nothing to round
+
+
 def test_all_options_resume_bit_identically(tmp_path):
     options = dict(model_dtype="bfloat16", optimizer_in_backward=True, linear_cross_entropy=True,
                    activation_offloading=True)

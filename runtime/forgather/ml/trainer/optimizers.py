@@ -5,6 +5,7 @@ the project's optimizers (`forgather.ml.optim`) where transformers would use ano
     sgd                              forgather.ml.optim.SGD
     adafactor                        forgather.ml.optim.Adafactor (an explicit lr: no relative
                                      step, no parameter scaling, as transformers sets it)
+                                     (both with stochastic rounding for 16-bit weights)
     galore_adamw                     forgather.ml.optim.GaLoreAdamW on ``optim_target_modules``
     apollo_adamw                     forgather.ml.optim.APOLLO on ``optim_target_modules``
 
@@ -62,15 +63,19 @@ def create_optimizer(args: Any, model: torch.nn.Module, named: list[tuple[str, t
         return torch.optim.AdamW(groups, **adam, fused=fused or None)
     from .. import optim as ours
 
+    # 16-bit weights round their updates stochastically, as the default AdamW does then
+    rounding: dict[str, Any] = {}
+    if any(p.dtype in (torch.bfloat16, torch.float16) for _, p in named) and name in ("sgd", "adafactor"):
+        rounding = {"stochastic_rounding": True, "seed": args.seed}
     if name == "sgd":
         kwargs: dict[str, Any] = {k: float(options.pop(k)) for k in ("momentum", "dampening") if k in options}
         if "nesterov" in options:
             kwargs["nesterov"] = _flag(options.pop("nesterov"))
         _no_more(name, options)
-        return ours.SGD(groups, lr=args.learning_rate, **kwargs)
+        return ours.SGD(groups, lr=args.learning_rate, **kwargs, **rounding)
     if name == "adafactor":
         _no_more(name, options)
-        return ours.Adafactor(groups, lr=args.learning_rate, scale_parameter=False, relative_step=False)
+        return ours.Adafactor(groups, lr=args.learning_rate, scale_parameter=False, relative_step=False, **rounding)
     if name in ("galore_adamw", "apollo_adamw"):
         low_rank = {
             "rank": int(options.pop("rank", 128)),
