@@ -76,6 +76,25 @@ def test_fused_step_equals_separate_step(name):
     assert not same_parameters(separate, tiny_llama())  # training moved the weights
 
 
+def test_fused_adafactor_on_bfloat16_weights_equals_separate_step(monkeypatch):
+    # bench_memory's combined_adafactor: bfloat16 weights and state, stochastic rounding, the
+    # 16-bit matrices updated in row chunks (2 rows of 32 here); the random bits are per
+    # (parameter, step), so the fused run draws what the separate one draws
+    import forgather.ml.optim.adafactor as adafactor
+
+    monkeypatch.setattr(adafactor, "CHUNK", 64)
+    def make(p):
+        return Adafactor(p, lr=1e-2, relative_step=False, scale_parameter=False, state_dtype="bfloat16",
+                         stochastic_rounding=True, seed=5)
+
+    data = batches(STEPS)
+    separate, fused = tiny_llama(dtype=torch.bfloat16), tiny_llama(dtype=torch.bfloat16)
+    train_separate(separate, make(separate.parameters()), data)
+    train_fused(fused, OptimizerInBackward(make(fused.parameters())), data)
+    assert same_parameters(separate, fused)
+    assert not same_parameters(separate, tiny_llama(dtype=torch.bfloat16))
+
+
 @pytest.mark.parametrize("name", ["adamw", "torch_adamw", "sgd"])
 def test_tied_weights_step_once_with_both_gradients(name):
     data = batches(STEPS)
