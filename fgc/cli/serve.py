@@ -37,7 +37,7 @@ def add_parser(sub) -> None:
             "template. Options after `--` go to the server as they are."
         ),
         epilog=(
-            "example:\n"
+            "examples:\n"
             "  fgc serve runs/finetune_chat_full/latest --port 8000\n"
             "  curl localhost:8000/v1/chat/completions -H 'Content-Type: application/json' \\\n"
             "      -d '{\"model\": \"<the name fgc prints>\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}'"
