@@ -82,6 +82,17 @@ def test_neither_a_build_nor_a_file(tmp_path):
     assert "is not an fgc build, a run directory or an experiment file" in done.stderr
 
 
+def test_latest_of_a_root_without_a_completed_run_names_the_newest_run(tmp_path):
+    """`latest` points at completed runs only: a preempted run's root has none, and `fgc run
+    ROOT/latest --resume` says which run to continue instead of 'not an fgc build'."""
+    preempted = tmp_path / "runs" / "20261207-050847"
+    preempted.mkdir(parents=True)
+    (preempted / "fgc-run.json").write_text('{"status": "preempted"}')
+    done = fgc("run", tmp_path / "runs" / "latest", "--resume", cwd=tmp_path)
+    assert done.returncode == 1 and "error[FG0703]" in done.stderr, done.stderr
+    assert "has none yet" in done.stderr and f"fgc run {preempted} --resume" in done.stderr
+
+
 def test_a_build_whose_sources_changed_runs_with_a_warning(tmp_path):
     write(tmp_path, {"exp.fg": EXP})
     assert fgc("compile", tmp_path / "exp.fg", "-o", tmp_path / "build").returncode == 0
