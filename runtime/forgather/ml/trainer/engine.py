@@ -66,8 +66,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 import torch
+import torch.distributed as dist
 
 from ..loss import count_target_tokens
+from .distributed import init_process_group
 from .checkpoint import CheckpointManager, LoadedCheckpoint, capture_rng_state, list_checkpoints, load_weights
 from .model_io import save_model_files
 from .precision import MixedPrecision
@@ -314,6 +316,39 @@ class Engine:
             logger.info("saved the model to %s", output_dir)
         self.barrier()  # nobody reads it before it is there
         return output_dir
+
+
+class ProcessGroupEngine(Engine):
+    """An engine whose processes form one torch.distributed process group (FullyShard,
+    TensorParallel, Pipeline): its identity and collectives are the group's. A subclass calls
+    `_join_process_group` once its own arguments are checked."""
+
+    supports_multi_process = True
+
+    def _join_process_group(self, use_cpu: bool) -> None:
+        init_process_group(use_cpu)
+        self.rank, self._world_size = dist.get_rank(), dist.get_world_size()
+        self._local_rank = int(os.environ.get("LOCAL_RANK", 0))
+
+    @property
+    def world_size(self) -> int:
+        return self._world_size
+
+    @property
+    def process_index(self) -> int:
+        return self.rank
+
+    @property
+    def local_process_index(self) -> int:
+        return self._local_rank
+
+    def reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        total = tensor.detach().clone()
+        dist.all_reduce(total)
+        return total
+
+    def barrier(self) -> None:
+        dist.barrier()
 
 
 class SingleDeviceEngine(Engine):

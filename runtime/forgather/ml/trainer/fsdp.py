@@ -33,18 +33,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import torch
-import torch.distributed as dist
 from torch import nn
 
 from .checkpoint import CheckpointError, capture_rng_state
-from .distributed import device_mesh, init_process_group, local_device
+from .distributed import device_mesh, local_device
 from .distributed_checkpoint import TrainState, full_model_state_dict, is_distributed_checkpoint
-from .engine import Engine, compile_model
+from .engine import ProcessGroupEngine, compile_model
 from .model_io import save_model_files
 from .precision import MixedPrecision
 
@@ -108,32 +106,18 @@ def apply_fully_shard(model: nn.Module, mesh: Any, plan: "FullyShard", device: t
     return model
 
 
-class FSDPEngine(Engine):
+class FSDPEngine(ProcessGroupEngine):
     """The engine of the `parallel.FullyShard` plan (see the module doc)."""
 
-    supports_multi_process = True
     plan_name = "FullyShard"
 
     def __init__(self, plan: "FullyShard", *, use_cpu: bool = False) -> None:
         super().__init__()
         self.plan = plan
-        init_process_group(use_cpu)
-        self.rank, self._world_size = dist.get_rank(), dist.get_world_size()
-        self._local_rank = int(os.environ.get("LOCAL_RANK", 0))
+        self._join_process_group(use_cpu)
 
     # ------------------------------------------------------------------------------ identity
 
-    @property
-    def world_size(self) -> int:
-        return self._world_size
-
-    @property
-    def process_index(self) -> int:
-        return self.rank
-
-    @property
-    def local_process_index(self) -> int:
-        return self._local_rank
 
     @property
     def grad_scale(self) -> float:
@@ -201,13 +185,6 @@ class FSDPEngine(Engine):
 
     # -------------------------------------------------------------------------- across ranks
 
-    def reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
-        total = tensor.detach().clone()
-        dist.all_reduce(total)
-        return total
-
-    def barrier(self) -> None:
-        dist.barrier()
 
     # --------------------------------------------------------------------------- checkpoints
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from collections import OrderedDict
 from pathlib import Path
@@ -52,8 +51,8 @@ from ..loss import causal_lm_loss, count_target_tokens
 from forgather_files.atomic import replace, write_text
 
 from .checkpoint import capture_rng_state
-from .distributed import device_mesh, init_process_group, local_device
-from .engine import Engine
+from .distributed import device_mesh, local_device
+from .engine import ProcessGroupEngine
 from .model_io import remove_weights, save_model_files
 from .parallel import Pipeline
 from .pipeline_checkpoint import INDEX, PipelineCheckpointManager, shard_name
@@ -100,11 +99,10 @@ def resolve_schedule(name: str | type) -> type:
 
 
 
-class PipelineEngine(Engine):
+class PipelineEngine(ProcessGroupEngine):
     """The engine of the `parallel.Pipeline` plan: one process per pipeline rank, times
     ``data_parallel`` replicas (see the module doc)."""
 
-    supports_multi_process = True
     #: compute_metrics and predict() need the logits, which stay inside the schedule's last stage
     supports_predictions = False
 
@@ -128,9 +126,7 @@ class PipelineEngine(Engine):
             raise ValueError(f"n_microbatches must be >= 1 (or None: one per stage), got {n_microbatches}")
         self.multi = multi
         self.split_points = split_points
-        init_process_group(use_cpu)
-        self.rank, self._world_size = dist.get_rank(), dist.get_world_size()
-        self._local_rank = int(os.environ.get("LOCAL_RANK", 0))
+        self._join_process_group(use_cpu)
         if self._world_size % data_parallel:
             raise ValueError(
                 f"Pipeline(data_parallel={data_parallel}): {self._world_size} processes do not make "
@@ -151,17 +147,6 @@ class PipelineEngine(Engine):
 
     # ------------------------------------------------------------------------------ identity
 
-    @property
-    def world_size(self) -> int:
-        return self._world_size
-
-    @property
-    def process_index(self) -> int:
-        return self.rank
-
-    @property
-    def local_process_index(self) -> int:
-        return self._local_rank
 
     def global_rank(self, pp_rank: int, dp_rank: int | None = None) -> int:
         """The process of pipeline rank ``pp_rank`` in replica ``dp_rank`` (default: this one)."""
@@ -425,13 +410,6 @@ class PipelineEngine(Engine):
 
     # -------------------------------------------------------------------------- across ranks
 
-    def reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
-        total = tensor.detach().clone()
-        dist.all_reduce(total)
-        return total
-
-    def barrier(self) -> None:
-        dist.barrier()
 
     # --------------------------------------------------------------------------- checkpoints
 
