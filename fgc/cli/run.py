@@ -260,18 +260,10 @@ def _build_dir(args, role: Role) -> tuple[Path | None, bool]:
     return home / "build", True
 
 
-def _newest_run(runs_root: Path) -> Path | None:
-    """The most recently started run directory under a runs root (None if there is none)."""
-    try:
-        runs = [p for p in runs_root.iterdir() if p.is_dir() and is_run_dir(p)]
-    except OSError:
-        return None
-    return max(runs, key=lambda p: p.stat().st_mtime, default=None)
-
-
 def _run(args, role: Role, opts: LaunchOptions, build_dir: Path, temporary: bool) -> int:
     from ..build import BuildError, modified_files, read_manifest
     from ..runs.staleness import changed_sources
+    from ..runs.dirs import newest_run
 
     # the launcher prints a build's warnings once; of plain torchrun's processes, rank 0 does
     quiet = role is Role.WORKER or (role is Role.TORCHRUN and process_rank(os.environ)[0] != 0)
@@ -282,8 +274,7 @@ def _run(args, role: Role, opts: LaunchOptions, build_dir: Path, temporary: bool
         diagnostic = e.diagnostic
         if (build_dir / "latest").is_dir():  # a runs root, not a run
             diagnostic = error(diagnostic.code, diagnostic.message, hint=f"did you mean `{Path(args.build) / 'latest'}`?")
-        elif build_dir.name == "latest" and not build_dir.exists() and _newest_run(build_dir.parent):
-            newest = _newest_run(build_dir.parent)
+        elif build_dir.name == "latest" and not build_dir.exists() and (newest := newest_run(build_dir.parent)):
             diagnostic = error("FG0703", f"`{args.build}` does not exist: `latest` points at the last completed run, "
                                          f"and `{build_dir.parent}` has none yet",
                                hint=f"the newest run is `{newest}`; continue it with: fgc run {newest} --resume")

@@ -84,6 +84,16 @@ def point_latest(root: Path, run_dir: Path) -> None:
         pass
 
 
+def newest_run(root: Path) -> Path | None:
+    """The most recently changed run directory under a runs root (None if there is none): what
+    to point at when `root/latest` does not exist yet (no run completed)."""
+    try:
+        runs = [p for p in root.iterdir() if p.is_dir() and is_run_dir(p)]
+    except OSError:
+        return None
+    return max(runs, key=lambda p: p.stat().st_mtime, default=None)
+
+
 def _holds_files(path: Path) -> bool:
     """Anything but the process files a job left before it started (a queued SLURM job's)."""
     return any(p.name != PROCESS_DIR for p in path.iterdir())
