@@ -247,6 +247,11 @@ class Engine:
             shared["scaler"] = scaler
         return shared, {"rng_state": capture_rng_state()}
 
+    def sharded_state(self, trainer: "Trainer") -> Any:
+        """What each process saves of its own shards through torch.distributed.checkpoint
+        (a `distributed_checkpoint.TrainState`), or None: the weights are saved whole."""
+        return None
+
     def save_checkpoint(self, trainer: "Trainer", manager: CheckpointManager, step: int,
                         protect: str | None) -> None:
         shared, per_process = self.checkpoint_objects(trainer)
@@ -256,6 +261,7 @@ class Engine:
             trainer_state=trainer.state,
             objects=shared,
             per_process=per_process,
+            sharded=self.sharded_state(trainer),
             protect=protect,
             process_index=self.process_index,
             world_size=self.world_size,

@@ -192,21 +192,8 @@ class FSDPEngine(ProcessGroupEngine):
         shared = {"scheduler": trainer.lr_scheduler, "data_state": trainer.train_dataloader.state_dict()}
         return shared, {"rng_state": capture_rng_state()}
 
-    def save_checkpoint(self, trainer: "Trainer", manager: Any, step: int, protect: str | None) -> None:
-        shared, per_process = self.checkpoint_objects(trainer)
-        manager.save(
-            step,
-            model=trainer.model,
-            trainer_state=trainer.state,
-            objects=shared,
-            per_process=per_process,
-            sharded=TrainState(trainer.model, trainer.optimizer),
-            protect=protect,
-            process_index=self.rank,
-            world_size=self._world_size,
-            barrier=self.barrier,
-            before_commit=trainer.checkpoint_written,
-        )
+    def sharded_state(self, trainer: "Trainer") -> TrainState:
+        return TrainState(trainer.model, trainer.optimizer)
 
     def load_checkpoint(self, trainer: "Trainer", manager: Any, path: Any) -> Any:
         if not is_distributed_checkpoint(path):
