@@ -25,6 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from fsdp_lib import build_model, losses, train, write_package  # noqa: E402
 from launcher import torchrun, worker_env  # noqa: E402
+from import_guard import WITHOUT_PROJECT  # noqa: E402
 
 WORKER = str(Path(__file__).parent / "fsdp_worker.py")
 NPROC, BATCH, STEPS = 2, 2, 20
@@ -139,14 +140,8 @@ def test_export_loads_without_forgather_and_gives_the_trained_logits(runs, tmp_p
     export = runs["sgd"] / "export"
     assert (export / "config.json").is_file() and (export / "modeling.py").is_file()
     assert json.loads((export / "config.json").read_text())["architectures"] == ["TinyForCausalLM"]
-    script = textwrap.dedent(f"""
-        import builtins, json
-        real_import = builtins.__import__
-        def guarded(name, *a, **k):
-            if name.split('.')[0] in ('forgather', 'fgc', 'tinymodel'):
-                raise ImportError('blocked: ' + name)
-            return real_import(name, *a, **k)
-        builtins.__import__ = guarded
+    script = WITHOUT_PROJECT + textwrap.dedent(f"""
+        import json
         import torch
         from transformers import AutoModelForCausalLM
         model = AutoModelForCausalLM.from_pretrained({str(export)!r}, trust_remote_code=True)

@@ -18,6 +18,7 @@ import torch
 from forgather.ml.trainer import Trainer, TrainingArguments
 from forgather.ml.trainer.pipeline_checkpoint import load_merged
 from pipeline_testlib import TokenRows, build_model, run_workers, training_arguments, worker_env, write_package
+from import_guard import WITHOUT_PROJECT
 
 TOL = 1e-5
 
@@ -136,14 +137,8 @@ def test_merged_model_loads_as_an_ordinary_model(tmp_path):
                        save_model=str(model_dir)))
     assert (model_dir / "config.json").is_file() and (model_dir / "modeling.py").is_file()
     # In a process that cannot import forgather: plain transformers with the exported code.
-    script = textwrap.dedent(f"""
-        import sys, builtins
-        real_import = builtins.__import__
-        def guarded(name, *a, **k):
-            if name.split('.')[0] in ('forgather', 'fgc', 'tinymodel'):
-                raise ImportError('blocked: ' + name)
-            return real_import(name, *a, **k)
-        builtins.__import__ = guarded
+    script = WITHOUT_PROJECT + textwrap.dedent(f"""
+        import sys
         import torch, safetensors.torch
         from transformers import AutoModelForCausalLM
         model = AutoModelForCausalLM.from_pretrained({str(model_dir)!r}, trust_remote_code=True)
