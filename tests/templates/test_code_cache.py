@@ -1,6 +1,7 @@
 """Compiled templates kept on disk between renderings (fgc/render/code_cache.py): a second
 rendering loads every template's code instead of compiling it and gives the same text, source
-map and error positions; a damaged entry is a miss."""
+map and error positions; a damaged entry is a miss. The same for the two parse trees kept with
+them: fgc's (fgc/loader.py, `parse_kept`) and jinja2's (`code_cache.load_tree`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import fgc.loader
+import fgc.render
 from fgc.render import code_cache, render_file
 
 FILES = {
@@ -64,3 +67,34 @@ def test_an_edit_is_a_new_entry(project):
     (project / "base.fg").write_text(FILES["base.fg"].replace("1 + 2", "3 + 4"), encoding="utf-8")
     text, _, _ = _outcome(project / "ok.fg")
     assert "x: 7" in text and len(_entries(project)) == 3
+
+
+def _no_parsing(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(fgc.loader, "parse_unchecked", refuse)
+    monkeypatch.setattr(fgc.render, "check_chunk", refuse)
+
+
+@pytest.mark.parametrize("name", ["ok.fg", "exp.fg"])
+def test_a_second_rendering_reads_both_parse_trees(project, monkeypatch, name):
+    first = _outcome(project / name)
+    _no_parsing(monkeypatch)
+    assert _outcome(project / name) == first
+
+
+def test_damaged_trees_are_parsed_again(project):
+    first = _outcome(project / "ok.fg")
+    kept = [*(project / "cache" / "parses").iterdir(), *(project / "cache" / "templates").glob("tree-*")]
+    assert len(kept) == 4  # two files, each parsed by fgc and by jinja2
+    for entry in kept:
+        entry.write_bytes(b"\x80\x05garbage")
+    assert _outcome(project / "ok.fg") == first
+
+
+def test_a_template_with_errors_is_not_kept_as_a_tree(project):
+    (project / "bad.fg").write_text("-- if x\nx: 1\n", encoding="utf-8")  # no endif
+    first = _outcome(project / "bad.fg")
+    assert first[0] is None and not list((project / "cache" / "templates").glob("tree-*"))
+    assert _outcome(project / "bad.fg") == first
