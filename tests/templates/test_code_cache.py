@@ -1,7 +1,8 @@
 """Compiled templates kept on disk between renderings (fgc/render/code_cache.py): a second
 rendering loads every template's code instead of compiling it and gives the same text, source
 map and error positions; a damaged entry is a miss. The same for the two parse trees kept with
-them: fgc's (fgc/loader.py, `parse_kept`) and jinja2's (`code_cache.load_tree`)."""
+them: fgc's (fgc/loader.py, `parse_kept`) and jinja2's (`code_cache.load_tree`), and for the
+parsed config (fgc/frontend.py, `_parse_config`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 
 import fgc.loader
 import fgc.render
+import fgc.syntax.config_parser
+from fgc.frontend import frontend
 from fgc.render import code_cache, render_file
 
 FILES = {
@@ -98,3 +101,25 @@ def test_a_template_with_errors_is_not_kept_as_a_tree(project):
     first = _outcome(project / "bad.fg")
     assert first[0] is None and not list((project / "cache" / "templates").glob("tree-*"))
     assert _outcome(project / "bad.fg") == first
+
+
+def _front(path: Path):
+    front = frontend(path)
+    return front.document, [(d.code, d.span.line if d.span else None, d.message) for d in front.diagnostics]
+
+
+@pytest.mark.parametrize("text", ["a: 1\nb: [1, 2]\n", "a: 1\na: 2\nb: [1\n"])  # clean, with errors
+def test_a_second_front_end_reads_the_parsed_config(project, monkeypatch, text):
+    (project / "plain.fg").write_text(text, encoding="utf-8")
+    first = _front(project / "plain.fg")
+    monkeypatch.setattr(fgc.syntax.config_parser, "parse_config", lambda *a: pytest.fail("parsed again"))
+    again = _front(project / "plain.fg")
+    assert again[1] == first[1] and repr(again[0]) == repr(first[0])
+
+
+def test_another_text_is_parsed(project):
+    (project / "plain.fg").write_text("a: 1\n", encoding="utf-8")
+    _front(project / "plain.fg")
+    (project / "plain.fg").write_text("a: 2\n", encoding="utf-8")
+    document, _ = _front(project / "plain.fg")
+    assert "2" in repr(document) and len(list((project / "cache" / "configs").iterdir())) == 2
