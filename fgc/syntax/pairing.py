@@ -149,7 +149,7 @@ def pair_statements(chunk: Chunk) -> Structure:
 # The structure of every live chunk, paired once: the template pass, the knob pass, the lowering
 # and the query layer all ask about the same chunk. Kept here rather than on the chunk, so that
 # the AST does not depend on its pairing.
-_structures: "weakref.WeakKeyDictionary[Chunk, Structure]" = weakref.WeakKeyDictionary()
+_structures: weakref.WeakKeyDictionary[Chunk, Structure] = weakref.WeakKeyDictionary()
 
 
 def structure_of(chunk: Chunk) -> Structure:
