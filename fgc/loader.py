@@ -89,18 +89,11 @@ def parse_kept(text: str, path: str, name: str) -> tuple[Template, list[Diagnost
         except Exception:  # damaged or written by another Python: parse again
             pass
     template, diags = parse_unchecked(text, path, name)
-    # A chunk's `structure` is keyed by the ids of its nodes: it is paired again after loading.
-    chunks = [template.main, *template.subtemplates]
-    paired = [chunk.__dict__.pop("structure", None) for chunk in chunks]
     try:
         data = pickle.dumps((template, diags), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:  # a tree that does not pickle is only not kept
-        data = None
-    for chunk, structure in zip(chunks, paired):
-        if structure is not None:
-            chunk.__dict__["structure"] = structure
-    if data is not None:
-        write_entry("parses", key, data)
+        return template, diags
+    write_entry("parses", key, data)
     return template, diags
 
 
