@@ -2,7 +2,7 @@
 config, side by side with the reference's `forgather pp` / `forgather graph` where its CLI is found.
 
     python bench/bench_cli_speed.py [--repeat 7] [--project DIR --config NAME]
-        [--reference-cli PATH] [--quickstart]
+        [--reference-cli PATH] [--baseline CHECKOUT] [--quickstart]
 
     # the reference's own 4M Llama config, its CLI in a separate environment:
     python bench/bench_cli_speed.py --reference-cli /work/refvenv/bin/forgather \\
@@ -29,7 +29,10 @@ diagnostics is printed. The reference runs without PYTHONPATH (which would put t
 runtime package, also named `forgather`, before it). Every process writes and reads its modules'
 bytecode, as an installed package does. Where the reference is absent, fgc's figures are printed
 and the ratios are said to be unmeasured. `--quickstart` adds fgc's own figures on
-`examples/quickstart/experiment.fg` (no reference counterpart).
+`examples/quickstart/experiment.fg` (no reference counterpart). `--baseline CHECKOUT` runs
+another checkout's fgc (a `git worktree` of main, say) in the same interleaving, with its own
+cache directory, and prints this fgc / that one: medians, and the least CPU time of each (on a
+busy machine the least is the steadier estimate of a process's own cost).
 """
 
 from __future__ import annotations
@@ -107,12 +110,20 @@ def diagnostics_summary(stderr: str) -> str:
     return lines[-1] if lines else "no diagnostics"
 
 
+def fgc_env(env: dict, checkout: Path | None) -> dict:
+    """`env` with PYTHONPATH naming `checkout` (and its runtime package) first, when given."""
+    if checkout is None:
+        return env
+    return {**env, "PYTHONPATH": f"{checkout}{os.pathsep}{checkout / 'runtime'}"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--project", type=Path, help="a project of the reference layout (default: generated)")
     parser.add_argument("--config", help="its config (default: meta.yaml's default_config)")
     parser.add_argument("--reference-cli", help="the reference's `forgather` executable (default: on PATH)")
+    parser.add_argument("--baseline", type=Path, help="another checkout of fgc to run beside this one")
     parser.add_argument("--quickstart", action="store_true", help="also time fgc on examples/quickstart")
     args = parser.parse_args()
     fgc = [sys.executable, "-m", "fgc"]
@@ -130,13 +141,16 @@ def main() -> None:
             runs = [timed([sys.executable, "-c", code], ENV)[0] for _ in range(args.repeat)]
             print(f"  {label:48s} {median(runs)}")
 
-        warm_env = {**ENV, "FGC_CACHE_DIR": str(scratch / "warm")}
+        here = ROOT if args.baseline is not None else None
+        sides = {"fgc": here, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
+        warm_envs = {side: fgc_env({**ENV, "FGC_CACHE_DIR": str(scratch / f"warm-{side}")}, tree) for side, tree in sides.items()}
         summaries: dict[str, str] = {}
-        for command, _, ok in PAIRS:  # fill the compiled-template and signature caches once
-            _, err = timed(fgc + [command[0], *target, *command[1:], "--no-cache"], warm_env, ok)
-            summaries[command[0]] = diagnostics_summary(err)
-        ours_cold: dict[str, list[Times]] = {c[0]: [] for c, _, _ in PAIRS}
-        ours_warm: dict[str, list[Times]] = {c[0]: [] for c, _, _ in PAIRS}
+        for side in sides:  # fill the compiled-template, parse and signature caches once
+            for command, _, ok in PAIRS:
+                _, err = timed(fgc + [command[0], *target, *command[1:], "--no-cache"], warm_envs[side], ok)
+                summaries.setdefault(command[0], diagnostics_summary(err))
+        cold_runs: dict[tuple[str, str], list[Times]] = {(s, c[0]): [] for s in sides for c, _, _ in PAIRS}
+        warm_runs: dict[tuple[str, str], list[Times]] = {(s, c[0]): [] for s in sides for c, _, _ in PAIRS}
         theirs: dict[str, list[Times]] = {"pp": [], "graph": []}
         where = ["-p", str(project), *config]
         for i in range(args.repeat):
@@ -144,15 +158,28 @@ def main() -> None:
                 if ref is not None and not (counterpart == "pp" and len(theirs["pp"]) > i):
                     theirs[counterpart].append(timed([ref, *where, counterpart], REF_ENV)[0])
                 cmd = fgc + [command[0], *target, *command[1:]]
-                cold_env = {**ENV, "FGC_CACHE_DIR": str(scratch / f"cold-{command[0]}-{i}")}
-                ours_cold[command[0]].append(timed(cmd, cold_env, ok)[0])
-                ours_warm[command[0]].append(timed(cmd + ["--no-cache"], warm_env, ok)[0])
+                for side, tree in sides.items():
+                    cold_env = fgc_env({**ENV, "FGC_CACHE_DIR": str(scratch / f"cold-{side}-{command[0]}-{i}")}, tree)
+                    cold_runs[(side, command[0])].append(timed(cmd, cold_env, ok)[0])
+                    warm_runs[(side, command[0])].append(timed(cmd + ["--no-cache"], warm_envs[side], ok)[0])
+        ours_cold = {c[0]: cold_runs[("fgc", c[0])] for c, _, _ in PAIRS}
+        ours_warm = {c[0]: warm_runs[("fgc", c[0])] for c, _, _ in PAIRS}
 
         print(f"  {'':40s} {'cold':>13s}  {'no-result-cache':>15s}")
         for command, _, _ in PAIRS:
             name = " ".join(command)
             note = f"  ({summaries[command[0]]})" if command[0] == "check" else ""
             print(f"  fgc {name:36s} {median(ours_cold[command[0]])}  {median(ours_warm[command[0]])}{note}")
+        if args.baseline is not None:
+            print(f"this fgc / the baseline's ({args.baseline}), CPU, median and least:")
+            for command, _, _ in PAIRS:
+                cells = []
+                for label, runs in (("cold", cold_runs), ("no-result-cache", warm_runs)):
+                    mine, base = runs[("fgc", command[0])], runs[("baseline", command[0])]
+                    med = median(mine).cpu / median(base).cpu
+                    least = min(t.cpu for t in mine) / min(t.cpu for t in base)
+                    cells.append(f"{label} {med:4.2f}x {least:4.2f}x")
+                print(f"  baseline fgc {' '.join(command):22s} {median(warm_runs[('baseline', command[0])])}   {'   '.join(cells)}")
         if ref is None:
             print("the reference's CLI (`forgather` with `pp`) was not found: the ratios are unmeasured")
             print("summary: reference absent; fgc / reference unmeasured")
@@ -181,7 +208,7 @@ def main() -> None:
             for command, _, ok in PAIRS:
                 cmd = fgc + [command[0], *qs, *command[1:]]
                 cold = [timed(cmd, {**ENV, "FGC_CACHE_DIR": str(scratch / f"qs-{command[0]}-{i}")}, ok)[0] for i in range(args.repeat)]
-                warm = [timed(cmd + ["--no-cache"], warm_env, ok)[0] for _ in range(args.repeat + 1)][1:]
+                warm = [timed(cmd + ["--no-cache"], warm_envs["fgc"], ok)[0] for _ in range(args.repeat + 1)][1:]
                 print(f"  quickstart fgc {' '.join(command):25s} {median(cold)}  {median(warm)}")
 
 
