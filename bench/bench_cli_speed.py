@@ -77,9 +77,13 @@ class Times(NamedTuple):
 
 
 def timed(cmd: list[str], env: dict, ok: tuple[int, ...] = (0,)) -> tuple[Times, str]:
+    """Run `cmd` in the checkout its PYTHONPATH names first (`python -m fgc` puts the working
+    directory before PYTHONPATH), else in this one."""
+    first = env.get("PYTHONPATH", "").split(os.pathsep)[0]
+    cwd = first if first and Path(first, "fgc").is_dir() else str(ROOT)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in ok:
