@@ -61,8 +61,10 @@ def frontend(
 def _parse_config(text: str, source_map: Any) -> Result[Document]:
     """`parse_config`, its result kept on disk (`<cache dir>/configs/`) between processes, keyed
     by everything it reads (the text, the source map, this fgc's modules): a project's meta.yaml
-    renders the same text every time, and a hit does not import the parser (Lark). Entries are
-    few (a rendered config that prints the time is a new text each run): at most 256."""
+    renders the same text every time, and a hit does not import the parser (Lark). The comment
+    lines a document starts with are keyed by their number only (`_header_blind`): the reference's
+    configs print the time there, and the parser skips them whatever they say. At most 256
+    entries."""
     import hashlib
     import pickle
 
@@ -71,7 +73,8 @@ def _parse_config(text: str, source_map: Any) -> Result[Document]:
 
     h = hashlib.sha256(fgc_stamp())
     sm = source_map
-    h.update(pickle.dumps((text, sm.origins, sm.rendered_lines, sm.source_lines, sm.fallback_file), protocol=5))
+    lines = _header_blind(text.split("\n"))
+    h.update(pickle.dumps((lines, sm.origins, _header_blind(sm.rendered_lines), sm.source_lines, sm.fallback_file), protocol=5))
     key = h.hexdigest()
     data = read_entry("configs", key)
     if data is not None:
@@ -89,6 +92,21 @@ def _parse_config(text: str, source_map: Any) -> Result[Document]:
     except Exception:  # a result that does not pickle is only not kept
         pass
     return parsed
+
+
+def _header_blind(lines: list[str]) -> list[str]:
+    """`lines` with the text of the comments that start the document taken out: each line that
+    begins with `#` at column 0 before any other content (empty lines may come between) becomes
+    `#`. The lexer skips such a line to its end without a token or a diagnostic, and nothing is
+    open before it, so its text cannot change the parse; the line count, which positions depend
+    on, is kept. A document that is all comments is kept as it is (its span ends on the last)."""
+    out = list(lines)
+    for i, line in enumerate(lines):
+        if line.startswith("#"):
+            out[i] = "#"
+        elif line:
+            return out
+    return list(lines)
 
 
 def _took(diagnostics: list[Diagnostic], outcome: Outcome) -> bool:

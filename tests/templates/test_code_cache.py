@@ -103,8 +103,8 @@ def test_a_template_with_errors_is_not_kept_as_a_tree(project):
     assert _outcome(project / "bad.fg") == first
 
 
-def _front(path: Path):
-    front = frontend(path)
+def _front(path: Path, **variables):
+    front = frontend(path, (), variables)
     return front.document, [(d.code, d.span.line if d.span else None, d.message) for d in front.diagnostics]
 
 
@@ -123,3 +123,18 @@ def test_another_text_is_parsed(project):
     (project / "plain.fg").write_text("a: 2\n", encoding="utf-8")
     document, _ = _front(project / "plain.fg")
     assert "2" in repr(document) and len(list((project / "cache" / "configs").iterdir())) == 2
+
+
+def test_the_comments_a_document_starts_with_do_not_count(project, monkeypatch):
+    """A header that prints the time (the reference's configs) is a hit; a comment after the
+    first key, or a header line that is not a comment, is not."""
+    (project / "plain.fg").write_text("# {{ stamp }}\n\n# x\n{{ first }}: 1\n# {{ later }}\n", encoding="utf-8")
+    first = _front(project / "plain.fg", stamp="one", first="a", later="x")
+    parsed = []
+    original = fgc.syntax.config_parser.parse_config
+    monkeypatch.setattr(fgc.syntax.config_parser, "parse_config", lambda *a: parsed.append(a) or original(*a))
+    again = _front(project / "plain.fg", stamp="two, longer", first="a", later="x")
+    assert parsed == [] and repr(again) == repr(first)
+    _front(project / "plain.fg", stamp="two, longer", first="a", later="changed")
+    document, _ = _front(project / "plain.fg", stamp="two, longer", first="b", later="changed")
+    assert len(parsed) == 2 and "'b'" in repr(document)
