@@ -21,7 +21,6 @@ replaces, is `fgc.inheritance.knobs`, run on this graph once the `-D` names are 
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from ..diagnostics import Diagnostic, Related, Result, Span, did_you_mean, display_path, error, warning
@@ -432,6 +431,8 @@ def _missing(loader: Loader, ref: Reference, target: str) -> Diagnostic:
     candidates = loader.candidates()
     base = target.rsplit("/", 1)[-1]
     same = [c for c in candidates if c.rsplit("/", 1)[-1] == base]
+    import difflib  # only when a name is not found
+
     close = same or difflib.get_close_matches(target, candidates, n=1, cutoff=0.75)
     hint = f"did you mean `{close[0]}`?" if close else None
     return error(
