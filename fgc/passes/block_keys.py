@@ -29,6 +29,7 @@ CODE = "FG0523"
 
 @dataclass(frozen=True)
 class _Block:
+    """A template's block: its name, file and lines, and those in it that bring in other text."""
     name: str
     file: str
     start: int
