@@ -22,7 +22,6 @@ replaces, is `fgc.inheritance.knobs`, run on this graph once the `-D` names are 
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from ..diagnostics import Diagnostic, Related, Result, Span, did_you_mean, display_path, error, warning
@@ -437,6 +436,8 @@ def _missing(loader: Loader, ref: Reference, target: str, dead: str | None = Non
     candidates = loader.candidates()
     base = target.rsplit("/", 1)[-1]
     same = [c for c in candidates if c.rsplit("/", 1)[-1] == base]
+    import difflib  # only when a name is not found
+
     close = same or difflib.get_close_matches(target, candidates, n=1, cutoff=0.75)
     hint = f"did you mean `{close[0]}`?" if close else None
     message = f"template `{target}` not found (search path: {searched})"
