@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, MutableMapping, Sequence
+from typing import Any, Mapping, MutableMapping, Sequence, TypeGuard
 
 import jinja2
 from jinja2 import exceptions as jx
@@ -160,12 +160,20 @@ class Rendering:
     def reads(self) -> dict[str, list[ReadSite]]:
         """The template variables that the loaded templates read, with where
         (fgc/render/knob_reads.py)."""
+        trees = [(chunk, self.prepare(chunk)[0]) for chunk in self.loader.chunks()]
+        trees = [(chunk, tree) for chunk, tree in trees if tree is not None]
+        # One process (no `reuse`): the reads of the same templates kept on disk by an earlier run.
+        places = [(*self._keys[id(c.chunk)], c.file.path, c.chunk.first_line) for c, _ in trees]
+        if self.reuse is None:
+            kept = code_cache.load_reads(places)
+            if _is_reads(kept):
+                return kept
         out: dict[str, list[ReadSite]] = {}
-        for chunk in self.loader.chunks():
-            tree = self.prepare(chunk)[0]
-            if tree is not None:
-                for name, sites in read_sites(tree, chunk.file.path, chunk.chunk.first_line).items():
-                    out.setdefault(name, []).extend(sites)
+        for chunk, tree in trees:
+            for name, sites in read_sites(tree, chunk.file.path, chunk.chunk.first_line).items():
+                out.setdefault(name, []).extend(sites)
+        if self.reuse is None:
+            code_cache.store_reads(places, out)
         return out
 
     def _on_reference(self, target: str, parent: str) -> None:
@@ -251,6 +259,14 @@ def render_file(
         result.text, result.source_map = unmark(raw, rendering.markers, loader.source_lines(), root.file.path)
     result.diagnostics = _finish(diags)
     return result
+
+
+def _is_reads(value: Any) -> TypeGuard[dict[str, list[ReadSite]]]:
+    """Whether `value` is what `Rendering.reads` returns (a kept entry is checked before use)."""
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(s, ReadSite) for s in v)
+        for k, v in value.items()
+    )
 
 
 def _plain(value: Any, depth: int = 0) -> bool:

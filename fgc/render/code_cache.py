@@ -96,3 +96,34 @@ def store_tree(filename: str, name: str, lowered: str, tree: Any, env: jinja2.En
     except Exception:  # a tree that does not pickle is only not kept
         return
     write_entry("templates", _tree_key(filename, name, lowered), out.getvalue(), LIMIT)
+
+
+# The knob reads of one rendering's templates (`Rendering.reads`), kept as one entry keyed by
+# every template's key and place: a walk of each tree that an unchanged set of templates need
+# not repeat (a few ms of a command).
+
+
+def _reads_key(places: list[tuple[str, str, str, str, int]]) -> str:
+    h = hashlib.sha256(_SALT + fgc_stamp())
+    for filename, name, lowered, file, first_line in places:
+        h.update(_path(filename, name, lowered).name.encode() + f"\0{file}\0{first_line}\0".encode("utf-8", "surrogatepass"))
+    return "reads-" + h.hexdigest()
+
+
+def load_reads(places: list[tuple[str, str, str, str, int]]) -> Any | None:
+    """What `store_reads` kept for these templates; None on a miss or an unreadable entry."""
+    data = read_entry("templates", _reads_key(places))
+    if data is None:
+        return None
+    try:
+        return pickle.loads(data)
+    except Exception:  # damaged
+        return None
+
+
+def store_reads(places: list[tuple[str, str, str, str, int]], reads: Any) -> None:
+    try:
+        data = pickle.dumps(reads, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # what does not pickle is only not kept
+        return
+    write_entry("templates", _reads_key(places), data, LIMIT)
