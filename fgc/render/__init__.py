@@ -60,6 +60,10 @@ class RenderResult:
         return self.text is not None and not has_errors(self.diagnostics)
 
 
+# `Rendering.prepare`'s tree of a chunk whose jinja2 tree is kept on disk and not read yet.
+_ON_DISK: Any = object()
+
+
 class _Internal(Exception):
     """A bug in fgc surfaced inside jinja2's loading: re-raised as it is, never a diagnostic."""
 
@@ -104,9 +108,10 @@ class Rendering:
             lowered = lower_chunk(chunk.chunk, self.markers.line_marks(chunk.file.path, chunk.file.line_count))
             shared = self._keys[key] = (chunk.jinja_filename, chunk.name, lowered)
             prepared = self.reuse.prepared.get(shared) if self.reuse is not None else None
-            if prepared is None and self.reuse is None:  # one process: jinja2's tree from disk
-                tree = code_cache.load_tree(*shared, self.env)
-                prepared = (tree, []) if tree is not None else None
+            if prepared is None and self.reuse is None and code_cache.has_tree(*shared):
+                # One process: jinja2's tree is on disk, read when needed (`tree`); a kept tree
+                # is a clean parse of the same text, so the template has no diagnostics.
+                prepared = (_ON_DISK, [])
             if prepared is None:
                 env = self.reuse.parse_env if self.reuse is not None else self.env
                 prepared = check_chunk(chunk.chunk, lowered, env, chunk.file.diagnostics, chunk.jinja_filename)
@@ -116,6 +121,19 @@ class Rendering:
                     code_cache.store_tree(*shared, prepared[0], self.env)
             self._prepared[key] = prepared
         return self._prepared[key]
+
+    def tree(self, chunk: LoadedChunk) -> Any:
+        """jinja2's tree of a chunk (None when it does not parse), read from disk if `prepare`
+        left it there."""
+        key = id(chunk.chunk)
+        tree, diags = self.prepare(chunk)
+        if tree is _ON_DISK:
+            shared = self._keys[key]
+            tree = code_cache.load_tree(*shared, self.env)
+            if tree is None:  # unreadable since: parse again (the same clean parse)
+                tree = check_chunk(chunk.chunk, shared[2], self.env, chunk.file.diagnostics, chunk.jinja_filename)[0]
+            self._prepared[key] = (tree, diags)
+        return tree
 
     def check_loaded(self) -> list[Diagnostic]:
         """Jinja-parse every template loaded so far; their diagnostics."""
@@ -147,7 +165,7 @@ class Rendering:
         else:  # one process, one rendering: on disk, for the next process
             code = code_cache.load(*shared)
             if code is None:
-                code = self._compile(chunk, tree)
+                code = self._compile(chunk, self.tree(chunk))
                 code_cache.store(*shared, code)
         return self.env.template_class.from_code(self.env, code, globals, lambda: True)
 
@@ -169,7 +187,10 @@ class Rendering:
             if _is_reads(kept):
                 return kept
         out: dict[str, list[ReadSite]] = {}
-        for chunk, tree in trees:
+        for chunk, _ in trees:
+            tree = self.tree(chunk)
+            if tree is None:
+                continue
             for name, sites in read_sites(tree, chunk.file.path, chunk.chunk.first_line).items():
                 out.setdefault(name, []).extend(sites)
         if self.reuse is None:

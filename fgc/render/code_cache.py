@@ -85,6 +85,12 @@ def load_tree(filename: str, name: str, lowered: str, env: jinja2.Environment) -
     return tree if isinstance(tree, jinja2.nodes.Template) else None
 
 
+def has_tree(filename: str, name: str, lowered: str) -> bool:
+    """Whether a tree of this lowered template is kept (only a clean parse is): `load_tree`
+    reads it when it is needed (a code miss, a knob-reads miss), a stat instead of a read."""
+    return (_directory() / _tree_key(filename, name, lowered)).is_file()
+
+
 def store_tree(filename: str, name: str, lowered: str, tree: Any, env: jinja2.Environment) -> None:
     class Pickler(pickle.Pickler):
         def persistent_id(self, obj: Any) -> Any:
