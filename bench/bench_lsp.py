@@ -1,7 +1,7 @@
 """The language server under an editor's load, and whole-process `fgc check` beside the
 reference's text pipeline.
 
-    python bench/bench_lsp.py [--edits 50] [--rss-edits 2000] [--runs 5]
+    python bench/bench_lsp.py [--edits 50] [--rss-edits 2000] [--runs 5] [--latency-only]
 
 Generates a five-template hierarchy of about 1,000 template lines (experiment -> project ->
 trainer -> model -> base, each level overriding every block of its parent with `super()` and
@@ -244,6 +244,8 @@ async def server_bench(project: Path, big: Path, args: argparse.Namespace, cache
         base_samples = await edit_latencies(s, base_uri, "numerator: ", args.edits, 3000)
         out.update(child_median=median_ms(child), child_p95=p95_ms(child))
         out.update(base_median=median_ms(base_samples), base_p95=p95_ms(base_samples))
+        if args.latency_only:
+            return out
 
         # Bursts: 10 changes within 100 ms; the last one's diagnostics.
         bursts = []
@@ -346,6 +348,8 @@ def main() -> None:
     parser.add_argument("--rss-edits", type=int, default=2000, help="edits between the two memory readings")
     parser.add_argument("--runs", type=int, default=5, help="whole-process runs of each (median); 0: none")
     parser.add_argument("--sections", type=int, default=10, help="blocks per template")
+    parser.add_argument("--latency-only", action="store_true",
+                        help="only the edit latencies (first check, experiment, base): no burst, hover, memory or whole processes")
     args = parser.parse_args()
     from fgc.lsp.settings import DEFAULT_DEBOUNCE_MS
 
@@ -364,7 +368,7 @@ def main() -> None:
             cache = str(scratch / "server-cache")
             srv = asyncio.run(server_bench(project, big, args, cache))
             procs = None
-            if args.runs:
+            if args.runs and not args.latency_only:
                 (scratch / "edited").mkdir()
                 edited = generate(scratch / "edited", args.sections)
                 procs = whole_processes(experiment, edited, args.runs, scratch)
@@ -372,13 +376,17 @@ def main() -> None:
         hog.kill()
         hog.wait()
     window = DEFAULT_DEBOUNCE_MS
-    burst_goal = 2 * window + srv["child_median"]
-    growth = srv["rss_after"] - srv["rss_before"]
     print(f"server: first check after didOpen                 {srv['first'] * 1000:8.1f} ms")
     print(f"server: didChange -> diagnostics, experiment      {srv['child_median']:8.1f} ms median  {srv['child_p95']:8.1f} ms p95"
           f"   (goals 50 / 150)")
     print(f"server: didChange -> diagnostics, base template   {srv['base_median']:8.1f} ms median  {srv['base_p95']:8.1f} ms p95"
           f"   (goals 50 / 150)")
+    if args.latency_only:
+        print(f"load average at start / end                       {' '.join(f'{x:.2f}' for x in load_start)} / "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        return
+    burst_goal = 2 * window + srv["child_median"]
+    growth = srv["rss_after"] - srv["rss_before"]
     print(f"server: hover, idle                               {srv['hover_idle']:8.1f} ms median")
     print(f"server: hover during the 0.5 MB check             {srv['hover_during_median']:8.1f} ms median  "
           f"{srv['hover_during_max']:8.1f} ms max ({srv['hovers_during']:.0f} hovers; the check took "

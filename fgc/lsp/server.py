@@ -480,6 +480,8 @@ def on_status(ls: FgcServer, *args: Any) -> dict[str, Any]:
         "lowered templates": len(reuse.prepared),
         "lowered versions of one template, at most": max(per_template.values(), default=0),
         "compiled templates": len(reuse.compiled),
+        "config chunks parsed": ls.fg.chunks.parsed,
+        "config chunks reused": ls.fg.chunks.reused,
         "rss MB": _rss_mb(),
     }
 

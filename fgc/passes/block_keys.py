@@ -44,8 +44,7 @@ def keys_leaving_blocks(document: Document, templates: TemplateGraph) -> list[Di
         seen: set[object] = set()
         for before, entry in zip(node.entries, node.entries[1:]):
             seen.add(_key(before))
-            same = [e for e in node.entries if _key(e) == _key(before)]  # with the parent's, after super()
-            d = _leaving(before, same, entry, node is _root(document), blocks, seen)
+            d = _leaving(before, node.entries, entry, node is _root(document), blocks, seen)
             if d is not None:
                 out.append(d)
     return out
@@ -75,11 +74,10 @@ def _body(value: object) -> tuple[Mapping | None, str]:
 
 
 def _leaving(
-    before: Entry, same: list[Entry], entry: Entry, at_top: bool, blocks: list[_Block], seen: set[object]
+    before: Entry, entries: list[Entry], entry: Entry, at_top: bool, blocks: list[_Block], seen: set[object]
 ) -> Diagnostic | None:
-    """The warning when `entry`, right after `before` in a mapping, leaves `before`'s block
-    mapping; `same`: every entry of the mapping with `before`'s key (the parent's and the
-    child's, after `== super()`)."""
+    """The warning when `entry`, right after `before` in the mapping of `entries`, leaves
+    `before`'s block mapping."""
     key = entry.key
     if not isinstance(key, Scalar) or not isinstance(key.value, str) or key.value.startswith("."):
         return None
@@ -94,6 +92,7 @@ def _leaving(
     block = _block_at(blocks, key.span)
     if block is None or not any(line < key.span.line for line in block.content):
         return None
+    same = [e for e in entries if _key(e) == _key(before)]  # with the parent's, after super()
     inner = {
         e.key.value
         for b in (_body(x.value)[0] for x in same)

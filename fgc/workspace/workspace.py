@@ -42,6 +42,7 @@ from ..imports.cache import SignatureCache, default_cache_dir
 from ..inheritance.template_pass import TemplateGraph
 from ..loader import ParseCache, TemplateSource
 from ..render import Reuse
+from ..syntax.config_chunks import ChunkCache
 from .bounded import LruDict
 from .overlay import Snapshot, SourceOverlay
 from .reverse_index import ReverseIndex
@@ -191,6 +192,7 @@ class Workspace:
         self.usage = UsageIndex()
         self.set_import_mode(import_mode)
         self.reuse = self._new_reuse()
+        self.chunks = ChunkCache()  # each rendered config's top-level entries, from its last parse
 
     @staticmethod
     def _new_reuse() -> Reuse:
@@ -284,7 +286,14 @@ class Workspace:
 
         source = TemplateSource(read_text=read_text, parse=self.parses)
         front = pipeline.frontend(
-            key, inp.include_dirs, inp.variables, source, globals=inp.globals or None, reuse=self.reuse, checkpoint=checkpoint
+            key,
+            inp.include_dirs,
+            inp.variables,
+            source,
+            globals=inp.globals or None,
+            reuse=self.reuse,
+            checkpoint=checkpoint,
+            chunks=self.chunks,
         )
         comp = pipeline.backend(
             front,
