@@ -42,9 +42,10 @@ def keys_leaving_blocks(document: Document, templates: TemplateGraph) -> list[Di
         if not isinstance(node, Mapping) or node.flow:
             continue
         seen: set[object] = set()
+        by_key: dict[object, list[Entry]] = {}  # filled on first need: most mappings never need it
         for before, entry in zip(node.entries, node.entries[1:]):
             seen.add(_key(before))
-            d = _leaving(before, node.entries, entry, node is _root(document), blocks, seen)
+            d = _leaving(before, node.entries, by_key, entry, node is _root(document), blocks, seen)
             if d is not None:
                 out.append(d)
     return out
@@ -74,10 +75,16 @@ def _body(value: object) -> tuple[Mapping | None, str]:
 
 
 def _leaving(
-    before: Entry, entries: list[Entry], entry: Entry, at_top: bool, blocks: list[_Block], seen: set[object]
+    before: Entry,
+    entries: list[Entry],
+    by_key: dict[object, list[Entry]],
+    entry: Entry,
+    at_top: bool,
+    blocks: list[_Block],
+    seen: set[object],
 ) -> Diagnostic | None:
     """The warning when `entry`, right after `before` in the mapping of `entries`, leaves
-    `before`'s block mapping."""
+    `before`'s block mapping (`by_key`: the entries by key, filled here when first needed)."""
     key = entry.key
     if not isinstance(key, Scalar) or not isinstance(key.value, str) or key.value.startswith("."):
         return None
@@ -92,7 +99,10 @@ def _leaving(
     block = _block_at(blocks, key.span)
     if block is None or not any(line < key.span.line for line in block.content):
         return None
-    same = [e for e in entries if _key(e) == _key(before)]  # with the parent's, after super()
+    if not by_key:
+        for e in entries:
+            by_key.setdefault(_key(e), []).append(e)
+    same = by_key[_key(before)]  # with the parent's, after super()
     inner = {
         e.key.value
         for b in (_body(x.value)[0] for x in same)

@@ -54,6 +54,9 @@ class ChunkCache:
     def known(self, document: str) -> dict[Key, Parsed]:
         return self._documents.get(document, {})
 
+    def forget(self, document: str) -> None:
+        self._documents.pop(document, None)
+
     def keep(self, document: str, chunks: dict[Key, Parsed]) -> None:
         self._documents.pop(document, None)
         self._documents[document] = chunks

@@ -207,6 +207,8 @@ class Workspace:
         return Reuse(
             prepared=LruDict(REUSE_ENTRIES, REUSE_CHARACTERS, size, template, VERSIONS_KEPT),
             compiled=LruDict(REUSE_ENTRIES, REUSE_CHARACTERS, size, template, VERSIONS_KEPT),
+            reads=LruDict(REUSE_ENTRIES, REUSE_CHARACTERS, size, template, VERSIONS_KEPT),
+            lowered=LruDict(REUSE_ENTRIES, REUSE_CHARACTERS, size, template, VERSIONS_KEPT),
         )
 
     def set_import_mode(self, mode: ImportMode) -> None:
@@ -395,6 +397,7 @@ class Workspace:
         self.analyses.pop(key, None)
         self.last_good.pop(key, None)
         self.reverse.forget(key)
+        self.chunks.forget(key)
 
     def files_changed(self) -> None:
         """Files were created, deleted or changed on the disk: projects and the usage index are
