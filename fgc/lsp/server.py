@@ -54,6 +54,8 @@ INTERNAL_CODE = "FG0002"
 INVALID_PARAMS = -32602
 # What the server asks a client to watch: templates, project files, local Python modules.
 WATCHED = ("**/*.fg", "**/*.yaml", "**/*.py")
+GC_IDLE_S = 0.1  # quiet after a check before the full collection of what it replaced
+GC_EVERY = 8  # checks after which that collection runs anyway
 
 
 class _Answered:
@@ -100,6 +102,9 @@ class FgcServer(LanguageServer):
         self._pending: dict[str, Request] = {}
         self._last_change = float("-inf")  # loop time of the last change
         self._timer: asyncio.TimerHandle | None = None
+        self._gc_timer: asyncio.TimerHandle | None = None
+        self._uncollected = 0  # checks finished since the last full collection
+        self.collections = 0
         self._published: dict[str, tuple] = {}  # uri -> what was last sent there
         self.contexts: dict[str, list[str]] = {}  # open library -> experiments checked for it
         self.watch_files = False  # the client accepts a file-watching registration
@@ -229,6 +234,31 @@ class FgcServer(LanguageServer):
             self.contexts[own.path] = list(own.users)
         self._tidy()
         self.publish(touched)
+        self._collect_soon()
+
+    def _collect_soon(self) -> None:
+        """A full collection once the server is idle (the next edit, sent as soon as these
+        diagnostics arrive, must not wait for it), or now when `GC_EVERY` checks went by without
+        one (edits that never pause still leave memory flat)."""
+        self._uncollected += 1
+        if self._uncollected >= GC_EVERY:
+            self._collect()
+        elif self._gc_timer is None:
+            self._gc_timer = asyncio.get_running_loop().call_later(GC_IDLE_S, self._collect_if_idle)
+
+    def _collect_if_idle(self) -> None:
+        self._gc_timer = None
+        if self._timer is not None or self._pending or (self.worker is not None and self.worker.busy):
+            self._gc_timer = asyncio.get_running_loop().call_later(GC_IDLE_S, self._collect_if_idle)
+            return
+        self._collect()
+
+    def _collect(self) -> None:
+        if self._gc_timer is not None:
+            self._gc_timer.cancel()
+            self._gc_timer = None
+        self._uncollected = 0
+        self.collections += 1
         collect_garbage()
 
 
@@ -324,9 +354,9 @@ class FgcServer(LanguageServer):
 
 
 def collect_garbage() -> None:
-    """A full collection, once a check's diagnostics are out. The analyses a check replaced hold
-    reference cycles (a rendering's jinja2 environment, its compiled templates), so only a full
-    collection frees them; Python's own would come at a moment of its choosing (in the middle of
+    """A full collection, once a check's diagnostics are out and the server is idle. The
+    analyses a check replaced hold reference cycles (a rendering's jinja2 environment, its
+    compiled templates), so only a full collection frees them; Python's own would come at a moment of its choosing (in the middle of
     an answer) and scan every object of every imported module. When a check has imported
     modules (torch: a million objects), what survives the collection is frozen: later
     collections skip it (the check's own analysis is frozen with it, once per import)."""
@@ -480,6 +510,8 @@ def on_status(ls: FgcServer, *args: Any) -> dict[str, Any]:
         "lowered templates": len(reuse.prepared),
         "lowered versions of one template, at most": max(per_template.values(), default=0),
         "compiled templates": len(reuse.compiled),
+        "full collections": ls.collections,
+        "checks since the last full collection": ls._uncollected,
         "config chunks parsed": ls.fg.chunks.parsed,
         "config chunks reused": ls.fg.chunks.reused,
         "rss MB": _rss_mb(),

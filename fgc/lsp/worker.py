@@ -89,6 +89,12 @@ class Worker:
             if path in running.requests:
                 running.cancelled.add(path)
 
+    @property
+    def busy(self) -> bool:
+        """A check is queued or running."""
+        with self._cond:
+            return self._pending is not None or self._running is not None
+
     def stop(self) -> None:
         with self._cond:
             self._stopped = True
