@@ -6,11 +6,12 @@ newest one it has (a feature says when that analysis is older than the buffer). 
 worker (`worker.py`) runs the checks, one at a time, on snapshots of the open documents.
 
 Scheduling. A change re-checks the edited document and every checked experiment that read it
-(the reverse index). The first change after `fgc.lsp.debounceMs` of quiet is sent to the worker
-at once; a change that follows within that window stops the check under way at its next
-checkpoint and waits until the window has passed since the *last* change, so a burst of
-keystrokes costs one check after it. Open and save check at once and run code generation too
-(the whole of `fgc check`); changes stop before it.
+(the reverse index). A change is sent to the worker at once when no burst is in progress (no
+check queued, running or waiting for the window: the last one finished before it came) or after
+`fgc.lsp.debounceMs` of quiet; a change that follows within that window while a check is under
+way stops it at its next checkpoint and waits until the window has passed since the *last*
+change, so a burst of keystrokes costs one check after it. Open and save check at once and run
+code generation too (the whole of `fgc check`); changes stop before it.
 
 What a document is decides how it is checked (fgc/workspace/workspace.py, `Kind`): an
 experiment or a project's config alone; a library template through the experiments that use
@@ -145,7 +146,10 @@ class FgcServer(LanguageServer):
             self.worker.supersede([r.path for r in requests])  # their text is out of date now
         loop = asyncio.get_running_loop()
         now = loop.time()
-        quiet = now - self._last_change >= self.settings.debounce_ms / 1000
+        # No burst in progress: nothing waits for the window and no check is queued or running
+        # (the last one finished before this change came), or the window has passed.
+        idle = self._timer is None and not self._pending and (self.worker is None or not self.worker.busy)
+        quiet = idle or now - self._last_change >= self.settings.debounce_ms / 1000
         self._last_change = now
         self._queue(requests)
         if self._timer is not None:

@@ -116,3 +116,19 @@ async def test_garbage_is_collected_when_idle_and_every_few_checks_of_a_stream(c
             break
         await asyncio.sleep(0.025)
     assert held["checks since the last full collection"] == 0
+
+
+@pytest.mark.parametrize("client", [{"fgc.lsp.debounceMs": 600_000}], indirect=True)
+async def test_a_change_after_the_last_check_finished_is_checked_at_once(client, tmp_path):
+    """No burst in progress (nothing queued, running or waiting for the window: the last check
+    finished before the change came): the change is checked at once, however soon after the one
+    before it came. The window here is ten minutes, so a change held back for it would never be
+    published while the test waits."""
+    files = write(tmp_path, {"exp.fg": SMALL})
+    uri = open_doc(client, files["exp.fg"])
+    await version_published(client, uri, 1)
+    for version in range(2, 7):  # each sent as soon as the one before is published
+        replace_all(client, files["exp.fg"], SMALL.replace("numerator: 3", f"numerator: {version}"), version)
+        await version_published(client, uri, version)
+    held = await status(client)
+    assert held["checks finished"] == 6 and held["checks superseded"] == 0
