@@ -119,9 +119,10 @@ class Rendering:
 
     def _lower(self, chunk: LoadedChunk) -> str:
         marks = self.markers.line_marks(chunk.file.path, chunk.file.line_count)
-        if self.reuse is None or marks is None:
+        base = self.markers.register(chunk.file.path, chunk.file.line_count)  # the range `marks` writes
+        if self.reuse is None or base is None:
             return lower_chunk(chunk.chunk, marks)
-        key = (chunk.jinja_filename, chunk.name, chunk.file.text, self.markers.register(chunk.file.path, chunk.file.line_count))
+        key = (chunk.jinja_filename, chunk.name, chunk.file.text, base)
         lowered = self.reuse.lowered.get(key)
         if lowered is None:
             lowered = self.reuse.lowered[key] = lower_chunk(chunk.chunk, marks)
