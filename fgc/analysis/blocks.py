@@ -1,5 +1,5 @@
 """Where a block is in its file: from the statement pairing the compiler made once per chunk
-(`chunk.structure`, fgc/syntax/pairing.py), never recounted from the text.
+(`structure_of(chunk)`, fgc/syntax/pairing.py), never recounted from the text.
 
 A `-- block x` ... `-- endblock` lasts from its opener's line to its closer's (to the chunk's end
 when it is never closed: the compiler reported that); a TOML-style `[x]` block from its header
@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..inheritance.template_pass import BlockDef, TemplateGraph, TemplateNode
-from ..syntax.pairing import TOML, Pair
+from ..syntax.pairing import TOML, Pair, structure_of
 from ..syntax.template_ast import TomlBlock
 
 
 def block_pair(node: TemplateNode, block: BlockDef) -> Pair | None:
     """The pair of `node`'s chunk that defines `block`."""
-    for pair in node.chunk.structure.pairs:
+    for pair in structure_of(node.chunk).pairs:
         if pair.is_block and pair.name == block.name and pair.span.line == block.span.line:
             return pair
     return None

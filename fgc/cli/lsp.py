@@ -31,7 +31,7 @@ def run(args) -> int:
         filename=args.log_file, level=logging.INFO if args.log_file else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    from ..lsp.server import serve
+    from ..lsp.main import serve
 
     serve(args.tcp)
     return 0

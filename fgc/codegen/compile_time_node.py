@@ -15,7 +15,7 @@ A kind of compile-time node (a `CompileTimeNode`; the kinds are registered in on
 3. emit        `Planned.children()`, `prepare(emitter)` and `expr(emitter)`: the values the
                node's expression in config.py uses (reference counting), the imports to
                register before members are named, and the expression itself, written with the
-               config module's expression writer (`emit.Emitter`).
+               config module's expression writer (`ConfigWriter`, implemented by `emit.Emitter`).
 4. files       `Planned.write_files(root)`: what the node adds to the build directory (inside
                the build's temporary directory); it returns the diagnostics of a failure.
                `distributions` names packages whose versions the manifest records.
@@ -31,14 +31,28 @@ import copy
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable, Protocol
 
 from ..diagnostics import Diagnostic, Result, Span
 from ..graph import MISSING, Graph, Node, Value, Variable
 from ..imports import Imports
+from .importing import ModuleImports
 
-if TYPE_CHECKING:
-    from .emit import Emitter
+
+class ConfigWriter(Protocol):
+    """What a planned node writes config.py with: the part of the config module's expression
+    writer (`emit.Emitter`) that a kind may use. A protocol, so that this module does not
+    depend on the writer that calls it."""
+
+    importer: ModuleImports
+
+    def expr(self, value: Value) -> ast.expr:
+        """The expression of a config value (a member reference, a literal, a call...)."""
+        ...
+
+    def build_module(self, directory: str, module: str, attr: str) -> str:
+        """A name for `attr` of `<build>/<directory>/<module>.py`."""
+        ...
 
 # A value that binds a `!var`: (the value, its template position, how to name it in messages).
 Binding = tuple[Any, Span, str]
@@ -55,11 +69,11 @@ class Planned(ABC):
     def children(self) -> list[Value]:
         """The config values that the node's expression in config.py uses."""
 
-    def prepare(self, emitter: Emitter) -> None:
+    def prepare(self, emitter: ConfigWriter) -> None:
         """Register the expression's imports (before the members are named)."""
 
     @abstractmethod
-    def expr(self, emitter: Emitter) -> ast.expr:
+    def expr(self, emitter: ConfigWriter) -> ast.expr:
         """The expression that builds the node in config.py."""
 
     def write_files(self, root: Path) -> list[Diagnostic]:

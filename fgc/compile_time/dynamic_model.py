@@ -17,8 +17,7 @@ from pathlib import Path
 
 from ..build.model_package import PackageError, write_model_package
 from ..codegen import pytree as py
-from ..codegen.compile_time_node import Binding, CompileTimeNode, Planned
-from ..codegen.emit import Emitter
+from ..codegen.compile_time_node import Binding, CompileTimeNode, ConfigWriter, Planned
 from ..codegen.format import black_format
 from ..codegen.importing import Refused
 from ..codegen.model import CONFIG_CLASS, MODEL_CLASS, ModelingWriter
@@ -51,11 +50,11 @@ class ModelPackage(Planned):
     def children(self) -> list[Value]:
         return list(self.hparams.values())
 
-    def prepare(self, emitter: Emitter) -> None:
+    def prepare(self, emitter: ConfigWriter) -> None:
         for cls in (MODEL_CLASS, CONFIG_CLASS):
             emitter.build_module(self.directory, "modeling", cls)
 
-    def expr(self, emitter: Emitter) -> ast.expr:
+    def expr(self, emitter: ConfigWriter) -> ast.expr:
         model_cls = emitter.build_module(self.directory, "modeling", MODEL_CLASS)
         config_cls = emitter.build_module(self.directory, "modeling", CONFIG_CLASS)
         keywords = py.keywords([(k, emitter.expr(v)) for k, v in self.hparams.items()])

@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from ..codegen import pytree as py
-from ..codegen.compile_time_node import CompileTimeNode, Planned
-from ..codegen.emit import Emitter
+from ..codegen.compile_time_node import CompileTimeNode, ConfigWriter, Planned
 from ..diagnostics import Diagnostic, Result, Span, error, warning
 from ..graph import Graph, Node, Value, walk_nodes
 from ..imports import Imports
@@ -127,10 +126,10 @@ class StaticLink(Planned):
     def children(self) -> list[Value]:
         return list(self.context.values())
 
-    def prepare(self, emitter: Emitter) -> None:
+    def prepare(self, emitter: ConfigWriter) -> None:
         emitter.build_module(self.directory, "config", "construct")
 
-    def expr(self, emitter: Emitter) -> ast.expr:
+    def expr(self, emitter: ConfigWriter) -> ast.expr:
         construct = py.name(emitter.build_module(self.directory, "config", "construct"))
         keywords = py.keywords([(k, emitter.expr(v)) for k, v in self.context.items()])
         if self.single:
@@ -154,13 +153,13 @@ class RuntimeLink(Planned):
     def children(self) -> list[Value]:
         return [*self.node.args, *self.node.kwargs.values()]
 
-    def _function(self, emitter: Emitter) -> str:
+    def _function(self, emitter: ConfigWriter) -> str:
         return emitter.importer.module(self.node, Spec("fgc:from_project", Form.MODULE, "fgc", ("from_project",)))
 
-    def prepare(self, emitter: Emitter) -> None:
+    def prepare(self, emitter: ConfigWriter) -> None:
         self._function(emitter)
 
-    def expr(self, emitter: Emitter) -> ast.expr:
+    def expr(self, emitter: ConfigWriter) -> ast.expr:
         args = [emitter.expr(v) for v in self.node.args]
         keywords = py.keywords([(k, emitter.expr(v)) for k, v in self.node.kwargs.items()])
         return py.call(py.name(self._function(emitter)), args, keywords)

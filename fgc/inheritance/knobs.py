@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from ..diagnostics import Diagnostic, Related, Span, warning
-from ..syntax.pairing import is_tag, jinja_nodes
+from ..syntax.pairing import is_tag, jinja_nodes, structure_of
 from ..syntax.template_ast import Statement, Tag, TextLine, keyword_of
 from ..syntax.jinja_env import parse_statement
 from .template_pass import TemplateGraph, TemplateNode
@@ -165,7 +165,7 @@ def _scalar(value: Any) -> str:
 
 def top_level_sets(node: TemplateNode) -> list[Assignment]:
     """The `set`s of a template that assign its variables: outside every statement but `if`."""
-    structure = node.chunk.structure
+    structure = structure_of(node.chunk)
     out: list[Assignment] = []
     for t in jinja_nodes(node.chunk.items):
         if not is_tag(t) or keyword_of(t.body) != "set" or structure.is_text(t):

@@ -17,6 +17,7 @@ import re
 from dataclasses import replace
 
 from ..diagnostics import Diagnostic, Related, Span, display_path
+from ..syntax.pairing import structure_of
 from .template_pass import BlockDef, TemplateGraph, TemplateNode
 
 _UNDEFINED = re.compile(r"undefined alias `\*([^`]+)`")
@@ -96,7 +97,7 @@ def _defines(
 def _extent(node: TemplateNode, block: BlockDef | None) -> tuple[int, int]:
     if block is None:
         return 0, 1 << 30
-    for pair in node.chunk.structure.pairs:
+    for pair in structure_of(node.chunk).pairs:
         if pair.is_block and pair.name == block.name and pair.span.line == block.span.line:
             end = pair.closer.span.end_line if pair.closer is not None else pair.opener.span.end_line
             return pair.span.line, max(end, pair.span.line)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from ..diagnostics import Diagnostic, Related, Result, Span, did_you_mean, display_path, error, warning
 from ..loader import BadName, LoadedChunk, Loader
 from ..syntax.jinja_env import parse_statement
-from ..syntax.pairing import Pair, is_tag, jinja_nodes
+from ..syntax.pairing import Pair, is_tag, jinja_nodes, structure_of
 from ..syntax.template_ast import Chunk, Tag, TomlBlock, keyword_of
 
 REFERENCE_KINDS = ("extends", "include", "import", "from")
@@ -265,7 +265,7 @@ class _Reader:
     def __init__(self, node: TemplateNode, diagnostics: list[Diagnostic]) -> None:
         self.node = node
         self.diags = diagnostics
-        self.structure = node.chunk.structure
+        self.structure = structure_of(node.chunk)
         self.defs: dict[int, BlockDef] = {}  # id(block pair) -> its definition
 
     def run(self) -> None:

@@ -9,5 +9,6 @@
     query        a request's context: the newest analysis for a file, stale or not
     hover, definition, completion, symbols, actions   one feature each
     exports, pysource   a module's exported names and a callable's source, never run
-    server       the LanguageServer: document sync, scheduling, publication, feature registration
+    server       the LanguageServer: document sync, scheduling, publication
+    main         the process: the server with its features registered, over stdio or TCP
 """

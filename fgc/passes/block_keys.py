@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from ..diagnostics import Diagnostic, Related, Span, warning
 from ..inheritance.template_pass import TemplateGraph
 from ..syntax.config_ast import Anchor, Document, Entry, Mapping, Scalar, Tagged, walk
+from ..syntax.pairing import structure_of
 from ..syntax.template_ast import Expression, Statement, TomlBlock
 
 CODE = "FG0523"
@@ -140,7 +141,7 @@ def _blocks(templates: TemplateGraph) -> list[_Block]:
             if (isinstance(item, Expression) and "super(" in item.body)
             or (isinstance(item, Statement) and item.keyword == "include")
         ]
-        for pair in chunk.structure.pairs:
+        for pair in structure_of(chunk).pairs:
             if not pair.is_block:
                 continue
             opener = pair.opener

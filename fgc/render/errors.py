@@ -139,9 +139,9 @@ def _keyword(code: str) -> str:
 def nested_too_deep(chunk: LoadedChunk, exc: SyntaxError) -> Diagnostic:
     """Python refused the code jinja2 compiled a chunk to (at most 20 nested loops, about 100
     levels of indentation): an error at the chunk's most deeply nested statement."""
-    from ..syntax.pairing import NESTING_CODE
+    from ..syntax.pairing import NESTING_CODE, structure_of
 
-    pairs = chunk.chunk.structure.pairs
+    pairs = structure_of(chunk.chunk).pairs
     depth = {id(p): 0 for p in pairs}
     for p in pairs:  # in opener order: a parent is numbered before its children
         depth[id(p)] = depth[id(p.parent)] + 1 if p.parent is not None and id(p.parent) in depth else 1

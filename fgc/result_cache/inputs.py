@@ -146,7 +146,7 @@ class InputRecorder:
     def signature_cache(self, directory: Path | None) -> SignatureCache:
         from .signatures import RecordingSignatureCache
 
-        return RecordingSignatureCache(directory, self)
+        return RecordingSignatureCache(directory, self.note_python_file)
 
     # -- checking -----------------------------------------------------------------------------
 

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..imports.cache import SignatureCache
-from .inputs import InputRecorder
 
 
 class RecordingSignatureCache(SignatureCache):
-    """The on-disk signature cache, noting the Python files each answer depends on."""
+    """The on-disk signature cache, noting the Python files each answer depends on (`note`: the
+    recorder's `note_python_file`, passed in so that this module does not depend on it)."""
 
-    def __init__(self, directory: Path | None, recorder: InputRecorder) -> None:
+    def __init__(self, directory: Path | None, note: Callable[[str], None]) -> None:
         super().__init__(directory)
-        self.recorder = recorder
+        self.note = note
 
     def get(self, module_file: str, attr: str, version: str | None) -> dict | None:
-        self.recorder.note_python_file(module_file)
+        self.note(module_file)
         result = super().get(module_file, attr, version)
         if result is not None:
             for dep, _ in self._files[module_file]["entries"][attr]["deps"]:
-                self.recorder.note_python_file(dep)
+                self.note(dep)
         return result
 
     def put(
@@ -29,4 +29,4 @@ class RecordingSignatureCache(SignatureCache):
     ) -> None:
         super().put(module_file, attr, version, result, deps)
         for dep in [module_file, *deps]:
-            self.recorder.note_python_file(dep)
+            self.note(dep)

@@ -23,7 +23,7 @@ import re
 from typing import TYPE_CHECKING, Iterator, Sequence, Union
 
 from ..diagnostics import Diagnostic, Span, error
-from .pairing import CLOSERS, MIDDLES, OPENERS, is_block_set
+from .pairing import CLOSERS, MIDDLES, OPENERS, is_block_set, structure_of
 from .template_ast import Chunk, Expression, JinjaPiece, PieceKind, Statement, Template, TextLine, TomlBlock, keyword_of
 
 if TYPE_CHECKING:
@@ -44,12 +44,12 @@ _HINTS = {
 
 def check_structure(chunk: Chunk) -> list[Diagnostic]:
     """Balanced statements, statements inside TOML blocks, no block defined twice."""
-    return list(chunk.structure.diagnostics)
+    return list(structure_of(chunk).diagnostics)
 
 
 def raw_lines(chunk: Chunk) -> frozenset[int]:
     """Lines inside `{% raw %}...{% endraw %}`: jinja2 reads them as plain text."""
-    return chunk.structure.raw_lines
+    return structure_of(chunk).raw_lines
 
 
 # --------------------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ def check_chunk(
 
     from .pairing import NESTING_CODE
 
-    if any(d.code == NESTING_CODE for d in chunk.structure.diagnostics):
+    if any(d.code == NESTING_CODE for d in structure_of(chunk).diagnostics):
         return None, []  # too deep for jinja2's recursive parser and Python's indentation
     try:
         return Parser(env, lowered, chunk.name, filename).parse(), []

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from .pairing import structure_of
 from .template_ast import (
     BadLine,
     BlankLine,
@@ -59,7 +60,7 @@ def lower_chunk(chunk: Chunk, mark: Mark | None = None) -> str:
 class _State:
     def __init__(self, chunk: Chunk, mark: Mark | None) -> None:
         self._mark = mark
-        self.structure = chunk.structure
+        self.structure = structure_of(chunk)
         self.final_line_used = False  # blocks open at the end closed on the empty last line
 
     def mark(self, item: Item) -> str:

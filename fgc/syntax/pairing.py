@@ -1,6 +1,6 @@
 """Statement pairing: which Jinja statement of a chunk opens what, and where it closes.
 
-    pair_statements(chunk) -> Structure        (also `chunk.structure`, computed once)
+    structure_of(chunk) -> Structure        (paired once per chunk; `pair_statements` pairs anew)
 
 Every `{% %}` piece and line statement (`-- if x` is `{% if x %}`) is a tag. A tag that opens
 a body (`if`, `for`, `block`, `macro`, `call`, `filter`, `with`, `autoescape`, `raw`, and `set`
@@ -19,6 +19,7 @@ is the body of a block set.
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import Iterator, TypeGuard, Union
 
@@ -143,6 +144,20 @@ def is_tag(node: object) -> TypeGuard[Statement | JinjaPiece]:
 def pair_statements(chunk: Chunk) -> Structure:
     """Pair the statements of `chunk`; see the module's docstring."""
     return _Pairing(chunk).run()
+
+
+# The structure of every live chunk, paired once: the template pass, the knob pass, the lowering
+# and the query layer all ask about the same chunk. Kept here rather than on the chunk, so that
+# the AST does not depend on its pairing.
+_structures: weakref.WeakKeyDictionary[Chunk, Structure] = weakref.WeakKeyDictionary()
+
+
+def structure_of(chunk: Chunk) -> Structure:
+    """Which statement of `chunk` opens what and where it closes, paired once per chunk."""
+    structure = _structures.get(chunk)
+    if structure is None:
+        structure = _structures[chunk] = pair_statements(chunk)
+    return structure
 
 
 def _span_of(node: Tag | Expression | TomlBlock) -> Span:

@@ -16,15 +16,11 @@ containing file).
 from __future__ import annotations
 
 import enum
-import functools
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator, Union
+from typing import Iterator, Union
 
 from ..diagnostics import Span
-
-if TYPE_CHECKING:
-    from .pairing import Structure
 
 _KEYWORD = re.compile(r"\s*([A-Za-z_]\w*)")
 
@@ -202,13 +198,6 @@ class Chunk(TemplateAstNode):
     def walk(self) -> Iterator[Item]:
         """Every item in source order, TOML blocks before their contents."""
         yield from _walk(self.items)
-
-    @functools.cached_property
-    def structure(self) -> "Structure":
-        """Which statement opens what and where it closes (`fgc.syntax.pairing`), paired once."""
-        from .pairing import pair_statements
-
-        return pair_statements(self)
 
     def tags(self) -> Iterator[Tag]:
         """Every statement (line statements and inline `{% %}`), in source order."""

@@ -1,13 +1,16 @@
 """The front end's tests pass on a machine without torch (issue 22 part 5): the template,
-config, syntax, whole-hierarchy, tools, projects and mistakes tests import nothing of torch,
-transformers or accelerate, and their hierarchies name local or standard-library callables.
+config, syntax, whole-hierarchy, tools, projects, mistakes and knob tests import nothing of
+torch, transformers or accelerate, and their hierarchies name local or standard-library callables
+or are checked without importing a module (the few knob tests that build the runtime's objects or
+check its torch callables' signatures skip there, saying so: tests/needs.py).
 
 One pytest process with those packages made unimportable (`FGC_TEST_WITHOUT`, tests/conftest.py)
 collects every front-end test directory (a module that imports torch fails here) and runs a
-sample that crosses every front-end stage: the syntax tests and the three-level hierarchy's
-errors at every stage. Running them all without torch (`FGC_TEST_WITHOUT=torch,transformers,
-accelerate python -m pytest -m "not slow" tests/syntax tests/templates tests/config
-tests/frontend tests/tools tests/projects tests/mistakes`) passes too, and takes minutes.
+sample that crosses every front-end stage: the syntax tests, the three-level hierarchy's errors
+at every stage, and the knob warnings of `fgc check` and `fgc compile`. Running them all without
+torch (`FGC_TEST_WITHOUT=torch,transformers,accelerate python -m pytest -m "not slow"
+tests/syntax tests/templates tests/config tests/frontend tests/tools tests/projects
+tests/mistakes tests/knobs`) passes too, and takes minutes.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ import sys
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
-FRONT_END = ["syntax", "templates", "config", "frontend", "tools", "projects", "mistakes", "test_casefile.py"]
-SAMPLE = ["syntax", "frontend/test_hierarchy_errors.py"]
+FRONT_END = ["syntax", "templates", "config", "frontend", "tools", "projects", "mistakes", "knobs", "test_casefile.py"]
+SAMPLE = ["syntax", "frontend/test_hierarchy_errors.py", "knobs/test_knob_cli.py"]
 WITHOUT = "torch,transformers,accelerate"
 
 

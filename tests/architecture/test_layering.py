@@ -62,11 +62,6 @@ ORDER = [
     "driver: front ends",
 ]
 
-# Backward edges that exist today, each with the change that removes it. The test fails when one
-# disappears too, so that this list only shrinks.
-KNOWN_BACKWARD: set[tuple[str, str]] = set()
-
-
 def stage_of(module: str) -> str:
     for stage, pattern in STAGES:
         if re.fullmatch(pattern, module):
@@ -126,13 +121,9 @@ def violations(found: list[tuple[str, str, str]]) -> list[str]:
             bad.append(f"{where}: `{source}` imports the runtime `{target}`")
             continue
         s, t = stage_of(source), stage_of(target)
-        if ORDER.index(t) > ORDER.index(s) and not _known(source, target):
+        if ORDER.index(t) > ORDER.index(s):
             bad.append(f"{where}: `{source}` ({s}) imports `{target}` ({t}), a later stage")
     return bad
-
-
-def _known(source: str, target: str) -> bool:
-    return any(source.startswith(a) and target == b for a, b in KNOWN_BACKWARD)
 
 
 def test_every_stage_in_order():
@@ -145,14 +136,6 @@ def test_every_stage_in_order():
 def test_imports_go_from_later_stages_to_earlier_ones():
     bad = violations(edges())
     assert not bad, "imports against the stage order:\n" + "\n".join(bad)
-
-
-def test_known_backward_edges_still_exist():
-    found = {(s, t) for s, t, _ in edges()}
-    for a, b in KNOWN_BACKWARD:
-        assert any(s.startswith(a) and t == b for s, t in found), (
-            f"the edge {a} -> {b} is gone: remove it from KNOWN_BACKWARD"
-        )
 
 
 # The edges issue 10 named: each must be refused.
@@ -200,27 +183,11 @@ def test_relative_imports_resolve():
     assert "fgc.version" in names
 
 
-# Import cycles between modules of fgc/ (an import inside a function or under TYPE_CHECKING
-# counts: it is a dependency all the same). Each known one with the change that removes it; the
-# list may only shrink.
-KNOWN_CYCLES: list[set[str]] = [
-    # the Chunk AST asks the pairing for its structure, the pairing walks Chunk: one module's job
-    {"fgc.syntax.pairing", "fgc.syntax.template_ast"},
-    # the compile-time protocol names the Emitter its kinds write with (TYPE_CHECKING only)
-    {"fgc.codegen.compile_time_node", "fgc.codegen.emit"},
-    # the recording signature cache and the recorder create each other
-    {"fgc.result_cache.inputs", "fgc.result_cache.signatures"},
-    # the language server's feature modules (being rewritten on the query layer, issue 22 part 3)
-    {
-        "fgc.lsp.actions",
-        "fgc.lsp.completion",
-        "fgc.lsp.definition",
-        "fgc.lsp.hover",
-        "fgc.lsp.query",
-        "fgc.lsp.server",
-        "fgc.lsp.symbols",
-    },
-]
+# No two modules of fgc/ import each other, directly or around a cycle (an import inside a
+# function or under TYPE_CHECKING counts: it is a dependency all the same). Where two need each
+# other, the shared definitions belong in the lower one, or the higher one passes a callable
+# down, or the module that does two jobs is split (fgc/lsp/main.py puts the server and its
+# features together above both).
 
 
 def import_cycles(found: list[tuple[str, str, str]]) -> list[set[str]]:
@@ -270,14 +237,8 @@ def import_cycles(found: list[tuple[str, str, str]]) -> list[set[str]]:
 
 
 def test_no_import_cycle():
-    new = [sorted(c) for c in import_cycles(edges()) if c not in KNOWN_CYCLES]
-    assert not new, "modules of fgc/ that import each other (directly or around a cycle):\n" + "\n".join(map(str, new))
-
-
-def test_known_cycles_still_exist():
-    cycles = import_cycles(edges())
-    for known in KNOWN_CYCLES:
-        assert known in cycles, f"the cycle {sorted(known)} is gone or changed: update KNOWN_CYCLES"
+    cycles = [sorted(c) for c in import_cycles(edges())]
+    assert not cycles, "modules of fgc/ that import each other (directly or around a cycle):\n" + "\n".join(map(str, cycles))
 
 
 def test_a_cycle_is_found():

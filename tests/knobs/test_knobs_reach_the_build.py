@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from needs import needs_torch
 
 import fgc
 from fgc.cli.main import main as fgc_main
@@ -163,18 +164,34 @@ def built_values(script) -> dict:
     }
 
 
+def all_knobs(project: str, mode: str, tmp_path: Path) -> tuple[Path, list, dict]:
+    """All knobs at once, set by a child or by `-D`: the file to compile, its search path, `-D`."""
+    _, search, compiled = PROJECTS[project]
+    path, variables = (child(tmp_path, project, KNOBS), {}) if mode == "child" else (compiled, KNOBS)
+    return path, search, variables
+
+
 @pytest.mark.parametrize("mode", ["child", "-D"])
 @pytest.mark.parametrize("project", ["quickstart", "causal_lm"])
-def test_knobs_reach_the_manifest_and_construct(project, mode, tmp_path):
-    """All knobs at once: the manifest's variables and what construct("main") builds."""
-    template, search, compiled = PROJECTS[project]
-    path, variables = (child(tmp_path, project, KNOBS), {}) if mode == "child" else (compiled, KNOBS)
-    assert [d for d in fgc.check(path, search, variables) if d.code == "FG0207"] == []
-    built = fgc.compile(path, tmp_path / "build", search, variables)
+def test_knobs_reach_the_manifest(project, mode, tmp_path):
+    """All knobs at once: the manifest's variables (compiled without importing a module, so
+    without torch)."""
+    path, search, variables = all_knobs(project, mode, tmp_path)
+    assert [d for d in fgc.check(path, search, variables, import_modules=False) if d.code == "FG0207"] == []
+    built = fgc.compile(path, tmp_path / "build", search, variables, import_modules=False)
     manifest = json.loads((built.dir / "fgc-manifest.json").read_text())
     assert manifest["template_variables"] == variables
     recorded = {k: v["default"] for k, v in manifest["variables"].items()}
     assert {k: recorded[k] for k in KNOBS if k not in NOT_VARS} == {k: v for k, v in KNOBS.items() if k not in NOT_VARS}
+
+
+@needs_torch("builds the trainer, model and tokenizer the knobs configure")
+@pytest.mark.parametrize("mode", ["child", "-D"])
+@pytest.mark.parametrize("project", ["quickstart", "causal_lm"])
+def test_knobs_reach_construct(project, mode, tmp_path):
+    """All knobs at once: what construct("main") builds."""
+    path, search, variables = all_knobs(project, mode, tmp_path)
+    built = fgc.compile(path, tmp_path / "build", search, variables)
     script = built.load().construct("main")
     values = built_values(script)
     assert values.pop("output_dir").endswith("runs/elsewhere")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from needs import needs_torch
 
 import fgc
 from fgc import resources
@@ -75,10 +76,8 @@ COMMAND_LINE = {"max_steps": 7, "warmup_steps": 2, "config_name": "cli", "vocab_
 NOT_READ = {"finetune_chat": {"vocab_size"}}
 
 
-@pytest.mark.parametrize("variables", [{}, COMMAND_LINE], ids=["defaults", "-D"])
-@pytest.mark.parametrize("example", sorted(EXAMPLES.rglob("*.fg")), ids=label)
-def test_example_checks_clean(example, variables):
-    diagnostics = list(fgc.check(example, variables=variables))
+def assert_clean(example: Path, variables: dict, import_modules: bool) -> None:
+    diagnostics = list(fgc.check(example, variables=variables, import_modules=import_modules))
     # Only the experiment's own plain `set` may hide a `-D` (and is told so).
     others = [d for d in diagnostics if not (d.code == "FG0207" and Path(d.span.file) == example)]
     unread = NOT_READ.get(example.parent.name, set()) & set(variables)
@@ -86,3 +85,22 @@ def test_example_checks_clean(example, variables):
     assert reported == unread, "\n".join(map(str, others))
     others = [d for d in others if d.code != "FG0208"]
     assert others == [], "\n".join(map(str, others))
+
+
+EXAMPLE_FILES = sorted(EXAMPLES.rglob("*.fg"))
+
+
+@pytest.mark.parametrize("variables", [{}, COMMAND_LINE], ids=["defaults", "-D"])
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=label)
+def test_example_knobs_check_clean(example, variables):
+    """The knob analysis (and every check before imports): no module is imported, so this runs
+    without torch."""
+    assert_clean(example, variables, import_modules=False)
+
+
+@needs_torch("checks the examples' calls against the signatures of the runtime's torch callables")
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=label)
+def test_example_checks_clean(example):
+    """The whole check, the imported callables' signatures included: once per example, with the
+    knobs given on the command line (the knob analysis with and without them is checked above)."""
+    assert_clean(example, COMMAND_LINE, import_modules=True)

@@ -147,24 +147,48 @@ def test_a_failed_run_is_reported_and_the_sweep_exits_1(tmp_path):
     assert "exit status 2" in (tmp_path / "s" / "run" / "output.log").read_text()
 
 
+# The quick start with a callback that pauses its run at the end of step 10 (checkpoint-5 written)
+# until the run's stop signal arrives: the test interrupts it there, never by timing. The marker
+# it writes makes the pause happen once, not again in the resumed run.
+PAUSING = """\
+-- extends 'experiment.fg'
+[trainer]
+    -- include 'pausing.trainer'
+
+#--- pausing.trainer ---
+-- extends 'trainers/trainer.fg'
+[trainer_callbacks]
+    == super()
+    pause: !singleton:.pause_at:PauseAt
+        pauses: '10:signal'
+        marker_dir: !var { name: marker_dir, default: '' }
+"""
+
+
 def test_an_interrupted_sweep_continues_its_run_from_the_checkpoint(tmp_path):
-    """Ctrl-C (SIGINT to the sweep) once the run has written a checkpoint: the sweep stops its run
-    (SIGTERM), which writes a checkpoint at the step it reached and is recorded as preempted; the
-    same command again resumes it (`fgc run --resume`), in the same run dir."""
-    args = ["-D", "hidden_size=32", "--set", "save_strategy=steps", "--set", "save_steps=5",
-            "--set", "logging_steps=10"]
+    """Ctrl-C (SIGINT to the sweep) while the run is paused at step 10, after its first
+    checkpoint: the sweep stops its run (SIGTERM), which writes a checkpoint at the step it reached
+    and is recorded as preempted; the same command again resumes it (`fgc run --resume`), in the
+    same run dir."""
+    (tmp_path / "pausing.fg").write_text(PAUSING)
+    (tmp_path / "pause_at.py").write_text((REPO / "tests" / "pause_at.py").read_text())
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    args = ["-I", str(QUICKSTART.parent), "-D", "hidden_size=32", "--set", "save_strategy=steps",
+            "--set", "save_steps=5", "--set", "logging_steps=10", "--set", f"marker_dir={markers}"]
     tiny = [x for s in TINY if not s.startswith(("max_steps", "logging_steps")) for x in ("--set", s)]
-    command = [sys.executable, "-m", "fgc", "sweep", str(QUICKSTART), *args, *tiny, "--set", "max_steps=300",
-               "-o", str(tmp_path / "s")]
+    command = [sys.executable, "-m", "fgc", "sweep", str(tmp_path / "pausing.fg"), *args, *tiny,
+               "--set", "max_steps=30", "-o", str(tmp_path / "s")]
     run_dir = tmp_path / "s" / "run" / "run"
     proc = subprocess.Popen(command, env=ENV, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    while proc.poll() is None and not list(run_dir.glob("checkpoint-*/trainer_state.json")):
+    while proc.poll() is None and not (markers / "step-10").exists():
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate()
     assert proc.returncode == 130, err[-3000:]
     first = json.loads((run_dir / "fgc-run.json").read_text())
     assert first["status"] == "preempted" and first["stopped"]["reason"] == "SIGTERM", first["status"]
+    assert first["stopped"]["step"] == 10, first["stopped"]
     (entry,) = json.loads((tmp_path / "s" / "sweep.json").read_text())["runs"]
     assert entry["status"] == "interrupted" and entry["attempts"] == 1
 
@@ -175,5 +199,5 @@ def test_an_interrupted_sweep_continues_its_run_from_the_checkpoint(tmp_path):
     assert Path(record["sessions"][1]["resumed_from"]).name.startswith("checkpoint-")
     (entry,) = json.loads((tmp_path / "s" / "sweep.json").read_text())["runs"]
     assert entry["status"] == "completed" and entry["attempts"] == 2
-    assert table(tmp_path / "s")["run"]["steps"] == "300"
+    assert table(tmp_path / "s")["run"]["steps"] == "30"
     assert " --resume" in (tmp_path / "s" / "run" / "output.log").read_text()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from fgc.render import render_file
-from fgc.syntax.pairing import TOML, is_block_set
+from fgc.syntax.pairing import TOML, is_block_set, structure_of
 from fgc.syntax.template_ast import keyword_of
 from fgc.syntax.template_parser import parse_template
 
@@ -129,7 +129,7 @@ def dump(structure) -> str:
 @pytest.mark.parametrize("name, text, pairs, diagnostics, raw", CASES, ids=[c[0] for c in CASES])
 def test_pairing(name, text, pairs, diagnostics, raw):
     template, diags = parse_template(text, "t.fg", "t.fg", check_jinja=False)
-    structure = template.main.structure
+    structure = structure_of(template.main)
     assert dump(structure) == pairs
     assert [(d.code, d.span.line, d.span.col) for d in diags] == diagnostics
     assert sorted(structure.raw_lines) == raw
@@ -137,12 +137,12 @@ def test_pairing(name, text, pairs, diagnostics, raw):
 
 def test_pairing_is_computed_once_per_chunk():
     template, _ = parse_template("{% if x %}{% endif %}", "t.fg", "t.fg", check_jinja=False)
-    assert template.main.structure is template.main.structure
+    assert structure_of(template.main) is structure_of(template.main)
 
 
 def test_tags_and_expressions_know_what_is_open_around_them():
     template, _ = parse_template("{% block a %}{% if x %}{{ y }}{% endif %}{{ z }}{% endblock %}", "t.fg", "t.fg")
-    structure = template.main.structure
+    structure = structure_of(template.main)
     line = template.main.items[0]
     y, z = [p for p in line.pieces if p.body.strip() in ("y", "z")]
     assert [p.keyword for p in structure.enclosing(y)] == ["block", "if"]
