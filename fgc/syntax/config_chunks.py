@@ -20,6 +20,7 @@ and `tests/lsp/test_incremental.py` a server's diagnostics with fresh full check
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any, Callable
 
@@ -48,20 +49,24 @@ class ChunkCache:
     def __init__(self, documents: int = DOCUMENTS_KEPT) -> None:
         self._documents: OrderedDict[str, dict[Key, Parsed]] = OrderedDict()
         self._limit = documents
+        self._lock = threading.Lock()  # the language server forgets a closed document from its event loop
         self.parsed = 0  # chunks parsed (not reused): for tests
         self.reused = 0
 
     def known(self, document: str) -> dict[Key, Parsed]:
-        return self._documents.get(document, {})
+        with self._lock:
+            return self._documents.get(document, {})
 
     def forget(self, document: str) -> None:
-        self._documents.pop(document, None)
+        with self._lock:
+            self._documents.pop(document, None)
 
     def keep(self, document: str, chunks: dict[Key, Parsed]) -> None:
-        self._documents.pop(document, None)
-        self._documents[document] = chunks
-        while len(self._documents) > self._limit:
-            self._documents.popitem(last=False)
+        with self._lock:
+            self._documents.pop(document, None)
+            self._documents[document] = chunks
+            while len(self._documents) > self._limit:
+                self._documents.popitem(last=False)
 
 
 class _Shifted(SpanMapper):
