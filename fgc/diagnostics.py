@@ -16,9 +16,7 @@ fgc/diagnostic_codes.py (and docs/diagnostics.md):
 
 from __future__ import annotations
 
-import difflib
 import enum
-import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -137,6 +135,8 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     candidates = list(candidates)
     folded = word.replace("_", "").lower()
     same = [c for c in candidates if c.replace("_", "").lower() == folded]
+    import difflib  # here: most runs never suggest a name
+
     matches = same[:1] or difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return f"did you mean `{matches[0]}`?" if matches else None
 
@@ -223,6 +223,8 @@ def _snippet(span: Span, cache: _SourceCache, c: Callable[[str, str], str], care
 
 def render_json(diagnostics: Sequence[Diagnostic]) -> str:
     """One JSON object per line."""
+    import json
+
     return "".join(json.dumps(d.to_json()) + "\n" for d in diagnostics)
 
 

@@ -47,7 +47,6 @@ def frontend(
     """Render `path` through its template hierarchy and parse the result into the config AST.
     `checkpoint` is called between the stages (see `pipeline.backend`)."""
     from .render import render_file
-    from .syntax.config_parser import parse_config
 
     rendered = render_file(path, [Path(d) for d in include_dirs], dict(variables or {}), source, globals, reuse)
     result = Frontend(Path(path), rendered, variables=dict(variables or {}))
@@ -55,10 +54,66 @@ def frontend(
         return result
     if checkpoint is not None:
         checkpoint()
-    parsed = parse_config(rendered.text, rendered.source_map, chunks)
+    if chunks is not None:  # a long-lived caller: its last parse's chunks in memory, nothing on disk per edit
+        from .syntax.config_parser import parse_config
+
+        parsed = parse_config(rendered.text, rendered.source_map, chunks)
+    else:
+        parsed = _parse_config(rendered.text, rendered.source_map)
     result.document = parsed.value
     result.diagnostics.extend(parsed.diagnostics)
     return result
+
+
+def _parse_config(text: str, source_map: Any) -> Result[Document]:
+    """`parse_config`, its result kept on disk (`<cache dir>/configs/`) between processes, keyed
+    by everything it reads (the text, the source map, this fgc's modules): a project's meta.yaml
+    renders the same text every time, and a hit does not import the parser (Lark). The comment
+    lines a document starts with are keyed by their number only (`_header_blind`): the reference's
+    configs print the time there, and the parser skips them whatever they say. At most 256
+    entries."""
+    import hashlib
+    import pickle
+
+    from .cache_dir import read_entry, write_entry
+    from .loader import fgc_stamp
+
+    h = hashlib.sha256(fgc_stamp())
+    sm = source_map
+    lines = _header_blind(text.split("\n"))
+    h.update(pickle.dumps((lines, sm.origins, _header_blind(sm.rendered_lines), sm.source_lines, sm.fallback_file), protocol=5))
+    key = h.hexdigest()
+    data = read_entry("configs", key)
+    if data is not None:
+        try:
+            kept = pickle.loads(data)
+            if isinstance(kept, Result):
+                return kept
+        except Exception:  # damaged: parse again
+            pass
+    from .syntax.config_parser import parse_config
+
+    parsed = parse_config(text, source_map)
+    try:
+        write_entry("configs", key, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL), limit=256)
+    except Exception:  # a result that does not pickle is only not kept
+        pass
+    return parsed
+
+
+def _header_blind(lines: list[str]) -> list[str]:
+    """`lines` with the text of the comments that start the document taken out: each line that
+    begins with `#` at column 0 before any other content (empty lines may come between) becomes
+    `#`. The lexer skips such a line to its end without a token or a diagnostic, and nothing is
+    open before it, so its text cannot change the parse; the line count, which positions depend
+    on, is kept. A document that is all comments is kept as it is (its span ends on the last)."""
+    out = list(lines)
+    for i, line in enumerate(lines):
+        if line.startswith("#"):
+            out[i] = "#"
+        elif line:
+            return out
+    return list(lines)
 
 
 def _took(diagnostics: list[Diagnostic], outcome: Outcome) -> bool:

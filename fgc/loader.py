@@ -8,9 +8,10 @@ dialect are read as they are (the name always includes the extension).
 
 A file is split into its main template and its sub-templates (`#--- name ---`); loading a file
 registers its sub-templates by name in this compilation's registry, which is consulted before
-the file system. The registry lives and dies with the `Loader`: nothing is cached across
-compilations, and two files with the same basename are two templates. A sub-template keeps the
-line numbers of its containing file.
+the file system. The registry lives and dies with the `Loader`, and two files with the same
+basename are two templates. A sub-template keeps the line numbers of its containing file. What is
+kept across processes is only the parse of a text (`parse_kept`): the same text at the same path,
+parsed by the same fgc, gives the same tree.
 
 Diagnostics (FG01xx):
     FG0107  a template name with `..`, or otherwise not a relative path
@@ -22,16 +23,19 @@ Diagnostics (FG01xx):
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from forgather_files.runs import MANIFEST, RUN_RECORD
 
+from .cache_dir import read_entry, write_entry
 from .diagnostics import Diagnostic, Related, Span, error, warning
 from .syntax.template_ast import Chunk, SubTemplate, Template
-from .syntax.template_parser import normalize_newlines, parse_template
 
 _CANDIDATE_LIMIT = 20000  # files listed per search root for did-you-mean
 _SKIP_DIRS = {".git", "__pycache__", ".venv", "node_modules", ".hg", ".svn"}
@@ -47,7 +51,50 @@ def read_disk_text(path: str) -> str:
 
 def parse_unchecked(text: str, path: str, name: str) -> tuple[Template, list[Diagnostic]]:
     """Stage 1 as the loader runs it: Jinja bodies are checked later, once lowered."""
+    from .syntax.template_parser import parse_template  # Lark: imported only when parsing
+
     return parse_template(text, path, name, check_jinja=False)
+
+
+@functools.cache
+def fgc_stamp() -> bytes:
+    """What this fgc's parse depends on: every module of the package, by path, size and time
+    (an edited or upgraded fgc parses anew)."""
+    h = hashlib.sha256(b"parse-v2")
+    package = Path(__file__).resolve().parent
+    for root, dirs, files in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".py"):
+                st = os.stat(os.path.join(root, name))
+                h.update(f"{root}/{name}:{st.st_size}:{st.st_mtime_ns}\0".encode())
+    return h.digest()
+
+
+def parse_kept(text: str, path: str, name: str) -> tuple[Template, list[Diagnostic]]:
+    """`parse_unchecked`, its result kept on disk (`<cache dir>/parses/`) between processes: a
+    command-line run parses only the templates whose text changed (the trees are plain data;
+    the key is the text, its path and name, and this fgc's modules). An unreadable entry is a
+    miss."""
+    h = hashlib.sha256(fgc_stamp())
+    for part in (path, name, text):
+        h.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    key = h.hexdigest()
+    data = read_entry("parses", key)
+    if data is not None:
+        try:
+            template, diags = pickle.loads(data)
+            if isinstance(template, Template):
+                return template, list(diags)
+        except Exception:  # damaged or written by another Python: parse again
+            pass
+    template, diags = parse_unchecked(text, path, name)
+    try:
+        data = pickle.dumps((template, diags), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # a tree that does not pickle is only not kept
+        return template, diags
+    write_entry("parses", key, data)
+    return template, diags
 
 
 class ParseCache:
@@ -104,7 +151,7 @@ class TemplateSource:
     list_files: Callable[[Path], list[str]] = lambda root: list_template_files(root)
 
 
-DISK = TemplateSource()
+DISK = TemplateSource(parse=parse_kept)
 
 
 class BadName(ValueError):
@@ -192,7 +239,11 @@ class Loader:
         loaded = self.files.get(key)
         if loaded is None:
             try:
-                text = normalize_newlines(self.source.read_text(key))
+                text = self.source.read_text(key)
+                if "\r" in text:
+                    from .syntax.template_parser import normalize_newlines
+
+                    text = normalize_newlines(text)
             except UnicodeDecodeError as e:
                 self.diagnostics.append(
                     error("FG0109", f"cannot read template `{name}`: not UTF-8 text ({e.reason} at byte {e.start})", where)

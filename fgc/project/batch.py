@@ -36,10 +36,10 @@ def check_all(
 ) -> list[ConfigResult]:
     """Every config of `project` through the whole pipeline, in name order."""
     from ..imports.cache import SignatureCache, default_cache_dir
-    from ..loader import ParseCache, TemplateSource
+    from ..loader import ParseCache, TemplateSource, parse_kept
     from ..pipeline import backend, frontend
 
-    source = TemplateSource(parse=ParseCache())
+    source = TemplateSource(parse=ParseCache(parse_kept))
     cache = SignatureCache(default_cache_dir() if import_modules else None)
     results: list[ConfigResult] = []
     for name, path in project.configs().items():

@@ -109,11 +109,16 @@ class Rendering:
             lowered = self._lower(chunk)
             shared = self._keys[key] = (chunk.jinja_filename, chunk.name, lowered)
             prepared = self.reuse.prepared.get(shared) if self.reuse is not None else None
+            if prepared is None and self.reuse is None:  # one process: jinja2's tree from disk
+                tree = code_cache.load_tree(*shared, self.env)
+                prepared = (tree, []) if tree is not None else None
             if prepared is None:
                 env = self.reuse.parse_env if self.reuse is not None else self.env
                 prepared = check_chunk(chunk.chunk, lowered, env, chunk.file.diagnostics, chunk.jinja_filename)
                 if self.reuse is not None:
                     self.reuse.prepared[shared] = prepared
+                elif prepared[0] is not None and not prepared[1]:  # only a clean parse is kept
+                    code_cache.store_tree(*shared, prepared[0], self.env)
             self._prepared[key] = prepared
         return self._prepared[key]
 

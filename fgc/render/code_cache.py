@@ -1,6 +1,7 @@
 """Compiled templates on disk: jinja2's Python code for a lowered template, kept between
 processes so that a command-line run does not generate and compile it again (about a tenth of a
-cold `fgc render`).
+cold `fgc render`); and jinja2's parse tree of it (`load_tree`/`store_tree`), which the checks
+and the knob reads walk, so that an unchanged template is not parsed by jinja2 again either.
 
 The key is everything the code depends on: the lowered text (the template's whole content with
 its origin markers), its jinja2 name and file name, the environment's settings, jinja2's and
@@ -13,17 +14,18 @@ instead and never reads here.
 from __future__ import annotations
 
 import hashlib
+import io
 import marshal
-import os
-import random
+import pickle
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import jinja2
-from forgather_files.atomic import write_bytes
 
-from ..cache_dir import default_cache_dir
+from ..cache_dir import default_cache_dir, read_entry, write_entry
+from ..loader import fgc_stamp
 from ..syntax.jinja_env import SETTINGS
 
 LIMIT = 4096
@@ -42,31 +44,55 @@ def _path(filename: str, name: str, lowered: str) -> Path:
 
 
 def load(filename: str, name: str, lowered: str) -> types.CodeType | None:
+    data = read_entry("templates", _path(filename, name, lowered).name)
     try:
-        code = marshal.loads(_path(filename, name, lowered).read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
+        code = marshal.loads(data) if data is not None else None
+    except (ValueError, EOFError, TypeError):
         return None
     return code if isinstance(code, types.CodeType) else None
 
 
 def store(filename: str, name: str, lowered: str, code: types.CodeType) -> None:
-    path = _path(filename, name, lowered)
+    write_entry("templates", _path(filename, name, lowered).name, marshal.dumps(code), LIMIT)
+
+
+# A parse tree is pickled with its environment left out (every node points to it): the
+# environment of the process that loads it is put back.
+_ENV = "environment"
+
+
+def _tree_key(filename: str, name: str, lowered: str) -> str:
+    return "tree-" + _path(filename, name, lowered).name.replace(".code", "") + hashlib.sha256(fgc_stamp()).hexdigest()[:16]
+
+
+def load_tree(filename: str, name: str, lowered: str, env: jinja2.Environment) -> Any | None:
+    """jinja2's parse tree of a lowered template kept by `store_tree`, bound to `env`; None on a
+    miss or an unreadable entry."""
+    data = read_entry("templates", _tree_key(filename, name, lowered))
+    if data is None:
+        return None
+
+    class Unpickler(pickle.Unpickler):
+        def persistent_load(self, pid: Any) -> Any:
+            if pid != _ENV:
+                raise pickle.UnpicklingError(f"unknown reference {pid!r}")
+            return env
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes(path, marshal.dumps(code))
-        if random.random() < 1 / 32:  # counting the entries costs more than writing one
-            _trim(path.parent)
-    except OSError:
-        pass  # a cache that cannot be written is only slower
+        tree = Unpickler(io.BytesIO(data)).load()
+    except Exception:  # damaged, or written by another jinja2
+        return None
+    return tree if isinstance(tree, jinja2.nodes.Template) else None
 
 
-def _trim(directory: Path) -> None:
-    entries = list(os.scandir(directory))
-    if len(entries) <= LIMIT:
+def store_tree(filename: str, name: str, lowered: str, tree: Any, env: jinja2.Environment) -> None:
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj: Any) -> Any:
+            return _ENV if obj is env else None
+
+    out = io.BytesIO()
+    try:
+        Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(tree)
+    except Exception:  # a tree that does not pickle is only not kept
         return
-    entries.sort(key=lambda e: e.stat().st_mtime_ns)
-    for entry in entries[: len(entries) // 2]:
-        try:
-            os.remove(entry.path)
-        except OSError:
-            pass
+    write_entry("templates", _tree_key(filename, name, lowered), out.getvalue(), LIMIT)

@@ -69,10 +69,10 @@ class InputRecorder:
     # -- recording ----------------------------------------------------------------------------
 
     def source(self) -> TemplateSource:
-        from ..loader import TemplateSource, parse_unchecked
+        from ..loader import TemplateSource, parse_kept
 
         return TemplateSource(
-            read_text=self._read_text, parse=parse_unchecked, is_file=self._is_file, list_files=self._list_files
+            read_text=self._read_text, parse=parse_kept, is_file=self._is_file, list_files=self._list_files
         )
 
     def _read_text(self, path: str) -> str:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from fgc.cli.main import main
 
 WORKSPACE = Path(__file__).resolve().parent / "workspace"
@@ -112,6 +114,22 @@ def test_project_globals_never_import_torch():
         "assert 'torch' in p.globals['versions'] and 'torch' not in sys.modules, sorted(sys.modules)\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+@pytest.mark.parametrize("dist", ["torch", "transformers", "accelerate", "Jinja2", "pyyaml", "no-such-distribution"])
+def test_versions_read_from_dist_info_agree_with_importlib_metadata(dist):
+    """The dist-info fast path of `versions` gives what importlib.metadata gives, or defers to it."""
+    from importlib import metadata
+
+    from fgc.project import globals as project_globals
+
+    try:
+        expected = metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        expected = None
+    fast = project_globals._dist_info_version(dist)
+    assert fast in (expected, None)
+    assert (fast or project_globals._metadata_version(dist)) == expected
 
 
 def test_a_project_build_recompiles_from_its_saved_sources_with_the_project_globals(capsys, tmp_path):
