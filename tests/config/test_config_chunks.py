@@ -1,29 +1,25 @@
 """The chunked parse (fgc/syntax/config_chunks.py) gives exactly what a full parse gives.
 
-Every config case (identity source map) and every rendered template case is parsed whole and
-chunk by chunk (cut before every column-0 key: `CHUNK_LINES` set to 1), cold and with a cache
-warmed by an earlier version of the text: each line edited, and a line inserted before each line
-(the origins of every later line move). The results are compared field by field, spans included.
+Every config case (identity source map) is parsed whole and chunk by chunk (cut before every
+column-0 key: `CHUNK_LINES` set to 1), cold and with a cache warmed by an earlier version of the
+text: each line edited, and a line inserted before each line. The results are compared field by
+field, spans included. Rendered texts: tests/templates/test_config_chunks_rendered.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
 
 import pytest
 
 from casefile import all_cases, params
-from fgc.render import render_file
 from fgc.sourcemap import SourceMap
 from fgc.syntax import config_chunks
 from fgc.syntax.config_chunks import ChunkCache, chunk_starts
 from fgc.syntax.config_parser import parse_config
-from tests.templates.harness import write_case
 
 CONFIG_CASES = all_cases("config")
-TEMPLATE_CASES = all_cases("templates")
 
 
 def shape(x: object) -> object:
@@ -71,28 +67,6 @@ def test_config_case(case, every_key_cuts):
         warm = ChunkCache()
         parse_config(text, SourceMap.identity(case.input, text), warm)
         assert_same(edited, SourceMap.identity(case.input, edited), warm)
-
-
-@pytest.mark.parametrize("case", params(TEMPLATE_CASES))
-def test_rendered_case(case, tmp_path, every_key_cuts):
-    """Rendered text: origins in several templates, lines without origins, loops that render
-    the same template lines twice (a chunk's nodes must not appear twice in one document)."""
-    path, options = write_case(case, tmp_path)
-    rendered = render_file(path, options.include_dirs, options.variables)
-    if rendered.text is None or rendered.source_map is None:
-        return
-    cache = ChunkCache()
-    assert_same(rendered.text, rendered.source_map, cache)
-    assert_same(rendered.text, rendered.source_map, cache)
-    for file in sorted({o.file for origins in rendered.source_map.origins for o in origins}):
-        original = Path(file).read_text(encoding="utf-8")
-        lines = original.split("\n")
-        for i in range(len(lines)):
-            Path(file).write_text("\n".join([*lines[:i], "## an inserted comment", *lines[i:]]), encoding="utf-8")
-            again = render_file(path, options.include_dirs, options.variables)
-            if again.text is not None and again.source_map is not None:
-                assert_same(again.text, again.source_map, cache)
-        Path(file).write_text(original, encoding="utf-8")
 
 
 def test_unchanged_chunks_are_reused(every_key_cuts):
