@@ -29,6 +29,7 @@ CODE = "FG0523"
 
 @dataclass(frozen=True)
 class _Block:
+    """A template's block: its name, file and lines, and those in it that bring in other text."""
     name: str
     file: str
     start: int
@@ -43,9 +44,12 @@ def keys_leaving_blocks(document: Document, templates: TemplateGraph) -> list[Di
         if not isinstance(node, Mapping) or node.flow:
             continue
         seen: set[object] = set()
+        by_key: dict[object, list[Entry]] = {}  # with the parent's, after super(); in order
+        for e in node.entries:
+            by_key.setdefault(_key(e), []).append(e)
         for before, entry in zip(node.entries, node.entries[1:]):
             seen.add(_key(before))
-            same = [e for e in node.entries if _key(e) == _key(before)]  # with the parent's, after super()
+            same = by_key[_key(before)]
             d = _leaving(before, same, entry, node is _root(document), blocks, seen)
             if d is not None:
                 out.append(d)
