@@ -4,7 +4,8 @@ and, where the reference's CLI is given, through its `forgather graph` too.
 
     python bench/reference_configs.py REFERENCE_CHECKOUT [--reference-cli PATH]
 
-A config counts as loadable when the reference's `forgather -p PROJECT -t CONFIG graph --format
+The configs of a project are those its meta.yaml names (`<config_prefix>` under each `searchdir`
+root). A config counts as loadable when the reference's `forgather -p PROJECT -t CONFIG graph --format
 none` exits 0 (without --reference-cli, every config found counts); fgc gives its graph when
 `fgc graph PROJECT -t CONFIG --no-import` exits 0 (diagnostics of the imports are not asked for:
 the reference's graph does not import either). Printed: the counts, then each config that the
@@ -29,7 +30,14 @@ def projects(root: Path) -> list[Path]:
 
 
 def configs(project: Path) -> list[str]:
-    """The config names under templates/configs (the usual config_prefix; others are not listed)."""
+    """The project's config names: `<config_prefix>` under each root of its meta's `searchdir`
+    (the reference's dataset projects keep theirs in `templatelib/configs`); where fgc cannot
+    read the meta, those under `templates/configs`."""
+    from fgc.project import load_project
+
+    loaded = load_project(project).value
+    if loaded is not None:
+        return list(loaded.configs())
     base = project / "templates" / "configs"
     return sorted(str(p.relative_to(base)) for p in base.rglob("*.yaml")) if base.is_dir() else []
 

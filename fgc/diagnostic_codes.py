@@ -46,7 +46,7 @@ CODES: dict[str, str] = {
     "FG0112": "a Jinja statement that crosses the end of a TOML-style block (opened inside, closed after the block ended, or the reverse)",
     "FG0113": "a block defined twice in one template",
     # FG02xx  template pass (inheritance)
-    "FG0201": "missing template (`extends`, `include`, `import`, `from`), with the search path and a did-you-mean",
+    "FG0201": "missing template (`extends`, `include`, `import`, `from`), with the search path and a did-you-mean; warning: an `include`, `import` or `from` in a block that is never rendered (overridden without `super()` wherever it is rendered, or a block that overrides nothing), which jinja2 and the reference never load",
     "FG0202": "cyclic `extends`",
     "FG0203": "warning: a block that overrides nothing in its parents (its content is never rendered), with a did-you-mean",
     "FG0204": "`super()` outside a block",

@@ -25,6 +25,7 @@ from typing import IO, Any, Callable, Generic, Iterable, NamedTuple, Protocol, S
 
 @dataclass(frozen=True, order=True)
 class Span:
+    """A range of a source file: 1-based lines and columns, the end exclusive."""
     file: str
     line: int
     col: int
@@ -58,12 +59,14 @@ class Severity(enum.IntEnum):
 
 @dataclass(frozen=True)
 class Related:
+    """A note attached to a diagnostic, at another position."""
     span: Span | None  # None: a note without a position (a `-D` on the command line)
     message: str
 
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """One message about the input: its code, severity, text and where."""
     code: str
     severity: Severity
     message: str

@@ -157,6 +157,7 @@ class UnusedEntry:
 
 @dataclass
 class Graph:
+    """A config's targets, values and variables after the semantic passes."""
     targets: list[str] = field(default_factory=list)
     values: dict[str, Value] = field(default_factory=dict)
     target_spans: dict[str, Span] = field(default_factory=dict)

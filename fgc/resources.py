@@ -7,16 +7,18 @@ checkout (including an editable install) they are the top-level `grammar/` and `
 from __future__ import annotations
 
 import functools
-import importlib.resources
 from pathlib import Path
 
+_PACKAGE = Path(__file__).parent
 _SOURCE_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _locate(packaged: str, source: str) -> Path:
-    shipped = importlib.resources.files("fgc") / packaged
+    # The package's own directory (what importlib.resources.files("fgc") is for a package on
+    # disk, without importing importlib.resources and zipfile).
+    shipped = _PACKAGE / packaged
     if shipped.is_dir():
-        return Path(str(shipped))
+        return shipped
     return _SOURCE_ROOT / source
 
 

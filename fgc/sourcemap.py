@@ -24,6 +24,7 @@ class Origin:
 
 @dataclass
 class SourceMap:
+    """For each rendered line, the template lines it came from."""
     # origins[i] are the template lines of rendered line i + 1 (empty when unknown).
     origins: list[tuple[Origin, ...]]
     # The rendered text split into lines (without markers), for column recovery.

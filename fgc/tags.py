@@ -42,6 +42,7 @@ class Family(enum.Enum):
 
 @dataclass(frozen=True)
 class Tag:
+    """A tag of the dialect (`!call`, `!var`, ...) and what it lowers to."""
     name: str  # as written after `!`
     kind: Kind  # the graph node it lowers to
     family: Family

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 StrPath = str | os.PathLike[str]
+
+
+def _suffix() -> str:
+    """Eight random hex digits naming a temporary sibling (what uuid4().hex[:8] gave, without
+    importing uuid, which imports platform)."""
+    return os.urandom(4).hex()
 
 
 def remove(path: StrPath) -> None:
@@ -36,7 +40,7 @@ def replace(src: StrPath, dst: StrPath) -> None:
     if not aside:
         os.replace(src, dst)
         return
-    old = dst.with_name(f".{dst.name}.old-{uuid.uuid4().hex[:8]}")
+    old = dst.with_name(f".{dst.name}.old-{_suffix()}")
     os.replace(dst, old)
     os.replace(src, dst)
     remove(old)
@@ -48,6 +52,8 @@ def new_directory(dest: StrPath) -> Iterator[Path]:
     `dest`; when the block raises it is deleted and `dest` left as it was."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # here: its imports (random, ...) are not needed on the paths that write files
+
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
     try:
         yield tmp
@@ -59,7 +65,7 @@ def new_directory(dest: StrPath) -> Iterator[Path]:
 def write_bytes(path: StrPath, data: bytes) -> None:
     """Write `path` through a temporary sibling renamed over it."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp = path.with_name(f".{path.name}.tmp-{_suffix()}")
     try:
         tmp.write_bytes(data)
         os.replace(tmp, path)
@@ -75,7 +81,7 @@ def write_text(path: StrPath, text: str) -> None:
 def copy_replacing(source: StrPath, target: StrPath) -> None:
     """Copy the file or tree `source` (without `__pycache__`) to `target`, replacing it."""
     source, target = Path(source), Path(target)
-    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp = target.with_name(f".{target.name}.tmp-{_suffix()}")
     try:
         if source.is_dir():
             shutil.copytree(source, tmp, ignore=shutil.ignore_patterns("__pycache__"))

@@ -18,9 +18,7 @@ import hashlib
 import importlib.util
 import json
 import os
-import platform
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +30,6 @@ from forgather_files.runs import RUN_RECORD  # written by `fgc run` into each ru
 
 from ..version import __version__
 from ..diagnostics import Diagnostic, Result, error
-from .config_yaml import resolved_yaml
 from .modules import local_module_files
 
 if TYPE_CHECKING:
@@ -116,6 +113,8 @@ def sha256_file(path: str | Path) -> str:
 
 def _git_state(directory: str, files: list[str]) -> dict | None:
     """Commit and dirty flag of the git work tree holding `directory` (None outside git)."""
+    import subprocess  # here, as platform and config_yaml below: `fgc check` and `fgc graph` read this package for its layout only
+
     try:
         top = subprocess.run(
             ["git", "-C", directory, "rev-parse", "--show-toplevel", "HEAD"],
@@ -276,6 +275,10 @@ def _write_contents(
 ) -> list[Diagnostic]:
     """Write the build's files into `root`; the diagnostics of a compile-time node's files that
     could not be written."""
+    import platform
+
+    from .config_yaml import resolved_yaml
+
     layout, graph, imports, plan, generated = comp.layout, comp.graph, comp.imports, comp.compile_time, comp.generated
     assert graph is not None and imports is not None and plan is not None and generated is not None
     hashes: dict[str, str] = {}

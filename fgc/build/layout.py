@@ -27,6 +27,7 @@ def _below(path: str, root: str) -> str | None:
 
 @dataclass
 class Layout:
+    """Where a build directory puts the files of its inputs."""
     search: SearchPath  # the compilation's, as rendering computed it
     _names: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 

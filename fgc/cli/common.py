@@ -70,10 +70,13 @@ def add_override_option(p: argparse.ArgumentParser) -> None:
 def read_overrides(args: argparse.Namespace, saved: list[str] | None = None) -> list[Override]:
     """The `--override`s of a command line (after those a build recorded, `saved`), as
     fgc.passes.overrides.Override; UsageError when one is not KEY.PATH=VALUE."""
+    texts = [*(saved or []), *getattr(args, "overrides", [])]
+    if not texts:  # the usual case: the overrides module stays unimported
+        return []
     from ..passes.overrides import OverrideSyntaxError, parse_overrides
 
     try:
-        return parse_overrides([*(saved or []), *getattr(args, "overrides", [])])
+        return parse_overrides(texts)
     except OverrideSyntaxError as e:
         raise UsageError(str(e)) from None
 

@@ -26,6 +26,7 @@ from .format import render
 
 @dataclass
 class Generated:
+    """The text of a generated config module, its targets and variables."""
     text: str
     targets: dict[str, str]  # target -> what it builds
     variables: dict[str, dict]  # variable -> {"default" | "required" | "default_from_config", "used_at"}

@@ -98,6 +98,7 @@ class CompileTimeNode(ABC):
 
 @dataclass
 class CompileTimePlan:
+    """The compile-time nodes of a graph and what each is replaced with."""
     graph: Graph  # the config graph without the variables of consumed nodes
     planned: dict[Node, Planned] = field(default_factory=dict)
 

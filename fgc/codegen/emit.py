@@ -54,6 +54,7 @@ NodeOrigin = tuple[str, int, int, str]
 
 @dataclass
 class Emitted:
+    """The generated module's syntax tree and what it maps back to."""
     module: ast.Module
     marks: list[tuple[ast.expr, NodeOrigin]] = field(default_factory=list)  # node code -> template origin
     targets: dict[str, str] = field(default_factory=dict)

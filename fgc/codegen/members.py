@@ -51,6 +51,7 @@ def direct_nodes(value: Value) -> list[Node]:
 
 @dataclass
 class References:
+    """How often each node is referred to, and the graph's visit orders."""
     counts: Counter  # node -> how many places refer to it
     pre_order: list[Node]  # first visit order, parents before children
     post_order: list[Node]  # children before parents
@@ -88,6 +89,7 @@ def built_per_call(node: Node, children: Children) -> bool:
 
 @dataclass
 class Membership:
+    """Which nodes are built as members of the generated module."""
     references: References
     members: set[Node] = field(default_factory=set)
     per_call: set[Node] = field(default_factory=set)  # partials built per call (see above)

@@ -70,6 +70,7 @@ Linker = Callable[[LinkRequest], "Result[LinkedBuild | None]"]
 
 @dataclass
 class Arguments:
+    """The arguments of a `from_project` node, as graph values."""
     project_dir: Value
     config: Value
     targets: Value

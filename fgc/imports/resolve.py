@@ -20,6 +20,7 @@ from .specs import Form, Spec
 
 @dataclass(frozen=True)
 class Resolved:
+    """What an import text names: its location, kind and signature."""
     spec: Spec
     location: Location | None
     callable: bool

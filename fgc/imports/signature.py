@@ -26,6 +26,7 @@ POSITIONAL_ONLY, POSITIONAL_OR_KEYWORD, VAR_POSITIONAL, KEYWORD_ONLY, VAR_KEYWOR
 
 @dataclass(frozen=True)
 class Param:
+    """One parameter of a callable's signature."""
     name: str
     kind: str
     required: bool
@@ -34,6 +35,7 @@ class Param:
 
 @dataclass(frozen=True)
 class Signature:
+    """The parameters a callable accepts, as inspected."""
     params: tuple[Param, ...]
     # Set when the callable is a wrapper taking `(*args, **kwargs)` (`functools.wraps`): what
     # runs behind it cannot be known, `params` are the wrapped function's, and a call they reject

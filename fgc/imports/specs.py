@@ -38,6 +38,7 @@ class Form(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Spec:
+    """An import text (`module:name`, a file path, a builtin) split into its parts."""
     text: str
     form: Form
     module: str | None  # dotted module name (MODULE, RELATIVE without the dot), None otherwise

@@ -36,6 +36,7 @@ def describe_value(v: Any) -> str:
 
 @dataclass(frozen=True)
 class Mismatch:
+    """Where a value does not fit the type a parameter declares."""
     expected: Descriptor  # what the innermost failing position wanted
     value: Any  # what it got
     where: str  # "" at the top, else e.g. "item 2" / "key `a`" / "the default of variable `x`"

@@ -8,7 +8,8 @@ resolved to), and their blocks with the span that defines each. The language ser
 graph for go-to-definition and "where is this block overridden".
 
 Diagnostics:
-    FG0201  missing template (with the search path and a did-you-mean)
+    FG0201  missing template (with the search path and a did-you-mean); a warning for an
+            `include`/`import` in a block that is never rendered (jinja2 loads it only when it runs)
     FG0202  cyclic `extends`
     FG0203  a block that overrides nothing in its parents (warning)
     FG0204  `super()` outside a block
@@ -21,7 +22,6 @@ replaces, is `fgc.inheritance.knobs`, run on this graph once the `-D` names are 
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from ..diagnostics import Diagnostic, Related, Result, Span, did_you_mean, display_path, error, warning
@@ -54,6 +54,7 @@ class Reference:
     dynamic: bool
     ignore_missing: bool = False
     conditional: bool = False  # inside `if`/`for`/a macro: may not run
+    blocks: tuple[str, ...] = ()  # the blocks around the statement, outermost first
     resolved: list[str] = field(default_factory=list)  # names found (dynamic: seen at render)
 
 
@@ -207,7 +208,7 @@ def _target_span(tag: Tag, body: str, kw: str, expression: str) -> Span:
     return Span(s.file, s.line, col, s.line, col + len(expression))
 
 
-def _reference(tag: Tag, source: str, conditional: bool) -> Reference | None:
+def _reference(tag: Tag, source: str, conditional: bool, blocks: tuple[str, ...] = ()) -> Reference | None:
     from jinja2 import nodes
 
     body = tag.body
@@ -242,6 +243,7 @@ def _reference(tag: Tag, source: str, conditional: bool) -> Reference | None:
         dynamic=dynamic,
         ignore_missing=bool(getattr(node, "ignore_missing", False)),
         conditional=conditional,
+        blocks=blocks,
     )
 
 
@@ -299,8 +301,10 @@ class _Reader:
         kw = keyword_of(body)
         pair = self.structure.pair_of(tag)
         if kw in REFERENCE_KINDS:
-            conditional = any(p.keyword in _CONDITIONAL for p in self.structure.enclosing(tag))
-            ref = _reference(tag, self.node.name, conditional=conditional)
+            around = self.structure.enclosing(tag)
+            conditional = any(p.keyword in _CONDITIONAL for p in around)
+            blocks = tuple(p.name for p in around if p.is_block and p.name)
+            ref = _reference(tag, self.node.name, conditional=conditional, blocks=blocks)
             if ref is not None:
                 self.node.references.append(ref)
         elif kw == "block" and pair is not None and pair.opener is tag and pair.name:
@@ -388,7 +392,7 @@ def template_pass(loader: Loader, root: LoadedChunk) -> Result[TemplateGraph]:
             for ref, target in unresolved:
                 if ref.ignore_missing or (ref.kind == "include" and len(ref.targets) > 1 and ref.resolved):
                     continue
-                diags.append(_missing(loader, ref, target))
+                diags.append(_missing(loader, ref, target, dead=_never_rendered(graph, ref)))
             unresolved.clear()
 
     _check_cycles(graph, diags)
@@ -427,19 +431,70 @@ def add_dynamic_references(graph: TemplateGraph, loader: Loader, seen: list[tupl
                 ref.resolved.append(target)
 
 
-def _missing(loader: Loader, ref: Reference, target: str) -> Diagnostic:
+def _missing(loader: Loader, ref: Reference, target: str, dead: str | None = None) -> Diagnostic:
     searched = ", ".join(display_path(str(p)) for p in loader.search_path)
     candidates = loader.candidates()
     base = target.rsplit("/", 1)[-1]
     same = [c for c in candidates if c.rsplit("/", 1)[-1] == base]
+    import difflib  # only when a name is not found
+
     close = same or difflib.get_close_matches(target, candidates, n=1, cutoff=0.75)
     hint = f"did you mean `{close[0]}`?" if close else None
-    return error(
-        "FG0201",
-        f"template `{target}` not found (search path: {searched})",
-        ref.span,
-        hint=hint,
-    )
+    message = f"template `{target}` not found (search path: {searched})"
+    if dead is not None:  # jinja2 loads an `include` or `import` only when it runs: a warning
+        return warning("FG0201", f"{message}; never loaded: {dead}", ref.span, hint=hint)
+    return error("FG0201", message, ref.span, hint=hint)
+
+
+def _chain(graph: TemplateGraph, name: str) -> list[TemplateNode] | None:
+    """`name` and the templates it extends, most derived first (None where an `extends` is
+    dynamic or missing: which blocks run is then known only when rendering)."""
+    if not graph.static_chain(name):
+        return None
+    chain = [graph.templates[name]]
+    while chain[-1].extends and len(chain) <= len(graph.templates):
+        parents = graph.parents(chain[-1].name)
+        if not parents:
+            return None
+        chain.append(parents[0])
+    return chain
+
+
+def _never_rendered(graph: TemplateGraph, ref: Reference) -> str | None:
+    """Why the block around `ref` never runs in this compilation, or None where it may run: in
+    every rendered template whose chain holds it, a more derived template overrides one of the
+    blocks around it without `super()`, or none of them overrides anything (FG0203)."""
+    node = graph.templates.get(ref.source)
+    if ref.kind == "extends" or not ref.blocks or node is None:
+        return None
+    why = ""
+    chains = [_chain(graph, t.name) for t in _rendered(graph)]
+    holding = [c for c in chains if c is None or node in c]
+    if not holding:
+        return None
+    for chain in holding:
+        if chain is None:
+            return None
+        at = chain.index(node)
+        if node.extends and not any(b in a.blocks for a in chain[at + 1 :] for b in ref.blocks):
+            why = why or f"block `{ref.blocks[0]}` overrides nothing"
+            continue
+        derived = chain[:at]
+        killer = next(
+            (
+                (b, t)
+                for t in derived
+                for i, b in enumerate(ref.blocks)
+                if b in t.blocks and not t.blocks[b].super_calls
+                # an inner block a derived template defines may still call down to this one
+                and not any(inner in d.blocks for d in derived for inner in ref.blocks[i + 1 :])
+            ),
+            None,
+        )
+        if killer is None:
+            return None
+        why = why or f"`{killer[1].name}` overrides block `{killer[0]}` without `super()`"
+    return why or None
 
 
 def _check_cycles(graph: TemplateGraph, diags: list[Diagnostic]) -> None:

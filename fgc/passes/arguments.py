@@ -25,6 +25,7 @@ _ARGN = re.compile(r"arg(\d+)")
 
 @dataclass
 class Arguments:
+    """A call's positional and keyword arguments, normalised."""
     args: list[tuple[ConfigAstNode, Span]] = field(default_factory=list)  # value, its span (argN key or value)
     kwargs: list[tuple[str, ConfigAstNode, Span]] = field(default_factory=list)  # name, value, key span
 

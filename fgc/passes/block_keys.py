@@ -29,6 +29,7 @@ CODE = "FG0523"
 
 @dataclass(frozen=True)
 class _Block:
+    """A template's block: its name, file and lines, and those in it that bring in other text."""
     name: str
     file: str
     start: int
@@ -43,10 +44,13 @@ def keys_leaving_blocks(document: Document, templates: TemplateGraph) -> list[Di
         if not isinstance(node, Mapping) or node.flow:
             continue
         seen: set[object] = set()
-        by_key: dict[object, list[Entry]] = {}  # filled on first need: most mappings never need it
+        by_key: dict[object, list[Entry]] = {}  # with the parent's, after super(); in order
+        for e in node.entries:
+            by_key.setdefault(_key(e), []).append(e)
         for before, entry in zip(node.entries, node.entries[1:]):
             seen.add(_key(before))
-            d = _leaving(before, node.entries, by_key, entry, node is _root(document), blocks, seen)
+            same = by_key[_key(before)]
+            d = _leaving(before, same, entry, node is _root(document), blocks, seen)
             if d is not None:
                 out.append(d)
     return out
@@ -76,16 +80,11 @@ def _body(value: object) -> tuple[Mapping | None, str]:
 
 
 def _leaving(
-    before: Entry,
-    entries: list[Entry],
-    by_key: dict[object, list[Entry]],
-    entry: Entry,
-    at_top: bool,
-    blocks: list[_Block],
-    seen: set[object],
+    before: Entry, same: list[Entry], entry: Entry, at_top: bool, blocks: list[_Block], seen: set[object]
 ) -> Diagnostic | None:
-    """The warning when `entry`, right after `before` in the mapping of `entries`, leaves
-    `before`'s block mapping (`by_key`: the entries by key, filled here when first needed)."""
+    """The warning when `entry`, right after `before` in a mapping, leaves `before`'s block
+    mapping; `same`: every entry of the mapping with `before`'s key (the parent's and the
+    child's, after `== super()`)."""
     key = entry.key
     if not isinstance(key, Scalar) or not isinstance(key.value, str) or key.value.startswith("."):
         return None
@@ -100,10 +99,6 @@ def _leaving(
     block = _block_at(blocks, key.span)
     if block is None or not any(line < key.span.line for line in block.content):
         return None
-    if not by_key:
-        for e in entries:
-            by_key.setdefault(_key(e), []).append(e)
-    same = by_key[_key(before)]  # with the parent's, after super()
     inner = {
         e.key.value
         for b in (_body(x.value)[0] for x in same)

@@ -33,6 +33,7 @@ CONFIG_SUFFIXES = (".yaml", ".fg")
 
 @dataclass(frozen=True)
 class Project:
+    """A project directory with its workspace, meta.yaml and globals."""
     dir: Path
     workspace_root: Path
     meta: Meta

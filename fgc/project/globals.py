@@ -26,8 +26,9 @@ VERSIONED_DISTRIBUTIONS = ("torch", "transformers", "accelerate")
 def installed_versions() -> dict[str, str | None]:
     """{"python": "3.11.9", "torch": "2.5.1" or None, ...}; read once per process."""
     out: dict[str, str | None] = {"python": platform.python_version()}
+    found = _dist_info_versions(VERSIONED_DISTRIBUTIONS)
     for dist in VERSIONED_DISTRIBUTIONS:
-        out[dist] = _dist_info_version(dist) or _metadata_version(dist)
+        out[dist] = found[dist] or _metadata_version(dist)
     return out
 
 
@@ -35,32 +36,41 @@ def _normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
-def _dist_info_version(dist: str) -> str | None:
-    """The `Version:` of the first `DIST-*.dist-info` on sys.path, in sys.path order as
-    importlib.metadata searches; None where the first match is anything else (an .egg-info)
-    or there is none, for importlib.metadata to answer."""
-    want = _normalized(dist)
+def _dist_info_versions(dists: tuple[str, ...]) -> dict[str, str | None]:
+    """For each of `dists`, the `Version:` of its first `DIST-*.dist-info` on sys.path, in
+    sys.path order as importlib.metadata searches; None where the first match is anything else
+    (an .egg-info) or there is none, for importlib.metadata to answer. Each directory is listed
+    once for all of them."""
+    wanted = {_normalized(d): d for d in dists}
+    out: dict[str, str | None] = dict.fromkeys(dists)
     for entry in sys.path:
+        if not wanted:
+            break
         try:
             names = os.listdir(entry or ".")
         except OSError:
             continue
         for name in names:
             stem, dot, suffix = name.rpartition(".")
-            if suffix not in ("dist-info", "egg-info") or _normalized(stem.split("-")[0]) != want:
+            if suffix not in ("dist-info", "egg-info"):
                 continue
-            if suffix != "dist-info":
-                return None
-            try:
-                with open(os.path.join(entry or ".", name, "METADATA"), encoding="utf-8") as f:
-                    for line in f:
-                        if line.startswith("Version:"):
-                            return line[len("Version:") :].strip()
-                        if not line.strip():
-                            break
-            except OSError:
-                pass
-            return None
+            dist = wanted.pop(_normalized(stem.split("-")[0]), None)
+            if dist is None or suffix != "dist-info":
+                continue
+            out[dist] = _metadata_file_version(os.path.join(entry or ".", name, "METADATA"))
+    return out
+
+
+def _metadata_file_version(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("Version:"):
+                    return line[len("Version:") :].strip()
+                if not line.strip():
+                    break
+    except OSError:
+        pass
     return None
 
 

@@ -63,6 +63,7 @@ class Entry:
 
 @dataclass(eq=False)
 class Mapping(ConfigAstNode):
+    """A block or flow mapping."""
     entries: list[Entry] = field(default_factory=list)
     flow: bool = False
 
@@ -77,6 +78,7 @@ class Mapping(ConfigAstNode):
 
 @dataclass(eq=False)
 class Sequence(ConfigAstNode):
+    """A block or flow sequence."""
     items: list[ConfigAstNode] = field(default_factory=list)
     flow: bool = False
 
@@ -99,6 +101,7 @@ class Tag:
 
 @dataclass(eq=False)
 class Tagged(ConfigAstNode):
+    """A tagged node: the tag and its body."""
     tag: Tag
     body: ConfigAstNode  # Scalar (an empty Scalar when the tag has no body), Mapping, Sequence or Alias
 
@@ -121,6 +124,7 @@ class Alias(ConfigAstNode):
 
 @dataclass(eq=False)
 class Document:
+    """One YAML document of a config: its root node and span."""
     root: ConfigAstNode | None  # None for an empty document
     span: Span
 

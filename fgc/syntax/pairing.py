@@ -36,6 +36,9 @@ MAX_NESTING = 100
 NESTING_CODE = "FG0541"
 _BLOCK_NAME = re.compile(r"\s*block\s+([A-Za-z_]\w*)")
 _END_NAME = re.compile(r"\s*end(?:block|macro)\s+([A-Za-z_]\w*)")
+# `set a = ...`, `set a, b = ...`, `set ns.attr = ...`: an `=` straight after plain names, which
+# jinja2's lexer would read as a top-level assign too (no bracket or string can come before it).
+_PLAIN_ASSIGN = re.compile(r"\s*set\s+[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*\s*=(?!=)")
 
 Opener = Union[Statement, JinjaPiece, TomlBlock]
 
@@ -45,6 +48,10 @@ def is_block_set(body: str) -> bool:
     `set x = value`: as jinja2's parser decides, by an `=` after the target, outside brackets
     and strings (jinja2's lexer tells them apart)."""
     if keyword_of(body) != "set":
+        return False
+    if "=" not in body:  # no assign token is possible: what the lexer's answer would be
+        return True
+    if _PLAIN_ASSIGN.match(body):  # the common case, answered without lexing
         return False
     from jinja2.exceptions import TemplateSyntaxError
 

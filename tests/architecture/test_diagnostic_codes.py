@@ -90,7 +90,8 @@ def test_registry_severities():
     assert REGISTRY["FG0100"].severities == ("warning",)
     assert REGISTRY["FG0505"].severities == ("note",)
     assert REGISTRY["FG0518"].severities == ("error", "warning")
-    assert REGISTRY["FG0201"].severities == ("error",)
+    assert REGISTRY["FG0201"].severities == ("error", "warning")
+    assert REGISTRY["FG0202"].severities == ("error",)
 
 
 def test_docs_are_generated_from_the_registry():

@@ -65,7 +65,9 @@ CASES = [
     ("base.fg", 3, "    -- set ns.steps = 10 +", "base.fg:3:27 FG0110"),
     ("base.fg", 4, "meta: {{ 'a' ~ }}", "base.fg:4:16 FG0110"),
     ("base.fg", 1, "-- extends 'exp.fg'", "base.fg:1:12 FG0202"),
-    ("base.fg", 8, "    -- include 'nothere.fg'", "base.fg:8:16 FG0201"),
+    # in a block that is rendered (`project.fg` overrides `config` with super()); in `trainer`,
+    # which `exp.fg` overrides without super(), a missing include is a warning (never loaded)
+    ("base.fg", 3, "    -- include 'nothere.fg'", "base.fg:3:16 FG0201"),
     ("base.fg", 5, "    steps: {{ ns.steps | nofilter }}", "base.fg:5:26 FG0303"),
     ("base.fg", 3, "    -- if ns", "base.fg:3:8 FG0112"),
     ("project.fg", 1, "-- extends 'bse.fg'", "project.fg:1:12 FG0201"),
