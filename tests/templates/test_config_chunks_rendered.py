@@ -3,8 +3,9 @@ rendered, parsed whole and chunk by chunk (`CHUNK_LINES` set to 1), cold, with e
 and after a comment line is inserted before each line of each template it reads (the origins of
 every later line move). Field by field, spans included.
 
-Here rather than in tests/config: rendering there before tests/config/test_config_oracle.py changes
-the examples that test's generator emits (an order dependence of its own, found by this test).
+Here rather than in tests/config: rendering template cases before tests/config/test_config_oracle.py
+makes that test fail on a generated example (an order dependence found by this test, not yet
+explained; the suite runs tests/config first).
 """
 
 from __future__ import annotations
