@@ -21,12 +21,13 @@ sets inside blocks, loops, macros and `with` are local and ignored.
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 from ..diagnostics import Diagnostic, Related, Span, warning
 from ..syntax.pairing import is_tag, jinja_nodes, structure_of
-from ..syntax.template_ast import Statement, Tag, TextLine, keyword_of
+from ..syntax.template_ast import Chunk, Statement, Tag, TextLine, keyword_of
 from ..syntax.jinja_env import parse_statement
 from .template_pass import TemplateGraph, TemplateNode
 
@@ -163,8 +164,23 @@ def _scalar(value: Any) -> str:
 # The top-level sets of one template
 
 
+# The top-level sets of every live chunk under each template name, read once (the knob pass, the
+# knob reads and the knob-use check ask about the same unchanged templates at every check).
+_sets: weakref.WeakKeyDictionary[Chunk, dict[str, tuple[Assignment, ...]]] = weakref.WeakKeyDictionary()
+
+
 def top_level_sets(node: TemplateNode) -> list[Assignment]:
     """The `set`s of a template that assign its variables: outside every statement but `if`."""
+    by_name = _sets.get(node.chunk)
+    if by_name is None:
+        by_name = _sets[node.chunk] = {}
+    found = by_name.get(node.name)
+    if found is None:
+        found = by_name[node.name] = tuple(_top_level_sets(node))
+    return list(found)
+
+
+def _top_level_sets(node: TemplateNode) -> list[Assignment]:
     structure = structure_of(node.chunk)
     out: list[Assignment] = []
     for t in jinja_nodes(node.chunk.items):

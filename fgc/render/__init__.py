@@ -78,6 +78,11 @@ class Reuse:
     markers: MarkerTable = field(default_factory=MarkerTable)
     prepared: dict[tuple[str, str, str], tuple[Any, list[Diagnostic]]] = field(default_factory=dict)
     compiled: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    # The template variables each lowered template reads (`knob_reads.read_sites`), by the same key.
+    reads: dict[tuple[str, str, str], dict[str, list[ReadSite]]] = field(default_factory=dict)
+    # The lowered text of each template (file, name, text, marker base): an unchanged one is not
+    # lowered again.
+    lowered: dict[tuple[str, str, str, int], str] = field(default_factory=dict)
     # What the shared parses are made with (jinja2 ties every node to the environment that parsed
     # it): an environment of their own, never a rendering's, which would live as long as they do.
     parse_env: jinja2.Environment = field(default_factory=lambda: make_environment())
@@ -101,7 +106,7 @@ class Rendering:
         """(jinja2 AST or None, diagnostics) of a chunk lowered with its markers."""
         key = id(chunk.chunk)
         if key not in self._prepared:
-            lowered = lower_chunk(chunk.chunk, self.markers.line_marks(chunk.file.path, chunk.file.line_count))
+            lowered = self._lower(chunk)
             shared = self._keys[key] = (chunk.jinja_filename, chunk.name, lowered)
             prepared = self.reuse.prepared.get(shared) if self.reuse is not None else None
             if prepared is None and self.reuse is None:  # one process: jinja2's tree from disk
@@ -116,6 +121,17 @@ class Rendering:
                     code_cache.store_tree(*shared, prepared[0], self.env)
             self._prepared[key] = prepared
         return self._prepared[key]
+
+    def _lower(self, chunk: LoadedChunk) -> str:
+        marks = self.markers.line_marks(chunk.file.path, chunk.file.line_count)
+        base = self.markers.register(chunk.file.path, chunk.file.line_count)  # the range `marks` writes
+        if self.reuse is None or base is None:
+            return lower_chunk(chunk.chunk, marks)
+        key = (chunk.jinja_filename, chunk.name, chunk.file.text, base)
+        lowered = self.reuse.lowered.get(key)
+        if lowered is None:
+            lowered = self.reuse.lowered[key] = lower_chunk(chunk.chunk, marks)
+        return lowered
 
     def check_loaded(self) -> list[Diagnostic]:
         """Jinja-parse every template loaded so far; their diagnostics."""
@@ -163,9 +179,16 @@ class Rendering:
         out: dict[str, list[ReadSite]] = {}
         for chunk in self.loader.chunks():
             tree = self.prepare(chunk)[0]
-            if tree is not None:
-                for name, sites in read_sites(tree, chunk.file.path, chunk.chunk.first_line).items():
-                    out.setdefault(name, []).extend(sites)
+            if tree is None:
+                continue
+            shared = self._keys[id(chunk.chunk)]
+            found = self.reuse.reads.get(shared) if self.reuse is not None else None
+            if found is None:
+                found = read_sites(tree, chunk.file.path, chunk.chunk.first_line)
+                if self.reuse is not None:
+                    self.reuse.reads[shared] = found
+            for name, sites in found.items():
+                out.setdefault(name, []).extend(sites)
         return out
 
     def _on_reference(self, target: str, parent: str) -> None:
