@@ -1,7 +1,7 @@
 """The language server under an editor's load, and whole-process `fgc check` beside the
 reference's text pipeline.
 
-    python bench/bench_lsp.py [--edits 50] [--rss-edits 2000] [--runs 5]
+    python bench/bench_lsp.py [--edits 50] [--rss-edits 2000] [--runs 5] [--parts edits,burst,hover,rss]
 
 Generates a five-template hierarchy of about 1,000 template lines (experiment -> project ->
 trainer -> model -> base, each level overriding every block of its parent with `super()` and
@@ -247,7 +247,7 @@ async def server_bench(project: Path, big: Path, args: argparse.Namespace, cache
 
         # Bursts: 10 changes within 100 ms; the last one's diagnostics.
         bursts = []
-        for b in range(5):
+        for b in range(5 if "burst" in args.parts else 0):
             for k in range(10):
                 version = s.change(exp_uri, _edited(s.texts[exp_uri], "numerator: ", 5000 + 100 * b + k))
                 last = time.perf_counter()
@@ -255,40 +255,48 @@ async def server_bench(project: Path, big: Path, args: argparse.Namespace, cache
                     await asyncio.sleep(0.010)
             bursts.append(await s.until(exp_uri, version) - last)
             await asyncio.sleep(0.2)
-        out["burst"] = median_ms(bursts)
-
-        # Hovers while the 0.5 MB experiment is checked.
-        line = next(i for i, t in enumerate(s.texts[exp_uri].splitlines()) if "experiment_0_settings:" in t)
-        idle = [await s.hover(exp_uri, line, 3) for _ in range(10)]
-        out["hover_idle"] = median_ms(idle)
-        big_uri = s.open(big)
-        during: list[float] = []
-        opened = time.perf_counter()
-        while (big_uri, 1) not in s.published and len(during) < 200:
-            latency = await s.hover(exp_uri, line, 3)
-            if (big_uri, 1) not in s.published:
-                during.append(latency)
-            await asyncio.sleep(0.02)
-        big_done = await s.until(big_uri, 1)
-        out["big_check"] = (big_done - opened) * 1000
-        out["hovers_during"] = len(during)
-        out["hover_during_median"] = median_ms(during) if during else float("nan")
-        out["hover_during_max"] = max(during) * 1000 if during else float("nan")
-        s.client.text_document_did_close(s.types.DidCloseTextDocumentParams(s.types.TextDocumentIdentifier(big_uri)))
-
-        # Memory over many edits.
-        await edit_latencies(s, exp_uri, "numerator: ", 50, 10_000)
-        out["rss_before"] = rss_mb(s.pid)
-        text = s.texts[exp_uri]
-        for n in range(args.rss_edits):
-            if n % 10 == 9:  # a new line: the template grows, new origin markers
-                text = text.replace("## experiment.fg: level 4\n", f"## experiment.fg: level 4\n## edit {n}\n", 1)
-            version = s.change(exp_uri, _edited(text, "numerator: ", 20_000 + n))
-            await s.until(exp_uri, version)
-        out["rss_after"] = rss_mb(s.pid)
+        out["burst"] = median_ms(bursts) if bursts else float("nan")
+        if "hover" in args.parts:
+            await hovers_during_check(s, exp_uri, big, out)
+        if "rss" in args.parts:
+            await memory(s, exp_uri, args.rss_edits, out)
     finally:
         await s.stop()
     return out
+
+
+async def hovers_during_check(s: Session, exp_uri: str, big: Path, out: dict[str, float]) -> None:
+    """Hovers while the 0.5 MB experiment is checked."""
+    line = next(i for i, t in enumerate(s.texts[exp_uri].splitlines()) if "experiment_0_settings:" in t)
+    idle = [await s.hover(exp_uri, line, 3) for _ in range(10)]
+    out["hover_idle"] = median_ms(idle)
+    big_uri = s.open(big)
+    during: list[float] = []
+    opened = time.perf_counter()
+    while (big_uri, 1) not in s.published and len(during) < 200:
+        latency = await s.hover(exp_uri, line, 3)
+        if (big_uri, 1) not in s.published:
+            during.append(latency)
+        await asyncio.sleep(0.02)
+    big_done = await s.until(big_uri, 1)
+    out["big_check"] = (big_done - opened) * 1000
+    out["hovers_during"] = len(during)
+    out["hover_during_median"] = median_ms(during) if during else float("nan")
+    out["hover_during_max"] = max(during) * 1000 if during else float("nan")
+    s.client.text_document_did_close(s.types.DidCloseTextDocumentParams(s.types.TextDocumentIdentifier(big_uri)))
+
+
+async def memory(s: Session, exp_uri: str, rss_edits: int, out: dict[str, float]) -> None:
+    """The server's resident memory after 50 edits and after `rss_edits` more."""
+    await edit_latencies(s, exp_uri, "numerator: ", 50, 10_000)
+    out["rss_before"] = rss_mb(s.pid)
+    text = s.texts[exp_uri]
+    for n in range(rss_edits):
+        if n % 10 == 9:  # a new line: the template grows, new origin markers
+            text = text.replace("## experiment.fg: level 4\n", f"## experiment.fg: level 4\n## edit {n}\n", 1)
+        version = s.change(exp_uri, _edited(text, "numerator: ", 20_000 + n))
+        await s.until(exp_uri, version)
+    out["rss_after"] = rss_mb(s.pid)
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,7 +354,10 @@ def main() -> None:
     parser.add_argument("--rss-edits", type=int, default=2000, help="edits between the two memory readings")
     parser.add_argument("--runs", type=int, default=5, help="whole-process runs of each (median); 0: none")
     parser.add_argument("--sections", type=int, default=10, help="blocks per template")
+    parser.add_argument("--parts", default="edits,burst,hover,rss",
+                        help="the server's parts to run, of edits,burst,hover,rss (the edit latencies always run)")
     args = parser.parse_args()
+    args.parts = set(args.parts.split(","))
     from fgc.lsp.settings import DEFAULT_DEBOUNCE_MS
 
     load_start = os.getloadavg()
@@ -372,21 +383,24 @@ def main() -> None:
         hog.kill()
         hog.wait()
     window = DEFAULT_DEBOUNCE_MS
-    burst_goal = 2 * window + srv["child_median"]
-    growth = srv["rss_after"] - srv["rss_before"]
     print(f"server: first check after didOpen                 {srv['first'] * 1000:8.1f} ms")
     print(f"server: didChange -> diagnostics, experiment      {srv['child_median']:8.1f} ms median  {srv['child_p95']:8.1f} ms p95"
           f"   (goals 50 / 150)")
     print(f"server: didChange -> diagnostics, base template   {srv['base_median']:8.1f} ms median  {srv['base_p95']:8.1f} ms p95"
           f"   (goals 50 / 150)")
-    print(f"server: hover, idle                               {srv['hover_idle']:8.1f} ms median")
-    print(f"server: hover during the 0.5 MB check             {srv['hover_during_median']:8.1f} ms median  "
-          f"{srv['hover_during_max']:8.1f} ms max ({srv['hovers_during']:.0f} hovers; the check took "
-          f"{srv['big_check']:.0f} ms)   (goal 20)")
-    print(f"server: last of 10 changes in 100 ms -> diags     {srv['burst']:8.1f} ms median of 5   "
-          f"(goal {burst_goal:.0f}: 2 x {window} ms debounce + one check)")
-    print(f"server: RSS after 50 edits / after {args.rss_edits} more       {srv['rss_before']:8.1f} MB  "
-          f"{srv['rss_after']:8.1f} MB  growth {growth:+.1f} MB   (goal <= 20)")
+    if "hover" in args.parts:
+        print(f"server: hover, idle                               {srv['hover_idle']:8.1f} ms median")
+        print(f"server: hover during the 0.5 MB check             {srv['hover_during_median']:8.1f} ms median  "
+              f"{srv['hover_during_max']:8.1f} ms max ({srv['hovers_during']:.0f} hovers; the check took "
+              f"{srv['big_check']:.0f} ms)   (goal 20)")
+    if "burst" in args.parts:
+        burst_goal = 2 * window + srv["child_median"]
+        print(f"server: last of 10 changes in 100 ms -> diags     {srv['burst']:8.1f} ms median of 5   "
+              f"(goal {burst_goal:.0f}: 2 x {window} ms debounce + one check)")
+    if "rss" in args.parts:
+        growth = srv["rss_after"] - srv["rss_before"]
+        print(f"server: RSS after 50 edits / after {args.rss_edits} more       {srv['rss_before']:8.1f} MB  "
+              f"{srv['rss_after']:8.1f} MB  growth {growth:+.1f} MB   (goal <= 20)")
     if procs is not None:
         print(f"fgc check, cold process                           {procs['cold']:8.1f} ms median")
         print(f"fgc check, warm process                           {procs['warm']:8.1f} ms median")

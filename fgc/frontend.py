@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .loader import TemplateSource
     from .render import RenderResult, Reuse
     from .syntax.config_ast import Document
+    from .syntax.config_chunks import ChunkCache
 
 
 @dataclass
@@ -41,6 +42,7 @@ def frontend(
     globals: Mapping[str, Any] | None = None,  # environment globals (a project's, fgc/project/)
     reuse: Reuse | None = None,  # lowered templates shared across calls (fgc/workspace)
     checkpoint: Callable[[], None] | None = None,
+    chunks: ChunkCache | None = None,  # the config's parsed pieces, shared across calls (fgc/workspace)
 ) -> Frontend:
     """Render `path` through its template hierarchy and parse the result into the config AST.
     `checkpoint` is called between the stages (see `pipeline.backend`)."""
@@ -52,7 +54,12 @@ def frontend(
         return result
     if checkpoint is not None:
         checkpoint()
-    parsed = _parse_config(rendered.text, rendered.source_map)
+    if chunks is not None:  # a long-lived caller: its last parse's chunks in memory, nothing on disk per edit
+        from .syntax.config_parser import parse_config
+
+        parsed = parse_config(rendered.text, rendered.source_map, chunks)
+    else:
+        parsed = _parse_config(rendered.text, rendered.source_map)
     result.document = parsed.value
     result.diagnostics.extend(parsed.diagnostics)
     return result

@@ -116,7 +116,7 @@ def _resolve_imports(
     forget_local_modules()
     memo: dict[tuple, Resolved | ResolveError | NotCached] = {}
     bound: list[tuple[Node, Resolved]] = []
-    relative_dirs = relative_search_dirs(graph)
+    relative_dirs: dict[Node, tuple[str, ...]] | None = None  # computed for the first relative spec
     for node in graph.checked_nodes():  # unused `.define:` entries too (FG0540)
         if node.kind not in CALLABLE_KINDS or not node.callable:
             continue
@@ -133,7 +133,12 @@ def _resolve_imports(
                         node.span, hint=f"write `{written}`")
             )
         out.specs[node] = spec
-        search = relative_dirs.get(node, ()) if spec.form == Form.RELATIVE else search_dirs(node)
+        if spec.form == Form.RELATIVE:
+            if relative_dirs is None:
+                relative_dirs = relative_search_dirs(graph)
+            search = relative_dirs.get(node, ())
+        else:
+            search = search_dirs(node)
         if not import_modules:
             # Finding local files imports nothing: do it, a build needs them.
             try:

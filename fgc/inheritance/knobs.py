@@ -164,8 +164,8 @@ def _scalar(value: Any) -> str:
 # The top-level sets of one template
 
 
-# Each chunk's top-level sets by template name, read once: the knob pass, the reads of unread
-# knobs and the hidden-knob check all ask about the same templates (about 70 times for 16).
+# The top-level sets of every live chunk under each template name, read once (the knob pass, the
+# knob reads and the knob-use check ask about the same unchanged templates at every check).
 _sets: weakref.WeakKeyDictionary[Chunk, dict[str, tuple[Assignment, ...]]] = weakref.WeakKeyDictionary()
 
 

@@ -7,11 +7,12 @@ newest one it has (a feature says when that analysis is older than the buffer). 
 worker (`worker.py`) runs the checks, one at a time, on snapshots of the open documents.
 
 Scheduling. A change re-checks the edited document and every checked experiment that read it
-(the reverse index). The first change after `fgc.lsp.debounceMs` of quiet is sent to the worker
-at once; a change that follows within that window stops the check under way at its next
-checkpoint and waits until the window has passed since the *last* change, so a burst of
-keystrokes costs one check after it. Open and save check at once and run code generation too
-(the whole of `fgc check`); changes stop before it.
+(the reverse index). A change is sent to the worker at once when no burst is in progress (no
+check queued, running or waiting for the window: the last one finished before it came) or after
+`fgc.lsp.debounceMs` of quiet; a change that follows within that window while a check is under
+way stops it at its next checkpoint and waits until the window has passed since the *last*
+change, so a burst of keystrokes costs one check after it. Open and save check at once and run
+code generation too (the whole of `fgc check`); changes stop before it.
 
 What a document is decides how it is checked (fgc/workspace/workspace.py, `Kind`): an
 experiment or a project's config alone; a library template through the experiments that use
@@ -54,6 +55,8 @@ INTERNAL_CODE = "FG0002"
 INVALID_PARAMS = -32602
 # What the server asks a client to watch: templates, project files, local Python modules.
 WATCHED = ("**/*.fg", "**/*.yaml", "**/*.py")
+GC_IDLE_S = 0.1  # quiet after a check before the full collection of what it replaced
+GC_EVERY = 8  # checks after which that collection runs anyway
 
 
 class _Answered:
@@ -100,6 +103,9 @@ class FgcServer(LanguageServer):
         self._pending: dict[str, Request] = {}
         self._last_change = float("-inf")  # loop time of the last change
         self._timer: asyncio.TimerHandle | None = None
+        self._gc_timer: asyncio.TimerHandle | None = None
+        self._uncollected = 0  # checks finished since the last full collection
+        self.collections = 0
         self._published: dict[str, tuple] = {}  # uri -> what was last sent there
         self.contexts: dict[str, list[str]] = {}  # open library -> experiments checked for it
         self.watch_files = False  # the client accepts a file-watching registration
@@ -140,7 +146,10 @@ class FgcServer(LanguageServer):
             self.worker.supersede([r.path for r in requests])  # their text is out of date now
         loop = asyncio.get_running_loop()
         now = loop.time()
-        quiet = now - self._last_change >= self.settings.debounce_ms / 1000
+        # No burst in progress: nothing waits for the window and no check is queued or running
+        # (the last one finished before this change came), or the window has passed.
+        idle = self._timer is None and not self._pending and (self.worker is None or not self.worker.busy)
+        quiet = idle or now - self._last_change >= self.settings.debounce_ms / 1000
         self._last_change = now
         self._queue(requests)
         if self._timer is not None:
@@ -229,6 +238,31 @@ class FgcServer(LanguageServer):
             self.contexts[own.path] = list(own.users)
         self._tidy()
         self.publish(touched)
+        self._collect_soon()
+
+    def _collect_soon(self) -> None:
+        """A full collection once the server is idle (the next edit, sent as soon as these
+        diagnostics arrive, must not wait for it), or now when `GC_EVERY` checks went by without
+        one (edits that never pause still leave memory flat)."""
+        self._uncollected += 1
+        if self._uncollected >= GC_EVERY:
+            self._collect()
+        elif self._gc_timer is None:
+            self._gc_timer = asyncio.get_running_loop().call_later(GC_IDLE_S, self._collect_if_idle)
+
+    def _collect_if_idle(self) -> None:
+        self._gc_timer = None
+        if self._timer is not None or self._pending or (self.worker is not None and self.worker.busy):
+            self._gc_timer = asyncio.get_running_loop().call_later(GC_IDLE_S, self._collect_if_idle)
+            return
+        self._collect()
+
+    def _collect(self) -> None:
+        if self._gc_timer is not None:
+            self._gc_timer.cancel()
+            self._gc_timer = None
+        self._uncollected = 0
+        self.collections += 1
         collect_garbage()
 
 
@@ -324,9 +358,9 @@ class FgcServer(LanguageServer):
 
 
 def collect_garbage() -> None:
-    """A full collection, once a check's diagnostics are out. The analyses a check replaced hold
-    reference cycles (a rendering's jinja2 environment, its compiled templates), so only a full
-    collection frees them; Python's own would come at a moment of its choosing (in the middle of
+    """A full collection, once a check's diagnostics are out and the server is idle. The
+    analyses a check replaced hold reference cycles (a rendering's jinja2 environment, its
+    compiled templates), so only a full collection frees them; Python's own would come at a moment of its choosing (in the middle of
     an answer) and scan every object of every imported module. When a check has imported
     modules (torch: a million objects), what survives the collection is frozen: later
     collections skip it (the check's own analysis is frozen with it, once per import)."""
@@ -480,6 +514,10 @@ def on_status(ls: FgcServer, *args: Any) -> dict[str, Any]:
         "lowered templates": len(reuse.prepared),
         "lowered versions of one template, at most": max(per_template.values(), default=0),
         "compiled templates": len(reuse.compiled),
+        "full collections": ls.collections,
+        "checks since the last full collection": ls._uncollected,
+        "config chunks parsed": ls.fg.chunks.parsed,
+        "config chunks reused": ls.fg.chunks.reused,
         "rss MB": _rss_mb(),
     }
 

@@ -89,6 +89,12 @@ class Worker:
             if path in running.requests:
                 running.cancelled.add(path)
 
+    @property
+    def busy(self) -> bool:
+        """A check is queued or running."""
+        with self._cond:
+            return self._pending is not None or self._running is not None
+
     def stop(self) -> None:
         with self._cond:
             self._stopped = True
@@ -104,26 +110,32 @@ class Worker:
                 batch, self._pending = self._pending, None
                 self._running = batch
             assert batch is not None
-            for path, request in list(batch.requests.items()):
-                self._one(batch, path, request)
+            items = list(batch.requests.items())
+            for n, (path, request) in enumerate(items):
+                result = self._one(batch, path, request)
+                if n == len(items) - 1:  # idle before the last answer goes: a change it prompts finds it so
+                    with self._cond:
+                        self._running = None
+                if result is not None:
+                    self._deliver(result)
             with self._cond:
                 self._running = None
 
-    def _one(self, batch: _Batch, path: str, request: Request) -> None:
+    def _one(self, batch: _Batch, path: str, request: Request) -> "list[Analysis] | None":
         def checkpoint() -> None:
             if path in batch.cancelled:
                 raise Superseded(path)
 
         if path in batch.cancelled:
             self.superseded += 1
-            return
+            return None
         try:
             result = self._check(request, batch.snapshot, checkpoint)
         except Superseded:
             self.superseded += 1
-            return
+            return None
         except BaseException:  # the check function reports fgc's own bugs; this is the last net
             log.exception("fgc: the analysis worker failed on %s", path)
-            return
+            return None
         self.finished += 1
-        self._deliver(result)
+        return result

@@ -23,12 +23,16 @@ class Rewriter:
         self._memo: dict[int, ConfigAstNode] = {}
         self._keep: list[ConfigAstNode] = []  # keep originals alive so their ids stay unique
         self._depth = 0
+        # A scalar is its own rewrite unless a subclass says otherwise: no memo, no dispatch.
+        self._scalars_stay = type(self).scalar is Rewriter.scalar
 
     def document(self, doc: Document) -> Document:
         root = self.visit(doc.root) if doc.root is not None else None
         return Document(root, doc.span)
 
     def visit(self, node: ConfigAstNode) -> ConfigAstNode:
+        if type(node) is Scalar and self._scalars_stay and self._depth < MAX_DEPTH:
+            return node  # what `scalar` returns; the depth check below would pass
         key = id(node)
         if key in self._memo:
             return self._memo[key]

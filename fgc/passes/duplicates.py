@@ -55,6 +55,11 @@ class _Dedup(Rewriter):
             # The last entry wins, at the first entry's place in the order; its own key (and
             # span) stays, so that messages and origins point at the text that won.
             out[i] = Entry(e.key, e.value, e.span)
+        if not lost:  # no key written twice (most mappings): the node itself when nothing below changed
+            visited = [(e, self.visit(e.key), self.visit(e.value)) for e in out]
+            if all(k is e.key and v is e.value for e, k, v in visited):
+                return node
+            return replace(node, entries=[Entry(k, v, e.span) for e, k, v in visited])
         entries = []
         for i, e in enumerate(out):
             if i in lost:

@@ -46,20 +46,25 @@ def hidden_knobs(
     # Template line -> the outermost key of each time it was rendered (a key further right is
     # inside its value: `lr: !var { name: lr, ... }`). A `.define` that "loses" lives on in its
     # anchor: it is never lost.
+    checked = {name: sites for name, sites in reads.items() if sites and all(s.in_text for s in sites)}
+    if not checked:
+        return []
+    lines = {(s.file, s.line) for sites in checked.values() for s in sites}  # the only lines asked about
     keys: dict[tuple[str, int], list[Span]] = {}
     for node in walk(document.root):
         if isinstance(node, MappingNode):
             for e in node.entries:
-                keys.setdefault((e.key.span.file, e.key.span.line), []).append(e.key.span)
+                span = e.key.span
+                at = (span.file, span.line)
+                if at in lines:
+                    keys.setdefault(at, []).append(span)
     for at, spans in keys.items():
         left = min(s.col for s in spans)
         keys[at] = [s for s in spans if s.col == left]
     winner_of = {s: ov.winner for ov in overrides if not ov.key.startswith(".") for s in ov.overridden}
     rendered = {(o.file, o.line) for origins in source_map.origins for o in origins}
     out: list[Diagnostic] = []
-    for name, sites in reads.items():
-        if not sites or any(not s.in_text for s in sites):
-            continue
+    for name, sites in checked.items():
         lost: list[tuple[Span, Span | None]] = []  # each read, and the key that beat it
         for s in sites:
             at = (s.file, s.line)

@@ -82,6 +82,11 @@ class Reuse:
     markers: MarkerTable = field(default_factory=MarkerTable)
     prepared: dict[tuple[str, str, str], tuple[Any, list[Diagnostic]]] = field(default_factory=dict)
     compiled: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    # The template variables each lowered template reads (`knob_reads.read_sites`), by the same key.
+    reads: dict[tuple[str, str, str], dict[str, list[ReadSite]]] = field(default_factory=dict)
+    # The lowered text of each template (file, name, text, marker base): an unchanged one is not
+    # lowered again.
+    lowered: dict[tuple[str, str, str, int], str] = field(default_factory=dict)
     # What the shared parses are made with (jinja2 ties every node to the environment that parsed
     # it): an environment of their own, never a rendering's, which would live as long as they do.
     parse_env: jinja2.Environment = field(default_factory=lambda: make_environment())
@@ -105,7 +110,7 @@ class Rendering:
         """(jinja2 AST or None, diagnostics) of a chunk lowered with its markers."""
         key = id(chunk.chunk)
         if key not in self._prepared:
-            lowered = lower_chunk(chunk.chunk, self.markers.line_marks(chunk.file.path, chunk.file.line_count))
+            lowered = self._lower(chunk)
             shared = self._keys[key] = (chunk.jinja_filename, chunk.name, lowered)
             prepared = self.reuse.prepared.get(shared) if self.reuse is not None else None
             if prepared is None and self.reuse is None and code_cache.has_tree(*shared):
@@ -134,6 +139,17 @@ class Rendering:
                 tree = check_chunk(chunk.chunk, shared[2], self.env, chunk.file.diagnostics, chunk.jinja_filename)[0]
             self._prepared[key] = (tree, diags)
         return tree
+
+    def _lower(self, chunk: LoadedChunk) -> str:
+        marks = self.markers.line_marks(chunk.file.path, chunk.file.line_count)
+        base = self.markers.register(chunk.file.path, chunk.file.line_count)  # the range `marks` writes
+        if self.reuse is None or base is None:
+            return lower_chunk(chunk.chunk, marks)
+        key = (chunk.jinja_filename, chunk.name, chunk.file.text, base)
+        lowered = self.reuse.lowered.get(key)
+        if lowered is None:
+            lowered = self.reuse.lowered[key] = lower_chunk(chunk.chunk, marks)
+        return lowered
 
     def check_loaded(self) -> list[Diagnostic]:
         """Jinja-parse every template loaded so far; their diagnostics."""
@@ -188,10 +204,16 @@ class Rendering:
                 return kept
         out: dict[str, list[ReadSite]] = {}
         for chunk, _ in trees:
-            tree = self.tree(chunk)
-            if tree is None:
-                continue
-            for name, sites in read_sites(tree, chunk.file.path, chunk.chunk.first_line).items():
+            shared = self._keys[id(chunk.chunk)]
+            found = self.reuse.reads.get(shared) if self.reuse is not None else None
+            if found is None:
+                tree = self.tree(chunk)
+                if tree is None:
+                    continue
+                found = read_sites(tree, chunk.file.path, chunk.chunk.first_line)
+                if self.reuse is not None:
+                    self.reuse.reads[shared] = found
+            for name, sites in found.items():
                 out.setdefault(name, []).extend(sites)
         if self.reuse is None:
             code_cache.store_reads(places, out)

@@ -21,6 +21,7 @@ from ..sourcemap import Origin, SourceMap
 BASE = 0xF0000
 LAST = 0x10FFFD
 CAPACITY = LAST - BASE + 1
+ORIGINS_KEPT = 1 << 16  # origins of marker codes remembered by a table
 MARKER = re.compile("[\U000f0000-\U0010fffd]")
 _LO, _HI = chr(BASE), chr(LAST)
 
@@ -38,6 +39,7 @@ class MarkerTable:
         self._by_file: dict[str, int] = {}
         self._sizes: dict[str, int] = {}  # lines of each file's current range
         self._next = 0
+        self._origins: dict[int, Origin] = {}  # marker code -> its origin (one object per line)
 
     def register(self, file: str, line_count: int) -> int | None:
         """The base id of `file` (line L has id base + L - 1); None once ids run out."""
@@ -69,9 +71,15 @@ class MarkerTable:
         return chr(BASE + base + line - 1)
 
     def origin(self, code: int) -> Origin:
-        ident = code - BASE
-        k = bisect.bisect_right(self._bases, ident) - 1
-        return Origin(self._files[k], ident - self._bases[k] + 1)
+        found = self._origins.get(code)
+        if found is None:
+            ident = code - BASE
+            k = bisect.bisect_right(self._bases, ident) - 1
+            found = Origin(self._files[k], ident - self._bases[k] + 1)
+            if len(self._origins) >= ORIGINS_KEPT:  # a table shared for long (fgc.render.Reuse)
+                self._origins.clear()
+            self._origins[code] = found
+        return found
 
 
 def unmark(text: str, table: MarkerTable, source_lines: dict[str, list[str]], fallback: str) -> tuple[str, SourceMap]:

@@ -134,19 +134,23 @@ def walk(node: ConfigAstNode | None) -> Iterator[ConfigAstNode]:
     if node is None:
         return
     stack: list[ConfigAstNode] = [node]
+    pop, push = stack.pop, stack.append
     while stack:
-        n = stack.pop()
+        n = pop()
         yield n
+        kind = type(n)
+        if kind is Scalar or kind is Alias:  # the leaves, most nodes: no isinstance chain
+            continue
         if isinstance(n, Mapping):
             for e in reversed(n.entries):
-                stack.append(e.value)
-                stack.append(e.key)
+                push(e.value)
+                push(e.key)
         elif isinstance(n, Sequence):
             stack.extend(reversed(n.items))
         elif isinstance(n, Tagged):
-            stack.append(n.body)
+            push(n.body)
         elif isinstance(n, Anchor):
-            stack.append(n.node)
+            push(n.node)
 
 
 def is_merge_key(entry: Entry) -> bool:

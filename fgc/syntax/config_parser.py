@@ -27,6 +27,7 @@ from ..resources import grammar_path
 from ..sourcemap import SourceMap
 from . import config_codes as C
 from . import config_lexer as L
+from .config_chunks import ChunkCache, parse_chunked
 from .config_spans import SpanMapper
 from .lalr_tables import lalr_tables
 from .config_ast import (
@@ -374,13 +375,19 @@ def _driver() -> _Driver:
         )
 
 
-def parse_config(text: str, source_map: SourceMap) -> Result[Document]:
+def parse_config(text: str, source_map: SourceMap, chunks: ChunkCache | None = None) -> Result[Document]:
     """Parse rendered YAML into the config AST; positions map through `source_map`.
 
     Returns the document (its root is None for an empty document, or when nothing could be
-    built) and the diagnostics, sorted by position. Never raises for bad input.
+    built) and the diagnostics, sorted by position. Never raises for bad input. `chunks` (a
+    long-lived caller's): the document's top-level entries are reused from its last parse where
+    their text and origins did not change (`config_chunks`; the same result).
     """
     spans = SpanMapper(source_map)
+    if chunks is not None:
+        document = parse_chunked(text, source_map, spans, chunks, _parse_chunk)
+        if document is not None:
+            return Result(document, [])
     tokens, diagnostics, fatal = L.tokenize(text, spans)
     root, error = _driver().parse(tokens, _Builder(spans, diagnostics))
     if error is not None and not fatal:  # after a lexer error the stream was cut short on purpose
@@ -390,6 +397,13 @@ def parse_config(text: str, source_map: SourceMap) -> Result[Document]:
     document = Document(root[0] if root else None, span)
     diagnostics.sort(key=sort_key)
     return Result(document, diagnostics)
+
+
+def _parse_chunk(text: str, spans: SpanMapper) -> tuple[Any, list[Diagnostic], bool]:
+    """One chunk's root (a `Built`), its diagnostics, and whether the parse failed."""
+    tokens, diagnostics, fatal = L.tokenize(text, spans)
+    root, error = _driver().parse(tokens, _Builder(spans, diagnostics))
+    return root, diagnostics, fatal or error is not None
 
 
 # -- syntax error messages --------------------------------------------------------------------

@@ -42,6 +42,7 @@ from ..imports.cache import SignatureCache, default_cache_dir
 from ..inheritance.template_pass import TemplateGraph
 from ..loader import ParseCache, TemplateSource
 from ..render import Reuse
+from ..syntax.config_chunks import ChunkCache
 from .bounded import LruDict
 from .overlay import Snapshot, SourceOverlay
 from .reverse_index import ReverseIndex
@@ -191,6 +192,7 @@ class Workspace:
         self.usage = UsageIndex()
         self.set_import_mode(import_mode)
         self.reuse = self._new_reuse()
+        self.chunks = ChunkCache()  # each rendered config's top-level entries, from its last parse
 
     @staticmethod
     def _new_reuse() -> Reuse:
@@ -205,6 +207,8 @@ class Workspace:
         return Reuse(
             prepared=LruDict(REUSE_ENTRIES, REUSE_CHARACTERS, size, template, VERSIONS_KEPT),
             compiled=LruDict(REUSE_ENTRIES, REUSE_CHARACTERS, size, template, VERSIONS_KEPT),
+            reads=LruDict(REUSE_ENTRIES, REUSE_CHARACTERS, size, template, VERSIONS_KEPT),
+            lowered=LruDict(REUSE_ENTRIES, REUSE_CHARACTERS, size, template, VERSIONS_KEPT),
         )
 
     def set_import_mode(self, mode: ImportMode) -> None:
@@ -284,7 +288,14 @@ class Workspace:
 
         source = TemplateSource(read_text=read_text, parse=self.parses)
         front = pipeline.frontend(
-            key, inp.include_dirs, inp.variables, source, globals=inp.globals or None, reuse=self.reuse, checkpoint=checkpoint
+            key,
+            inp.include_dirs,
+            inp.variables,
+            source,
+            globals=inp.globals or None,
+            reuse=self.reuse,
+            checkpoint=checkpoint,
+            chunks=self.chunks,
         )
         comp = pipeline.backend(
             front,
@@ -386,6 +397,7 @@ class Workspace:
         self.analyses.pop(key, None)
         self.last_good.pop(key, None)
         self.reverse.forget(key)
+        self.chunks.forget(key)
 
     def files_changed(self) -> None:
         """Files were created, deleted or changed on the disk: projects and the usage index are

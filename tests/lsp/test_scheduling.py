@@ -93,3 +93,42 @@ async def test_the_caches_keep_no_version_per_edit(client, tmp_path):
     assert held["checks finished"] >= 16
     assert held["lowered versions of one template, at most"] <= 2
     assert held["lowered templates"] <= 4 and held["parsed templates"] <= 2
+
+
+async def test_garbage_is_collected_when_idle_and_every_few_checks_of_a_stream(client, tmp_path):
+    """The full collection after a check waits until the server is idle (the next edit of a
+    stream must not wait for it), and still runs every `GC_EVERY` checks of edits that never
+    pause, so memory stays flat."""
+    from fgc.lsp.server import GC_EVERY
+
+    files = write(tmp_path, {"exp.fg": SMALL})
+    uri = open_doc(client, files["exp.fg"])
+    await version_published(client, uri, 1)
+    for version in range(2, 2 + 2 * GC_EVERY):  # a stream: each edit sent as its diagnostics arrive
+        replace_all(client, files["exp.fg"], SMALL.replace("numerator: 3", f"numerator: {version}"), version)
+        await version_published(client, uri, version)
+        held = await status(client)
+        assert held["checks since the last full collection"] < GC_EVERY
+    assert held["full collections"] >= 2
+    for _ in range(400):  # idle: the collection comes (a bound by count, only against a hang)
+        held = await status(client)
+        if held["checks since the last full collection"] == 0:
+            break
+        await asyncio.sleep(0.025)
+    assert held["checks since the last full collection"] == 0
+
+
+@pytest.mark.parametrize("client", [{"fgc.lsp.debounceMs": 600_000}], indirect=True)
+async def test_a_change_after_the_last_check_finished_is_checked_at_once(client, tmp_path):
+    """No burst in progress (nothing queued, running or waiting for the window: the last check
+    finished before the change came): the change is checked at once, however soon after the one
+    before it came. The window here is ten minutes, so a change held back for it would never be
+    published while the test waits."""
+    files = write(tmp_path, {"exp.fg": SMALL})
+    uri = open_doc(client, files["exp.fg"])
+    await version_published(client, uri, 1)
+    for version in range(2, 7):  # each sent as soon as the one before is published
+        replace_all(client, files["exp.fg"], SMALL.replace("numerator: 3", f"numerator: {version}"), version)
+        await version_published(client, uri, version)
+    held = await status(client)
+    assert held["checks finished"] == 6 and held["checks superseded"] == 0

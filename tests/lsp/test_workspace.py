@@ -65,3 +65,15 @@ def test_reused_lowerings_render_and_map_like_a_fresh_compilation(tmp_path):
         assert reused.text == alone.text
         assert reused.source_map.origins == alone.source_map.origins
         assert [(d.code, d.span, d.message) for d in analysis.diagnostics] == fresh(files["child.fg"])
+        assert reused.reads == alone.reads  # the read sites of unchanged templates, reused
+
+
+def test_a_forgotten_document_leaves_no_parsed_chunks(tmp_path):
+    entries = "".join(f"entry_{i}:\n    value: {i}\n    other: [1, 2]\n" for i in range(20))  # several chunks
+    files = write(tmp_path, {"exp.fg": entries})
+    ws = Workspace(import_mode=ImportMode.OFF)
+    ws.check(files["exp.fg"])
+    ws.check(files["exp.fg"])
+    assert ws.chunks.reused > 0 and ws.chunks.known(str(files["exp.fg"]))
+    ws.forget(files["exp.fg"])
+    assert ws.chunks.known(str(files["exp.fg"])) == {}
