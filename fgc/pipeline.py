@@ -28,10 +28,12 @@ if TYPE_CHECKING:
     from .build.layout import Layout
     from .codegen import Generated
     from .codegen.compile_time_node import CompileTimePlan
+    from .compile_time.from_project import LinkRequest
     from .graph import Graph
     from .imports import Imports
     from .imports.cache import SignatureCache
     from .passes.overrides import Applied, Override
+    from .project.link import Linked
     from .render import RenderResult
     from .syntax.config_ast import Document
 
@@ -114,11 +116,10 @@ def backend(
     from .codegen.compile_time_node import plan_compile_time, var_bindings
     from .compile_time import KINDS as BUILTIN_KINDS
     from .compile_time.from_project import FromProject
-    from .project.link import link_project
 
     # from_project compiles another project: the driver gives it the pipeline, with these options.
     link = functools.partial(
-        link_project,
+        _link_project,
         compile_file=compile_file,
         import_modules=import_modules,
         use_black=use_black,
@@ -165,6 +166,13 @@ def backend(
         text=code_text,
     )
     return comp
+
+
+def _link_project(request: LinkRequest, **options: Any) -> Result[Linked | None]:
+    """`fgc.project.link.link_project`, imported when a config links another project."""
+    from .project.link import link_project
+
+    return link_project(request, **options)
 
 
 def compile_file(

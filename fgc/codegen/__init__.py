@@ -14,14 +14,13 @@ compile_time_node  the protocol of compile-time nodes (kinds registered in fgc/c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..graph import Graph, Node
 from ..imports import Imports
-from ..pyast import compile_python
-from .compile_time_node import Planned
-from .emit import Emitter
-from .format import render
+
+if TYPE_CHECKING:
+    from .compile_time_node import Planned
 
 
 @dataclass
@@ -46,6 +45,12 @@ def generate(
     (and in the build's sources/), `local_dir_name` a local module directory to its folder
     under the build's modules/. With `text=False` (`fgc check`) the module is only compiled by
     Python, to prove it valid, and no source text is produced."""
+    # The writer is imported here: importing a module of this package (the compile-time nodes'
+    # protocol, which `fgc check` needs to resolve imports) does not load it.
+    from ..pyast import compile_python
+    from .emit import Emitter
+    from .format import render
+
     emitted = Emitter(graph, imports, source_name, local_dir_name, title, compile_time).emit()
     if not text:
         compile_python(emitted.module, "config.py")

@@ -31,12 +31,14 @@ import copy
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Iterable, Protocol
 
 from ..diagnostics import Diagnostic, Result, Span
 from ..graph import MISSING, Graph, Node, Value, Variable
 from ..imports import Imports
-from .importing import ModuleImports
+
+if TYPE_CHECKING:
+    from .importing import ModuleImports
 
 
 class ConfigWriter(Protocol):

@@ -15,13 +15,8 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..build.model_package import PackageError, write_model_package
 from ..codegen import pytree as py
 from ..codegen.compile_time_node import Binding, CompileTimeNode, ConfigWriter, Planned
-from ..codegen.format import black_format
-from ..codegen.importing import Refused
-from ..codegen.model import CONFIG_CLASS, MODEL_CLASS, ModelingWriter
-from ..codegen.names import Namer
 from ..diagnostics import Diagnostic, Related, Result, did_you_mean, error, has_errors, warning
 from ..graph import MISSING, Graph, Kind, Node, Value, walk_nodes
 from ..imports import Imports
@@ -51,16 +46,22 @@ class ModelPackage(Planned):
         return list(self.hparams.values())
 
     def prepare(self, emitter: ConfigWriter) -> None:
+        from ..codegen.model import CONFIG_CLASS, MODEL_CLASS
+
         for cls in (MODEL_CLASS, CONFIG_CLASS):
             emitter.build_module(self.directory, "modeling", cls)
 
     def expr(self, emitter: ConfigWriter) -> ast.expr:
+        from ..codegen.model import CONFIG_CLASS, MODEL_CLASS
+
         model_cls = emitter.build_module(self.directory, "modeling", MODEL_CLASS)
         config_cls = emitter.build_module(self.directory, "modeling", CONFIG_CLASS)
         keywords = py.keywords([(k, emitter.expr(v)) for k, v in self.hparams.items()])
         return py.call(py.name(model_cls), [py.call(py.name(config_cls), [], keywords)])
 
     def write_files(self, root: Path) -> list[Diagnostic]:
+        from ..build.model_package import PackageError, write_model_package
+
         try:
             write_model_package(root / self.directory, self.modeling, self.user_modules)
         except PackageError as e:
@@ -95,6 +96,13 @@ class DynamicModel(CompileTimeNode):
     def plan(
         self, nodes: list[Node], graph: Graph, imports: Imports, use_black: bool
     ) -> Result[list[Planned]]:
+        # The writers are imported when a config has such a node: `recognise` is asked of every
+        # compilation that resolves its imports (fgc check), most of which have none.
+        from ..codegen.format import black_format
+        from ..codegen.importing import Refused
+        from ..codegen.model import ModelingWriter
+        from ..codegen.names import Namer
+
         diags: list[Diagnostic] = []
         packages: list[Planned] = []
         directories = Namer()

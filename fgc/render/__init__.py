@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, MutableMapping, Sequence
+from typing import Any, Mapping, MutableMapping, Sequence, TypeGuard
 
 import jinja2
 from jinja2 import exceptions as jx
@@ -58,6 +58,10 @@ class RenderResult:
     @property
     def ok(self) -> bool:
         return self.text is not None and not has_errors(self.diagnostics)
+
+
+# `Rendering.prepare`'s tree of a chunk whose jinja2 tree is kept on disk and not read yet.
+_ON_DISK: Any = object()
 
 
 class _Internal(Exception):
@@ -109,9 +113,10 @@ class Rendering:
             lowered = self._lower(chunk)
             shared = self._keys[key] = (chunk.jinja_filename, chunk.name, lowered)
             prepared = self.reuse.prepared.get(shared) if self.reuse is not None else None
-            if prepared is None and self.reuse is None:  # one process: jinja2's tree from disk
-                tree = code_cache.load_tree(*shared, self.env)
-                prepared = (tree, []) if tree is not None else None
+            if prepared is None and self.reuse is None and code_cache.has_tree(*shared):
+                # One process: jinja2's tree is on disk, read when needed (`tree`); a kept tree
+                # is a clean parse of the same text, so the template has no diagnostics.
+                prepared = (_ON_DISK, [])
             if prepared is None:
                 env = self.reuse.parse_env if self.reuse is not None else self.env
                 prepared = check_chunk(chunk.chunk, lowered, env, chunk.file.diagnostics, chunk.jinja_filename)
@@ -121,6 +126,19 @@ class Rendering:
                     code_cache.store_tree(*shared, prepared[0], self.env)
             self._prepared[key] = prepared
         return self._prepared[key]
+
+    def tree(self, chunk: LoadedChunk) -> Any:
+        """jinja2's tree of a chunk (None when it does not parse), read from disk if `prepare`
+        left it there."""
+        key = id(chunk.chunk)
+        tree, diags = self.prepare(chunk)
+        if tree is _ON_DISK:
+            shared = self._keys[key]
+            tree = code_cache.load_tree(*shared, self.env)
+            if tree is None:  # unreadable since: parse again (the same clean parse)
+                tree = check_chunk(chunk.chunk, shared[2], self.env, chunk.file.diagnostics, chunk.jinja_filename)[0]
+            self._prepared[key] = (tree, diags)
+        return tree
 
     def _lower(self, chunk: LoadedChunk) -> str:
         marks = self.markers.line_marks(chunk.file.path, chunk.file.line_count)
@@ -163,7 +181,7 @@ class Rendering:
         else:  # one process, one rendering: on disk, for the next process
             code = code_cache.load(*shared)
             if code is None:
-                code = self._compile(chunk, tree)
+                code = self._compile(chunk, self.tree(chunk))
                 code_cache.store(*shared, code)
         return self.env.template_class.from_code(self.env, code, globals, lambda: True)
 
@@ -176,19 +194,29 @@ class Rendering:
     def reads(self) -> dict[str, list[ReadSite]]:
         """The template variables that the loaded templates read, with where
         (fgc/render/knob_reads.py)."""
+        trees = [(chunk, self.prepare(chunk)[0]) for chunk in self.loader.chunks()]
+        trees = [(chunk, tree) for chunk, tree in trees if tree is not None]
+        # One process (no `reuse`): the reads of the same templates kept on disk by an earlier run.
+        places = [(*self._keys[id(c.chunk)], c.file.path, c.chunk.first_line) for c, _ in trees]
+        if self.reuse is None:
+            kept = code_cache.load_reads(places)
+            if _is_reads(kept):
+                return kept
         out: dict[str, list[ReadSite]] = {}
-        for chunk in self.loader.chunks():
-            tree = self.prepare(chunk)[0]
-            if tree is None:
-                continue
+        for chunk, _ in trees:
             shared = self._keys[id(chunk.chunk)]
             found = self.reuse.reads.get(shared) if self.reuse is not None else None
             if found is None:
+                tree = self.tree(chunk)
+                if tree is None:
+                    continue
                 found = read_sites(tree, chunk.file.path, chunk.chunk.first_line)
                 if self.reuse is not None:
                     self.reuse.reads[shared] = found
             for name, sites in found.items():
                 out.setdefault(name, []).extend(sites)
+        if self.reuse is None:
+            code_cache.store_reads(places, out)
         return out
 
     def _on_reference(self, target: str, parent: str) -> None:
@@ -274,6 +302,14 @@ def render_file(
         result.text, result.source_map = unmark(raw, rendering.markers, loader.source_lines(), root.file.path)
     result.diagnostics = _finish(diags)
     return result
+
+
+def _is_reads(value: Any) -> TypeGuard[dict[str, list[ReadSite]]]:
+    """Whether `value` is what `Rendering.reads` returns (a kept entry is checked before use)."""
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(s, ReadSite) for s in v)
+        for k, v in value.items()
+    )
 
 
 def _plain(value: Any, depth: int = 0) -> bool:

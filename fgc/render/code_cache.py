@@ -85,6 +85,12 @@ def load_tree(filename: str, name: str, lowered: str, env: jinja2.Environment) -
     return tree if isinstance(tree, jinja2.nodes.Template) else None
 
 
+def has_tree(filename: str, name: str, lowered: str) -> bool:
+    """Whether a tree of this lowered template is kept (only a clean parse is): `load_tree`
+    reads it when it is needed (a code miss, a knob-reads miss), a stat instead of a read."""
+    return (_directory() / _tree_key(filename, name, lowered)).is_file()
+
+
 def store_tree(filename: str, name: str, lowered: str, tree: Any, env: jinja2.Environment) -> None:
     class Pickler(pickle.Pickler):
         def persistent_id(self, obj: Any) -> Any:
@@ -96,3 +102,34 @@ def store_tree(filename: str, name: str, lowered: str, tree: Any, env: jinja2.En
     except Exception:  # a tree that does not pickle is only not kept
         return
     write_entry("templates", _tree_key(filename, name, lowered), out.getvalue(), LIMIT)
+
+
+# The knob reads of one rendering's templates (`Rendering.reads`), kept as one entry keyed by
+# every template's key and place: a walk of each tree that an unchanged set of templates need
+# not repeat (a few ms of a command).
+
+
+def _reads_key(places: list[tuple[str, str, str, str, int]]) -> str:
+    h = hashlib.sha256(_SALT + fgc_stamp())
+    for filename, name, lowered, file, first_line in places:
+        h.update(_path(filename, name, lowered).name.encode() + f"\0{file}\0{first_line}\0".encode("utf-8", "surrogatepass"))
+    return "reads-" + h.hexdigest()
+
+
+def load_reads(places: list[tuple[str, str, str, str, int]]) -> Any | None:
+    """What `store_reads` kept for these templates; None on a miss or an unreadable entry."""
+    data = read_entry("templates", _reads_key(places))
+    if data is None:
+        return None
+    try:
+        return pickle.loads(data)
+    except Exception:  # damaged
+        return None
+
+
+def store_reads(places: list[tuple[str, str, str, str, int]], reads: Any) -> None:
+    try:
+        data = pickle.dumps(reads, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # what does not pickle is only not kept
+        return
+    write_entry("templates", _reads_key(places), data, LIMIT)
