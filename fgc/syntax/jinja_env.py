@@ -68,7 +68,8 @@ class _Kept:
     process; the statements parsed anew are added to it when the process exits (one write).
     Nodes are pickled with the parse environment left out and put back when read, as
     `fgc.render.code_cache` keeps trees. An unreadable entry is empty; past `LIMIT`
-    statements the entry starts again with the new ones."""
+    statements the entry starts again with the new ones, and a process (the language server is
+    long-lived) keeps at most `LIMIT` new ones."""
 
     LIMIT = 4096
     _ENV = "environment"
@@ -112,6 +113,8 @@ class _Kept:
         return kept
 
     def add(self, body: str, node: nodes.Node | None) -> None:
+        if len(self.new) >= self.LIMIT:
+            return  # bounded in a long-lived process (the language server); the lru_cache still answers
         if not self.new:
             import atexit
 
