@@ -30,6 +30,18 @@ def _private_fgc_cache(tmp_path_factory):
         os.environ["FGC_CACHE_DIR"] = old
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """Each test ends with the environment it started with: an in-process `fgc run` sets the run
+    contract's variables (FGC_RUN_DIR...), which would otherwise reach a later test's trainer
+    (its tracker logged another test's run directory)."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 # Test tiers (tests/tiers.py): `python -m pytest -m "not slow" tests` skips the tests that start
 # a process or train; in such a run a test that starts a Python process anyway fails.
 from tiers import SpawnGuard, deselects_slow, mark_slow_items  # noqa: E402

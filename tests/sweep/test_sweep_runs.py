@@ -165,6 +165,15 @@ PAUSING = """\
 """
 
 
+def as_from_a_terminal() -> None:
+    """In the child before exec: SIGINT handled and not blocked, as for a command typed in a
+    terminal. A test worker's process may have inherited SIGINT ignored or blocked (a background
+    job's, or a library's mask around its own spawn), and the child would inherit that too: the
+    sweep then never sees the test's Ctrl-C (it failed so in a full parallel run)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
 def test_an_interrupted_sweep_continues_its_run_from_the_checkpoint(tmp_path):
     """Ctrl-C (SIGINT to the sweep) while the run is paused at step 10, after its first
     checkpoint: the sweep stops its run (SIGTERM), which writes a checkpoint at the step it reached
@@ -180,7 +189,8 @@ def test_an_interrupted_sweep_continues_its_run_from_the_checkpoint(tmp_path):
     command = [sys.executable, "-m", "fgc", "sweep", str(tmp_path / "pausing.fg"), *args, *tiny,
                "--set", "max_steps=30", "-o", str(tmp_path / "s")]
     run_dir = tmp_path / "s" / "run" / "run"
-    proc = subprocess.Popen(command, env=ENV, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(command, env=ENV, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_from_a_terminal)
     while proc.poll() is None and not (markers / "step-10").exists():
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
