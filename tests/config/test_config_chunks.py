@@ -8,11 +8,10 @@ field, spans included. Rendered texts: tests/templates/test_config_chunks_render
 
 from __future__ import annotations
 
-import dataclasses
-import math
 
 import pytest
 
+from ast_shape import shape
 from casefile import all_cases, params
 from fgc.sourcemap import SourceMap
 from fgc.syntax import config_chunks
@@ -20,17 +19,6 @@ from fgc.syntax.config_chunks import ChunkCache, chunk_starts
 from fgc.syntax.config_parser import parse_config
 
 CONFIG_CASES = all_cases("config")
-
-
-def shape(x: object) -> object:
-    """A value to compare: every field of every node, recursively."""
-    if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return (type(x).__name__, tuple((f.name, shape(getattr(x, f.name))) for f in dataclasses.fields(x)))
-    if isinstance(x, (list, tuple)):
-        return tuple(shape(i) for i in x)
-    if isinstance(x, float) and math.isnan(x):
-        return "nan"
-    return x
 
 
 def parsed(text: str, sm: SourceMap, cache: ChunkCache | None = None) -> object:

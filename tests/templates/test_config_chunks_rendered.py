@@ -10,12 +10,11 @@ explained; the suite runs tests/config first).
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from pathlib import Path
 
 import pytest
 
+from ast_shape import shape
 from casefile import all_cases, params
 from fgc.render import render_file
 from fgc.sourcemap import SourceMap
@@ -26,17 +25,6 @@ from fgc.syntax.config_parser import parse_config
 from .harness import write_case
 
 TEMPLATE_CASES = all_cases("templates")
-
-
-def shape(x: object) -> object:
-    """A value to compare: every field of every node, recursively."""
-    if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return (type(x).__name__, tuple((f.name, shape(getattr(x, f.name))) for f in dataclasses.fields(x)))
-    if isinstance(x, (list, tuple)):
-        return tuple(shape(i) for i in x)
-    if isinstance(x, float) and math.isnan(x):
-        return "nan"
-    return x
 
 
 def assert_same(text: str, sm: SourceMap, cache: ChunkCache) -> None:
