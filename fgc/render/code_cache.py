@@ -14,7 +14,6 @@ instead and never reads here.
 from __future__ import annotations
 
 import hashlib
-import io
 import marshal
 import pickle
 import sys
@@ -26,7 +25,7 @@ import jinja2
 
 from ..cache_dir import default_cache_dir, read_entry, write_entry
 from ..loader import fgc_stamp
-from ..syntax.jinja_env import SETTINGS
+from ..syntax.jinja_env import SETTINGS, dump_with_environment, load_with_environment
 
 LIMIT = 4096
 _SALT = repr(("sandboxed", jinja2.__version__, sys.version_info[:3], sorted(SETTINGS.items(), key=lambda kv: kv[0]))).encode()
@@ -56,32 +55,15 @@ def store(filename: str, name: str, lowered: str, code: types.CodeType) -> None:
     write_entry("templates", _path(filename, name, lowered).name, marshal.dumps(code), LIMIT)
 
 
-# A parse tree is pickled with its environment left out (every node points to it): the
-# environment of the process that loads it is put back.
-_ENV = "environment"
-
-
 def _tree_key(filename: str, name: str, lowered: str) -> str:
     return "tree-" + _path(filename, name, lowered).name.replace(".code", "") + hashlib.sha256(fgc_stamp()).hexdigest()[:16]
 
 
 def load_tree(filename: str, name: str, lowered: str, env: jinja2.Environment) -> Any | None:
-    """jinja2's parse tree of a lowered template kept by `store_tree`, bound to `env`; None on a
-    miss or an unreadable entry."""
+    """jinja2's parse tree of a lowered template kept by `store_tree` (pickled with its
+    environment left out), bound to `env`; None on a miss or an unreadable entry."""
     data = read_entry("templates", _tree_key(filename, name, lowered))
-    if data is None:
-        return None
-
-    class Unpickler(pickle.Unpickler):
-        def persistent_load(self, pid: Any) -> Any:
-            if pid != _ENV:
-                raise pickle.UnpicklingError(f"unknown reference {pid!r}")
-            return env
-
-    try:
-        tree = Unpickler(io.BytesIO(data)).load()
-    except Exception:  # damaged, or written by another jinja2
-        return None
+    tree = load_with_environment(data, env) if data is not None else None
     return tree if isinstance(tree, jinja2.nodes.Template) else None
 
 
@@ -92,16 +74,9 @@ def has_tree(filename: str, name: str, lowered: str) -> bool:
 
 
 def store_tree(filename: str, name: str, lowered: str, tree: Any, env: jinja2.Environment) -> None:
-    class Pickler(pickle.Pickler):
-        def persistent_id(self, obj: Any) -> Any:
-            return _ENV if obj is env else None
-
-    out = io.BytesIO()
-    try:
-        Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(tree)
-    except Exception:  # a tree that does not pickle is only not kept
-        return
-    write_entry("templates", _tree_key(filename, name, lowered), out.getvalue(), LIMIT)
+    data = dump_with_environment(tree, env)
+    if data is not None:
+        write_entry("templates", _tree_key(filename, name, lowered), data, LIMIT)
 
 
 # The knob reads of one rendering's templates (`Rendering.reads`), kept as one entry keyed by

@@ -72,7 +72,6 @@ class _Kept:
     long-lived) keeps at most `LIMIT` new ones."""
 
     LIMIT = 4096
-    _ENV = "environment"
 
     def __init__(self) -> None:
         import hashlib
@@ -87,25 +86,11 @@ class _Kept:
         self.new: dict[str, nodes.Node | None] = {}
 
     def _read(self) -> dict[str, nodes.Node | None]:
-        import io
-        import pickle
-
         try:
             data = (self.directory / "statements" / self.key).read_bytes()
         except OSError:
             return {}
-        env = parse_environment()
-
-        class Unpickler(pickle.Unpickler):
-            def persistent_load(self, pid: object) -> object:
-                if pid != _Kept._ENV:
-                    raise pickle.UnpicklingError(f"unknown reference {pid!r}")
-                return env
-
-        try:
-            kept = Unpickler(io.BytesIO(data)).load()
-        except Exception:  # damaged, or written by another jinja2
-            return {}
+        kept = load_with_environment(data, parse_environment())
         if not isinstance(kept, dict) or not all(
             isinstance(k, str) and (v is None or isinstance(v, nodes.Node)) for k, v in kept.items()
         ):
@@ -123,25 +108,57 @@ class _Kept:
         self.statements[body] = node
 
     def write(self) -> None:
-        import io
-        import pickle
-
         from forgather_files.atomic import write_bytes
 
         keep = self.statements if len(self.statements) <= self.LIMIT else self.new
-        env = parse_environment()
-
-        class Pickler(pickle.Pickler):
-            def persistent_id(self, obj: object) -> object:
-                return _Kept._ENV if obj is env else None
-
-        out = io.BytesIO()
+        data = dump_with_environment(keep, parse_environment())
+        if data is None:
+            return
         try:
-            Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(keep)
             (self.directory / "statements").mkdir(parents=True, exist_ok=True)
-            write_bytes(self.directory / "statements" / self.key, out.getvalue())
-        except Exception:  # a cache that cannot be written is only slower
+            write_bytes(self.directory / "statements" / self.key, data)
+        except OSError:  # a cache that cannot be written is only slower
             pass
+
+
+def dump_with_environment(value: object, env: jinja2.Environment) -> bytes | None:
+    """`value` (jinja2 nodes: each points to its environment) pickled with `env` left out, for
+    `load_with_environment` to put the loading process's environment back; None when it does
+    not pickle (what does not pickle is only not kept)."""
+    import io
+    import pickle
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj: object) -> object:
+            return _ENVIRONMENT if obj is env else None
+
+    out = io.BytesIO()
+    try:
+        Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    except Exception:
+        return None
+    return out.getvalue()
+
+
+def load_with_environment(data: bytes, env: jinja2.Environment) -> object:
+    """What `dump_with_environment` wrote, bound to `env`; None when unreadable (damaged, or
+    written by another jinja2)."""
+    import io
+    import pickle
+
+    class Unpickler(pickle.Unpickler):
+        def persistent_load(self, pid: object) -> object:
+            if pid != _ENVIRONMENT:
+                raise pickle.UnpicklingError(f"unknown reference {pid!r}")
+            return env
+
+    try:
+        return Unpickler(io.BytesIO(data)).load()
+    except Exception:
+        return None
+
+
+_ENVIRONMENT = "environment"  # the persistent id of the environment in a kept pickle
 
 
 @functools.cache
