@@ -18,9 +18,8 @@ from typing import Any, Callable
 
 import jinja2
 from jinja2 import Undefined
-from jinja2.sandbox import SandboxedEnvironment
 
-from ..syntax.jinja_env import SETTINGS
+from ..syntax.jinja_env import SETTINGS, LexedEnvironment
 from .markers import is_marker
 
 # --------------------------------------------------------------------------------------------
@@ -222,7 +221,7 @@ FILTERS: dict[str, Callable] = {"toyaml": toyaml, "trim": trim}
 # Environments
 
 
-class FgcEnvironment(SandboxedEnvironment):
+class FgcEnvironment(LexedEnvironment):
     """The sandboxed environment, with a hook that sees every template reference at render time
     (`extends`, `include`, `import` with the referencing template), to record dynamic edges."""
 
