@@ -4,16 +4,30 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+
+# platformdirs' rule on Linux (the XDG base directories): variable, default.
+_XDG = {"cache": ("XDG_CACHE_HOME", "~/.cache"), "config": ("XDG_CONFIG_HOME", "~/.config")}
 
 
 def default_cache_dir() -> Path:
     env = os.environ.get("FGC_CACHE_DIR")
     if env:
         return Path(env)
+    return user_dir("cache", "fgc")
+
+
+def user_dir(kind: str, app: str, author: str | None = None) -> Path:
+    """`platformdirs.user_<kind>_dir(app, author)`. On Linux the XDG rule that platformdirs
+    follows, without importing it (with what it imports, about 7 ms of a 170 ms `fgc check`)."""
+    if sys.platform.startswith("linux") and kind in _XDG and "ANDROID_DATA" not in os.environ:
+        variable, default = _XDG[kind]
+        base = os.environ.get(variable, "").strip() or os.path.expanduser(default)
+        return Path(base) / app
     import platformdirs
 
-    return Path(platformdirs.user_cache_dir("fgc"))
+    return Path(getattr(platformdirs, f"user_{kind}_dir")(app, author))
 
 
 def read_entry(kind: str, key: str) -> bytes | None:

@@ -66,9 +66,9 @@ def _login() -> str:
 
 
 def forgather_config_dir() -> str:
-    import platformdirs
+    from ..cache_dir import user_dir
 
-    return platformdirs.user_config_dir("forgather", _login())
+    return str(user_dir("config", "forgather", _login()))
 
 
 def _platformdirs(name: str) -> Callable:

@@ -41,12 +41,9 @@ def cache_dir() -> Path | None:
     env = os.environ.get("FGC_CACHE_DIR")
     if env:
         return Path(env) / "results"
-    if sys.platform.startswith("linux"):  # what platformdirs answers, without importing it
-        base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.expanduser("~/.cache")
-        return Path(base) / "fgc" / "results"
-    from ..imports.cache import default_cache_dir
+    from ..cache_dir import user_dir
 
-    return default_cache_dir() / "results"
+    return user_dir("cache", "fgc") / "results"
 
 
 @functools.lru_cache(maxsize=1)
