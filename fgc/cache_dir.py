@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
 
 # platformdirs' rule on Linux (the XDG base directories): variable, default.
 _XDG = {"cache": ("XDG_CACHE_HOME", "~/.cache"), "config": ("XDG_CONFIG_HOME", "~/.config")}
@@ -28,6 +31,30 @@ def user_dir(kind: str, app: str, author: str | None = None) -> Path:
     import platformdirs
 
     return Path(getattr(platformdirs, f"user_{kind}_dir")(app, author))
+
+
+def kept(kind: str, key: str, compute: Callable[[], T], accept: Callable[[object], bool], keep: Callable[[T], bool] = lambda _: True) -> T:
+    """`compute()`, kept pickled under `<cache dir>/<kind>/<key>` between processes: a kept value
+    that unpickles and that `accept`s is returned instead (a damaged entry, or one written by
+    another Python, is a miss); a computed value is kept when `keep` says so and it pickles."""
+    import pickle
+
+    data = read_entry(kind, key)
+    if data is not None:
+        try:
+            value = pickle.loads(data)
+            if accept(value):
+                return value
+        except Exception:
+            pass
+    value = compute()
+    if keep(value):
+        try:
+            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # what does not pickle is only not kept
+            return value
+        write_entry(kind, key, data)
+    return value
 
 
 def read_entry(kind: str, key: str) -> bytes | None:

@@ -259,10 +259,12 @@ def unwritable_reason(path: Path, e: OSError) -> str:
 
 
 def _jsonable_globals(values: dict[str, Any]) -> dict[str, Any]:
-    """`uname` (platform.uname_result) by its field names; the rest is plain data already."""
+    """`uname` (platform.uname_result, or fgc.project.globals' of the same fields) by its field
+    names, the processor included; the rest is plain data already."""
     out = dict(values)
-    if isinstance(out.get("uname"), tuple) and hasattr(out["uname"], "_fields"):
-        out["uname"] = dict(zip(out["uname"]._fields, out["uname"]))
+    uname = out.get("uname")
+    if isinstance(uname, tuple) and hasattr(uname, "_fields"):
+        out["uname"] = {**dict(zip(uname._fields, uname)), "processor": getattr(uname, "processor", "")}
     return out
 
 

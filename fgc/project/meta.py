@@ -16,10 +16,18 @@ Keys read, each checked for its type at its position (FG0803):
 Relative `searchdir` entries are taken relative to the project directory (the reference takes
 them relative to the process's working directory, so a project's meaning depended on where the
 command ran); entries that are not directories are dropped, as the reference drops them.
+
+The reading is kept between processes (`<cache dir>/meta/`): every command in a project reads
+meta.yaml first, and a kept reading spares its rendering (about a tenth of a `fgc check`). It is
+keyed by this fgc, the project and workspace directories, the search path, the globals and the
+environment the globals read (`fgc.recording.environment_key`), and used while every template
+it read and every search-path probe is as it was (`fgc.recording`); a meta.yaml that may read
+the clock is read every time.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,14 +72,65 @@ def meta_search_path(workspace_root: Path) -> list[Path]:
     return dirs
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """What rendering meta.yaml gave, with the record of what it read (None: not to be kept)."""
+
+    meta: Meta | None  # its searchdir not yet filtered to existing directories
+    diagnostics: tuple[Diagnostic, ...]
+    inputs: dict[str, Any] | None
+
+
 def load_meta(
     project_dir: Path, workspace_root: Path, globals: Mapping[str, Any]
 ) -> tuple[Meta | None, list[Diagnostic]]:
-    """Render and read `<project_dir>/meta.yaml`; None when it has errors."""
+    """Render and read `<project_dir>/meta.yaml` (or take the kept reading); None when it has
+    errors."""
+    from ..cache_dir import kept
+    from ..recording import Recording
+
+    search = meta_search_path(workspace_root)
+    reading = kept(
+        "meta",
+        _key(project_dir, workspace_root, search, globals),
+        lambda: _read(project_dir, search, globals),
+        accept=lambda r: isinstance(r, _Reading) and r.inputs is not None and Recording.still_valid(r.inputs),
+        keep=lambda r: r.inputs is not None,
+    )
+    meta = reading.meta
+    if meta is not None:  # a directory created or removed since: checked every time
+        meta = dataclasses.replace(meta, searchdir=tuple(d for d in meta.searchdir if d.is_dir()))
+    return meta, list(reading.diagnostics)
+
+
+def _key(project_dir: Path, workspace_root: Path, search: list[Path], globals: Mapping[str, Any]) -> str:
+    import hashlib
+
+    from ..loader import fgc_stamp
+    from ..recording import environment_key
+
+    h = hashlib.sha256(b"meta-v1" + fgc_stamp())
+    h.update(repr((str(project_dir), str(workspace_root), [str(d) for d in search])).encode())
+    h.update(repr(sorted(globals.items())).encode())
+    h.update(repr(environment_key()).encode())
+    return h.hexdigest()
+
+
+def _read(project_dir: Path, search: list[Path], globals: Mapping[str, Any]) -> _Reading:
+    from ..recording import Recording
+
+    recording = Recording()
+    meta, diags = _render(project_dir, search, globals, recording)
+    return _Reading(meta, tuple(diags), None if recording.volatile else recording.to_json())
+
+
+def _render(
+    project_dir: Path, search: list[Path], globals: Mapping[str, Any], recording: Any
+) -> tuple[Meta | None, list[Diagnostic]]:
     from ..frontend import analyze, frontend
 
     file = project_dir / META_FILE
-    front = frontend(file, meta_search_path(workspace_root), {}, globals=globals)
+    front = frontend(file, search, {}, globals=globals, source=recording.source())
     diags = list(front.diagnostics)
     templates = tuple(front.render.templates) if front.render is not None else ()
     if not front.ok or front.document is None:
@@ -92,7 +151,7 @@ def load_meta(
     system_path = reader.string("system_path")
     meta = Meta(
         file=file,
-        searchdir=tuple(d for d in searchdir if d.is_dir()),
+        searchdir=searchdir,
         config_prefix=prefix,
         default_config=default,
         default_config_span=graph.target_spans.get("default_config"),

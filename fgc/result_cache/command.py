@@ -18,24 +18,27 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .inputs import InputRecorder
-from .store import ResultCache, cache_dir
+
+if TYPE_CHECKING:
+    from .store import ResultCache
 
 Body = Callable[[InputRecorder], "tuple[int, bool]"]
 
 
 def run_cached(command: str, args: argparse.Namespace, extra: dict[str, Any], body: Body) -> int:
     cache = entry_for(command, args, extra)
-    if cache is not None:
-        code = cache.replay()
-        if code is not None:
-            return code
+    if cache is None:
+        return body(InputRecorder())[0]
+    code = cache.replay()
+    if code is not None:
+        return code
     recorder = InputRecorder()
     with captured_output() as outputs:
         code, recordable = body(recorder)
-    if cache is not None and recordable:
+    if recordable:
         cache.store(recorder, outputs, code)
     return code
 
@@ -56,6 +59,8 @@ def entry_for(command: str, args: argparse.Namespace, extra: dict[str, Any]) -> 
         return None
     if getattr(args, "dynamic_words", None) or Path(args.file).is_dir() or _in_a_project(args.file):
         return None
+    from .store import ResultCache, cache_dir  # JSON and the key's hashing: only when caching
+
     directory = cache_dir()
     if directory is None:
         return None

@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..version import __version__
+from ..recording import environment_key
 from .inputs import InputRecorder, stat_of
 
 FORMAT = 1
 MAX_ENTRIES = 256
 MAX_BYTES = 64 * 1024 * 1024
-_ENV = ("HOME", "USER", "LOGNAME", "USERPROFILE", "APPDATA", "LOCALAPPDATA")
 
 
 def cache_dir() -> Path | None:
@@ -75,8 +75,7 @@ def process_key() -> dict[str, Any]:
         "python": sys.version,
         "executable": sys.executable,
         "sys_path": sys.path,  # where each module used was found: fgc/result_cache/inputs.py
-        "cwd": os.getcwd(),
-        "env": {k: v for k, v in sorted(os.environ.items()) if k in _ENV or k.startswith("XDG_")},
+        **environment_key(),
     }
 
 

@@ -22,7 +22,7 @@ STAGES: list[tuple[str, str]] = [
     ("foundation", r"fgc\.(diagnostics|diagnostic_codes|sourcemap|resources|version|pyast|tags|cache_dir)"),
     ("config syntax", r"fgc\.syntax\.(config_\w+|scalars|lalr_tables)"),
     ("template syntax", r"fgc\.syntax(\.\w+)?"),
-    ("load", r"fgc\.loader"),
+    ("load", r"fgc\.(loader|recording)"),
     ("template pass", r"fgc\.inheritance(\.\w+)?"),
     ("render", r"fgc\.render(\.\w+)?"),
     ("semantic passes", r"fgc\.(passes(\.\w+)?|graph)"),
