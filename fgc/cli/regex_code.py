@@ -43,9 +43,12 @@ def _load(key: str) -> dict[Key, Entry]:
 def kept_regex_code() -> Iterator[None]:
     """Within the block, `re` compiles a pattern seen before from its kept program; programs new
     to the cache are added to it at the end."""
-    try:
-        import _sre
-        from re import _compiler, _parser
+    import importlib
+
+    try:  # re's private modules (no stubs): by name
+        _sre = importlib.import_module("_sre")
+        _compiler = importlib.import_module("re._compiler")
+        _parser = importlib.import_module("re._parser")
     except ImportError:  # another Python's layout: re as it is
         yield
         return
@@ -87,11 +90,11 @@ def kept_regex_code() -> Iterator[None]:
             pass
         return compiled
 
-    _compiler.compile = compile
+    setattr(_compiler, "compile", compile)
     try:
         yield
     finally:
-        _compiler.compile = original
+        setattr(_compiler, "compile", original)
         if missed:
             from ..cache_dir import write_entry
 
