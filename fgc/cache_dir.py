@@ -33,10 +33,18 @@ def user_dir(kind: str, app: str, author: str | None = None) -> Path:
     return Path(getattr(platformdirs, f"user_{kind}_dir")(app, author))
 
 
-def kept(kind: str, key: str, compute: Callable[[], T], accept: Callable[[object], bool], keep: Callable[[T], bool] = lambda _: True) -> T:
+def kept(
+    kind: str,
+    key: str,
+    compute: Callable[[], T],
+    accept: Callable[[object], bool],
+    keep: Callable[[T], bool] = lambda _: True,
+    limit: int = 4096,
+) -> T:
     """`compute()`, kept pickled under `<cache dir>/<kind>/<key>` between processes: a kept value
     that unpickles and that `accept`s is returned instead (a damaged entry, or one written by
-    another Python, is a miss); a computed value is kept when `keep` says so and it pickles."""
+    another Python, is a miss); a computed value is kept when `keep` says so and it pickles (at
+    most `limit` entries of the kind, `write_entry`)."""
     import pickle
 
     data = read_entry(kind, key)
@@ -53,7 +61,7 @@ def kept(kind: str, key: str, compute: Callable[[], T], accept: Callable[[object
             data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # what does not pickle is only not kept
             return value
-        write_entry(kind, key, data)
+        write_entry(kind, key, data, limit)
     return value
 
 

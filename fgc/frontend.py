@@ -75,30 +75,20 @@ def _parse_config(text: str, source_map: Any) -> Result[Document]:
     import hashlib
     import pickle
 
-    from .cache_dir import read_entry, write_entry
+    from .cache_dir import kept
     from .loader import fgc_stamp
 
     h = hashlib.sha256(fgc_stamp())
     sm = source_map
     lines = _header_blind(text.split("\n"))
     h.update(pickle.dumps((lines, sm.origins, _header_blind(sm.rendered_lines), sm.source_lines, sm.fallback_file), protocol=5))
-    key = h.hexdigest()
-    data = read_entry("configs", key)
-    if data is not None:
-        try:
-            kept = pickle.loads(data)
-            if isinstance(kept, Result):
-                return kept
-        except Exception:  # damaged: parse again
-            pass
-    from .syntax.config_parser import parse_config
 
-    parsed = parse_config(text, source_map)
-    try:
-        write_entry("configs", key, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL), limit=256)
-    except Exception:  # a result that does not pickle is only not kept
-        pass
-    return parsed
+    def parse() -> Result[Document]:
+        from .syntax.config_parser import parse_config
+
+        return parse_config(text, source_map)
+
+    return kept("configs", h.hexdigest(), parse, accept=lambda v: isinstance(v, Result), limit=256)
 
 
 def _header_blind(lines: list[str]) -> list[str]:

@@ -26,14 +26,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from forgather_files.runs import MANIFEST, RUN_RECORD
 
-from .cache_dir import read_entry, write_entry
+from .cache_dir import kept
 from .diagnostics import Diagnostic, Related, Span, error, warning
 from .syntax.template_ast import Chunk, SubTemplate, Template
 
@@ -79,22 +78,13 @@ def parse_kept(text: str, path: str, name: str) -> tuple[Template, list[Diagnost
     h = hashlib.sha256(fgc_stamp())
     for part in (path, name, text):
         h.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    key = h.hexdigest()
-    data = read_entry("parses", key)
-    if data is not None:
-        try:
-            template, diags = pickle.loads(data)
-            if isinstance(template, Template):
-                return template, list(diags)
-        except Exception:  # damaged or written by another Python: parse again
-            pass
-    template, diags = parse_unchecked(text, path, name)
-    try:
-        data = pickle.dumps((template, diags), protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:  # a tree that does not pickle is only not kept
-        return template, diags
-    write_entry("parses", key, data)
-    return template, diags
+    template, diags = kept(
+        "parses",
+        h.hexdigest(),
+        lambda: parse_unchecked(text, path, name),
+        accept=lambda v: isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], Template),
+    )
+    return template, list(diags)
 
 
 class ParseCache:
