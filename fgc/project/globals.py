@@ -23,7 +23,20 @@ VERSIONED_DISTRIBUTIONS = ("torch", "transformers", "accelerate")
 
 @functools.cache
 def installed_versions() -> dict[str, str | None]:
-    """{"python": "3.11.9", "torch": "2.5.1" or None, ...}; read once per process."""
+    """{"python": "3.11.9", "torch": "2.5.1" or None, ...}; read once per process, and kept
+    between processes (`<cache dir>/versions/`, 2 ms of a command) while no `sys.path` directory
+    changed: installing, upgrading or removing a distribution adds or removes its `.dist-info`
+    directory, which changes the directory's time."""
+    import hashlib
+
+    from ..cache_dir import kept
+    from ..recording import stat_of
+
+    key = hashlib.sha256(repr((VERSIONED_DISTRIBUTIONS, sys.version, [(p, stat_of(p or ".")) for p in sys.path])).encode())
+    return kept("versions", key.hexdigest(), _read_versions, accept=lambda v: isinstance(v, dict), limit=64)
+
+
+def _read_versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {"python": sys.version.split()[0]}  # platform.python_version()
     found = _dist_info_versions(VERSIONED_DISTRIBUTIONS)
     for dist in VERSIONED_DISTRIBUTIONS:
