@@ -65,6 +65,20 @@ def kept(
     return value
 
 
+def read_marshalled(kind: str, key: str) -> object | None:
+    """The value kept marshalled under `<cache dir>/<kind>/<key>`; None when there is none or it
+    does not load (damaged, or another Python's)."""
+    import marshal
+
+    data = read_entry(kind, key)
+    if data is None:
+        return None
+    try:
+        return marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        return None
+
+
 def read_entry(kind: str, key: str) -> bytes | None:
     """The bytes kept under `<cache dir>/<kind>/<key>`, or None (absent or unreadable)."""
     try:

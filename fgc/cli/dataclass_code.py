@@ -29,15 +29,11 @@ LIMIT = 4000  # texts kept at most; past it only the last run's are written back
 
 
 def _load(key: str) -> dict[str, CodeType]:
-    from ..cache_dir import read_entry
+    from ..cache_dir import read_marshalled
 
-    data = read_entry(KIND, key)
-    try:
-        codes = marshal.loads(data) if data is not None else {}
-    except (EOFError, ValueError, TypeError):
-        return {}  # a damaged entry is a miss
+    codes = read_marshalled(KIND, key)
     if not isinstance(codes, dict):
-        return {}
+        return {}  # none, or damaged
     return {k: v for k, v in codes.items() if isinstance(k, str) and isinstance(v, CodeType)}
 
 

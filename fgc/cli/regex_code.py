@@ -29,14 +29,10 @@ Entry = tuple  # (flags, code, groups, groupindex, indexgroup): `_sre.compile`'s
 
 
 def _load(key: str) -> dict[Key, Entry]:
-    from ..cache_dir import read_entry
+    from ..cache_dir import read_marshalled
 
-    data = read_entry(KIND, key)
-    try:
-        kept = marshal.loads(data) if data is not None else {}
-    except (EOFError, ValueError, TypeError):
-        return {}  # a damaged entry is a miss
-    return kept if isinstance(kept, dict) else {}
+    kept = read_marshalled(KIND, key)
+    return kept if isinstance(kept, dict) else {}  # none, or damaged
 
 
 @contextmanager
