@@ -65,7 +65,7 @@ def kept_regex_code() -> Iterator[None]:
 
     def compile(p: Any, flags: int = 0) -> Any:
         nonlocal missed
-        if not isinstance(p, (str, bytes)) or flags & _compiler.SRE_FLAG_DEBUG:
+        if type(p) not in (str, bytes) or flags & _compiler.SRE_FLAG_DEBUG:  # (marshal: exact types)
             return original(p, flags)
         k = (isinstance(p, bytes), p, int(flags))
         entry = kept.get(k)
@@ -94,4 +94,9 @@ def kept_regex_code() -> Iterator[None]:
         if missed:
             from ..cache_dir import write_entry
 
-            write_entry(KIND, key, marshal.dumps(kept if len(kept) <= LIMIT else used))
+            try:
+                data: bytes | None = marshal.dumps(kept if len(kept) <= LIMIT else used)
+            except ValueError:  # an entry that does not marshal: keep nothing
+                data = None
+            if data is not None:
+                write_entry(KIND, key, data)

@@ -73,6 +73,18 @@ def test_a_damaged_entry_is_a_miss(cache):
         assert compile_all() == compile_all()
 
 
+def test_a_pattern_of_a_str_subclass_is_compiled_as_usual(cache):
+    class Text(str):
+        pass
+
+    with kept_regex_code():
+        re.purge()
+        assert re.compile(Text(r"a+b")).match("aab")
+    with kept_regex_code():
+        re.purge()
+        assert re.compile(r"a+b").match("aab")
+
+
 def test_a_bad_pattern_still_raises(cache):
     with kept_regex_code():
         with pytest.raises(re.error):

@@ -96,7 +96,8 @@ def replace_all(client: LanguageClient, path: Path, text: str, version: int) -> 
     )
 
 
-HANG_S = 60  # only so that a test that waits for a publication that never comes ends
+HANG_S = 180  # only so that a test that waits for a publication that never comes ends (a full
+# suite on two cores once delayed a first check until the moment a 60 s wait ended)
 
 
 async def next_publication(client: LanguageClient) -> None:
