@@ -8,19 +8,20 @@ imports torch. `trim` is replaced by a version that treats the source-map marker
 
 from __future__ import annotations
 
-import datetime
 import functools
-import getpass
 import math
 import os
 import re
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import jinja2
 from jinja2 import Undefined
 
 from ..syntax.jinja_env import SETTINGS, LexedEnvironment
 from .markers import is_marker
+
+if TYPE_CHECKING:
+    import datetime
 
 # --------------------------------------------------------------------------------------------
 # Globals
@@ -60,6 +61,8 @@ def modname_from_path(path: str) -> str:
 
 def _login() -> str:
     try:
+        import getpass
+
         return getpass.getuser()
     except Exception:  # no login name in some containers
         return "user"
@@ -82,10 +85,14 @@ def _platformdirs(name: str) -> Callable:
 
 
 def _now() -> datetime.datetime:
+    import datetime  # here: most renderings never read the clock
+
     return datetime.datetime.now()
 
 
 def _utcnow() -> datetime.datetime:
+    import datetime
+
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
