@@ -23,7 +23,8 @@ the whole pipeline runs) and the other caches (compiled templates, signatures) f
 run: what an edit-and-rerun loop costs, and the measure issue 22 sets ("cold result cache").
 The figures are medians of --repeat processes, in seconds of wall time and CPU time (user +
 system: steadier than wall time on a shared machine); the ratios are fgc / reference of those
-medians. `fgc check` exits 1 when the config has errors (a model project whose generated model
+medians, and of the least CPU time of each side (on a shared machine the least is the steadier
+estimate of a process's own cost; the goal is judged on the medians). `fgc check` exits 1 when the config has errors (a model project whose generated model
 file does not exist yet, for instance): its time is still that of a whole check, and the count of
 diagnostics is printed. The reference runs without PYTHONPATH (which would put this repository's
 runtime package, also named `forgather`, before it). Every process writes and reads its modules'
@@ -190,21 +191,26 @@ def main() -> None:
         else:
             for counterpart in ("pp", "graph"):
                 print(f"  forgather {counterpart:30s} {median(theirs[counterpart])}")
-            print("ratios fgc / reference (wall, CPU):")
+            print("ratios fgc / reference (medians of wall and CPU; least CPU of each):")
             worst = {"cold": 0.0, "no-result-cache": 0.0}
+            worst_least = 0.0
             for command, counterpart, _ in PAIRS:
                 t = median(theirs[counterpart])
+                t_least = min(r.cpu for r in theirs[counterpart])
                 cells = []
                 for label, runs in (("cold", ours_cold), ("no-result-cache", ours_warm)):
                     m = median(runs[command[0]])
                     wall, cpu = m.wall / t.wall, m.cpu / t.cpu
+                    least = min(r.cpu for r in runs[command[0]]) / t_least
                     worst[label] = max(worst[label], cpu)
-                    cells.append(f"{label} {wall:4.2f}x {cpu:4.2f}x")
+                    if label == "no-result-cache":
+                        worst_least = max(worst_least, least)
+                    cells.append(f"{label} {wall:4.2f}x {cpu:4.2f}x {least:4.2f}x")
                 print(f"  fgc {' '.join(command):22s} / forgather {counterpart:6s} {'   '.join(cells)}")
             print(
                 f"summary: worst fgc / reference CPU ratio {worst['no-result-cache']:.2f}x with the result cache "
-                f"cold (goal 0.5x: {'met' if worst['no-result-cache'] <= 0.5 else 'not met'}), "
-                f"{worst['cold']:.2f}x with every cache cold"
+                f"cold (goal 0.5x: {'met' if worst['no-result-cache'] <= 0.5 else 'not met'}; of the least CPU "
+                f"times {worst_least:.2f}x), {worst['cold']:.2f}x with every cache cold"
             )
 
         if args.quickstart:
