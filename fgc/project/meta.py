@@ -31,11 +31,14 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ..diagnostics import Diagnostic, Span, error, has_errors
 from ..graph import Graph, Node
 from .discovery import META_FILE, WORKSPACE_DIR
+
+if TYPE_CHECKING:
+    from ..recording import Recording
 
 DEFAULT_CONFIG_PREFIX = "configs"
 
@@ -125,7 +128,7 @@ def _read(project_dir: Path, search: list[Path], globals: Mapping[str, Any]) -> 
 
 
 def _render(
-    project_dir: Path, search: list[Path], globals: Mapping[str, Any], recording: Any
+    project_dir: Path, search: list[Path], globals: Mapping[str, Any], recording: Recording
 ) -> tuple[Meta | None, list[Diagnostic]]:
     from ..frontend import analyze, frontend
 
