@@ -148,8 +148,7 @@ class FgcServer(LanguageServer):
         now = loop.time()
         # No burst in progress: nothing waits for the window and no check is queued or running
         # (the last one finished before this change came), or the window has passed.
-        idle = self._timer is None and not self._pending and (self.worker is None or not self.worker.busy)
-        quiet = idle or now - self._last_change >= self.settings.debounce_ms / 1000
+        quiet = not self._busy() or now - self._last_change >= self.settings.debounce_ms / 1000
         self._last_change = now
         self._queue(requests)
         if self._timer is not None:
@@ -240,6 +239,10 @@ class FgcServer(LanguageServer):
         self.publish(touched)
         self._collect_soon()
 
+    def _busy(self) -> bool:
+        """A burst in progress: a change waits for the window, or a check is queued or running."""
+        return self._timer is not None or bool(self._pending) or (self.worker is not None and self.worker.busy)
+
     def _collect_soon(self) -> None:
         """A full collection once the server is idle (the next edit, sent as soon as these
         diagnostics arrive, must not wait for it), or now when `GC_EVERY` checks went by without
@@ -252,7 +255,7 @@ class FgcServer(LanguageServer):
 
     def _collect_if_idle(self) -> None:
         self._gc_timer = None
-        if self._timer is not None or self._pending or (self.worker is not None and self.worker.busy):
+        if self._busy():
             self._gc_timer = asyncio.get_running_loop().call_later(GC_IDLE_S, self._collect_if_idle)
             return
         self._collect()

@@ -12,6 +12,7 @@ import functools
 import math
 import os
 import re
+import sys
 from typing import TYPE_CHECKING, Any, Callable
 
 import jinja2
@@ -71,7 +72,8 @@ def _login() -> str:
 def forgather_config_dir() -> str:
     from ..cache_dir import user_dir
 
-    return str(user_dir("config", "forgather", _login()))
+    # platformdirs uses the author only on Windows; elsewhere the login name is not looked up
+    return str(user_dir("config", "forgather", _login() if sys.platform == "win32" else None))
 
 
 def _platformdirs(name: str) -> Callable:

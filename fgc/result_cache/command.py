@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from .inputs import InputRecorder
+from .inputs import InputRecorder, NotRecording
 
 if TYPE_CHECKING:
     from .store import ResultCache
@@ -31,7 +31,7 @@ Body = Callable[[InputRecorder], "tuple[int, bool]"]
 def run_cached(command: str, args: argparse.Namespace, extra: dict[str, Any], body: Body) -> int:
     cache = entry_for(command, args, extra)
     if cache is None:
-        return body(InputRecorder())[0]
+        return body(NotRecording())[0]
     code = cache.replay()
     if code is not None:
         return code

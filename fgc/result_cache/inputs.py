@@ -25,9 +25,10 @@ from ..recording import Recording, Stat, sha256_of, stat_of
 if TYPE_CHECKING:  # imported when recording only: checking a hit imports neither
     from ..imports.cache import SignatureCache
     from ..imports.locate import Location
+    from ..loader import TemplateSource
     from ..pipeline import Compilation
 
-__all__ = ["InputRecorder", "Stat", "UNRECORDED_CODES", "sha256_of", "stat_of"]
+__all__ = ["InputRecorder", "NotRecording", "Stat", "UNRECORDED_CODES", "sha256_of", "stat_of"]
 
 # Import failures (cannot import, importing failed, no such attribute: the attribute may come
 # from a file the recorder never saw): not cached, see `note_compilation`.
@@ -85,4 +86,22 @@ class InputRecorder(Recording):
 
         return RecordingSignatureCache(directory, self.note_python_file)
 
+
+class NotRecording(InputRecorder):
+    """The recorder's interface for a run whose result is not kept (`--no-cache`, FGC_NO_CACHE,
+    an input the cache does not record): the disk as the loader reads it and the plain signature
+    cache, with no template hashed and no Python file read for it."""
+
+    def source(self) -> TemplateSource:
+        from ..loader import DISK
+
+        return DISK
+
+    def signature_cache(self, directory: Path | None) -> SignatureCache:
+        from ..imports.cache import SignatureCache
+
+        return SignatureCache(directory)
+
+    def note_compilation(self, comp: Compilation) -> bool:
+        return False
 

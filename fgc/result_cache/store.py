@@ -38,12 +38,9 @@ def cache_dir() -> Path | None:
     (`$XDG_CACHE_HOME/fgc`, `~/.cache/fgc` on Linux); None when `FGC_NO_CACHE` is set."""
     if os.environ.get("FGC_NO_CACHE", "") not in ("", "0"):
         return None
-    env = os.environ.get("FGC_CACHE_DIR")
-    if env:
-        return Path(env) / "results"
-    from ..cache_dir import user_dir
+    from ..cache_dir import default_cache_dir
 
-    return user_dir("cache", "fgc") / "results"
+    return default_cache_dir() / "results"
 
 
 @functools.lru_cache(maxsize=1)

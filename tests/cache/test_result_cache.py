@@ -239,3 +239,26 @@ def test_eviction_keeps_the_most_recently_used(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2.json", "3.json", "4.json", "5.json"]
     evict(tmp_path, max_entries=10, max_bytes=250)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["4.json", "5.json"]
+
+
+def test_a_run_whose_result_is_not_kept_records_nothing(monkeypatch, tmp_path: Path) -> None:
+    """With the cache off, the command's body reads the disk through the loader's own source and
+    the plain signature cache: no template is hashed, no Python file read for a record."""
+    import argparse
+
+    from fgc.imports.cache import SignatureCache
+    from fgc.loader import DISK
+    from fgc.result_cache.command import run_cached
+    from fgc.result_cache.signatures import RecordingSignatureCache
+
+    seen = {}
+
+    def body(recorder):
+        seen["source"] = recorder.source()
+        seen["cache"] = recorder.signature_cache(tmp_path)
+        return 0, True
+
+    args = argparse.Namespace(file=str(tmp_path / "exp.fg"), no_cache=True, include_dirs=[], defines=[])
+    assert run_cached("check", args, {}, body) == 0
+    assert seen["source"] is DISK
+    assert type(seen["cache"]) is SignatureCache and not isinstance(seen["cache"], RecordingSignatureCache)
