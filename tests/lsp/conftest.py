@@ -96,8 +96,8 @@ def replace_all(client: LanguageClient, path: Path, text: str, version: int) -> 
     )
 
 
-HANG_S = 180  # only so that a test that waits for a publication that never comes ends (a full
-# suite on two cores once delayed a first check until the moment a 60 s wait ended)
+HANG_S = 180  # only so that a test that waits for a publication that never comes ends (in one
+# full run on two cores a 60 s wait ended with the awaited publication already in the record)
 
 
 async def next_publication(client: LanguageClient) -> None:
