@@ -111,8 +111,30 @@ def main(argv: list[str] | None = None) -> int:
         from .regex_code import kept_regex_code
 
         with kept_dataclass_code(), kept_regex_code():
-            return _run(sys.argv[1:])
+            rc = _run(sys.argv[1:])
+        _exit_without_teardown(rc)
     return _run(sys.argv[1:] if argv is None else list(argv))
+
+
+def _exit_without_teardown(rc: int) -> None:
+    """End the `fgc` process now: the exit handlers run and the standard streams are flushed,
+    and the interpreter's teardown (freeing every module and object one by one, about 20 ms of
+    `fgc check`) is skipped, as mypy's fast exit does. Every file fgc writes is closed by then
+    (written with `with`, or atomically); a live non-daemon thread gets Python's own exit."""
+    import threading
+
+    if any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate()):
+        return sys.exit(rc)
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # a reader that went away; a closed stream
+            pass
+    os._exit(rc)
 
 
 def _run(argv: list[str]) -> int:
