@@ -37,9 +37,10 @@ Entry = tuple
 class _KeptLoader(SourceFileLoader):
     """A source file's loader whose code is the kept code (the same file's, unchanged)."""
 
-    def __init__(self, fullname: str, path: str, code: CodeType) -> None:
+    def __init__(self, fullname: str, path: str, code: CodeType, stamp: tuple[int, int]) -> None:
         super().__init__(fullname, path)
         self.code = code
+        self.stamp = stamp  # the source's (mtime_ns, size) that the code is of
 
     def get_code(self, fullname: str) -> CodeType:
         return self.code
@@ -51,27 +52,28 @@ class _Finder:
     def __init__(self, kept: dict[str, Entry], dirs: dict[str, int]) -> None:
         self.kept = kept
         self.dirs = dirs  # directory -> mtime_ns when the file was written
-        self.checked: dict[str, bool] = {}  # directory -> unchanged since
-        self.missed = False
+        self.seen: dict[str, int | None] = {}  # directory -> mtime_ns when first looked in
+        self.missed: set[str] = set()  # names of ours that Python's import looked for
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
         if not name.startswith(OURS):
             return None
-        spec = self._spec(name)
-        if spec is None:
-            self.missed = True
-        return spec
-
-    def _spec(self, name: str) -> ModuleSpec | None:
-        entry = self.kept.get(name)
         package = sys.modules.get(name.rpartition(".")[0])
         search = getattr(package, "__path__", None)
-        if entry is None or not search:
+        spec = self._spec(name, search[0]) if search else None
+        if spec is None:
+            self.missed.add(name)
+        return spec
+
+    def _spec(self, name: str, home: str) -> ModuleSpec | None:
+        """The kept module `name` if it is the file that its package's directory `home` gives."""
+        listed = self.dir_stamp(home)
+        entry = self.kept.get(name)
+        if entry is None or listed is None or listed != self.dirs.get(home):
             return None
         origin, is_package, mtime_ns, size, code = entry
         where = os.path.dirname(origin)  # a package's own directory
-        home = os.path.dirname(where) if is_package else where  # where its package finds it
-        if home != search[0] or not self._unchanged(home):
+        if (os.path.dirname(where) if is_package else where) != home:
             return None
         try:
             st = os.stat(origin)
@@ -79,21 +81,22 @@ class _Finder:
             return None
         if (st.st_mtime_ns, st.st_size) != (mtime_ns, size):
             return None
-        spec = ModuleSpec(name, _KeptLoader(name, origin, code), origin=origin, is_package=is_package)
+        loader = _KeptLoader(name, origin, code, (mtime_ns, size))
+        spec = ModuleSpec(name, loader, origin=origin, is_package=is_package)
         spec.has_location = True
         if is_package:
             spec.submodule_search_locations = [where]
         return spec
 
-    def _unchanged(self, directory: str) -> bool:
-        known = self.checked.get(directory)
-        if known is None:
+    def dir_stamp(self, directory: str) -> int | None:
+        """The directory's mtime_ns when first looked in by this process (a listing that
+        changes later is noticed by the next run)."""
+        if directory not in self.seen:
             try:
-                known = os.stat(directory).st_mtime_ns == self.dirs.get(directory)
+                self.seen[directory] = os.stat(directory).st_mtime_ns
             except OSError:
-                known = False
-            self.checked[directory] = known
-        return known
+                self.seen[directory] = None
+        return self.seen[directory]
 
 
 def _key() -> str | None:
@@ -115,8 +118,9 @@ def _load(key: str) -> tuple[dict[str, Entry], dict[str, int]]:
     return ok, dirs
 
 
-def _entries() -> tuple[dict[str, Entry], dict[str, int]]:
-    """Every module of ours imported from a source file, as kept entries."""
+def _entries(finder: _Finder) -> tuple[dict[str, Entry], dict[str, int]]:
+    """Every submodule of ours imported from a source file, as kept entries: each with the
+    source's stamp that its code is of, and its directory's stamp from when it was looked in."""
     modules: dict[str, Entry] = {}
     dirs: dict[str, int] = {}
     for name, module in list(sys.modules.items()):
@@ -126,15 +130,26 @@ def _entries() -> tuple[dict[str, Entry], dict[str, int]]:
         loader, origin, is_package = spec.loader, spec.origin, spec.submodule_search_locations is not None
         if not isinstance(loader, SourceFileLoader) or not origin:
             continue
+        where = os.path.dirname(origin)
+        home = os.path.dirname(where) if is_package else where
+        listed = finder.dir_stamp(home)
         try:
-            code = loader.code if isinstance(loader, _KeptLoader) else loader.get_code(name)
             st = os.stat(origin)
-            where = os.path.dirname(origin)
-            home = os.path.dirname(where) if is_package else where
-            dirs[home] = os.stat(home).st_mtime_ns
-        except (OSError, ImportError, ValueError):
+            stamp = (st.st_mtime_ns, st.st_size)
+            if isinstance(loader, _KeptLoader) and loader.stamp == stamp:
+                code = loader.code
+            else:  # Python's own reading of the file as it is now
+                read = SourceFileLoader.get_code(loader, name)
+                st = os.stat(origin)
+                if read is None or (st.st_mtime_ns, st.st_size) != stamp:
+                    continue  # changed while read
+                code = read
+        except (OSError, ImportError, SyntaxError, ValueError):
             continue
-        modules[name] = (origin, is_package, st.st_mtime_ns, st.st_size, code)
+        if listed is None:
+            continue
+        dirs[home] = listed
+        modules[name] = (origin, is_package, *stamp, code)
     return modules, dirs
 
 
@@ -152,7 +167,7 @@ def kept_module_code() -> Iterator[None]:
         yield
     finally:
         sys.meta_path.remove(finder)
-        if finder.missed:
+        if any(name in sys.modules for name in finder.missed):  # (not a probe of an absent one)
             from ..cache_dir import write_entry
 
-            write_entry(KIND, key, marshal.dumps(_entries()))
+            write_entry(KIND, key, marshal.dumps(_entries(finder)))

@@ -113,3 +113,13 @@ def test_a_damaged_file_is_a_miss(tree, damage):
     kept_file(tree).write_bytes(damage)
     assert set(load().values()) == {"SourceFileLoader"}
     assert set(load().values()) == {"_KeptLoader"}  # written anew
+
+
+def test_looking_for_an_absent_module_writes_nothing(tree):
+    load()
+    written = kept_file(tree).stat().st_mtime_ns
+    import importlib
+
+    with kept_module_code(), pytest.raises(ModuleNotFoundError):
+        importlib.import_module("kmcpkg.absent")
+    assert kept_file(tree).stat().st_mtime_ns == written
