@@ -150,6 +150,17 @@ def _entries(finder: _Finder) -> tuple[dict[str, Entry], dict[str, int]]:
             continue
         dirs[home] = listed
         modules[name] = (origin, is_package, *stamp, code)
+    # What earlier runs kept and this one did not import (`check --all` and `check -t` import
+    # different modules): kept while its directory is as it was, so the two do not take turns.
+    for name, entry in finder.kept.items():
+        origin, is_package = entry[0], entry[1]
+        where = os.path.dirname(origin)
+        home = os.path.dirname(where) if is_package else where
+        recorded = finder.dirs.get(home)
+        if name in modules or recorded is None or finder.dir_stamp(home) != recorded:
+            continue
+        dirs[home] = recorded  # (this run's stamp of it, where it has one, is the same)
+        modules[name] = entry
     return modules, dirs
 
 

@@ -123,3 +123,21 @@ def test_looking_for_an_absent_module_writes_nothing(tree):
     with kept_module_code(), pytest.raises(ModuleNotFoundError):
         importlib.import_module("kmcpkg.absent")
     assert kept_file(tree).stat().st_mtime_ns == written
+
+
+def test_runs_that_import_different_modules_do_not_take_turns_writing(tree):
+    import importlib
+
+    def run(name: str) -> None:
+        forget()
+        with kept_module_code():
+            importlib.import_module("kmcpkg")
+            importlib.import_module(name)
+
+    run("kmcpkg.a")
+    run("kmcpkg.sub.b")  # a module the file lacks: written, with kmcpkg.a kept
+    written = kept_file(tree).stat().st_mtime_ns
+    run("kmcpkg.a")
+    run("kmcpkg.sub.b")
+    assert kept_file(tree).stat().st_mtime_ns == written
+    assert type(sys.modules["kmcpkg.sub.b"].__loader__).__name__ == "_KeptLoader"
