@@ -2,8 +2,9 @@
 
 One JSON file per module file, named by a hash of its path. An entry is valid while the module
 file's mtime and size, its distribution's version, and every file the entry depends on (the file
-that defines the attribute, when it differs) are unchanged. Located in
-`platformdirs.user_cache_dir("fgc")`, or `$FGC_CACHE_DIR`. Files are replaced atomically.
+that defines the attribute, when it differs) are unchanged. Located in `<cache dir>/signatures/`
+(`fgc.cache_dir`). Files are replaced atomically; past `LIMIT` files (module files seen once, in
+directories since deleted, add up) the oldest half goes, as for the other caches.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from forgather_files.atomic import write_text
 from ..cache_dir import default_cache_dir
 from ..version import __version__
 
+LIMIT = 4096  # files kept at most (counted at one flush in 32)
 FORMAT = 4  # 2: parameters carry their annotation's type descriptor; 3: a signature says whether it
 # is a wrapper's guess; 4: what a callable declares it does not implement (argument_rules.py)
 
@@ -55,7 +57,7 @@ class SignatureCache:
     def _path(self, module_file: str) -> Path:
         assert self.directory is not None
         digest = hashlib.sha1(module_file.encode()).hexdigest()[:20]
-        return self.directory / f"sig-{digest}.json"
+        return self.directory / "signatures" / f"{digest}.json"
 
     def _load(self, module_file: str, version: str | None) -> dict:
         data = self._files.get(module_file)
@@ -96,8 +98,12 @@ class SignatureCache:
 
     def flush(self) -> None:
         """Write the files changed by `put` (atomically; errors are ignored: it is a cache)."""
-        if self.directory is None:
+        if self.directory is None or not self._dirty:
             return
+        import random
+
+        from ..cache_dir import trim
+
         for module_file in sorted(self._dirty):
             path = self._path(module_file)
             try:
@@ -106,3 +112,8 @@ class SignatureCache:
             except OSError:
                 pass
         self._dirty.clear()
+        if random.random() < 1 / 32:
+            try:
+                trim(self.directory / "signatures", LIMIT)
+            except OSError:
+                pass
