@@ -88,14 +88,18 @@ def read_entry(kind: str, key: str) -> bytes | None:
 
 
 def write_entry(kind: str, key: str, data: bytes, limit: int = 4096) -> None:
-    """Keep `data` under `<cache dir>/<kind>/<key>` (written atomically). Past `limit` entries,
+    """Keep `data` under `<cache dir>/<kind>/<key>` (`write_file`)."""
+    write_file(default_cache_dir() / kind, key, data, limit)
+
+
+def write_file(directory: Path, key: str, data: bytes, limit: int = 4096) -> None:
+    """Keep `data` in `directory/key` (written atomically). Past `limit` files in the directory,
     counted at one write in 32 (counting costs more than writing one), the oldest half goes.
     A cache that cannot be written is only slower: errors are ignored."""
     import random
 
     from forgather_files.atomic import write_bytes
 
-    directory = default_cache_dir() / kind
     try:
         directory.mkdir(parents=True, exist_ok=True)
         write_bytes(directory / key, data)

@@ -34,6 +34,12 @@ OURS = ("fgc.", "forgather_files.")
 Entry = tuple
 
 
+def _home(origin: str, is_package: bool) -> str:
+    """The directory in which a module's package finds it (a package's parent directory)."""
+    where = os.path.dirname(origin)
+    return os.path.dirname(where) if is_package else where
+
+
 class _KeptLoader(SourceFileLoader):
     """A source file's loader whose code is the kept code (the same file's, unchanged)."""
 
@@ -72,8 +78,7 @@ class _Finder:
         if entry is None or listed is None or listed != self.dirs.get(home):
             return None
         origin, is_package, mtime_ns, size, code = entry
-        where = os.path.dirname(origin)  # a package's own directory
-        if (os.path.dirname(where) if is_package else where) != home:
+        if _home(origin, is_package) != home:
             return None
         try:
             st = os.stat(origin)
@@ -85,7 +90,7 @@ class _Finder:
         spec = ModuleSpec(name, loader, origin=origin, is_package=is_package)
         spec.has_location = True
         if is_package:
-            spec.submodule_search_locations = [where]
+            spec.submodule_search_locations = [os.path.dirname(origin)]
         return spec
 
     def dir_stamp(self, directory: str) -> int | None:
@@ -130,9 +135,10 @@ def _entries(finder: _Finder) -> tuple[dict[str, Entry], dict[str, int]]:
         loader, origin, is_package = spec.loader, spec.origin, spec.submodule_search_locations is not None
         if not isinstance(loader, SourceFileLoader) or not origin:
             continue
-        where = os.path.dirname(origin)
-        home = os.path.dirname(where) if is_package else where
+        home = _home(origin, is_package)
         listed = finder.dir_stamp(home)
+        if listed is None:
+            continue
         try:
             st = os.stat(origin)
             stamp = (st.st_mtime_ns, st.st_size)
@@ -146,16 +152,12 @@ def _entries(finder: _Finder) -> tuple[dict[str, Entry], dict[str, int]]:
                 code = read
         except (OSError, ImportError, SyntaxError, ValueError):
             continue
-        if listed is None:
-            continue
         dirs[home] = listed
         modules[name] = (origin, is_package, *stamp, code)
     # What earlier runs kept and this one did not import (`check --all` and `check -t` import
     # different modules): kept while its directory is as it was, so the two do not take turns.
     for name, entry in finder.kept.items():
-        origin, is_package = entry[0], entry[1]
-        where = os.path.dirname(origin)
-        home = os.path.dirname(where) if is_package else where
+        home = _home(entry[0], entry[1])
         recorded = finder.dirs.get(home)
         if name in modules or recorded is None or finder.dir_stamp(home) != recorded:
             continue

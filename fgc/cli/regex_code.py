@@ -95,8 +95,8 @@ def kept_regex_code() -> Iterator[None]:
             from ..cache_dir import write_entry
 
             try:
-                data: bytes | None = marshal.dumps(kept if len(kept) <= LIMIT else used)
+                data = marshal.dumps(kept if len(kept) <= LIMIT else used)
             except ValueError:  # an entry that does not marshal: keep nothing
-                data = None
-            if data is not None:
+                pass
+            else:
                 write_entry(KIND, key, data)

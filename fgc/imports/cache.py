@@ -16,12 +16,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from forgather_files.atomic import write_text
-
-from ..cache_dir import default_cache_dir
+from ..cache_dir import default_cache_dir, write_file
 from ..version import __version__
 
-LIMIT = 4096  # files kept at most (counted at one flush in 32)
+LIMIT = 4096  # files kept at most
 FORMAT = 4  # 2: parameters carry their annotation's type descriptor; 3: a signature says whether it
 # is a wrapper's guess; 4: what a callable declares it does not implement (argument_rules.py)
 
@@ -97,23 +95,11 @@ class SignatureCache:
         self._dirty.add(module_file)
 
     def flush(self) -> None:
-        """Write the files changed by `put` (atomically; errors are ignored: it is a cache)."""
-        if self.directory is None or not self._dirty:
+        """Write the files changed by `put` (`cache_dir.write_file`: atomically, bounded in
+        number, errors ignored: it is a cache)."""
+        if self.directory is None:
             return
-        import random
-
-        from ..cache_dir import trim
-
         for module_file in sorted(self._dirty):
             path = self._path(module_file)
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                write_text(path, json.dumps(self._files[module_file]))
-            except OSError:
-                pass
+            write_file(path.parent, path.name, json.dumps(self._files[module_file]).encode(), LIMIT)
         self._dirty.clear()
-        if random.random() < 1 / 32:
-            try:
-                trim(self.directory / "signatures", LIMIT)
-            except OSError:
-                pass
